@@ -1,0 +1,48 @@
+# scdns: build, run and test. DESIGN.md is the contract; its section 7 describes the targets.
+#
+#   make serve              serves zones/ and registry.yaml on 127.0.0.1:5353 (extra flags: ARGS="...")
+#   make test               test tools, lint, then the whole test suite (what .ci/run does)
+
+SWIFT ?= swift
+SWIFT_FORMAT ?= $(SWIFT) format
+FORMAT_PATHS := Sources Tests
+RELEASE_BIN := .build/release/scdns
+ARGS ?=
+
+.PHONY: all deps test-deps build serve lint format test check clean
+
+all: build
+
+# Build dependencies: libldns-dev (pkg-config module `ldns`, for the CLDNS target) and pkg-config.
+deps:
+	@bash scripts/install-deps.sh build
+
+# Build dependencies plus test tools and real peers: dig (bind9-dnsutils), kdig (knot-dnsutils),
+# ldns-read-zone (ldnsutils, differential zone tests), knot, nsd and unbound (run by hand by tests and
+# bench/, never as system services). etcd-server (the etcd registry source) will join them later.
+test-deps:
+	@bash scripts/install-deps.sh test
+
+build: deps
+	$(SWIFT) build -c release --product scdns
+
+serve: build
+	$(RELEASE_BIN) serve $(ARGS)
+
+lint:
+	$(SWIFT_FORMAT) lint --strict --recursive $(FORMAT_PATHS)
+
+format:
+	$(SWIFT_FORMAT) --in-place --recursive $(FORMAT_PATHS)
+
+# Debug build. `--build-tests` builds the executable too: tests start .build/debug/scdns.
+# Tests run serially, in one deterministic order.
+test: test-deps lint
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --no-parallel
+
+check: build
+	$(RELEASE_BIN) check $(ARGS)
+
+clean:
+	rm -rf .build

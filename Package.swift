@@ -1,0 +1,80 @@
+// swift-tools-version:6.0
+// The layering is DESIGN.md section 7: dependencies point one way, codec at the bottom,
+// the executable (argument parsing only) at the top.
+import PackageDescription
+
+let package = Package(
+    name: "scdns",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "scdns", targets: ["scdns"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // The message codec: stdlib only, no NIO, no Foundation, no C.
+        .target(name: "DNSWire"),
+        // libldns, for operator-written master files only (never untrusted packets).
+        .systemLibrary(
+            name: "CLDNS",
+            pkgConfig: "ldns",
+            providers: [.apt(["libldns-dev"])]
+        ),
+        .target(name: "ZoneFile", dependencies: ["CLDNS", "DNSWire"]),
+        .target(
+            name: "ServiceRegistry",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(
+            name: "DNSPipeline",
+            dependencies: [
+                "DNSWire",
+                "ServiceRegistry",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "DNSServer",
+            dependencies: [
+                "DNSPipeline",
+                "ZoneFile",
+                "ServiceRegistry",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "scdns",
+            dependencies: [
+                "DNSServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "CLDNS"]),
+        .testTarget(name: "ZoneFileTests", dependencies: ["ZoneFile", "DNSWire"]),
+        .testTarget(name: "ServiceRegistryTests", dependencies: ["ServiceRegistry"]),
+        .testTarget(name: "DNSPipelineTests", dependencies: ["DNSPipeline", "DNSWire", "ServiceRegistry"]),
+        .testTarget(
+            name: "DNSServerTests",
+            dependencies: [
+                "DNSServer",
+                "DNSWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "scdnsTests", dependencies: ["DNSWire"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,136 @@
+/// A domain name in uncompressed wire form (length-prefixed labels ending in the root's zero octet).
+///
+/// The letters keep the case they arrived with (DNS 0x20 echoes depend on it), while equality and hashing
+/// ignore ASCII case as RFC 4343 requires.
+public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
+    /// The name in wire form, always valid: labels of 1...63 octets, 255 octets at most, root label last.
+    public private(set) var wire: [UInt8]
+
+    public static let maxLength = 255
+    public static let maxLabelLength = 63
+    public static let root = DNSName(uncheckedWire: [0])
+
+    /// Wraps wire bytes that the caller has already validated.
+    init(uncheckedWire: [UInt8]) { self.wire = uncheckedWire }
+
+    /// Builds a name from labels, each 1...63 octets.
+    public init(labels: [[UInt8]]) throws(DNSWireError) {
+        var wire: [UInt8] = []
+        wire.reserveCapacity(labels.reduce(1) { $0 + $1.count + 1 })
+        for label in labels {
+            guard !label.isEmpty, label.count <= Self.maxLabelLength else { throw .labelTooLong(offset: wire.count) }
+            wire.append(UInt8(label.count))
+            wire.append(contentsOf: label)
+        }
+        wire.append(0)
+        guard wire.count <= Self.maxLength else { throw .nameTooLong(offset: 0) }
+        self.wire = wire
+    }
+
+    /// Validates uncompressed wire bytes (no pointers allowed).
+    public init(wire: [UInt8]) throws(DNSWireError) {
+        var offset = 0
+        while true {
+            guard offset < wire.count else { throw .truncated(offset: offset) }
+            let length = Int(wire[offset])
+            if length == 0 { break }
+            guard length <= Self.maxLabelLength else { throw .labelTooLong(offset: offset) }
+            offset += 1 + length
+        }
+        guard offset + 1 == wire.count else { throw .trailingBytes(offset: offset + 1) }
+        guard wire.count <= Self.maxLength else { throw .nameTooLong(offset: 0) }
+        self.wire = wire
+    }
+
+    public var isRoot: Bool { wire.count == 1 }
+
+    /// The labels, most specific first, root excluded.
+    public var labels: [[UInt8]] {
+        var result: [[UInt8]] = []
+        var offset = 0
+        while wire[offset] != 0 {
+            let length = Int(wire[offset])
+            result.append(Array(wire[offset + 1...offset + length]))
+            offset += 1 + length
+        }
+        return result
+    }
+
+    public var labelCount: Int {
+        var count = 0
+        var offset = 0
+        while wire[offset] != 0 {
+            count += 1
+            offset += 1 + Int(wire[offset])
+        }
+        return count
+    }
+
+    /// The same name with ASCII letters lower-cased: the canonical key for lookups.
+    public func lowercased() -> DNSName {
+        DNSName(uncheckedWire: wire.map(DNSName.lowercaseASCII))
+    }
+
+    /// The name without its first label; the root's parent is nil.
+    public var parent: DNSName? {
+        guard !isRoot else { return nil }
+        return DNSName(uncheckedWire: Array(wire[(1 + Int(wire[0]))...]))
+    }
+
+    /// A child: `label` prepended to this name.
+    public func prepending(_ label: [UInt8]) throws(DNSWireError) -> DNSName {
+        guard !label.isEmpty, label.count <= Self.maxLabelLength else { throw .labelTooLong(offset: 0) }
+        guard wire.count + label.count + 1 <= Self.maxLength else { throw .nameTooLong(offset: 0) }
+        return DNSName(uncheckedWire: [UInt8(label.count)] + label + wire)
+    }
+
+    public func prepending(_ label: String) throws(DNSWireError) -> DNSName {
+        try prepending(Array(label.utf8))
+    }
+
+    /// True when this name equals `ancestor` or lies below it.
+    public func isSubdomain(of ancestor: DNSName) -> Bool {
+        guard wire.count >= ancestor.wire.count else { return false }
+        var offset = 0
+        // Walk label boundaries until the remaining suffix is as long as the ancestor, then compare.
+        while wire.count - offset > ancestor.wire.count {
+            offset += 1 + Int(wire[offset])
+        }
+        guard wire.count - offset == ancestor.wire.count else { return false }
+        return DNSName.equalIgnoringCase(wire[offset...], ancestor.wire[...])
+    }
+
+    @inlinable
+    static func lowercaseASCII(_ byte: UInt8) -> UInt8 {
+        byte &- 0x41 < 26 ? byte | 0x20 : byte
+    }
+
+    static func equalIgnoringCase(_ lhs: ArraySlice<UInt8>, _ rhs: ArraySlice<UInt8>) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        for (left, right) in zip(lhs, rhs) where lowercaseASCII(left) != lowercaseASCII(right) {
+            return false
+        }
+        return true
+    }
+
+    public static func == (lhs: DNSName, rhs: DNSName) -> Bool {
+        equalIgnoringCase(lhs.wire[...], rhs.wire[...])
+    }
+
+    /// True only when the octets match exactly, case included.
+    public func isIdentical(to other: DNSName) -> Bool { wire == other.wire }
+
+    public func hash(into hasher: inout Hasher) {
+        for byte in wire { hasher.combine(DNSName.lowercaseASCII(byte)) }
+    }
+
+    /// RFC 4034 6.1 canonical order: compare label by label from the root, case-insensitively.
+    public static func < (lhs: DNSName, rhs: DNSName) -> Bool {
+        let left = lhs.labels.reversed().map { $0.map(lowercaseASCII) }
+        let right = rhs.labels.reversed().map { $0.map(lowercaseASCII) }
+        for (a, b) in zip(left, right) where a != b {
+            return a.lexicographicallyPrecedes(b)
+        }
+        return left.count < right.count
+    }
+}
