@@ -7,13 +7,13 @@ extension Message {
     public func serialized(maxSize: Int = 65535, compress: Bool = true) -> [UInt8] {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(min(maxSize, 512))
-        var compression = CompressionTable()
+        var compression = CompressionTable(enabled: compress)
         var header = self.header
         buffer.appendUInt16(header.id)
         buffer.appendUInt16(0)  // flags, written last (TC may change)
         for _ in 0..<4 { buffer.appendUInt16(0) }  // counts, written last
         for question in questions {
-            compression.write(question.name, to: &buffer, compress: compress)
+            compression.write(question.name, to: &buffer, compress: true)
             buffer.appendUInt16(question.type.rawValue)
             buffer.appendUInt16(question.qclass.rawValue)
         }
@@ -24,7 +24,7 @@ extension Message {
             for rrset in Message.rrsets(of: section) {
                 let mark = buffer.count
                 for record in rrset {
-                    Message.write(record, to: &buffer, compression: &compression, compress: compress)
+                    Message.write(record, to: &buffer, compression: &compression)
                 }
                 if buffer.count + reserved > maxSize {
                     buffer.removeSubrange(mark...)
@@ -48,21 +48,14 @@ extension Message {
         return buffer
     }
 
-    static func write(
-        _ record: ResourceRecord, to buffer: inout [UInt8], compression: inout CompressionTable, compress: Bool
-    ) {
-        compression.write(record.name, to: &buffer, compress: compress)
+    static func write(_ record: ResourceRecord, to buffer: inout [UInt8], compression: inout CompressionTable) {
+        compression.write(record.name, to: &buffer, compress: true)
         buffer.appendUInt16(record.type.rawValue)
         buffer.appendUInt16(record.rrClass.rawValue)
         buffer.appendUInt32(record.ttl)
         let lengthOffset = buffer.count
         buffer.appendUInt16(0)
-        if compress {
-            record.data.write(to: &buffer, compression: &compression)
-        } else {
-            var scratch = CompressionTable()
-            record.data.write(to: &buffer, compression: &scratch)
-        }
+        record.data.write(to: &buffer, compression: &compression)
         buffer.setUInt16(UInt16(buffer.count - lengthOffset - 2), at: lengthOffset)
     }
 

@@ -51,6 +51,12 @@ extension WireReader {
 /// written; only offsets a 14-bit pointer can reach are remembered.
 struct CompressionTable {
     private var offsets: [[UInt8]: Int] = [:]
+    /// When false nothing is remembered or reused: every name is written in full.
+    let enabled: Bool
+
+    init(enabled: Bool = true) {
+        self.enabled = enabled
+    }
 
     mutating func forget(from mark: Int) {
         offsets = offsets.filter { $0.value < mark }
@@ -61,14 +67,18 @@ struct CompressionTable {
         let wire = name.wire
         var position = 0
         while wire[position] != 0 {
+            guard enabled else {
+                buffer.append(contentsOf: wire[position...])
+                return
+            }
             let suffix = Array(wire[position...].map(DNSName.lowercaseASCII))
-            if compress, let target = offsets[suffix] {
+            if enabled && compress, let target = offsets[suffix] {
                 buffer.append(0xC0 | UInt8(target >> 8))
                 buffer.append(UInt8(target & 0xFF))
                 return
             }
             let here = buffer.count
-            if here <= 0x3FFF && offsets[suffix] == nil { offsets[suffix] = here }
+            if enabled && here <= 0x3FFF && offsets[suffix] == nil { offsets[suffix] = here }
             let length = Int(wire[position])
             buffer.append(contentsOf: wire[position...(position + length)])
             position += 1 + length

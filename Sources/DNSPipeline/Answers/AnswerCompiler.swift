@@ -1,0 +1,150 @@
+import DNSWire
+import ServiceRegistry
+
+/// Builds an `AnswerSnapshot`: gathers every record into a `RecordStore`, then precompiles one response per
+/// (name, type) so the query path only copies bytes and patches the ID, flags and the question's case.
+struct AnswerCompiler {
+    let registry: RegistrySnapshot
+    let zoneFiles: [AuthoritativeZone]
+    let settings: PipelineSettings
+
+    /// Registry data wins over a static record of the same name and type.
+    private static let registrySource = 0
+    private static let staticSource = 1
+    private static let maxChain = 8
+
+    func compile() -> AnswerSnapshot {
+        let zones = allZones()
+        var store = RecordStore()
+        func zoneIndex(of name: DNSName) -> Int {
+            zones.indices.filter { name.isSubdomain(of: zones[$0].origin) }
+                .max { zones[$0].origin.wire.count < zones[$1].origin.wire.count } ?? RecordStore.noZone
+        }
+        func add(_ record: ResourceRecord, source: Int) {
+            let zone = zoneIndex(of: record.name)
+            store.add(record, zone: zone, apex: zone == RecordStore.noZone ? nil : zones[zone].origin, fromSource: source)
+        }
+
+        let generator = RegistryRecords(settings: settings)
+        for zone in settings.serviceZones {
+            guard let base = try? zone.prepending("svc") else { continue }
+            store.touch(base, zone: zoneIndex(of: base), apex: zone)
+            if let version = try? zone.prepending("dns-version") {
+                add(ResourceRecord(name: version, ttl: settings.ttl, data: .txt("1.0.0")), source: Self.registrySource)
+            }
+            for service in registry.services {
+                for record in generator.records(for: service, base: base) { add(record, source: Self.registrySource) }
+            }
+        }
+        if let global = settings.globalZone {
+            for service in registry.services {
+                for record in generator.records(for: service, base: global) {
+                    add(record, source: Self.registrySource)
+                }
+            }
+        }
+        if let first = settings.serviceZones.first, let base = try? first.prepending("svc") {
+            let reverse = ReverseRecords(settings: settings)
+            for service in registry.services {
+                for record in reverse.records(for: service, base: base) { add(record, source: Self.registrySource) }
+            }
+        }
+        for zone in zones {
+            for record in [zone.soa] + zone.nameServers + zone.records { add(record, source: Self.staticSource) }
+        }
+
+        var table = NameTable(capacity: store.order.count)
+        var nodes: [AnswerSnapshot.Node] = []
+        var templates: [[UInt8]] = []
+        nodes.reserveCapacity(store.order.count)
+        for name in store.order {
+            guard let node = store.node(name) else { continue }
+            table.insert(node.name.wire, value: nodes.count)
+            nodes.append(compileNode(node, store: store, templates: &templates))
+        }
+        let compiledZones = zones.map { zone in
+            AnswerSnapshot.Zone(origin: zone.origin.lowercased(), negativeSOA: Self.negativeSOA(zone))
+        }
+        return AnswerSnapshot(
+            table: table, nodes: nodes, templates: templates, zones: compiledZones, registryVersion: registry.version,
+            settings: settings)
+    }
+
+    /// The zone files plus a synthesized zone for each service or global zone that has no file.
+    private func allZones() -> [AuthoritativeZone] {
+        var zones = zoneFiles
+        let serial = UInt32(truncatingIfNeeded: registry.version)
+        for origin in settings.serviceZones + [settings.globalZone].compactMap({ $0 })
+        where !zones.contains(where: { $0.origin == origin }) {
+            zones.append(.synthesized(origin: origin, ttl: settings.ttl, serial: serial))
+        }
+        return zones
+    }
+
+    private func compileNode(
+        _ node: RecordStore.Node, store: RecordStore, templates: inout [[UInt8]]
+    ) -> AnswerSnapshot.Node {
+        func emit(_ type: RecordType, _ answers: [ResourceRecord], _ additional: [ResourceRecord]) -> Int32 {
+            let message = Message(
+                header: Header(isResponse: true, authoritative: true),
+                questions: [Question(name: node.name, type: type)], answers: answers, additional: additional)
+            templates.append(message.serialized())
+            return Int32(templates.count - 1)
+        }
+        var compiled = AnswerSnapshot.Node(zone: node.zone, types: [], templates: [], anyTemplate: -1, fallbackTemplate: -1)
+        for type in node.types {
+            let rrset = node.rrsets[type] ?? []
+            compiled.types.append(type.rawValue)
+            compiled.templates.append(emit(type, rrset, additionalRecords(for: rrset, store: store)))
+        }
+        if node.rrsets[.cname] != nil {
+            // Chase the chain inside our own data for every type its end holds; other types get the chain alone.
+            let (chain, end) = cnameChain(from: node.name, store: store)
+            for type in store.node(end)?.types ?? [] where type != .cname && !compiled.types.contains(type.rawValue) {
+                let rrset = store.rrset(end, type)
+                compiled.types.append(type.rawValue)
+                compiled.templates.append(emit(type, chain + rrset, additionalRecords(for: rrset, store: store)))
+            }
+            compiled.fallbackTemplate = emit(.cname, chain, [])
+        }
+        compiled.anyTemplate = emit(.any, node.types.flatMap { node.rrsets[$0] ?? [] }, [])
+        return compiled
+    }
+
+    private func cnameChain(from name: DNSName, store: RecordStore) -> ([ResourceRecord], DNSName) {
+        var chain: [ResourceRecord] = []
+        var current = name
+        for _ in 0..<Self.maxChain {
+            guard let record = store.rrset(current, .cname).first, case .cname(let target) = record.data else { break }
+            chain.append(record)
+            current = target
+        }
+        return (chain, current)
+    }
+
+    /// Addresses of the names an RRset points at (SRV targets, NS hosts, MX exchanges), when we hold them.
+    private func additionalRecords(for rrset: [ResourceRecord], store: RecordStore) -> [ResourceRecord] {
+        var targets: [DNSName] = []
+        for record in rrset {
+            switch record.data {
+            case .srv(let srv): targets.append(srv.target)
+            case .ns(let host): targets.append(host)
+            case .mx(_, let exchange): targets.append(exchange)
+            default: continue
+            }
+        }
+        var seen = Set<DNSName>()
+        return targets.filter { seen.insert($0).inserted }
+            .flatMap { store.rrset($0, .a) + store.rrset($0, .aaaa) }
+    }
+
+    /// The zone's SOA as an authority record, owner left out: type, class, negative TTL, RDLENGTH, RDATA.
+    static func negativeSOA(_ zone: AuthoritativeZone) -> [UInt8] {
+        var record = zone.soa
+        record.name = .root
+        record.ttl = zone.negativeTTL
+        let bytes = Message(answers: [record]).serialized(compress: false)
+        // 12 octets of header, then the root owner's single zero octet.
+        return Array(bytes[13...])
+    }
+}

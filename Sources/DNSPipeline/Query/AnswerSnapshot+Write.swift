@@ -1,0 +1,117 @@
+import DNSWire
+
+/// Writing responses: precompiled templates patched in place, negative answers and errors assembled from the
+/// query's own question bytes. None of these allocate once `response` has grown to its working size.
+extension AnswerSnapshot {
+    /// Header flags of a response: QR, the query's opcode (0x7800) and RD (0x0100), CD (0x0010) echoed (RFC 1035 4.1.1, RFC 4035 3.1.6).
+    @inline(__always)
+    func responseFlags(queryFlags: UInt16, authoritative: Bool, rcode: RCode) -> UInt16 {
+        0x8000 | (queryFlags & 0x7900) | (queryFlags & 0x0010) | (authoritative ? 0x0400 : 0)
+            | UInt16(rcode.headerBits)
+    }
+
+    func writeTemplate(
+        _ index: Int, view: QueryView, query: UnsafeRawBufferPointer, client: ClientContext,
+        into response: inout [UInt8]
+    ) {
+        templates[index].withUnsafeBufferPointer { response.append(contentsOf: $0) }
+        response[0] = query[0]
+        response[1] = query[1]
+        response[2] |= query[2] & 0x01  // RD
+        response[3] |= query[3] & 0x10  // CD
+        // Echo the question's letter case (DNS 0x20); the template holds the name lower-cased, same length.
+        for offset in 0..<view.nameLength {
+            response[view.nameStart + offset] = query[view.nameStart + offset]
+        }
+        appendOPT(view: view, rcode: .noError, into: &response)
+        let limit = responseLimit(view: view, client: client)
+        if response.count > limit {
+            truncate(templateIndex: index, view: view, query: query, limit: limit, into: &response)
+        }
+    }
+
+    /// The slow path for an answer larger than the client accepts: rebuild it dropping whole RRsets (TC set).
+    private func truncate(
+        templateIndex: Int, view: QueryView, query: UnsafeRawBufferPointer, limit: Int, into response: inout [UInt8]
+    ) {
+        guard var message = try? Message(parsing: templates[templateIndex]),
+            let name = try? DNSName(wire: Array(query[view.nameStart..<view.nameEnd]))
+        else { return }
+        message.header.id = view.id
+        message.header.recursionDesired = view.recursionDesired
+        message.header.checkingDisabled = view.checkingDisabled
+        message.questions[0].name = name
+        if let edns = view.edns {
+            message.edns = EDNS(udpPayloadSize: UInt16(settings.udpPayloadLimit), dnssecOK: edns.dnssecOK)
+        }
+        response = message.serialized(maxSize: limit)
+    }
+
+    /// NXDOMAIN or NODATA with the zone's SOA in the authority section (RFC 2308 3), its owner a pointer to
+    /// where the zone's origin begins inside the question's name.
+    func writeNegative(
+        _ rcode: RCode, zone: Int, view: QueryView, query: UnsafeRawBufferPointer, into response: inout [UInt8]
+    ) {
+        writeHeaderAndQuestion(rcode, authoritative: true, view: view, query: query, into: &response)
+        let originLength = zones[zone].origin.wire.count
+        var position = view.nameStart
+        while view.nameEnd - position > originLength && query[position] != 0 {
+            position += 1 + Int(query[position])
+        }
+        response.append(0xC0 | UInt8(position >> 8))
+        response.append(UInt8(truncatingIfNeeded: position))
+        zones[zone].negativeSOA.withUnsafeBufferPointer { response.append(contentsOf: $0) }
+        response[9] = 1  // NSCOUNT
+        appendOPT(view: view, rcode: rcode, into: &response)
+    }
+
+    /// An error carrying the question (and OPT when the query had one): REFUSED, NOTIMP, BADVERS, FORMERR.
+    func writeError(_ rcode: RCode, view: QueryView, query: UnsafeRawBufferPointer, into response: inout [UInt8]) {
+        writeHeaderAndQuestion(rcode, authoritative: false, view: view, query: query, into: &response)
+        appendOPT(view: view, rcode: rcode, into: &response)
+    }
+
+    /// A bare header for a query whose question could not be read.
+    func writeError(_ rcode: RCode, id query: UnsafeRawBufferPointer, flags: UInt16, into response: inout [UInt8]) {
+        let flags = responseFlags(queryFlags: flags, authoritative: false, rcode: rcode)
+        response.append(query[0])
+        response.append(query[1])
+        response.append(UInt8(flags >> 8))
+        response.append(UInt8(truncatingIfNeeded: flags))
+        response.append(contentsOf: repeatElement(0, count: 8))
+    }
+
+    func writeHeaderAndQuestion(
+        _ rcode: RCode, authoritative: Bool, view: QueryView, query: UnsafeRawBufferPointer,
+        into response: inout [UInt8]
+    ) {
+        let flags = responseFlags(queryFlags: view.flags, authoritative: authoritative, rcode: rcode)
+        response.append(query[0])
+        response.append(query[1])
+        response.append(UInt8(flags >> 8))
+        response.append(UInt8(truncatingIfNeeded: flags))
+        response.append(contentsOf: [0, 1, 0, 0, 0, 0, 0, 0])
+        response.append(contentsOf: UnsafeRawBufferPointer(rebasing: query[view.nameStart..<view.questionEnd]))
+    }
+
+    /// Our OPT record when the query had one (RFC 6891 7): our payload size, the extended RCODE bits, version 0,
+    /// DO echoed (RFC 3225 3), no options.
+    func appendOPT(view: QueryView, rcode: RCode, into response: inout [UInt8]) {
+        guard let edns = view.edns else { return }
+        let payload = UInt16(clamping: settings.udpPayloadLimit)
+        response.append(0)
+        response.append(0)
+        response.append(UInt8(RecordType.opt.rawValue))
+        response.append(UInt8(payload >> 8))
+        response.append(UInt8(truncatingIfNeeded: payload))
+        response.append(rcode.extendedBits)
+        response.append(0)
+        response.append(edns.dnssecOK ? 0x80 : 0)
+        response.append(0)
+        response.append(0)
+        response.append(0)
+        let count = (UInt16(response[10]) << 8 | UInt16(response[11])) + 1
+        response[10] = UInt8(count >> 8)
+        response[11] = UInt8(truncatingIfNeeded: count)
+    }
+}

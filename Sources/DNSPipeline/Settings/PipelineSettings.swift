@@ -1,0 +1,42 @@
+import DNSWire
+import ServiceRegistry
+
+/// The answering policy's knobs, already validated by the config loader (DESIGN.md section 5).
+public struct PipelineSettings: Sendable {
+    /// Zones answering `SVC.NS.svc.ZONE` (`serviceZones`); the first one names PTR targets.
+    public var serviceZones: [DNSName]
+    /// The Istio zone answering `SVC.NS.ZONE` (`globalZone`), or nil for none.
+    public var globalZone: DNSName?
+    /// TTL of registry answers (`ttl`).
+    public var ttl: UInt32
+    /// This instance's own place (`locality`): its cluster's exports are answered first.
+    public var locality: Locality
+    /// Whether ClusterSetIP services get `CLUSTER.SVC.NS` names (`clusterNames`; false is strict MCS).
+    public var clusterNames: Bool
+    /// At most this many addresses per answer after ordering; 0 answers all (`maxAnswers`).
+    public var maxAnswers: Int
+    /// The largest UDP response offered to EDNS clients (`limits.udpPayload`).
+    public var udpPayloadLimit: Int
+    /// Clients allowed to query (`allow`); everyone else gets REFUSED. Empty allows everyone.
+    public var allow: [IPNetwork]
+
+    public init(
+        serviceZones: [DNSName] = PipelineSettings.defaultServiceZones, globalZone: DNSName? = PipelineSettings.defaultGlobalZone,
+        ttl: UInt32 = 5, locality: Locality = Locality(cluster: ""), clusterNames: Bool = true, maxAnswers: Int = 0,
+        udpPayloadLimit: Int = 1232, allow: [IPNetwork] = []
+    ) {
+        self.serviceZones = serviceZones
+        self.globalZone = globalZone
+        self.ttl = ttl
+        self.locality = locality
+        self.clusterNames = clusterNames
+        self.maxAnswers = maxAnswers
+        self.udpPayloadLimit = udpPayloadLimit
+        self.allow = allow
+    }
+
+    public static let defaultServiceZones: [DNSName] = [
+        try! DNSName("supercluster.local."), try! DNSName("clusterset.local."),
+    ]
+    public static let defaultGlobalZone: DNSName? = try! DNSName("global.")
+}

@@ -1,0 +1,132 @@
+import DNSPipeline
+import DNSWire
+import ServiceRegistry
+
+/// `scdns.yaml` (DESIGN.md section 5), every key optional. Flags override it after loading.
+///
+/// Relative paths (`zones`, `registry.file`) are resolved against the config file's directory, so a config
+/// and its data can move together; without a config file they are relative to the working directory.
+public struct ServerConfig: Sendable {
+    /// `listen`: addresses served over both UDP and TCP.
+    public var listen: [ListenAddress] = [ListenAddress(host: "127.0.0.1", port: 5353)]
+    /// `zones`: directory of master files (`*.zone`), read with ldns.
+    public var zonesDirectory: String = "zones"
+    /// `registry.file`: the service registry, YAML or JSON.
+    public var registryFile: String = "registry.yaml"
+    /// `limits.tcpConnections`: open TCP connections at most; more are closed at once.
+    public var tcpConnections: Int = 1024
+    /// `limits.tcpIdle`: a TCP connection with no query for this long is closed (RFC 7766 6.2.3).
+    public var tcpIdle: Duration = .seconds(10)
+    /// Everything the answering policy reads: serviceZones, globalZone, ttl, locality, maxAnswers,
+    /// clusterNames, allow, limits.udpPayload.
+    public var pipeline = PipelineSettings(allow: ServerConfig.defaultAllow)
+
+    public init() {}
+
+    public static let defaultAllow: [IPNetwork] = [
+        "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "::1/128", "fc00::/7",
+    ].map { IPNetwork($0)! }
+
+    /// Keys DESIGN.md names that later versions implement. Refusing them beats ignoring them: a `forward:` rule
+    /// silently dropped would look like a broken upstream.
+    static let notYetSupported: Set<String> = ["admin", "clients", "forward", "cache"]
+    static let topLevelKeys = [
+        "listen", "admin", "zones", "serviceZones", "globalZone", "ttl", "locality", "clients", "registry", "forward",
+        "cache", "limits", "allow", "maxAnswers", "clusterNames",
+    ]
+
+    /// Reads and validates a config file. Errors name the file, line, column and field.
+    public static func load(file: String, text: String) throws(RegistryError) -> ServerConfig {
+        var config = ServerConfig()
+        let base = directory(of: file)
+        guard let root = try YAMLField.parse(text, file: file) else { return config.resolvingPaths(against: base) }
+        let map = try root.mapping(allowing: topLevelKeys)
+        for key in map.keys where notYetSupported.contains(key) {
+            throw (map.keyField(key) ?? root).error("'\(key)' is not supported by this version of scdns yet")
+        }
+        if let field = map["listen"] {
+            config.listen = []
+            for item in try field.sequence() {
+                let text = try item.scalarText()
+                guard let address = ListenAddress(text) else {
+                    throw item.error("'\(text)' is not ADDRESS:PORT (an IPv6 address goes in brackets)")
+                }
+                config.listen.append(address)
+            }
+        }
+        if let field = map["zones"] { config.zonesDirectory = try field.string() }
+        if let field = map["serviceZones"] {
+            config.pipeline.serviceZones = []
+            for item in try field.sequence() { config.pipeline.serviceZones.append(try domainName(item)) }
+        }
+        if let field = map["globalZone"] {
+            config.pipeline.globalZone = try field.string().isEmpty ? nil : try domainName(field)
+        }
+        if let field = map["ttl"] { config.pipeline.ttl = try field.int(in: 0...86400) }
+        if let field = map["locality"] {
+            let locality = try field.mapping(allowing: ["cluster", "region", "zone"])
+            config.pipeline.locality = Locality(
+                cluster: try locality["cluster"]?.string() ?? "",
+                region: try locality["region"]?.string() ?? "",
+                zone: try locality["zone"]?.string() ?? "")
+        }
+        if let field = map["registry"] {
+            let registry = try field.mapping(allowing: ["file", "etcd"])
+            if let etcd = registry.keyField("etcd") {
+                throw etcd.error("'etcd' is not supported by this version of scdns yet")
+            }
+            if let file = registry["file"] { config.registryFile = try file.string() }
+        }
+        if let field = map["limits"] {
+            let limits = try field.mapping(allowing: ["udpPayload", "tcpConnections", "tcpIdle", "rrl"])
+            if let value = limits["udpPayload"] { config.pipeline.udpPayloadLimit = try value.int(in: 512...4096) }
+            if let value = limits["tcpConnections"] { config.tcpConnections = try value.int(in: 1...65535) }
+            if let value = limits["tcpIdle"] { config.tcpIdle = try duration(value) }
+            if let rrl = limits["rrl"], try rrl.int() != 0 {
+                throw rrl.error("response rate limiting is not supported by this version of scdns yet; use 0")
+            }
+        }
+        if let field = map["allow"] {
+            config.pipeline.allow = []
+            for item in try field.sequence() { config.pipeline.allow.append(try item.ipNetwork()) }
+        }
+        if let field = map["maxAnswers"] { config.pipeline.maxAnswers = try field.int(in: 0...1000) }
+        if let field = map["clusterNames"] { config.pipeline.clusterNames = try field.bool() }
+        return config.resolvingPaths(against: base)
+    }
+
+    static func domainName(_ field: YAMLField) throws(RegistryError) -> DNSName {
+        let text = try field.string()
+        guard let name = try? DNSName(text), !name.isRoot else {
+            throw field.error("'\(text)' is not a domain name")
+        }
+        return name
+    }
+
+    /// `10s`, `500ms`, `2m`, or a bare number of seconds.
+    static func duration(_ field: YAMLField) throws(RegistryError) -> Duration {
+        let text = try field.scalarText()
+        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
+        for (suffix, milliseconds) in units where text.hasSuffix(suffix) {
+            if let value = Int64(text.dropLast(suffix.count)), value > 0 {
+                return .milliseconds(value * milliseconds)
+            }
+        }
+        if let seconds = Int64(text), seconds > 0 { return .seconds(seconds) }
+        throw field.error("'\(text)' is not a duration such as 10s, 500ms or 2m")
+    }
+
+    static func directory(of file: String) -> String {
+        guard let slash = file.lastIndex(of: "/") else { return "" }
+        return String(file[...slash])
+    }
+
+    func resolvingPaths(against base: String) -> ServerConfig {
+        var config = self
+        if !base.isEmpty {
+            if !zonesDirectory.hasPrefix("/") { config.zonesDirectory = base + zonesDirectory }
+            if !registryFile.hasPrefix("/") { config.registryFile = base + registryFile }
+        }
+        return config
+    }
+}

@@ -1,0 +1,23 @@
+import DNSPipeline
+import NIOCore
+
+extension ClientAddress {
+    /// The client's address as the pipeline sees it; nil for a socket address that is not IP.
+    init?(_ address: SocketAddress) {
+        switch address {
+        case .v4(let v4):
+            self = .v4(UInt32(bigEndian: v4.address.sin_addr.s_addr))
+        case .v6(let v6):
+            var storage = v6.address.sin6_addr
+            let (high, low) = withUnsafeBytes(of: &storage) { raw in
+                (
+                    raw[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) },
+                    raw[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+                )
+            }
+            self = .v6(high: high, low: low)
+        default:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,39 @@
+import DNSPipeline
+import NIOCore
+
+/// Answers each datagram through the pipeline. One handler per UDP channel, so the response buffer is reused
+/// across queries without locking.
+final class UDPQueryHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+
+    private let processor: QueryProcessor
+    private var response: [UInt8] = []
+
+    init(processor: QueryProcessor) {
+        self.processor = processor
+        response.reserveCapacity(4096)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = Self.unwrapInboundIn(data)
+        guard let address = ClientAddress(envelope.remoteAddress) else { return }
+        let client = ClientContext(address: address, transport: .udp)
+        let outcome = envelope.data.withUnsafeReadableBytes { query in
+            processor.process(query, client: client, into: &response)
+        }
+        guard outcome == .respond else { return }
+        var buffer = context.channel.allocator.buffer(capacity: response.count)
+        buffer.writeBytes(response)
+        context.write(
+            Self.wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: buffer)), promise: nil)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
+    }
+
+    /// A send error (an ICMP port unreachable reported on the next call, say) concerns one client only: the
+    /// listening socket stays open.
+    func errorCaught(context: ChannelHandlerContext, error: Error) {}
+}

@@ -1,0 +1,68 @@
+import DNSPipeline
+import Logging
+import ServiceRegistry
+import Synchronization
+import ZoneFile
+
+/// Keeps the latest registry snapshot and zones, and compiles a new answer snapshot whenever either changes.
+/// Compiling happens off the query path; queries switch over when `QueryProcessor.replace` runs.
+final class AnswerPublisher: Sendable {
+    private struct Inputs {
+        var registry: RegistrySnapshot
+        var zones: [AuthoritativeZone]
+    }
+
+    let processor: QueryProcessor
+    private let settings: PipelineSettings
+    private let logger: Logger
+    /// Held across a whole rebuild so two updates cannot publish out of order.
+    private let inputs: Mutex<Inputs>
+
+    init(registry: RegistrySnapshot, zones: [AuthoritativeZone], settings: PipelineSettings, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+        let snapshot = AnswerSnapshot.build(registry: registry, zones: zones, settings: settings)
+        processor = QueryProcessor(snapshot: snapshot)
+        inputs = Mutex(Inputs(registry: registry, zones: zones))
+        Self.logBuilt(snapshot, registry: registry, logger: logger)
+    }
+
+    func publish(registry: RegistrySnapshot) {
+        inputs.withLock { inputs in
+            inputs.registry = registry
+            rebuild(inputs)
+        }
+    }
+
+    func publish(zones: [AuthoritativeZone]) {
+        inputs.withLock { inputs in
+            inputs.zones = zones
+            rebuild(inputs)
+        }
+    }
+
+    private func rebuild(_ inputs: Inputs) {
+        let start = ContinuousClock.now
+        let snapshot = AnswerSnapshot.build(registry: inputs.registry, zones: inputs.zones, settings: settings)
+        processor.replace(with: snapshot)
+        Self.logBuilt(snapshot, registry: inputs.registry, logger: logger, took: ContinuousClock.now - start)
+    }
+
+    private static func logBuilt(
+        _ snapshot: AnswerSnapshot, registry: RegistrySnapshot, logger: Logger, took: Duration? = nil
+    ) {
+        var metadata: Logger.Metadata = [
+            "registry_version": "\(registry.version)", "services": "\(registry.services.count)",
+            "names": "\(snapshot.nameCount)", "origin": "\(registry.origin)",
+        ]
+        if let took { metadata["build"] = "\(took)" }
+        logger.info("answers compiled", metadata: metadata)
+    }
+}
+
+extension AuthoritativeZone {
+    /// A loaded master file as the pipeline's zone.
+    init(_ zone: Zone) {
+        self.init(origin: zone.origin, soa: zone.soa, nameServers: zone.nameServers, records: zone.records)
+    }
+}

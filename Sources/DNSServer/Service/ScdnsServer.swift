@@ -1,0 +1,87 @@
+import DNSPipeline
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import ServiceRegistry
+import ZoneFile
+
+/// The server as a whole: loads the config's zones and registry, compiles answers, and runs the listeners
+/// and the reload service in one ServiceGroup until SIGTERM or SIGINT.
+public struct ScdnsServer: Sendable {
+    public let config: ServerConfig
+    public let logger: Logger
+
+    public init(config: ServerConfig, logger: Logger) {
+        self.config = config
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let zones = try ZoneFileLoader.loadDirectory(config.zonesDirectory).map(AuthoritativeZone.init)
+        let source = FileRegistrySource(path: config.registryFile, logger: logger)
+        let registry = try await source.initialSnapshot()
+        let publisher = AnswerPublisher(registry: registry, zones: zones, settings: config.pipeline, logger: logger)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(4, System.coreCount)))
+        let listeners = ListenerService(
+            addresses: config.listen, processor: publisher.processor, tcpConnections: config.tcpConnections,
+            tcpIdle: config.tcpIdle, group: group, logger: logger)
+        let reloads = ReloadService(
+            source: source, reloadRegistry: { source.reload() }, zonesDirectory: config.zonesDirectory,
+            publisher: publisher, logger: logger)
+        let services = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: listeners), .init(service: reloads)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        do {
+            try await services.run()
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try await group.shutdownGracefully()
+    }
+
+    /// What `scdns check` reports when everything is valid.
+    public struct CheckReport: Sendable, CustomStringConvertible {
+        public var zones: [String]
+        public var services: Int
+        public var names: Int
+
+        public var description: String {
+            "ok: \(zones.count) zone file(s) [\(zones.joined(separator: ", "))], \(services) service(s), "
+                + "\(names) name(s) answered"
+        }
+    }
+
+    /// Validates the zones and the registry the way `run` would load them, without serving.
+    public func check() throws -> CheckReport {
+        let loaded = try ZoneFileLoader.loadDirectory(config.zonesDirectory)
+        let source = FileRegistrySource(path: config.registryFile, logger: logger)
+        let registry = try source.loadNow()
+        let snapshot = AnswerSnapshot.build(
+            registry: registry, zones: loaded.map(AuthoritativeZone.init), settings: config.pipeline)
+        return CheckReport(
+            zones: loaded.map { $0.origin.description }, services: registry.services.count,
+            names: snapshot.nameCount)
+    }
+
+    /// Reads a config file, or the defaults when `path` is nil.
+    public static func loadConfig(path: String?) throws -> ServerConfig {
+        guard let path else { return ServerConfig() }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
+            throw ConfigFileError(file: path, message: "cannot read the config file")
+        }
+        return try ServerConfig.load(file: path, text: text)
+    }
+}
+
+/// A config file that could not be read at all (validation errors are `RegistryError`s with a line).
+public struct ConfigFileError: Error, CustomStringConvertible {
+    public let file: String
+    public let message: String
+    public var description: String { "\(file): \(message)" }
+}

@@ -1,0 +1,130 @@
+/// What the answering fast path needs from a query, found without allocating: the header fields, where the
+/// question's name lies in the packet, its type and class, and the OPT record's fields.
+///
+/// It validates the whole message as `Message(parsing:)` does (every record's framing, OPT placement), so a
+/// query it accepts is one the full parser accepts too; it only skips building the records.
+public struct QueryView: Sendable {
+    public var id: UInt16
+    public var flags: UInt16
+    public var questionCount: UInt16
+    /// Where the question's name starts (always 12) and ends (the offset after its root label).
+    public var nameStart: Int
+    public var nameEnd: Int
+    public var type: RecordType
+    public var qclass: RecordClass
+    /// The offset just after the question, where a response's answer section begins.
+    public var questionEnd: Int
+    public var edns: EDNSView?
+
+    public var opcode: Opcode { Opcode(UInt8((flags >> 11) & 0x0F)) }
+    public var isResponse: Bool { flags & 0x8000 != 0 }
+    public var recursionDesired: Bool { flags & 0x0100 != 0 }
+    public var checkingDisabled: Bool { flags & 0x0010 != 0 }
+    public var nameLength: Int { nameEnd - nameStart }
+}
+
+/// The OPT record of a query, by field.
+public struct EDNSView: Sendable {
+    public var udpPayloadSize: UInt16
+    public var extendedRCode: UInt8
+    public var version: UInt8
+    public var dnssecOK: Bool
+    /// The options' octets lie in `optionsStart..<optionsEnd` of the packet.
+    public var optionsStart: Int
+    public var optionsEnd: Int
+}
+
+extension QueryView {
+    /// Scans a query. Throws for malformed input; a message without exactly one question gets a view whose
+    /// name is empty (`nameStart == nameEnd`) so the caller can answer FORMERR with what it has.
+    public static func scan(_ bytes: UnsafeRawBufferPointer) throws(DNSWireError) -> QueryView {
+        var reader = WireReader(bytes)
+        let id = try reader.readUInt16()
+        let flags = try reader.readUInt16()
+        let questionCount = try reader.readUInt16()
+        let answerCount = try reader.readUInt16()
+        let authorityCount = try reader.readUInt16()
+        let additionalCount = try reader.readUInt16()
+        var view = QueryView(
+            id: id, flags: flags, questionCount: questionCount, nameStart: 12, nameEnd: 12, type: RecordType(0),
+            qclass: RecordClass(0), questionEnd: 12, edns: nil)
+        guard questionCount == 1 else { return view }
+        // The first name of a message has nothing before it to point at, so it is never compressed; a pointer
+        // here fails as a backward-only pointer would.
+        try reader.skipName()
+        view.nameEnd = reader.offset
+        view.type = RecordType(try reader.readUInt16())
+        view.qclass = RecordClass(try reader.readUInt16())
+        view.questionEnd = reader.offset
+        let total = Int(answerCount) + Int(authorityCount) + Int(additionalCount)
+        for index in 0..<total {
+            let start = reader.offset
+            let ownerIsRoot = reader.offset < bytes.count && bytes[reader.offset] == 0
+            try reader.skipName()
+            let type = try reader.readUInt16()
+            let rrClass = try reader.readUInt16()
+            let ttl = try reader.readUInt32()
+            let length = Int(try reader.readUInt16())
+            guard length <= reader.remaining else { throw .truncated(offset: reader.offset) }
+            if type == RecordType.opt.rawValue {
+                guard index >= Int(answerCount) + Int(authorityCount), view.edns == nil, ownerIsRoot else {
+                    throw .badOPT(offset: start)
+                }
+                let optionsStart = reader.offset
+                var optionReader = WireReader(
+                    UnsafeRawBufferPointer(rebasing: bytes[0..<(optionsStart + length)]), offset: optionsStart)
+                while optionReader.remaining > 0 {
+                    guard optionReader.remaining >= 4 else { throw .badEDNSOption(offset: optionReader.offset) }
+                    _ = try optionReader.readUInt16()
+                    let size = Int(try optionReader.readUInt16())
+                    guard size <= optionReader.remaining else { throw .badEDNSOption(offset: optionReader.offset - 4) }
+                    try optionReader.skip(size)
+                }
+                view.edns = EDNSView(
+                    udpPayloadSize: rrClass, extendedRCode: UInt8(ttl >> 24),
+                    version: UInt8(truncatingIfNeeded: ttl >> 16), dnssecOK: ttl & 0x8000 != 0,
+                    optionsStart: optionsStart, optionsEnd: optionsStart + length)
+            }
+            try reader.skip(length)
+        }
+        guard reader.remaining == 0 else { throw .trailingBytes(offset: reader.offset) }
+        return view
+    }
+}
+
+extension WireReader {
+    /// Validates a possibly compressed name and moves past it, with the same rules as `readName` but
+    /// without building it.
+    public mutating func skipName() throws(DNSWireError) {
+        var position = offset
+        var pointerLimit = offset
+        var hops = 0
+        var length = 1
+        var endOfName: Int? = nil
+        while true {
+            guard position < bytes.count else { throw .truncated(offset: position) }
+            let byte = bytes[position]
+            switch byte & 0xC0 {
+            case 0x00:
+                if byte == 0 {
+                    offset = endOfName ?? position + 1
+                    return
+                }
+                length += 1 + Int(byte)
+                guard length <= DNSName.maxLength else { throw .nameTooLong(offset: offset) }
+                guard position + 1 + Int(byte) <= bytes.count else { throw .truncated(offset: position) }
+                position += 1 + Int(byte)
+            case 0xC0:
+                guard position + 1 < bytes.count else { throw .truncated(offset: position) }
+                let target = Int(byte & 0x3F) << 8 | Int(bytes[position + 1])
+                guard target < pointerLimit, hops < Self.maxPointerHops else { throw .badPointer(offset: position) }
+                hops += 1
+                if endOfName == nil { endOfName = position + 2 }
+                pointerLimit = target
+                position = target
+            default:
+                throw .badLabelType(offset: position)
+            }
+        }
+    }
+}

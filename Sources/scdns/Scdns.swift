@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The executable parses arguments and nothing else; each subcommand hands over to a library target.
+@main
+struct Scdns: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scdns",
+        abstract: "A cross-cluster DNS server for multi-cluster Kubernetes services.",
+        subcommands: [Serve.self, Check.self],
+        defaultSubcommand: Serve.self)
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import DNSServer
+import Logging
+
+/// Options shared by `serve` and `check`: where the config is and what flags override in it.
+struct ServerOptions: ParsableArguments {
+    @Option(name: .long, help: "The config file (scdns.yaml). Without it every key takes its default.")
+    var config: String?
+
+    @Option(name: .long, help: "ADDRESS:PORT to serve on, UDP and TCP; repeat for several. Overrides 'listen'.")
+    var listen: [String] = []
+
+    @Option(name: .long, help: "Directory of master files (*.zone). Overrides 'zones'.")
+    var zones: String?
+
+    @Option(name: .long, help: "Registry file, YAML or JSON. Overrides 'registry.file'.")
+    var registry: String?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    /// The config file's values with the flags applied on top.
+    func loadConfig() throws -> ServerConfig {
+        var loaded = try ScdnsServer.loadConfig(path: config)
+        if !listen.isEmpty {
+            loaded.listen = try listen.map { text in
+                guard let address = ListenAddress(text) else {
+                    throw ValidationError("--listen '\(text)' is not ADDRESS:PORT (an IPv6 address goes in brackets)")
+                }
+                return address
+            }
+        }
+        if let zones { loaded.zonesDirectory = zones }
+        if let registry { loaded.registryFile = registry }
+        return loaded
+    }
+
+    func makeLogger() -> Logger {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: "scdns")
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
