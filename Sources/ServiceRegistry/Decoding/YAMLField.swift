@@ -1,0 +1,144 @@
+import Yams
+
+/// A node of a YAML (or JSON) document together with where it is: file, line, column and field path
+/// (`services[2].ports[0].port`, `limits.udpPayload`).
+///
+/// Both the registry and the server's config (`scdns.yaml`, DESIGN.md section 5) are read through this type so that
+/// every file scdns reads reports errors the same way, and so that typos are errors rather than silently ignored
+/// keys: `unknown field 'adresses'` is far cheaper to debug than a service answering with no address.
+///
+/// Scalars are typed by a strict YAML 1.2 core schema (`YAMLField.resolver`), not by YAML 1.1 rules: only
+/// `true`/`false` are booleans (so a zone called `no` stays a string), only decimal digits are integers (so an
+/// IPv6 address like `1:2:3:4:5:6:7:8` is not a sexagesimal number), and a quoted `"80"` is a string, never a port.
+///
+/// Not Sendable: it holds a `Yams.Node`, whose anchors are classes. Read the document on one task, then keep the
+/// values, not the fields.
+public struct YAMLField {
+    /// The node itself.
+    public let node: Node
+    /// The field path, "" for the document root.
+    public let path: String
+    /// The file name used in errors.
+    public let file: String
+
+    public init(node: Node, path: String = "", file: String) {
+        self.node = node
+        self.path = path
+        self.file = file
+    }
+
+    /// The tag resolver used for every document: YAML 1.2 core schema, decimal integers only.
+    public static let resolver: Resolver = {
+        let float =
+            "^[-+]?(?:\\.[0-9]+|[0-9]+(?:\\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$"
+            + "|^[-+]?\\.(?:inf|Inf|INF)$|^\\.(?:nan|NaN|NAN)$"
+        // The patterns are constants, so a failure here is a programming error that any test run catches.
+        return try! Resolver.basic
+            .appending(.bool, "^(?:true|True|TRUE|false|False|FALSE)$")
+            .appending(.int, "^[-+]?[0-9]+$")
+            .appending(.float, float)
+            .appending(.null, "^(?:~|null|Null|NULL|)$")
+    }()
+
+    /// Parses one YAML or JSON document. Returns `nil` for a document with no content (empty, or only comments),
+    /// which callers treat as "every key at its default". Syntax errors carry the file, line and column.
+    public static func parse(_ text: String, file: String) throws(RegistryError) -> YAMLField? {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text, resolver)
+        } catch let error as YamlError {
+            throw YAMLSyntaxError.registryError(from: error, text: text, file: file)
+        } catch {
+            throw RegistryError(file: file, message: "cannot parse: \(error)")
+        }
+        return root.map { YAMLField(node: $0, file: file) }
+    }
+
+    /// 1-based line of the node, when the node came from a parsed document.
+    public var line: Int? { node.mark?.line }
+    /// 1-based column of the node.
+    public var column: Int? { node.mark?.column }
+
+    /// An error positioned at this node and naming its path.
+    public func error(_ message: String) -> RegistryError {
+        RegistryError(file: file, line: line, column: column, field: path, message: message)
+    }
+
+    /// The path of a child key: `a.b` (or `b` at the root).
+    public func childPath(_ key: String) -> String {
+        path.isEmpty ? key : path + "." + key
+    }
+
+    /// The path of a sequence element: `a[3]`.
+    public func elementPath(_ index: Int) -> String {
+        path + "[\(index)]"
+    }
+
+    /// The node as a mapping whose keys must all be in `allowedKeys`. An unknown key is an error positioned at
+    /// the key, with a suggestion when it is a near miss of an allowed one.
+    public func mapping(allowing allowedKeys: [String]) throws(RegistryError) -> YAMLMapping {
+        guard case .mapping(let mapping) = node else {
+            throw error("expected a mapping (key: value), got \(kindDescription)")
+        }
+        var keys: [String] = []
+        var keyFields: [String: YAMLField] = [:]
+        var values: [String: YAMLField] = [:]
+        for (keyNode, valueNode) in mapping {
+            guard case .scalar(let scalar) = keyNode else {
+                throw YAMLField(node: keyNode, path: path, file: file).error("a key must be a plain string")
+            }
+            let key = scalar.string
+            let keyField = YAMLField(node: keyNode, path: childPath(key), file: file)
+            guard allowedKeys.contains(key) else {
+                throw keyField.error(YAMLField.unknownKeyMessage(key, allowed: allowedKeys))
+            }
+            keys.append(key)
+            keyFields[key] = keyField
+            values[key] = YAMLField(node: valueNode, path: childPath(key), file: file)
+        }
+        return YAMLMapping(field: self, keys: keys, keyFields: keyFields, values: values)
+    }
+
+    /// The elements of a sequence, each with its own path.
+    public func sequence() throws(RegistryError) -> [YAMLField] {
+        guard case .sequence(let sequence) = node else {
+            throw error("expected a list, got \(kindDescription)")
+        }
+        return sequence.enumerated().map { YAMLField(node: $1, path: elementPath($0), file: file) }
+    }
+
+    /// Decodes each element of a sequence with `transform`.
+    public func sequence<T>(_ transform: (YAMLField) throws(RegistryError) -> T) throws(RegistryError) -> [T] {
+        var result: [T] = []
+        for element in try sequence() {
+            result.append(try transform(element))
+        }
+        return result
+    }
+
+    /// `unknown field 'adresses'; did you mean 'addresses'?`
+    static func unknownKeyMessage(_ key: String, allowed: [String]) -> String {
+        let message = "unknown field '\(key)'"
+        let lowered = key.lowercased()
+        let nearest = allowed.map { ($0, editDistance(lowered, $0.lowercased())) }.min { $0.1 < $1.1 }
+        if let (candidate, distance) = nearest, distance <= max(1, min(2, candidate.count / 3)) {
+            return message + "; did you mean '\(candidate)'?"
+        }
+        return message + "; expected one of: " + allowed.joined(separator: ", ")
+    }
+
+    private static func editDistance(_ lhs: String, _ rhs: String) -> Int {
+        let a = Array(lhs.unicodeScalars)
+        let b = Array(rhs.unicodeScalars)
+        var previous = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var current = [i] + [Int](repeating: 0, count: b.count)
+            for j in stride(from: 1, through: b.count, by: 1) {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            }
+            previous = current
+        }
+        return a.isEmpty ? b.count : previous[b.count]
+    }
+}

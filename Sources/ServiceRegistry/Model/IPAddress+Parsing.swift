@@ -1,0 +1,93 @@
+extension IPAddress {
+    /// Exactly four decimal octets, each 0...255 with no leading zero and no sign.
+    static func parseIPv4(_ text: ArraySlice<UInt8>) -> [UInt8]? {
+        var octets: [UInt8] = []
+        octets.reserveCapacity(4)
+        for part in text.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false) {
+            guard octets.count < 4, let octet = parseOctet(part) else { return nil }
+            octets.append(octet)
+        }
+        return octets.count == 4 ? octets : nil
+    }
+
+    private static func parseOctet(_ digits: ArraySlice<UInt8>) -> UInt8? {
+        guard (1...3).contains(digits.count) else { return nil }
+        // "010" is octal to inet_aton and decimal to most other parsers: refuse rather than guess.
+        if digits.count > 1 && digits.first == UInt8(ascii: "0") { return nil }
+        var value = 0
+        for digit in digits {
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(digit) else { return nil }
+            value = value * 10 + Int(digit - UInt8(ascii: "0"))
+        }
+        return value <= 255 ? UInt8(value) : nil
+    }
+
+    /// Eight 16-bit hex groups, at most one "::" standing for one or more zero groups (RFC 4291 2.2), and an
+    /// optional dotted IPv4 tail that takes the place of the last two groups.
+    static func parseIPv6(_ text: [UInt8]) -> [UInt8]? {
+        let colon = UInt8(ascii: ":")
+        guard text.count >= 2, text.count <= 45 else { return nil }
+        var head: ArraySlice<UInt8> = text[...]
+        var tail: ArraySlice<UInt8>? = nil
+        if let split = doubleColon(in: text) {
+            head = text[..<split]
+            tail = text[(split + 2)...]
+            // A second "::" (or ":::") is ambiguous.
+            if doubleColon(in: Array(tail!)) != nil || tail!.first == colon || head.last == colon {
+                return nil
+            }
+        }
+        guard let headBytes = parseGroups(head, allowIPv4Tail: tail == nil) else { return nil }
+        guard let tailPart = tail else {
+            return headBytes.count == 16 ? headBytes : nil
+        }
+        guard let tailBytes = parseGroups(tailPart, allowIPv4Tail: true) else { return nil }
+        // "::" must replace at least one group, so the explicit groups fill at most 14 bytes.
+        let explicit = headBytes.count + tailBytes.count
+        guard explicit <= 14 else { return nil }
+        return headBytes + [UInt8](repeating: 0, count: 16 - explicit) + tailBytes
+    }
+
+    private static func doubleColon(in text: [UInt8]) -> Int? {
+        guard text.count >= 2 else { return nil }
+        for index in 0..<(text.count - 1) where text[index] == UInt8(ascii: ":") && text[index + 1] == UInt8(ascii: ":")
+        {
+            return index
+        }
+        return nil
+    }
+
+    /// Colon-separated groups; an empty input is zero groups (one side of "::").
+    private static func parseGroups(_ text: ArraySlice<UInt8>, allowIPv4Tail: Bool) -> [UInt8]? {
+        guard !text.isEmpty else { return [] }
+        let parts = text.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
+        var bytes: [UInt8] = []
+        for (index, part) in parts.enumerated() {
+            if index == parts.count - 1 && allowIPv4Tail && part.contains(UInt8(ascii: ".")) {
+                guard let v4 = parseIPv4(part) else { return nil }
+                bytes += v4
+            } else {
+                guard let group = parseGroup(part) else { return nil }
+                bytes.append(UInt8(group >> 8))
+                bytes.append(UInt8(group & 0xff))
+            }
+        }
+        return bytes.count <= 16 ? bytes : nil
+    }
+
+    private static func parseGroup(_ digits: ArraySlice<UInt8>) -> UInt16? {
+        guard (1...4).contains(digits.count) else { return nil }
+        var value: UInt16 = 0
+        for digit in digits {
+            let nibble: UInt8
+            switch digit {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = digit - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = digit - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): nibble = digit - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+            value = value << 4 | UInt16(nibble)
+        }
+        return value
+    }
+}

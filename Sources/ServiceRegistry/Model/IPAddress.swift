@@ -1,0 +1,88 @@
+/// An IPv4 or IPv6 address as raw network-order bytes.
+///
+/// The registry keeps addresses as bytes rather than text so that the DNS layer can copy them straight into A and
+/// AAAA records, and so that two spellings of one IPv6 address ("fd00::7", "FD00:0::7") compare equal.
+public struct IPAddress: Hashable, Sendable, CustomStringConvertible, Comparable {
+    /// 4 bytes for IPv4, 16 for IPv6, network order.
+    public let bytes: [UInt8]
+
+    /// True for a 4-byte address. An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`) stays IPv6: it was written as
+    /// IPv6 and belongs in AAAA records, not A records.
+    public var isIPv4: Bool { bytes.count == 4 }
+
+    /// `nil` unless `bytes` holds exactly 4 or 16 bytes.
+    public init?(bytes: [UInt8]) {
+        guard bytes.count == 4 || bytes.count == 16 else { return nil }
+        self.bytes = bytes
+    }
+
+    /// Parses a dotted quad or an IPv6 address (with `::` compression and an optional dotted IPv4 tail).
+    ///
+    /// Parsing is strict because these addresses end up in answers: an octet with a leading zero ("010") is
+    /// rejected, since inet_aton would read it as octal and other tools as decimal; zone ids ("%eth0"),
+    /// surrounding blanks, brackets and prefix lengths are rejected too.
+    public init?(_ text: String) {
+        let utf8 = Array(text.utf8)
+        if let v4 = IPAddress.parseIPv4(utf8[...]) {
+            self.bytes = v4
+        } else if let v6 = IPAddress.parseIPv6(utf8) {
+            self.bytes = v6
+        } else {
+            return nil
+        }
+    }
+
+    /// IPv4 as a dotted quad; IPv6 in the RFC 5952 canonical form, which is what `dig` and the kernel print, so
+    /// logs and the admin endpoint can be grepped for the same text an operator sees elsewhere.
+    public var description: String {
+        if isIPv4 {
+            return bytes.map(String.init).joined(separator: ".")
+        }
+        return IPAddress.canonicalIPv6(bytes)
+    }
+
+    /// IPv4 sorts before IPv6, then byte-wise: a stable order for answers and for diffs of the registry.
+    public static func < (lhs: IPAddress, rhs: IPAddress) -> Bool {
+        if lhs.bytes.count != rhs.bytes.count {
+            return lhs.bytes.count < rhs.bytes.count
+        }
+        return lhs.bytes.lexicographicallyPrecedes(rhs.bytes)
+    }
+}
+
+extension IPAddress {
+    /// RFC 5952: lowercase hex without leading zeros, the longest run of two or more zero groups replaced by
+    /// "::" (the first one on a tie), and IPv4-mapped addresses written with a dotted tail (section 5).
+    static func canonicalIPv6(_ bytes: [UInt8]) -> String {
+        var groups = [UInt16](repeating: 0, count: 8)
+        for index in 0..<8 {
+            groups[index] = UInt16(bytes[2 * index]) << 8 | UInt16(bytes[2 * index + 1])
+        }
+        if groups[0..<5].allSatisfy({ $0 == 0 }) && groups[5] == 0xffff {
+            let tail = bytes[12..<16].map(String.init).joined(separator: ".")
+            return "::ffff:" + tail
+        }
+        var bestStart = -1
+        var bestLength = 0
+        var runStart = -1
+        for index in 0...8 {
+            if index < 8 && groups[index] == 0 {
+                if runStart < 0 { runStart = index }
+            } else if runStart >= 0 {
+                let length = index - runStart
+                if length > bestLength {
+                    bestStart = runStart
+                    bestLength = length
+                }
+                runStart = -1
+            }
+        }
+        let hex = groups.map { String($0, radix: 16) }
+        guard bestLength >= 2 else {
+            return hex.joined(separator: ":")
+        }
+        let head = hex[0..<bestStart].joined(separator: ":")
+        let tail = hex[(bestStart + bestLength)...].joined(separator: ":")
+        return head + "::" + tail
+    }
+}

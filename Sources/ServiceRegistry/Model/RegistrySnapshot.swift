@@ -1,0 +1,42 @@
+/// An immutable, validated view of the whole registry. Sources build a new one for every accepted change and the
+/// server swaps it in atomically, so a query always sees one consistent registry (DESIGN.md section 7).
+public struct RegistrySnapshot: Sendable {
+    /// Merged by (namespace, name) and sorted by (namespace, name); each service's clusters sorted by name.
+    public let services: [Service]
+    /// Increases by one with each snapshot a source accepts, so logs and `/registry` show which one is serving.
+    public let version: UInt64
+    /// Where the snapshot came from, e.g. the file path.
+    public let origin: String
+
+    /// Takes services that are already validated, merged and sorted (`RegistryDecoder` produces them). It does not
+    /// re-validate: building test fixtures directly must stay cheap, and the decoder is the single gatekeeper.
+    public init(services: [Service], version: UInt64, origin: String) {
+        self.services = services
+        self.version = version
+        self.origin = origin
+    }
+
+    /// A snapshot with no services, for a server that has not loaded anything yet.
+    public static func empty(origin: String = "") -> RegistrySnapshot {
+        RegistrySnapshot(services: [], version: 0, origin: origin)
+    }
+
+    /// The service `(namespace, name)`, found by binary search over the sorted services.
+    public func service(namespace: String, name: String) -> Service? {
+        var low = 0
+        var high = services.count
+        while low < high {
+            let middle = (low + high) / 2
+            let candidate = services[middle]
+            if (candidate.namespace, candidate.name) < (namespace, name) {
+                low = middle + 1
+            } else {
+                high = middle
+            }
+        }
+        guard low < services.count, services[low].namespace == namespace, services[low].name == name else {
+            return nil
+        }
+        return services[low]
+    }
+}

@@ -1,0 +1,55 @@
+/// The naming rules for everything that becomes part of a DNS name (service, namespace, cluster, hostname, port).
+///
+/// They are checked here, at the edge, so that the DNS layer can build names without escaping or re-checking, and
+/// so that a name Kubernetes would refuse never reaches the registry.
+enum DNSLabel {
+    /// RFC 1123 label as Kubernetes validates it: 1...63 of lowercase a-z, 0-9 and '-', starting and ending with
+    /// a letter or digit. Returns `nil` when valid, else what is wrong.
+    static func problem(with label: String) -> String? {
+        let bytes = Array(label.utf8)
+        guard !bytes.isEmpty else {
+            return "must not be empty"
+        }
+        guard bytes.count <= 63 else {
+            return "'\(label)' is longer than 63 characters"
+        }
+        guard bytes.allSatisfy({ isLowerAlphanumeric($0) || $0 == UInt8(ascii: "-") }) else {
+            return "'\(label)' is not a DNS label: use lowercase letters, digits and '-'"
+        }
+        guard isLowerAlphanumeric(bytes[0]), isLowerAlphanumeric(bytes[bytes.count - 1]) else {
+            return "'\(label)' is not a DNS label: it must start and end with a letter or digit"
+        }
+        return nil
+    }
+
+    /// A port name: an RFC 1123 label that also follows RFC 6335's service-name rules (at least one letter, no
+    /// "--"), because it becomes `_NAME._tcp` in SRV names where an all-digit name would read as a number.
+    /// RFC 6335 caps names at 15 characters; any label length is accepted since DNS carries them fine.
+    static func portNameProblem(with name: String) -> String? {
+        if let problem = problem(with: name) {
+            return problem
+        }
+        guard name.utf8.contains(where: { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) }) else {
+            return "port name '\(name)' must contain at least one letter"
+        }
+        guard !name.contains("--") else {
+            return "port name '\(name)' must not contain '--'"
+        }
+        return nil
+    }
+
+    private static func isLowerAlphanumeric(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+    }
+}
+
+extension YAMLField {
+    /// A string that must be a DNS label.
+    func dnsLabel() throws(RegistryError) -> String {
+        let text = try string()
+        if let problem = DNSLabel.problem(with: text) {
+            throw error(problem)
+        }
+        return text
+    }
+}
