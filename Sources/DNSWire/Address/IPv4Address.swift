@@ -44,9 +44,13 @@ public struct IPv6Address: Hashable, Sendable, CustomStringConvertible {
             + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * $0)) }
     }
 
-    /// RFC 5952 text: lower-case hex, the longest run of two or more zero groups shortened to "::".
+    /// RFC 5952 text: lower-case hex, the longest run of two or more zero groups shortened to "::"; an IPv4-mapped
+    /// address in the mixed notation RFC 5952 section 5 recommends (`::ffff:192.0.2.1`, as inet_ntop and ldns print).
     public var description: String {
         let octets = bytes
+        if high == 0 && low >> 32 == 0xFFFF {
+            return "::ffff:" + octets[12...].map(String.init).joined(separator: ".")
+        }
         let groups = (0..<8).map { UInt16(octets[2 * $0]) << 8 | UInt16(octets[2 * $0 + 1]) }
         var bestStart = -1
         var bestLength = 0
