@@ -22,7 +22,8 @@ struct AnswerCompiler {
         }
         func add(_ record: ResourceRecord, source: Int) {
             let zone = zoneIndex(of: record.name)
-            store.add(record, zone: zone, apex: zone == RecordStore.noZone ? nil : zones[zone].origin, fromSource: source)
+            store.add(
+                record, zone: zone, apex: zone == RecordStore.noZone ? nil : zones[zone].origin, fromSource: source)
         }
 
         let generator = RegistryRecords(settings: settings)
@@ -91,7 +92,8 @@ struct AnswerCompiler {
             templates.append(message.serialized())
             return Int32(templates.count - 1)
         }
-        var compiled = AnswerSnapshot.Node(zone: node.zone, types: [], templates: [], anyTemplate: -1, fallbackTemplate: -1)
+        var compiled = AnswerSnapshot.Node(
+            zone: node.zone, types: [], templates: [], anyTemplate: -1, fallbackTemplate: -1)
         for type in node.types {
             let rrset = node.rrsets[type] ?? []
             compiled.types.append(type.rawValue)
@@ -107,7 +109,10 @@ struct AnswerCompiler {
             }
             compiled.fallbackTemplate = emit(.cname, chain, [])
         }
-        compiled.anyTemplate = emit(.any, node.types.flatMap { node.rrsets[$0] ?? [] }, [])
+        // A name without data (an empty non-terminal) answers ANY as any other type: NODATA with the SOA.
+        if !node.types.isEmpty {
+            compiled.anyTemplate = emit(.any, node.types.flatMap { node.rrsets[$0] ?? [] }, [])
+        }
         return compiled
     }
 

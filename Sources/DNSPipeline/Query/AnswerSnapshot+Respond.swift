@@ -2,7 +2,8 @@ import DNSWire
 
 extension AnswerSnapshot {
     /// The whole answering policy of DESIGN.md section 1 for one query.
-    func respond(to query: UnsafeRawBufferPointer, client: ClientContext, into response: inout [UInt8]) -> QueryOutcome {
+    func respond(to query: UnsafeRawBufferPointer, client: ClientContext, into response: inout [UInt8]) -> QueryOutcome
+    {
         response.removeAll(keepingCapacity: true)
         // Fewer than 12 octets has no ID to answer to; a response must never be answered (loops).
         guard query.count >= 12, query[2] & 0x80 == 0 else { return .drop }

@@ -23,6 +23,9 @@ extension AnswerSnapshot {
         for offset in 0..<view.nameLength {
             response[view.nameStart + offset] = query[view.nameStart + offset]
         }
+        // A CNAME node's fallback template serves every type it does not hold: echo the type that was asked.
+        response[view.nameEnd] = query[view.nameEnd]
+        response[view.nameEnd + 1] = query[view.nameEnd + 1]
         appendOPT(view: view, rcode: .noError, into: &response)
         let limit = responseLimit(view: view, client: client)
         if response.count > limit {
@@ -41,8 +44,9 @@ extension AnswerSnapshot {
         message.header.recursionDesired = view.recursionDesired
         message.header.checkingDisabled = view.checkingDisabled
         message.questions[0].name = name
+        message.questions[0].type = view.type
         if let edns = view.edns {
-            message.edns = EDNS(udpPayloadSize: UInt16(settings.udpPayloadLimit), dnssecOK: edns.dnssecOK)
+            message.edns = EDNS(udpPayloadSize: UInt16(clamping: settings.udpPayloadLimit), dnssecOK: edns.dnssecOK)
         }
         response = message.serialized(maxSize: limit)
     }

@@ -27,7 +27,8 @@ public enum ClientAddress: Hashable, Sendable {
             self = .v4(bytes.reduce(0) { $0 << 8 | UInt32($1) })
         } else {
             self = .v6(
-                high: bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) }, low: bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) })
+                high: bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) },
+                low: bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) })
         }
     }
 }

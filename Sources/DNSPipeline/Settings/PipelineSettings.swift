@@ -21,7 +21,8 @@ public struct PipelineSettings: Sendable {
     public var allow: [IPNetwork]
 
     public init(
-        serviceZones: [DNSName] = PipelineSettings.defaultServiceZones, globalZone: DNSName? = PipelineSettings.defaultGlobalZone,
+        serviceZones: [DNSName] = PipelineSettings.defaultServiceZones,
+        globalZone: DNSName? = PipelineSettings.defaultGlobalZone,
         ttl: UInt32 = 5, locality: Locality = Locality(cluster: ""), clusterNames: Bool = true, maxAnswers: Int = 0,
         udpPayloadLimit: Int = 1232, allow: [IPNetwork] = []
     ) {
