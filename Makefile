@@ -27,7 +27,7 @@ build: deps
 	$(SWIFT) build -c release --product scdns
 
 serve: build
-	$(RELEASE_BIN) serve $(ARGS)
+	$(RELEASE_BIN) serve --config scdns.yaml $(ARGS)
 
 lint:
 	$(SWIFT_FORMAT) lint --strict --recursive $(FORMAT_PATHS)

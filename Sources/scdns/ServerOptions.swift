@@ -16,7 +16,13 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .long, help: "Registry file, YAML or JSON. Overrides 'registry.file'.")
     var registry: String?
 
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    @Option(
+        name: .long,
+        help: "Log level: trace, debug, info, notice, warning, error, critical.",
+        transform: { text in
+            guard let level = Logger.Level(rawValue: text) else { throw ValidationError("unknown log level '\(text)'") }
+            return level
+        })
     var logLevel: Logger.Level = .info
 
     /// The config file's values with the flags applied on top.
@@ -45,5 +51,3 @@ struct ServerOptions: ParsableArguments {
         return Logger(label: "scdns")
     }
 }
-
-extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -52,8 +52,9 @@ struct ListenerService: ServiceLifecycle.Service {
     private func bindTCP(_ address: ListenAddress) async throws -> Channel {
         let processor = self.processor
         let limit = tcpConnections
-        let idle = TimeAmount.nanoseconds(Int64(tcpIdle.components.seconds) * 1_000_000_000
-            + tcpIdle.components.attoseconds / 1_000_000_000)
+        let idle = TimeAmount.nanoseconds(
+            Int64(tcpIdle.components.seconds) * 1_000_000_000
+                + tcpIdle.components.attoseconds / 1_000_000_000)
         let open = ConnectionCounter()
         let logger = self.logger
         return try await ServerBootstrap(group: group)

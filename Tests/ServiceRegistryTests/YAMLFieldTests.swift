@@ -1,0 +1,172 @@
+import XCTest
+
+@testable import ServiceRegistry
+
+/// The reader shared with the config loader: syntax errors, typing, paths and accessors.
+final class YAMLFieldTests: XCTestCase {
+    func testSyntaxErrorsCarryFileAndLine() {
+        let cases: [(name: String, yaml: String, line: Int)] = [
+            ("bad indentation", "services:\n  - name: backend\n    namespace: app\n   clusters: []\n", 4),
+            ("unclosed flow sequence", "services:\n  - name: a\n    ports: [{ port: 80 }\n", 4),
+            ("tab indentation", "services:\n\t- name: a\n", 2),
+            ("unclosed quote", "services:\n  - name: \"a\n    namespace: app\n", 4),
+            ("two documents", "services: []\n---\nservices: []\n", 2),
+            ("undefined alias", "services: *nothing\n", 1),
+        ]
+        for testCase in cases {
+            XCTAssertThrowsError(try RegistryDecoder.decode(testCase.yaml, file: "registry.yaml"), testCase.name) {
+                let error = $0 as? RegistryError
+                XCTAssertEqual(error?.file, "registry.yaml", testCase.name)
+                XCTAssertEqual(error?.line, testCase.line, "\(testCase.name): \(String(describing: error))")
+                XCTAssertNotNil(error?.column, testCase.name)
+                XCTAssertTrue(
+                    error?.description.hasPrefix("registry.yaml:\(testCase.line):") ?? false,
+                    "\(testCase.name): \(String(describing: error))"
+                )
+            }
+        }
+    }
+
+    func testDuplicateKeysAreErrors() {
+        let yaml = "services:\n  - name: a\n    namespace: app\n    name: b\n    clusters: [{ cluster: c }]\n"
+        XCTAssertThrowsError(try RegistryDecoder.decode(yaml, file: "registry.yaml")) {
+            let error = $0 as? RegistryError
+            XCTAssertEqual(error?.field, "name")
+            XCTAssertEqual(error?.message, "duplicate key 'name' in one mapping")
+            XCTAssertNotNil(error?.line)
+        }
+    }
+
+    func testAnchorsAndAliasesWork() {
+        let services = decodeValid(
+            """
+            services:
+              - name: a
+                namespace: app
+                ports: &ports [{ name: http, port: 80 }]
+                clusters: [{ cluster: c, addresses: &addresses [10.0.0.1] }]
+              - name: b
+                namespace: app
+                ports: *ports
+                clusters: [{ cluster: c, addresses: *addresses }]
+            """
+        )
+        XCTAssertEqual(
+            services.map(\.ports), [[ServicePort(name: "http", port: 80)], [ServicePort(name: "http", port: 80)]])
+        XCTAssertEqual(services.last?.clusters.first?.addresses, [IPAddress("10.0.0.1")!])
+    }
+
+    func testStrictScalarTyping() throws {
+        let root = try XCTUnwrap(
+            YAMLField.parse(
+                """
+                yes: yes
+                on: on
+                t: true
+                f: False
+                n: 080
+                neg: -5
+                big: 99999999999999999999
+                hex: 0x10
+                float: 1.5
+                quoted: "7"
+                null1: ~
+                null2:
+                sexagesimal: 1:30
+                limits: { udpPayload: 1232 }
+                list: [a, b]
+                """,
+                file: "scdns.yaml"
+            )
+        )
+        let keys = [
+            "yes", "on", "t", "f", "n", "neg", "big", "hex", "float", "quoted", "null1", "null2", "sexagesimal",
+            "limits", "list",
+        ]
+        let mapping = try root.mapping(allowing: keys)
+        XCTAssertEqual(mapping.keys, keys)
+        XCTAssertEqual(try mapping.required("yes").string(), "yes")
+        XCTAssertEqual(try mapping.required("on").string(), "on")
+        XCTAssertThrowsError(try mapping.required("yes").bool())
+        XCTAssertEqual(try mapping.required("t").bool(), true)
+        XCTAssertEqual(try mapping.required("f").bool(), false)
+        XCTAssertEqual(try mapping.required("n").int(), 80)
+        XCTAssertEqual(try mapping.required("neg").int(), -5)
+        XCTAssertThrowsError(try mapping.required("neg").int(in: UInt16(0)...UInt16.max))
+        XCTAssertThrowsError(try mapping.required("big").int()) {
+            XCTAssertEqual(($0 as? RegistryError)?.message, "99999999999999999999 is out of range")
+        }
+        XCTAssertThrowsError(try mapping.required("hex").int())
+        XCTAssertEqual(try mapping.required("hex").string(), "0x10")
+        XCTAssertThrowsError(try mapping.required("float").int())
+        XCTAssertThrowsError(try mapping.required("quoted").int())
+        XCTAssertEqual(try mapping.required("quoted").string(), "7")
+        XCTAssertNil(mapping["null1"])
+        XCTAssertNil(mapping["null2"])
+        XCTAssertTrue(mapping.contains("null2"))
+        XCTAssertFalse(mapping.contains("absent"))
+        XCTAssertThrowsError(try mapping.required("null2")) {
+            XCTAssertEqual(($0 as? RegistryError)?.message, "'null2' must have a value")
+            XCTAssertEqual(($0 as? RegistryError)?.line, 12)
+        }
+        XCTAssertEqual(try mapping.required("sexagesimal").string(), "1:30")
+        XCTAssertEqual(try mapping.required("sexagesimal").scalarText(), "1:30")
+        XCTAssertEqual(try mapping.required("n").scalarText(), "080")
+        XCTAssertEqual(
+            try mapping.optional("absent", default: 3) { (field) throws(RegistryError) in try field.int() }, 3)
+
+        // Paths compose for nested fields, as the config loader needs.
+        let limits = try mapping.required("limits").mapping(allowing: ["udpPayload", "tcpIdle"])
+        let payload = try limits.required("udpPayload")
+        XCTAssertEqual(payload.path, "limits.udpPayload")
+        XCTAssertEqual(payload.line, 14)
+        XCTAssertEqual(try payload.int(in: 512...4096), 1232)
+        XCTAssertThrowsError(try payload.int(in: 1...512)) {
+            XCTAssertEqual(
+                "\($0)",
+                "scdns.yaml:14:23: limits.udpPayload: 1232 is out of range 1...512"
+            )
+        }
+        let list = try mapping.required("list").sequence()
+        XCTAssertEqual(list.map(\.path), ["list[0]", "list[1]"])
+        XCTAssertEqual(
+            try mapping.required("list").sequence { (field) throws(RegistryError) in try field.string() }, ["a", "b"])
+        XCTAssertThrowsError(try mapping.required("list").string()) {
+            XCTAssertEqual(($0 as? RegistryError)?.message, "expected a string, got a list")
+        }
+        XCTAssertThrowsError(try root.mapping(allowing: ["yes"])) {
+            XCTAssertEqual(($0 as? RegistryError)?.field, "on")
+            XCTAssertEqual(($0 as? RegistryError)?.line, 2)
+        }
+    }
+
+    func testNetworkAndAddressAccessors() throws {
+        let root = try XCTUnwrap(
+            YAMLField.parse("allow: [127.0.0.0/8, \"::1/128\", 10.0.0.0/33]\nvip: 1.2.3.4\n", file: "scdns.yaml")
+        )
+        let mapping = try root.mapping(allowing: ["allow", "vip"])
+        let allow = try mapping.required("allow").sequence()
+        XCTAssertEqual(try allow[0].ipNetwork().description, "127.0.0.0/8")
+        XCTAssertEqual(try allow[1].ipNetwork().description, "::1/128")
+        XCTAssertThrowsError(try allow[2].ipNetwork()) {
+            XCTAssertEqual(
+                "\($0)", "scdns.yaml:1:33: allow[2]: '10.0.0.0/33' is not an IPv4 or IPv6 network (ADDRESS/PREFIX)")
+        }
+        XCTAssertEqual(try mapping.required("vip").ipAddress(), IPAddress("1.2.3.4"))
+        XCTAssertNil(try YAMLField.parse("# nothing here\n", file: "scdns.yaml"))
+    }
+
+    func testUnknownKeySuggestions() {
+        let allowed = ["services", "addresses", "weight", "healthy"]
+        XCTAssertEqual(
+            YAMLField.unknownKeyMessage("adresses", allowed: allowed),
+            "unknown field 'adresses'; did you mean 'addresses'?"
+        )
+        XCTAssertEqual(
+            YAMLField.unknownKeyMessage("Weight", allowed: allowed), "unknown field 'Weight'; did you mean 'weight'?")
+        XCTAssertEqual(
+            YAMLField.unknownKeyMessage("colour", allowed: allowed),
+            "unknown field 'colour'; expected one of: services, addresses, weight, healthy"
+        )
+    }
+}

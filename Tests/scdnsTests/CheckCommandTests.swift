@@ -1,0 +1,76 @@
+import Foundation
+import XCTest
+
+/// `scdns check` accepts the example and rejects bad input with the file, line and field.
+final class CheckCommandTests: XCTestCase {
+    private func check(_ arguments: [String]) throws -> Tools.Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ServerProcess.binary)
+        process.arguments = ["check"] + arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: ServerProcess.repositoryRoot)
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Tools.Result(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+    }
+
+    private func temporaryFile(_ name: String, _ text: String) throws -> String {
+        let directory = NSTemporaryDirectory() + "scdns-check-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = directory + "/" + name
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func testTheExampleConfigIsValid() throws {
+        let result = try check(["--config", "scdns.yaml"])
+        XCTAssertEqual(result.status, 0, result.output)
+        XCTAssertTrue(result.output.contains("ok: 2 zone file(s)"), result.output)
+    }
+
+    func testBadRegistryNamesFileLineAndField() throws {
+        let path = try temporaryFile(
+            "registry.yaml",
+            """
+            services:
+              - name: web
+                namespace: shop
+                clusters:
+                  - cluster: a
+                    addresses: [10.0.0.1]
+                    weight: "heavy"
+            """)
+        let result = try check(["--registry", path])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.output.contains("registry.yaml:7:"), result.output)
+        XCTAssertTrue(result.output.contains("services[0].clusters[0].weight"), result.output)
+    }
+
+    func testBadConfigNamesFileLineAndField() throws {
+        let path = try temporaryFile("scdns.yaml", "ttl: 5\nlimits:\n  udpPayload: 100\n")
+        let result = try check(["--config", path])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.output.contains("scdns.yaml:3:"), result.output)
+        XCTAssertTrue(result.output.contains("limits.udpPayload"), result.output)
+    }
+
+    func testUnknownConfigKeyIsRejected() throws {
+        let path = try temporaryFile("scdns.yaml", "listen: [127.0.0.1:5353]\nclusternames: false\n")
+        let result = try check(["--config", path])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.output.contains("clusternames"), result.output)
+    }
+
+    func testBadZoneFileNamesFileAndLine() throws {
+        let zone = try temporaryFile(
+            "supercluster.local.zone",
+            "$TTL 60\n@ IN SOA ns1 hostmaster 1 2 3 4 5\n@ IN NS ns1\nns1 IN A 999.1.1.1\n")
+        let directory = URL(fileURLWithPath: zone).deletingLastPathComponent().path
+        let result = try check(["--zones", directory])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.output.contains("supercluster.local.zone:4"), result.output)
+    }
+}
