@@ -65,11 +65,11 @@ extension QueryView {
             let rrClass = try reader.readUInt16()
             let ttl = try reader.readUInt32()
             let length = Int(try reader.readUInt16())
-            guard length <= reader.remaining else { throw .truncated(offset: reader.offset) }
             if type == RecordType.opt.rawValue {
                 guard index >= Int(answerCount) + Int(authorityCount), view.edns == nil, ownerIsRoot else {
                     throw .badOPT(offset: start)
                 }
+                guard length <= reader.remaining else { throw .truncated(offset: reader.offset) }
                 let optionsStart = reader.offset
                 var optionReader = WireReader(
                     UnsafeRawBufferPointer(rebasing: bytes[0..<(optionsStart + length)]), offset: optionsStart)
@@ -84,8 +84,11 @@ extension QueryView {
                     udpPayloadSize: rrClass, extendedRCode: UInt8(ttl >> 24),
                     version: UInt8(truncatingIfNeeded: ttl >> 16), dnssecOK: ttl & 0x8000 != 0,
                     optionsStart: optionsStart, optionsEnd: optionsStart + length)
+                try reader.skip(length)
+            } else {
+                // Rare in queries (OPT aside): validate the RDATA as the parser does, names in it included.
+                _ = try reader.readRData(type: RecordType(type), length: length)
             }
-            try reader.skip(length)
         }
         guard reader.remaining == 0 else { throw .trailingBytes(offset: reader.offset) }
         return view

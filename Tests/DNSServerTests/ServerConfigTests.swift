@@ -1,0 +1,94 @@
+import DNSWire
+import ServiceRegistry
+import XCTest
+
+@testable import DNSServer
+
+final class ServerConfigTests: XCTestCase {
+    private static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    func testTheExampleConfigLoadsEveryKey() throws {
+        let path = Self.root + "/scdns.yaml"
+        let config = try ServerConfig.load(file: path, text: String(contentsOfFile: path, encoding: .utf8))
+        XCTAssertEqual(config.listen, [ListenAddress(host: "127.0.0.1", port: 5353)])
+        XCTAssertEqual(config.zonesDirectory, Self.root + "/zones/")
+        XCTAssertEqual(config.registryFile, Self.root + "/registry.yaml")
+        XCTAssertEqual(
+            config.pipeline.serviceZones, [try DNSName("supercluster.local."), try DNSName("clusterset.local.")])
+        XCTAssertEqual(config.pipeline.globalZone, try DNSName("global."))
+        XCTAssertEqual(config.pipeline.ttl, 5)
+        XCTAssertEqual(
+            config.pipeline.locality,
+            Locality(cluster: "cluster-a", region: "ap-northeast-2", zone: "ap-northeast-2a"))
+        XCTAssertEqual(config.pipeline.udpPayloadLimit, 1232)
+        XCTAssertEqual(config.tcpConnections, 1024)
+        XCTAssertEqual(config.tcpIdle, .seconds(10))
+        XCTAssertEqual(config.pipeline.allow.count, 6)
+        XCTAssertEqual(config.pipeline.maxAnswers, 0)
+        XCTAssertTrue(config.pipeline.clusterNames)
+    }
+
+    func testAnEmptyFileMeansEveryDefault() throws {
+        let config = try ServerConfig.load(file: "scdns.yaml", text: "# nothing set\n")
+        XCTAssertEqual(config.listen, [ListenAddress(host: "127.0.0.1", port: 5353)])
+        XCTAssertEqual(config.zonesDirectory, "zones")
+        XCTAssertEqual(config.pipeline.allow, ServerConfig.defaultAllow)
+    }
+
+    func testFlagsStyleValues() throws {
+        let config = try ServerConfig.load(
+            file: "/etc/scdns/scdns.yaml",
+            text: """
+                listen: ["[::1]:53", 127.0.0.2:1053]
+                zones: /var/lib/scdns/zones
+                globalZone: ""
+                limits: { tcpIdle: 500ms, udpPayload: 4096 }
+                clusterNames: false
+                maxAnswers: 1
+                """)
+        XCTAssertEqual(
+            config.listen, [ListenAddress(host: "::1", port: 53), ListenAddress(host: "127.0.0.2", port: 1053)])
+        XCTAssertEqual(config.zonesDirectory, "/var/lib/scdns/zones")
+        XCTAssertEqual(config.registryFile, "/etc/scdns/registry.yaml")
+        XCTAssertNil(config.pipeline.globalZone)
+        XCTAssertEqual(config.tcpIdle, .milliseconds(500))
+        XCTAssertEqual(config.pipeline.udpPayloadLimit, 4096)
+        XCTAssertFalse(config.pipeline.clusterNames)
+        XCTAssertEqual(config.pipeline.maxAnswers, 1)
+    }
+
+    func testErrorsNameLineAndField() {
+        let cases: [(text: String, line: Int, field: String, message: String)] = [
+            ("ttl: 5\nlisten: [127.0.0.1]\n", 2, "listen[0]", "ADDRESS:PORT"),
+            ("limits:\n  udpPayload: 100\n", 2, "limits.udpPayload", "512"),
+            ("limits:\n  tcpIdle: soon\n", 2, "limits.tcpIdle", "duration"),
+            ("serviceZones: [supercluster.local, \"a..b\"]\n", 1, "serviceZones[1]", "domain name"),
+            ("allow: [10.0.0.0/33]\n", 1, "allow[0]", "network"),
+            ("clusterNames: yes\n", 1, "clusterNames", "true or false"),
+            ("ttl: 5\nforward: []\n", 2, "forward", "not supported"),
+            ("registry: { etcd: { endpoints: [] } }\n", 1, "registry.etcd", "not supported"),
+            ("locality: { cluster: a, rack: b }\n", 1, "locality.rack", "unknown field"),
+            ("ttl: \"5\"\n", 1, "ttl", "integer"),
+        ]
+        for testCase in cases {
+            XCTAssertThrowsError(try ServerConfig.load(file: "scdns.yaml", text: testCase.text), testCase.text) {
+                error in
+                guard let error = error as? RegistryError else { return XCTFail("\(error)") }
+                XCTAssertEqual(error.file, "scdns.yaml")
+                XCTAssertEqual(error.line, testCase.line, "\(testCase.text): \(error)")
+                XCTAssertEqual(error.field, testCase.field, "\(testCase.text): \(error)")
+                XCTAssertTrue(error.description.contains(testCase.message), "\(error)")
+            }
+        }
+    }
+
+    func testListenAddressParsing() {
+        XCTAssertEqual(ListenAddress("127.0.0.1:53"), ListenAddress(host: "127.0.0.1", port: 53))
+        XCTAssertEqual(ListenAddress("[::1]:5353"), ListenAddress(host: "::1", port: 5353))
+        XCTAssertEqual(ListenAddress("[::1]:5353")?.description, "[::1]:5353")
+        for bad in ["127.0.0.1", "::1:53", "[::1]53", ":53", "127.0.0.1:70000", "127.0.0.1:x"] {
+            XCTAssertNil(ListenAddress(bad), bad)
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import XCTest
+
+@testable import DNSWire
+
+final class DNSNameTests: XCTestCase {
+    func testBuildingFromLabelsEnforcesLimits() {
+        let label = { (count: Int) in [UInt8](repeating: 0x61, count: count) }
+        XCTAssertEqual(try DNSName(labels: [label(63)]).wire.count, 65)
+        XCTAssertEqual(try DNSName(labels: [label(63), label(63), label(63), label(61)]).wire.count, 255)
+        let table: [([[UInt8]], DNSWireError)] = [
+            ([label(64)], .labelTooLong(offset: 0)),
+            ([label(1), label(64)], .labelTooLong(offset: 2)),
+            ([[]], .labelTooLong(offset: 0)),
+            ([label(3), []], .labelTooLong(offset: 4)),
+            ([label(63), label(63), label(63), label(62)], .nameTooLong(offset: 0)),
+        ]
+        for (labels, expected) in table {
+            XCTAssertThrowsError(try DNSName(labels: labels)) { error in
+                XCTAssertEqual(error as? DNSWireError, expected)
+            }
+        }
+    }
+
+    func testValidatingWireForm() {
+        XCTAssertEqual(try DNSName(wire: [1, 0x61, 0]).description, "a.")
+        XCTAssertTrue(try DNSName(wire: [0]).isRoot)
+        let table: [([UInt8], DNSWireError)] = [
+            ([], .truncated(offset: 0)),
+            ([1, 0x61], .truncated(offset: 2)),
+            ([0x40] + [UInt8](repeating: 0x61, count: 64) + [0], .labelTooLong(offset: 0)),
+            ([0xC0, 0x00], .labelTooLong(offset: 0)),
+            ([0, 0], .trailingBytes(offset: 1)),
+            (
+                Array(repeating: [63] + [UInt8](repeating: 0x61, count: 63), count: 4).flatMap { $0 } + [0],
+                .nameTooLong(offset: 0)
+            ),
+        ]
+        for (bytes, expected) in table {
+            XCTAssertThrowsError(try DNSName(wire: bytes)) { error in
+                XCTAssertEqual(error as? DNSWireError, expected, "\(bytes.prefix(4))")
+            }
+        }
+    }
+
+    func testIsSubdomain() {
+        let table: [(String, String, Bool)] = [
+            ("www.example.com", "example.com", true),
+            ("example.com", "example.com", true),
+            ("WWW.EXAMPLE.com", "example.COM", true),
+            ("a.b.c.example.com", "c.example.com", true),
+            ("www.example.com", ".", true),
+            (".", ".", true),
+            (".", "com", false),
+            ("example.com", "www.example.com", false),
+            ("wwwexample.com", "example.com", false),
+            ("www.xample.com", "example.com", false),
+            ("example.com.au", "example.com", false),
+            ("x.a\\.example", "example", false),
+            ("x.a\\.example", "a\\.example", true),
+            ("a.example", "a\\.example", false),
+        ]
+        for (child, ancestor, expected) in table {
+            XCTAssertEqual(dn(child).isSubdomain(of: dn(ancestor)), expected, "\(child) under \(ancestor)")
+        }
+    }
+
+    func testParentChain() {
+        var name: DNSName? = dn("www.Example.com")
+        var seen: [String] = []
+        while let current = name {
+            seen.append(current.description)
+            name = current.parent
+        }
+        XCTAssertEqual(seen, ["www.Example.com.", "Example.com.", "com.", "."])
+        XCTAssertNil(DNSName.root.parent)
+    }
+
+    func testPrepending() throws {
+        XCTAssertEqual(try DNSName.root.prepending("com").description, "com.")
+        XCTAssertTrue(try dn("example.com").prepending("WWW").isIdentical(to: dn("WWW.example.com")))
+        XCTAssertEqual(try dn("x").prepending([0x2E, 0x00]).description, "\\.\\000.x.")
+        let base253 = dn([63, 63, 63, 59].map { String(repeating: "p", count: $0) }.joined(separator: "."))
+        XCTAssertEqual(try base253.prepending("a").wire.count, 255)
+        let table: [(DNSName, [UInt8], DNSWireError)] = [
+            (dn("example"), [], .labelTooLong(offset: 0)),
+            (dn("example"), [UInt8](repeating: 0x61, count: 64), .labelTooLong(offset: 0)),
+            (base253, [0x61, 0x62], .nameTooLong(offset: 0)),
+        ]
+        for (base, label, expected) in table {
+            XCTAssertThrowsError(try base.prepending(label)) { error in
+                XCTAssertEqual(error as? DNSWireError, expected)
+            }
+        }
+    }
+
+    func testEqualityAndHashIgnoreASCIICaseOnly() {
+        let variants = ["www.example.com", "WWW.EXAMPLE.COM", "wWw.ExAmPlE.cOm"].map(dn)
+        for variant in variants {
+            XCTAssertEqual(variant, variants[0])
+            XCTAssertEqual(variant.hashValue, variants[0].hashValue)
+            XCTAssertEqual(variant.lowercased().wire, variants[0].wire)
+        }
+        XCTAssertEqual(Set(variants).count, 1)
+        XCTAssertFalse(variants[1].isIdentical(to: variants[0]))
+        // Only A-Z fold: "[" (0x5B) and "{" (0x7B), "@" (0x40) and "`" (0x60), Latin-1 letters stay distinct.
+        XCTAssertNotEqual(dn("\\091"), dn("\\123"))
+        XCTAssertNotEqual(dn("\\064"), dn("\\096"))
+        XCTAssertNotEqual(dn("\\196"), dn("\\228"))
+        XCTAssertNotEqual(dn("example.com"), dn("example.com.au"))
+    }
+
+    /// RFC 4034 6.1's example, already in canonical order.
+    static let canonicalOrder = [
+        "example", "a.example", "yljkjljk.a.example", "Z.a.example", "zABC.a.EXAMPLE", "z.example",
+        "\\001.z.example", "*.z.example", "\\200.z.example",
+    ]
+
+    func testCanonicalOrdering() {
+        let names = Self.canonicalOrder.map(dn)
+        for (lower, higher) in zip(names, names.dropFirst()) {
+            XCTAssertLessThan(lower, higher)
+            XCTAssertFalse(higher < lower, "\(higher) < \(lower)")
+        }
+        var generator = SplitMix64(seed: 4034)
+        for _ in 0..<20 {
+            let sorted = names.shuffled(using: &generator).sorted()
+            XCTAssertEqual(sorted.map(\.description), names.map(\.description))
+        }
+        XCTAssertLessThan(DNSName.root, dn("example"))
+        XCTAssertFalse(dn("Z.a.example") < dn("z.A.EXAMPLE"))
+        XCTAssertFalse(dn("z.A.EXAMPLE") < dn("Z.a.example"))
+    }
+}
