@@ -8,7 +8,7 @@
 # move this tag along with the toolchain the project is tested with.
 
 # ---- build ----
-FROM swift:6.0-bookworm AS build
+FROM swift:6.3-bookworm AS build
 
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libldns-dev pkg-config \

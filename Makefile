@@ -5,7 +5,7 @@
 
 SWIFT ?= swift
 SWIFT_FORMAT ?= $(SWIFT) format
-FORMAT_PATHS := Sources Tests
+FORMAT_PATHS := Sources Tests bench
 RELEASE_BIN := .build/release/scdns
 ARGS ?=
 
@@ -36,10 +36,10 @@ format:
 	$(SWIFT_FORMAT) --in-place --recursive $(FORMAT_PATHS)
 
 # Debug build. `--build-tests` builds the executable too: tests start .build/debug/scdns.
-# Tests run serially, in one deterministic order.
+# Tests run serially, in one deterministic order, and end with "N passed, N failed".
 test: test-deps lint
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --no-parallel
+	@bash scripts/run-tests.sh
 
 check: build
 	$(RELEASE_BIN) check $(ARGS)
