@@ -62,6 +62,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // In-process pipeline driver for instruction counts (bench/pipeline-callgrind.sh); not shipped.
+        .executableTarget(
+            name: "PipelineBench",
+            dependencies: ["DNSPipeline", "DNSWire", "ServiceRegistry"],
+            path: "bench/PipelineBench"
+        ),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "CLDNS"]),
         .testTarget(name: "ZoneFileTests", dependencies: ["ZoneFile", "DNSWire"]),
         .testTarget(name: "ServiceRegistryTests", dependencies: ["ServiceRegistry"]),

@@ -55,20 +55,27 @@ struct AnswerCompiler {
         }
 
         var table = NameTable(capacity: store.order.count)
-        var nodes: [AnswerSnapshot.Node] = []
-        var templates: [[UInt8]] = []
-        nodes.reserveCapacity(store.order.count)
+        var output = Output()
+        output.nodes.reserveCapacity(store.order.count)
         for name in store.order {
             guard let node = store.node(name) else { continue }
-            table.insert(node.name.wire, value: nodes.count)
-            nodes.append(compileNode(node, store: store, templates: &templates))
+            table.insert(node.name.wire, value: output.nodes.count)
+            output.nodes.append(compileNode(node, store: store, into: &output))
         }
         let compiledZones = zones.map { zone in
             AnswerSnapshot.Zone(origin: zone.origin.lowercased(), negativeSOA: Self.negativeSOA(zone))
         }
         return AnswerSnapshot(
-            table: table, nodes: nodes, templates: templates, zones: compiledZones, registryVersion: registry.version,
-            settings: settings)
+            table: table, nodes: output.nodes, typeCodes: output.typeCodes, typeTemplates: output.typeTemplates,
+            templates: output.templates, zones: compiledZones, registryVersion: registry.version, settings: settings)
+    }
+
+    /// The flat arrays a snapshot is made of, filled name by name.
+    private struct Output {
+        var nodes: [AnswerSnapshot.Node] = []
+        var typeCodes: [UInt16] = []
+        var typeTemplates: [Int32] = []
+        var templates = TemplateStore()
     }
 
     /// The zone files plus a synthesized zone for each service or global zone that has no file.
@@ -83,32 +90,37 @@ struct AnswerCompiler {
     }
 
     private func compileNode(
-        _ node: RecordStore.Node, store: RecordStore, templates: inout [[UInt8]]
+        _ node: RecordStore.Node, store: RecordStore, into output: inout Output
     ) -> AnswerSnapshot.Node {
         func emit(_ type: RecordType, _ answers: [ResourceRecord], _ additional: [ResourceRecord]) -> Int32 {
             let message = Message(
                 header: Header(isResponse: true, authoritative: true),
                 questions: [Question(name: node.name, type: type)], answers: answers, additional: additional)
-            templates.append(message.serialized())
-            return Int32(templates.count - 1)
+            return output.templates.append(message.serialized())
+        }
+        var types: [UInt16] = []
+        func add(_ type: RecordType, _ template: Int32) {
+            types.append(type.rawValue)
+            output.typeCodes.append(type.rawValue)
+            output.typeTemplates.append(template)
         }
         var compiled = AnswerSnapshot.Node(
-            zone: node.zone, types: [], templates: [], anyTemplate: -1, fallbackTemplate: -1)
+            zone: Int32(node.zone), firstType: Int32(output.typeCodes.count), typeCount: 0, anyTemplate: -1,
+            fallbackTemplate: -1)
         for type in node.types {
             let rrset = node.rrsets[type] ?? []
-            compiled.types.append(type.rawValue)
-            compiled.templates.append(emit(type, rrset, additionalRecords(for: rrset, store: store)))
+            add(type, emit(type, rrset, additionalRecords(for: rrset, store: store)))
         }
         if node.rrsets[.cname] != nil {
             // Chase the chain inside our own data for every type its end holds; other types get the chain alone.
             let (chain, end) = cnameChain(from: node.name, store: store)
-            for type in store.node(end)?.types ?? [] where type != .cname && !compiled.types.contains(type.rawValue) {
+            for type in store.node(end)?.types ?? [] where type != .cname && !types.contains(type.rawValue) {
                 let rrset = store.rrset(end, type)
-                compiled.types.append(type.rawValue)
-                compiled.templates.append(emit(type, chain + rrset, additionalRecords(for: rrset, store: store)))
+                add(type, emit(type, chain + rrset, additionalRecords(for: rrset, store: store)))
             }
             compiled.fallbackTemplate = emit(.cname, chain, [])
         }
+        compiled.typeCount = Int32(types.count)
         // A name without data (an empty non-terminal) answers ANY as any other type: NODATA with the SOA.
         if !node.types.isEmpty {
             compiled.anyTemplate = emit(.any, node.types.flatMap { node.rrsets[$0] ?? [] }, [])

@@ -7,14 +7,16 @@ import ServiceRegistry
 /// Queries read one snapshot reference and use nothing else, so each sees one consistent registry while a new
 /// snapshot is built beside it (Knot's RCU idea, DESIGN.md section 7).
 public final class AnswerSnapshot: Sendable {
+    /// A name, as plain integers so that reading one costs no reference counting.
     struct Node: Sendable {
-        var zone: Int
-        /// Precompiled responses by query type, side by side for a cache-friendly linear scan.
-        var types: [UInt16]
-        var templates: [Int32]
+        var zone: Int32
+        /// The name's precompiled responses by type: `typeCodes[firstType..<firstType + typeCount]`, and the
+        /// template of each in `typeTemplates` at the same index, side by side for a short linear scan.
+        var firstType: Int32
+        var typeCount: Int32
         /// The response for QTYPE ANY: every RRset at the name (RFC 8482 allows less; this is simplest).
         var anyTemplate: Int32
-        /// For a CNAME node, the response to any type not in `types`: the CNAME chain alone.
+        /// For a CNAME node, the response to any type it has no template for: the CNAME chain alone.
         var fallbackTemplate: Int32
     }
 
@@ -26,10 +28,13 @@ public final class AnswerSnapshot: Sendable {
 
     let table: NameTable
     let nodes: [Node]
-    let templates: [[UInt8]]
+    let typeCodes: [UInt16]
+    let typeTemplates: [Int32]
+    let templates: TemplateStore
     let zones: [Zone]
-    /// Zone indices by decreasing origin length, so the first suffix match is the longest.
-    let zoneSearchOrder: [Int]
+    /// Zone origins to zone indices, and the set of origin lengths, for finding the zone of a missing name.
+    let zoneTable: NameTable
+    let zoneLengths: LengthSet
     let allow: NetworkMatcher
     public let registryVersion: UInt64
     public let settings: PipelineSettings
@@ -38,14 +43,23 @@ public final class AnswerSnapshot: Sendable {
     public var zoneOrigins: [DNSName] { zones.map(\.origin) }
 
     init(
-        table: NameTable, nodes: [Node], templates: [[UInt8]], zones: [Zone], registryVersion: UInt64,
-        settings: PipelineSettings
+        table: NameTable, nodes: [Node], typeCodes: [UInt16], typeTemplates: [Int32], templates: TemplateStore,
+        zones: [Zone], registryVersion: UInt64, settings: PipelineSettings
     ) {
         self.table = table
         self.nodes = nodes
+        self.typeCodes = typeCodes
+        self.typeTemplates = typeTemplates
         self.templates = templates
         self.zones = zones
-        self.zoneSearchOrder = zones.indices.sorted { zones[$0].origin.wire.count > zones[$1].origin.wire.count }
+        var zoneTable = NameTable(capacity: zones.count)
+        var zoneLengths = LengthSet()
+        for (index, zone) in zones.enumerated() {
+            zoneTable.insert(zone.origin.wire, value: index)
+            zoneLengths.insert(zone.origin.wire.count)
+        }
+        self.zoneTable = zoneTable
+        self.zoneLengths = zoneLengths
         self.allow = NetworkMatcher(settings.allow)
         self.registryVersion = registryVersion
         self.settings = settings
@@ -56,5 +70,32 @@ public final class AnswerSnapshot: Sendable {
         registry: RegistrySnapshot, zones: [AuthoritativeZone], settings: PipelineSettings
     ) -> AnswerSnapshot {
         AnswerCompiler(registry: registry, zoneFiles: zones, settings: settings).compile()
+    }
+}
+
+/// A set of wire-name lengths (0...255) as a 256-bit map: membership is two instructions, no allocation.
+struct LengthSet: Sendable {
+    private var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+
+    mutating func insert(_ length: Int) {
+        let bit = UInt64(1) << UInt64(length & 63)
+        switch length >> 6 {
+        case 0: words.0 |= bit
+        case 1: words.1 |= bit
+        case 2: words.2 |= bit
+        default: words.3 |= bit
+        }
+    }
+
+    @inline(__always)
+    func contains(_ length: Int) -> Bool {
+        let word: UInt64
+        switch length >> 6 {
+        case 0: word = words.0
+        case 1: word = words.1
+        case 2: word = words.2
+        default: word = words.3
+        }
+        return word & (UInt64(1) << UInt64(length & 63)) != 0
     }
 }

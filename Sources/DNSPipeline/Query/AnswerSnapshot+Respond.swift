@@ -51,13 +51,18 @@ extension AnswerSnapshot {
             var template = node.fallbackTemplate
             if view.type == .any {
                 template = node.anyTemplate
-            } else if let position = node.types.firstIndex(of: view.type.rawValue) {
-                template = node.templates[position]
+            } else {
+                let wanted = view.type.rawValue
+                let first = Int(node.firstType)
+                for position in first..<(first + Int(node.typeCount)) where typeCodes[position] == wanted {
+                    template = typeTemplates[position]
+                    break
+                }
             }
             if template >= 0 {
                 writeTemplate(Int(template), view: view, query: query, client: client, into: &response)
             } else if node.zone >= 0 {
-                writeNegative(.noError, zone: node.zone, view: view, query: query, into: &response)
+                writeNegative(.noError, zone: Int(node.zone), view: view, query: query, into: &response)
             } else {
                 // A registry reverse name outside every zone: it exists, but we hold no SOA to cite.
                 writeHeaderAndQuestion(.noError, authoritative: true, view: view, query: query, into: &response)
@@ -73,22 +78,16 @@ extension AnswerSnapshot {
         return .respond
     }
 
-    /// The zone whose origin is the longest suffix of `name`, compared case-insensitively in place.
+    /// The zone whose origin is the longest suffix of `name`. Suffixes are tried from the longest, and only
+    /// those whose length some origin has are looked up.
     func coveringZone(of name: UnsafeRawBufferPointer) -> Int? {
         var position = 0
         while position < name.count {
             let suffixLength = name.count - position
-            for index in zoneSearchOrder where zones[index].origin.wire.count == suffixLength {
-                let origin = zones[index].origin.wire
-                var equal = true
-                for offset in 0..<suffixLength {
-                    let byte = name[position + offset]
-                    if (byte &- 0x41 < 26 ? byte | 0x20 : byte) != origin[offset] {
-                        equal = false
-                        break
-                    }
-                }
-                if equal { return index }
+            if zoneLengths.contains(suffixLength),
+                let zone = zoneTable.lookup(UnsafeRawBufferPointer(rebasing: name[position...]))
+            {
+                return zone
             }
             if name[position] == 0 { break }
             position += 1 + Int(name[position])

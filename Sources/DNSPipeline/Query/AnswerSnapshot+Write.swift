@@ -14,18 +14,18 @@ extension AnswerSnapshot {
         _ index: Int, view: QueryView, query: UnsafeRawBufferPointer, client: ClientContext,
         into response: inout [UInt8]
     ) {
-        templates[index].withUnsafeBufferPointer { response.append(contentsOf: $0) }
-        response[0] = query[0]
-        response[1] = query[1]
-        response[2] |= query[2] & 0x01  // RD
-        response[3] |= query[3] & 0x10  // CD
-        // Echo the question's letter case (DNS 0x20); the template holds the name lower-cased, same length.
-        for offset in 0..<view.nameLength {
-            response[view.nameStart + offset] = query[view.nameStart + offset]
+        templates.copy(index, into: &response)
+        response.withUnsafeMutableBytes { out in
+            out[0] = query[0]
+            out[1] = query[1]
+            out[2] |= query[2] & 0x01  // RD
+            out[3] |= query[3] & 0x10  // CD
+            // Echo the question's letter case (DNS 0x20): the template holds the name lower-cased, same length.
+            // The type comes too: a CNAME node's fallback template serves every type it does not hold.
+            let question = UnsafeRawBufferPointer(rebasing: query[view.nameStart..<(view.nameEnd + 2)])
+            UnsafeMutableRawBufferPointer(rebasing: out[view.nameStart..<(view.nameEnd + 2)])
+                .copyMemory(from: question)
         }
-        // A CNAME node's fallback template serves every type it does not hold: echo the type that was asked.
-        response[view.nameEnd] = query[view.nameEnd]
-        response[view.nameEnd + 1] = query[view.nameEnd + 1]
         appendOPT(view: view, rcode: .noError, into: &response)
         let limit = responseLimit(view: view, client: client)
         if response.count > limit {
@@ -37,7 +37,7 @@ extension AnswerSnapshot {
     private func truncate(
         templateIndex: Int, view: QueryView, query: UnsafeRawBufferPointer, limit: Int, into response: inout [UInt8]
     ) {
-        guard var message = try? Message(parsing: templates[templateIndex]),
+        guard var message = try? Message(parsing: templates.template(templateIndex)),
             let name = try? DNSName(wire: Array(query[view.nameStart..<view.nameEnd]))
         else { return }
         message.header.id = view.id
@@ -103,19 +103,16 @@ extension AnswerSnapshot {
     func appendOPT(view: QueryView, rcode: RCode, into response: inout [UInt8]) {
         guard let edns = view.edns else { return }
         let payload = UInt16(clamping: settings.udpPayloadLimit)
-        response.append(0)
-        response.append(0)
-        response.append(UInt8(RecordType.opt.rawValue))
-        response.append(UInt8(payload >> 8))
-        response.append(UInt8(truncatingIfNeeded: payload))
-        response.append(rcode.extendedBits)
-        response.append(0)
-        response.append(edns.dnssecOK ? 0x80 : 0)
-        response.append(0)
-        response.append(0)
-        response.append(0)
-        let count = (UInt16(response[10]) << 8 | UInt16(response[11])) + 1
-        response[10] = UInt8(count >> 8)
-        response[11] = UInt8(truncatingIfNeeded: count)
+        // Root owner, TYPE 41, CLASS = payload size, TTL = extended RCODE, version 0, DO; RDLENGTH 0.
+        let record: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (
+            0, 0, UInt8(RecordType.opt.rawValue), UInt8(payload >> 8), UInt8(truncatingIfNeeded: payload),
+            rcode.extendedBits, 0, edns.dnssecOK ? 0x80 : 0, 0, 0, 0
+        )
+        withUnsafeBytes(of: record) { response.append(contentsOf: $0) }
+        response.withUnsafeMutableBytes { out in
+            let count = (UInt16(out[10]) << 8 | UInt16(out[11])) + 1
+            out[10] = UInt8(count >> 8)
+            out[11] = UInt8(truncatingIfNeeded: count)
+        }
     }
 }

@@ -13,21 +13,21 @@ public struct WireReader {
     @inlinable
     public var remaining: Int { bytes.count - offset }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readUInt8() throws(DNSWireError) -> UInt8 {
         guard offset < bytes.count else { throw .truncated(offset: offset) }
         defer { offset += 1 }
         return bytes[offset]
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readUInt16() throws(DNSWireError) -> UInt16 {
         guard bytes.count - offset >= 2 else { throw .truncated(offset: offset) }
         defer { offset += 2 }
         return UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1])
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readUInt32() throws(DNSWireError) -> UInt32 {
         guard bytes.count - offset >= 4 else { throw .truncated(offset: offset) }
         defer { offset += 4 }

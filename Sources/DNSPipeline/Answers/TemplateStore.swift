@@ -1,0 +1,38 @@
+/// Every precompiled response of a snapshot in one contiguous array, addressed by index.
+///
+/// One array instead of an array per response keeps the query path free of reference counting: copying a
+/// template touches no object header, only bytes (per-query retain/release showed up in callgrind).
+struct TemplateStore: Sendable {
+    private struct Span: Sendable {
+        var start: Int32
+        var count: Int32
+    }
+
+    private var bytes: [UInt8] = []
+    private var spans: [Span] = []
+
+    var count: Int { spans.count }
+
+    /// Stores a response and returns its index.
+    mutating func append(_ template: [UInt8]) -> Int32 {
+        spans.append(Span(start: Int32(bytes.count), count: Int32(template.count)))
+        bytes += template
+        return Int32(spans.count - 1)
+    }
+
+    /// Appends template `index` to `response`.
+    @inline(__always)
+    func copy(_ index: Int, into response: inout [UInt8]) {
+        let span = spans[index]
+        bytes.withUnsafeBufferPointer { all in
+            response.append(
+                contentsOf: UnsafeBufferPointer(rebasing: all[Int(span.start)..<Int(span.start + span.count)]))
+        }
+    }
+
+    /// Template `index` as its own array, for the slow paths that parse it.
+    func template(_ index: Int) -> [UInt8] {
+        let span = spans[index]
+        return Array(bytes[Int(span.start)..<Int(span.start + span.count)])
+    }
+}

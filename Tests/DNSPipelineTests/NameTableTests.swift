@@ -1,0 +1,47 @@
+import XCTest
+
+@testable import DNSPipeline
+
+/// The word-at-a-time lookup must agree with the plain per-octet definition of DNS case-insensitivity.
+final class NameTableTests: XCTestCase {
+    func testSWARLowercasingMatchesPerOctetLowercasingForEveryOctetInEveryPosition() {
+        for byte in 0...255 {
+            for position in 0..<8 {
+                // Surround the octet with uppercase letters and high octets so carries would show.
+                var octets: [UInt8] = [0x5A, 0xC1, 0x41, 0x7F, 0x40, 0x5B, 0xFF, 0x61]
+                octets[position] = UInt8(byte)
+                let word = octets.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+                let expected = octets.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+                    .enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+                XCTAssertEqual(NameTable.lowercased(word), expected, "octet \(byte) at \(position)")
+            }
+        }
+    }
+
+    func testLookupIgnoresCaseAndLengthAndFindsEveryKey() {
+        var names: [[UInt8]] = []
+        for length in 1...40 {
+            // Lengths around every word boundary, so tails of 0...7 octets are all exercised.
+            names.append([UInt8(length)] + (0..<length).map { UInt8(0x61 + ($0 % 26)) } + [0])
+        }
+        var table = NameTable(capacity: names.count)
+        for (index, name) in names.enumerated() { table.insert(name, value: index) }
+        for (index, name) in names.enumerated() {
+            let upper = name.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }
+            XCTAssertEqual(name.withUnsafeBytes { table.lookup($0) }, index)
+            XCTAssertEqual(upper.withUnsafeBytes { table.lookup($0) }, index)
+            var changed = name
+            changed[changed.count - 2] ^= 0x01  // one letter differs
+            XCTAssertNil(changed.withUnsafeBytes { table.lookup($0) })
+        }
+        XCTAssertNil([UInt8]().withUnsafeBytes { table.lookup($0) })
+    }
+
+    func testLengthSet() {
+        var set = LengthSet()
+        for length in [1, 20, 63, 64, 128, 200, 255] { set.insert(length) }
+        for length in 0...255 {
+            XCTAssertEqual(set.contains(length), [1, 20, 63, 64, 128, 200, 255].contains(length), "\(length)")
+        }
+    }
+}
