@@ -52,6 +52,24 @@ final class QueryViewTests: XCTestCase {
         }
     }
 
+    func testOPTOwnedByAPointerToTheRootIsAcceptedByBoth() throws {
+        // Question "." at offset 12; the OPT's owner is a pointer (C0 0C) to that root label.
+        let bytes: [UInt8] = [
+            0x00, 0x07, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+            0x00, 0x00, 0x02, 0x00, 0x01,
+            0xC0, 0x0C, 0x00, 0x29, 0x04, 0xD0, 0x00, 0x00, 0x80, 0x00, 0x00, 0x00,
+        ]
+        let view = try scan(bytes).get()
+        XCTAssertEqual(view.edns?.udpPayloadSize, 1232)
+        XCTAssertEqual(view.edns?.dnssecOK, true)
+        XCTAssertEqual(try parse(bytes).get().edns?.udpPayloadSize, 1232)
+        // A pointer to a non-root name is still refused as an OPT owner, by both.
+        var named = bytes
+        named.replaceSubrange(12..<13, with: [0x01, 0x61, 0x00])
+        XCTAssertEqual(scan(named).failureValue, .badOPT(offset: 19))
+        XCTAssertEqual(parse(named).failureValue, .badOPT(offset: 19))
+    }
+
     func testNotExactlyOneQuestion() {
         for count: UInt16 in [0, 2] {
             var builder = WireBuilder(qd: count)
@@ -115,5 +133,12 @@ final class QueryViewTests: XCTestCase {
         }
         XCTAssertEqual(disagreements, [], "accepted by QueryView, rejected by Message(parsing:)")
         XCTAssertEqual(mismatched, [], "both reject, with different errors")
+    }
+}
+
+extension Result {
+    fileprivate var failureValue: Failure? {
+        if case .failure(let error) = self { return error }
+        return nil
     }
 }

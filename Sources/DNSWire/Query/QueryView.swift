@@ -59,8 +59,8 @@ extension QueryView {
         let total = Int(answerCount) + Int(authorityCount) + Int(additionalCount)
         for index in 0..<total {
             let start = reader.offset
-            let ownerIsRoot = reader.offset < bytes.count && bytes[reader.offset] == 0
             try reader.skipName()
+            let ownerIsRoot = Self.isRoot(bytes, at: start)
             let type = try reader.readUInt16()
             let rrClass = try reader.readUInt16()
             let ttl = try reader.readUInt32()
@@ -92,6 +92,18 @@ extension QueryView {
         }
         guard reader.remaining == 0 else { throw .trailingBytes(offset: reader.offset) }
         return view
+    }
+}
+
+extension QueryView {
+    /// Whether the name at `offset`, already validated by `skipName`, is the root: a zero octet, or pointers
+    /// that end at one (`Message(parsing:)` accepts both as an OPT owner, so the scan must too).
+    static func isRoot(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Bool {
+        var position = offset
+        while bytes[position] & 0xC0 == 0xC0 {
+            position = Int(bytes[position] & 0x3F) << 8 | Int(bytes[position + 1])
+        }
+        return bytes[position] == 0
     }
 }
 
