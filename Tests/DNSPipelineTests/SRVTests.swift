@@ -45,7 +45,8 @@ final class SRVTests: XCTestCase {
         assertCases([
             DNSCase(
                 "_postgres._tcp.db.app.svc.supercluster.local", .srv,
-                answer: hosts.map { "_postgres._tcp.\(Self.db) 5 IN SRV 0 100 5432 \($0)" },
+                // Priority is the tier seen from cluster-a: its own endpoints 0, cluster-b (same region) 2.
+                answer: zip(hosts, [0, 0, 2]).map { "_postgres._tcp.\(Self.db) 5 IN SRV \($1) 100 5432 \($0)" },
                 additional: addresses(hosts[0], ["10.100.1.10"]) + addresses(hosts[1], ["10.100.1.11"])
                     + addresses(hosts[2], ["10.101.1.12"]))
         ])

@@ -116,31 +116,42 @@ final class ServiceAnswerTests: XCTestCase {
     }
 
     /// The same registry seen from other localities: the tiers are same cluster, same zone, same region, others.
-    func testLocalityTiers() {
-        let cases: [(Locality, [String])] = [
+    /// Exports sharing a tier rotate per query, so each tier is compared as a set, in tier order.
+    func testLocalityTiers() throws {
+        let cases: [(Locality, [[String]])] = [
             (
                 Locality(cluster: "cluster-b", region: "ap-northeast-2", zone: "ap-northeast-2c"),
-                ["10.101.0.1", "10.100.0.1", "10.102.0.1"]
+                [["10.101.0.1"], ["10.100.0.1"], ["10.102.0.1"]]
             ),
             (
                 Locality(cluster: "cluster-c", region: "us-east-1", zone: "us-east-1a"),
-                ["10.102.0.1", "10.100.0.1", "10.101.0.1"]
+                [["10.102.0.1"], ["10.100.0.1", "10.101.0.1"]]
             ),
             // No export from this cluster: cluster-b shares the zone, cluster-a only the region.
             (
                 Locality(cluster: "cluster-x", region: "ap-northeast-2", zone: "ap-northeast-2c"),
-                ["10.101.0.1", "10.100.0.1", "10.102.0.1"]
+                [["10.101.0.1"], ["10.100.0.1"], ["10.102.0.1"]]
             ),
+            // Same region as cluster-c but another zone: cluster-c is tier 2, the others tier 3.
             (
                 Locality(cluster: "cluster-y", region: "us-east-1", zone: "us-east-1b"),
-                ["10.102.0.1", "10.100.0.1", "10.101.0.1"]
+                [["10.102.0.1"], ["10.100.0.1", "10.101.0.1"]]
             ),
         ]
-        for (locality, expected) in cases {
+        for (locality, tiers) in cases {
             let processor = PipelineFixture.processor(PipelineFixture.settings(locality: locality))
-            assertCases(
-                [DNSCase("backend.app.svc.supercluster.local", .a, answer: addresses(Self.backend, expected))],
-                processor: processor)
+            for _ in 0..<8 {
+                let response = try Message(
+                    parsing: XCTUnwrap(
+                        processor.process(
+                            TestQuery(name: "backend.app.svc.supercluster.local", type: .a).wire, client: .pod)))
+                var answers = response.answers.map { $0.data.description }[...]
+                for tier in tiers {
+                    XCTAssertEqual(Set(answers.prefix(tier.count)), Set(tier), "\(locality)")
+                    answers = answers.dropFirst(tier.count)
+                }
+                XCTAssertTrue(answers.isEmpty)
+            }
         }
     }
 }

@@ -26,23 +26,28 @@ struct AnswerCompiler {
                 record, zone: zone, apex: zone == RecordStore.noZone ? nil : zones[zone].origin, fromSource: source)
         }
 
-        let generator = RegistryRecords(settings: settings)
+        let resolver = LocalityResolver(own: settings.locality, clients: settings.clients)
+        let generator = RegistryRecords(settings: settings, localities: resolver.localities)
+        var ordered: [OrderedKey: OrderedRRset] = [:]
+        func addService(_ service: Service, base: DNSName) {
+            let output = generator.records(for: service, base: base)
+            for record in output.records { add(record, source: Self.registrySource) }
+            for rrset in output.ordered {
+                ordered[OrderedKey(name: rrset.name, type: rrset.type)] = rrset
+                // The store holds the instance's own ordering: it decides existence, ANY and additional data.
+                for record in rrset.perLocality[0].records { add(record, source: Self.registrySource) }
+            }
+        }
         for zone in settings.serviceZones {
             guard let base = try? zone.prepending("svc") else { continue }
             store.touch(base, zone: zoneIndex(of: base), apex: zone)
             if let version = try? zone.prepending("dns-version") {
                 add(ResourceRecord(name: version, ttl: settings.ttl, data: .txt("1.0.0")), source: Self.registrySource)
             }
-            for service in registry.services {
-                for record in generator.records(for: service, base: base) { add(record, source: Self.registrySource) }
-            }
+            for service in registry.services { addService(service, base: base) }
         }
         if let global = settings.globalZone {
-            for service in registry.services {
-                for record in generator.records(for: service, base: global) {
-                    add(record, source: Self.registrySource)
-                }
-            }
+            for service in registry.services { addService(service, base: global) }
         }
         if let first = settings.serviceZones.first, let base = try? first.prepending("svc") {
             let reverse = ReverseRecords(settings: settings)
@@ -60,14 +65,28 @@ struct AnswerCompiler {
         for name in store.order {
             guard let node = store.node(name) else { continue }
             table.insert(node.name.wire, value: output.nodes.count)
-            output.nodes.append(compileNode(node, store: store, into: &output))
+            output.nodes.append(compileNode(node, store: store, ordered: ordered, into: &output))
         }
         let compiledZones = zones.map { zone in
             AnswerSnapshot.Zone(origin: zone.origin.lowercased(), negativeSOA: Self.negativeSOA(zone))
         }
+        let failingOpen = registry.services.filter { service in
+            ClusterOrdering.failsOpen(
+                service.clusters.filter { !$0.addresses.isEmpty || $0.endpoints.contains(where: \.ready) })
+        }.map { "\($0.namespace)/\($0.name)" }
         return AnswerSnapshot(
-            table: table, nodes: output.nodes, typeCodes: output.typeCodes, typeTemplates: output.typeTemplates,
-            templates: output.templates, zones: compiledZones, registryVersion: registry.version, settings: settings)
+            table: table, nodes: output.nodes,
+            types: AnswerSnapshot.TypeTable(
+                codes: output.typeCodes, templates: output.typeTemplates, variants: output.typeVariants,
+                variantTemplates: output.variantTemplates, variantPlans: output.variantPlans,
+                localityCount: resolver.localities.count),
+            templates: output.templates, rotations: output.rotations, localities: resolver, zones: compiledZones,
+            failingOpen: failingOpen, registryVersion: registry.version, settings: settings)
+    }
+
+    private struct OrderedKey: Hashable {
+        var name: DNSName
+        var type: RecordType
     }
 
     /// The flat arrays a snapshot is made of, filled name by name.
@@ -75,7 +94,12 @@ struct AnswerCompiler {
         var nodes: [AnswerSnapshot.Node] = []
         var typeCodes: [UInt16] = []
         var typeTemplates: [Int32] = []
+        /// -1 for a type answered the same to everyone, else the first of its per-locality entries.
+        var typeVariants: [Int32] = []
+        var variantTemplates: [Int32] = []
+        var variantPlans: [Int32] = []
         var templates = TemplateStore()
+        var rotations = RotationPlans()
     }
 
     /// The zone files plus a synthesized zone for each service or global zone that has no file.
@@ -90,7 +114,7 @@ struct AnswerCompiler {
     }
 
     private func compileNode(
-        _ node: RecordStore.Node, store: RecordStore, into output: inout Output
+        _ node: RecordStore.Node, store: RecordStore, ordered: [OrderedKey: OrderedRRset], into output: inout Output
     ) -> AnswerSnapshot.Node {
         func emit(_ type: RecordType, _ answers: [ResourceRecord], _ additional: [ResourceRecord]) -> Int32 {
             let message = Message(
@@ -99,15 +123,56 @@ struct AnswerCompiler {
             return output.templates.append(message.serialized())
         }
         var types: [UInt16] = []
-        func add(_ type: RecordType, _ template: Int32) {
+        func add(_ type: RecordType, _ template: Int32, variant: Int32 = -1) {
             types.append(type.rawValue)
             output.typeCodes.append(type.rawValue)
             output.typeTemplates.append(template)
+            output.typeVariants.append(variant)
+        }
+        /// One template (and rotation plan) per locality; collapsed to a plain template when every locality
+        /// gets the same bytes and nothing rotates.
+        func addOrdered(_ rrset: OrderedRRset) {
+            let isAddress = rrset.type == .a || rrset.type == .aaaa
+            var compiled: [(template: Int32, bytes: [UInt8], plan: Int32)] = []
+            for answer in rrset.perLocality {
+                var records = answer.records
+                let rotates = isAddress && answer.rotates
+                if isAddress && !rotates && settings.maxAnswers > 0 {
+                    records = Array(records.prefix(settings.maxAnswers))
+                }
+                let message = Message(
+                    header: Header(isResponse: true, authoritative: true),
+                    questions: [Question(name: node.name, type: rrset.type)], answers: records,
+                    additional: additionalRecords(for: records, store: store))
+                let bytes = message.serialized()
+                var plan: Int32 = -1
+                let answerStart = 12 + node.name.wire.count + 4
+                if rotates, (bytes.count - answerStart) % records.count == 0 {
+                    plan = output.rotations.add(
+                        answer, recordSize: (bytes.count - answerStart) / records.count,
+                        maxAnswers: settings.maxAnswers)
+                }
+                compiled.append((-1, bytes, plan))
+            }
+            if compiled.allSatisfy({ $0.plan < 0 && $0.bytes == compiled[0].bytes }) {
+                add(rrset.type, output.templates.append(compiled[0].bytes))
+                return
+            }
+            let variant = Int32(output.variantTemplates.count)
+            for entry in compiled {
+                output.variantTemplates.append(output.templates.append(entry.bytes))
+                output.variantPlans.append(entry.plan)
+            }
+            add(rrset.type, -1, variant: variant)
         }
         var compiled = AnswerSnapshot.Node(
             zone: Int32(node.zone), firstType: Int32(output.typeCodes.count), typeCount: 0, anyTemplate: -1,
             fallbackTemplate: -1)
         for type in node.types {
+            if let orderedRRset = ordered[OrderedKey(name: node.name, type: type)] {
+                addOrdered(orderedRRset)
+                continue
+            }
             let rrset = node.rrsets[type] ?? []
             add(type, emit(type, rrset, additionalRecords(for: rrset, store: store)))
         }

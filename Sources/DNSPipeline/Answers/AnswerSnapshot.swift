@@ -10,8 +10,8 @@ public final class AnswerSnapshot: Sendable {
     /// A name, as plain integers so that reading one costs no reference counting.
     struct Node: Sendable {
         var zone: Int32
-        /// The name's precompiled responses by type: `typeCodes[firstType..<firstType + typeCount]`, and the
-        /// template of each in `typeTemplates` at the same index, side by side for a short linear scan.
+        /// The name's precompiled responses by type: `types.codes[firstType..<firstType + typeCount]`, and the
+        /// answer of each in the type table at the same index, side by side for a short linear scan.
         var firstType: Int32
         var typeCount: Int32
         /// The response for QTYPE ANY: every RRset at the name (RFC 8482 allows less; this is simplest).
@@ -26,11 +26,27 @@ public final class AnswerSnapshot: Sendable {
         var negativeSOA: [UInt8]
     }
 
+    /// Each name's types and what answers them: a template for everyone, or one per client locality.
+    struct TypeTable: Sendable {
+        var codes: [UInt16]
+        var templates: [Int32]
+        /// -1 where `templates` answers everyone; else the first of `localityCount` entries in
+        /// `variantTemplates` and `variantPlans`, one per locality index.
+        var variants: [Int32]
+        var variantTemplates: [Int32]
+        /// The rotation plan of each variant, or -1 when its order is fixed.
+        var variantPlans: [Int32]
+        var localityCount: Int
+    }
+
     let table: NameTable
     let nodes: [Node]
-    let typeCodes: [UInt16]
-    let typeTemplates: [Int32]
+    let types: TypeTable
     let templates: TemplateStore
+    let rotations: RotationPlans
+    let localities: LocalityResolver
+    /// Services answered from unhealthy exports only ("NS/NAME"), for logging transitions into and out of it.
+    public let failingOpen: Set<String>
     let zones: [Zone]
     /// Zone origins to zone indices, and the set of origin lengths, for finding the zone of a missing name.
     let zoneTable: NameTable
@@ -43,14 +59,17 @@ public final class AnswerSnapshot: Sendable {
     public var zoneOrigins: [DNSName] { zones.map(\.origin) }
 
     init(
-        table: NameTable, nodes: [Node], typeCodes: [UInt16], typeTemplates: [Int32], templates: TemplateStore,
-        zones: [Zone], registryVersion: UInt64, settings: PipelineSettings
+        table: NameTable, nodes: [Node], types: TypeTable, templates: TemplateStore, rotations: RotationPlans,
+        localities: LocalityResolver, zones: [Zone], failingOpen: [String], registryVersion: UInt64,
+        settings: PipelineSettings
     ) {
         self.table = table
         self.nodes = nodes
-        self.typeCodes = typeCodes
-        self.typeTemplates = typeTemplates
+        self.types = types
         self.templates = templates
+        self.rotations = rotations
+        self.localities = localities
+        self.failingOpen = Set(failingOpen)
         self.zones = zones
         var zoneTable = NameTable(capacity: zones.count)
         var zoneLengths = LengthSet()

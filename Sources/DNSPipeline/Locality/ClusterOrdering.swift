@@ -1,29 +1,41 @@
 import ServiceRegistry
 
-/// Orders a service's exports for answering: unhealthy exports are left out unless none is healthy (then all
-/// are answered: fail open), then tiers by distance from `locality` — same cluster, same zone, same region,
-/// the rest — keeping the registry's stable order inside a tier.
-///
-/// This is the static part of DESIGN.md section 3; weighted rotation inside a tier and the client's own
-/// locality come with the locality issue.
+/// Orders a service's exports for one client locality (DESIGN.md section 3): unhealthy exports are left out
+/// unless none is healthy (then all are answered: fail open, like Envoy's panic threshold), then tiers by
+/// distance — same cluster, same zone, same region, the rest (KEP-5939's tiers) — keeping the registry's
+/// order inside a tier. The weighted rotation inside a tier happens per query, on the compiled answer.
 enum ClusterOrdering {
-    static func ordered(_ exports: [ClusterExport], from locality: Locality) -> [ClusterExport] {
+    /// Tier numbers: also the SRV priority of an export in that tier.
+    static let sameCluster = 0
+    static let sameZone = 1
+    static let sameRegion = 2
+    static let elsewhere = 3
+
+    /// The exports to answer, grouped by tier, nearest first; empty tiers are left out.
+    static func tiers(_ exports: [ClusterExport], from locality: Locality) -> [(tier: Int, exports: [ClusterExport])] {
+        var grouped: [[ClusterExport]] = Array(repeating: [], count: 4)
+        for export in answerable(exports) { grouped[tier(of: export.locality, from: locality)].append(export) }
+        return grouped.enumerated().filter { !$0.element.isEmpty }.map { ($0.offset, $0.element) }
+    }
+
+    /// The healthy exports, or all of them when none is healthy.
+    static func answerable(_ exports: [ClusterExport]) -> [ClusterExport] {
         let healthy = exports.filter(\.healthy)
-        let candidates = healthy.isEmpty ? exports : healthy
-        return candidates.enumerated()
-            .sorted { lhs, rhs in
-                let left = tier(of: lhs.element.locality, from: locality)
-                let right = tier(of: rhs.element.locality, from: locality)
-                return left != right ? left < right : lhs.offset < rhs.offset
-            }
-            .map(\.element)
+        return healthy.isEmpty ? exports : healthy
+    }
+
+    /// True when a service is being answered only because nothing of it is healthy.
+    static func failsOpen(_ exports: [ClusterExport]) -> Bool {
+        !exports.isEmpty && !exports.contains(where: \.healthy)
     }
 
     /// 0 same cluster, 1 same zone, 2 same region, 3 elsewhere. Empty zone or region names never match.
     static func tier(of export: Locality, from locality: Locality) -> Int {
-        if export.cluster == locality.cluster { return 0 }
-        if !locality.zone.isEmpty && export.zone == locality.zone && export.region == locality.region { return 1 }
-        if !locality.region.isEmpty && export.region == locality.region { return 2 }
-        return 3
+        if !locality.cluster.isEmpty && export.cluster == locality.cluster { return sameCluster }
+        if !locality.zone.isEmpty && export.zone == locality.zone && export.region == locality.region {
+            return sameZone
+        }
+        if !locality.region.isEmpty && export.region == locality.region { return sameRegion }
+        return elsewhere
     }
 }

@@ -1,9 +1,12 @@
 import DNSWire
 
 extension AnswerSnapshot {
-    /// The whole answering policy of DESIGN.md section 1 for one query.
-    func respond(to query: UnsafeRawBufferPointer, client: ClientContext, into response: inout [UInt8]) -> QueryOutcome
-    {
+    /// The whole answering policy of DESIGN.md sections 1 and 3 for one query. `entropy` is asked for bits
+    /// only when an answer has a tier to rotate.
+    func respond(
+        to query: UnsafeRawBufferPointer, client: ClientContext, into response: inout [UInt8],
+        entropy: () -> UInt64
+    ) -> QueryOutcome {
         response.removeAll(keepingCapacity: true)
         // Fewer than 12 octets has no ID to answer to; a response must never be answered (loops).
         guard query.count >= 12, query[2] & 0x80 == 0 else { return .drop }
@@ -14,68 +17,100 @@ extension AnswerSnapshot {
             writeError(.formErr, id: query, flags: UInt16(query[2]) << 8, into: &response)
             return .respond
         }
-        let edns = view.edns
         guard view.questionCount == 1 else {
             writeError(.formErr, id: query, flags: view.flags, into: &response)
             return .respond
         }
+        var reply = ReplyOptions()
         if view.opcode != .query {
-            writeError(.notImp, view: view, query: query, into: &response)
+            writeError(.notImp, view: view, query: query, reply: reply, into: &response)
             return .respond
         }
-        if let edns, edns.version > 0 {
-            writeError(.badVers, view: view, query: query, into: &response)
-            return .respond
+        if let edns = view.edns {
+            if edns.version > 0 {
+                writeError(.badVers, view: view, query: query, reply: reply, into: &response)
+                return .respond
+            }
+            do {
+                reply.subnet = try ClientSubnet.find(in: query, options: edns.optionsStart..<edns.optionsEnd)
+            } catch {
+                // RFC 7871 7.1.1: a malformed ECS option is a FORMERR.
+                writeError(.formErr, view: view, query: query, reply: reply, into: &response)
+                return .respond
+            }
         }
         guard allow.contains(client.address), view.qclass == .in else {
-            writeError(.refused, view: view, query: query, into: &response)
+            writeError(.refused, view: view, query: query, reply: reply, into: &response)
             return .respond
         }
         switch view.type {
         case .opt:
-            writeError(.formErr, view: view, query: query, into: &response)
+            writeError(.formErr, view: view, query: query, reply: reply, into: &response)
             return .respond
         case .axfr, .ixfr:
-            writeError(.refused, view: view, query: query, into: &response)
+            writeError(.refused, view: view, query: query, reply: reply, into: &response)
             return .respond
         case let type where type.isMetaType && type != .any:
-            writeError(.notImp, view: view, query: query, into: &response)
+            writeError(.notImp, view: view, query: query, reply: reply, into: &response)
             return .respond
         default:
             break
         }
 
         let name = UnsafeRawBufferPointer(rebasing: query[view.nameStart..<view.nameEnd])
-        if let index = table.lookup(name) {
-            let node = nodes[index]
-            var template = node.fallbackTemplate
-            if view.type == .any {
-                template = node.anyTemplate
+        guard let index = table.lookup(name) else {
+            if let zone = coveringZone(of: name) {
+                writeNegative(.nxDomain, zone: zone, view: view, query: query, reply: reply, into: &response)
             } else {
-                let wanted = view.type.rawValue
-                let first = Int(node.firstType)
-                for position in first..<(first + Int(node.typeCount)) where typeCodes[position] == wanted {
-                    template = typeTemplates[position]
-                    break
-                }
-            }
-            if template >= 0 {
-                writeTemplate(Int(template), view: view, query: query, client: client, into: &response)
-            } else if node.zone >= 0 {
-                writeNegative(.noError, zone: Int(node.zone), view: view, query: query, into: &response)
-            } else {
-                // A registry reverse name outside every zone: it exists, but we hold no SOA to cite.
-                writeHeaderAndQuestion(.noError, authoritative: true, view: view, query: query, into: &response)
-                appendOPT(view: view, rcode: .noError, into: &response)
+                writeError(.refused, view: view, query: query, reply: reply, into: &response)
             }
             return .respond
         }
-        if let zone = coveringZone(of: name) {
-            writeNegative(.nxDomain, zone: zone, view: view, query: query, into: &response)
+        let node = nodes[index]
+        var template = node.fallbackTemplate
+        var plan: Int32 = -1
+        if view.type == .any {
+            template = node.anyTemplate
         } else {
-            writeError(.refused, view: view, query: query, into: &response)
+            let wanted = view.type.rawValue
+            let first = Int(node.firstType)
+            for position in first..<(first + Int(node.typeCount)) where types.codes[position] == wanted {
+                template = types.templates[position]
+                let variant = types.variants[position]
+                if variant >= 0 {
+                    let (locality, scope) = clientLocality(client: client, subnet: reply.subnet)
+                    template = types.variantTemplates[Int(variant) + locality]
+                    plan = types.variantPlans[Int(variant) + locality]
+                    reply.scope = scope
+                }
+                break
+            }
+        }
+        if template >= 0 {
+            writeTemplate(
+                Int(template), plan: Int(plan), view: view, query: query, client: client, reply: reply,
+                into: &response, entropy: entropy)
+        } else if node.zone >= 0 {
+            writeNegative(.noError, zone: Int(node.zone), view: view, query: query, reply: reply, into: &response)
+        } else {
+            // A registry reverse name outside every zone: it exists, but we hold no SOA to cite.
+            writeHeaderAndQuestion(.noError, authoritative: true, view: view, query: query, into: &response)
+            appendOPT(view: view, rcode: .noError, query: query, reply: reply, into: &response)
         }
         return .respond
+    }
+
+    /// The client's locality index (DESIGN.md section 3) and the ECS scope it was found with: the ECS subnet
+    /// matched against `clients:`, else the source address, else this instance's own locality (index 0).
+    @inline(__always)
+    func clientLocality(client: ClientContext, subnet: ClientSubnet?) -> (Int, UInt8) {
+        guard !localities.isEmpty else { return (0, 0) }
+        // A source prefix of 0 is the client opting out of ECS (RFC 7871 7.1.2): use the source address.
+        if let subnet, subnet.sourcePrefixLength > 0, let found = localities.locate(subnet) {
+            return (found.locality, UInt8(found.prefixLength))
+        }
+        if let found = localities.locate(client.address) { return (found.locality, 0) }
+        return (0, 0)
     }
 
     /// The zone whose origin is the longest suffix of `name`. Suffixes are tried from the longest, and only
@@ -101,4 +136,11 @@ extension AnswerSnapshot {
         guard let edns = view.edns else { return 512 }
         return max(512, min(Int(edns.udpPayloadSize), settings.udpPayloadLimit))
     }
+}
+
+/// What a response's OPT record echoes besides the basics: the query's ECS option, with the scope the answer
+/// actually depended on (0 when it is the same for every client, RFC 7871 7.2.1).
+struct ReplyOptions {
+    var subnet: ClientSubnet? = nil
+    var scope: UInt8 = 0
 }

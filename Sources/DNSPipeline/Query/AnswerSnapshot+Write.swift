@@ -11,8 +11,8 @@ extension AnswerSnapshot {
     }
 
     func writeTemplate(
-        _ index: Int, view: QueryView, query: UnsafeRawBufferPointer, client: ClientContext,
-        into response: inout [UInt8]
+        _ index: Int, plan: Int, view: QueryView, query: UnsafeRawBufferPointer, client: ClientContext,
+        reply: ReplyOptions, into response: inout [UInt8], entropy: () -> UInt64
     ) {
         templates.copy(index, into: &response)
         response.withUnsafeMutableBytes { out in
@@ -26,35 +26,28 @@ extension AnswerSnapshot {
             UnsafeMutableRawBufferPointer(rebasing: out[view.nameStart..<(view.nameEnd + 2)])
                 .copyMemory(from: question)
         }
-        appendOPT(view: view, rcode: .noError, into: &response)
+        if plan >= 0 {
+            rotations.apply(plan, answerStart: view.questionEnd, to: &response, entropy: entropy)
+        }
+        appendOPT(view: view, rcode: .noError, query: query, reply: reply, into: &response)
         let limit = responseLimit(view: view, client: client)
         if response.count > limit {
-            truncate(templateIndex: index, view: view, query: query, limit: limit, into: &response)
+            truncate(limit: limit, into: &response)
         }
     }
 
-    /// The slow path for an answer larger than the client accepts: rebuild it dropping whole RRsets (TC set).
-    private func truncate(
-        templateIndex: Int, view: QueryView, query: UnsafeRawBufferPointer, limit: Int, into response: inout [UInt8]
-    ) {
-        guard var message = try? Message(parsing: templates.template(templateIndex)),
-            let name = try? DNSName(wire: Array(query[view.nameStart..<view.nameEnd]))
-        else { return }
-        message.header.id = view.id
-        message.header.recursionDesired = view.recursionDesired
-        message.header.checkingDisabled = view.checkingDisabled
-        message.questions[0].name = name
-        message.questions[0].type = view.type
-        if let edns = view.edns {
-            message.edns = EDNS(udpPayloadSize: UInt16(clamping: settings.udpPayloadLimit), dnssecOK: edns.dnssecOK)
-        }
+    /// The slow path for an answer larger than the client accepts: rebuild the finished response (ID, case,
+    /// rotation and OPT already in place) dropping whole RRsets, with TC set.
+    private func truncate(limit: Int, into response: inout [UInt8]) {
+        guard let message = try? Message(parsing: response) else { return }
         response = message.serialized(maxSize: limit)
     }
 
     /// NXDOMAIN or NODATA with the zone's SOA in the authority section (RFC 2308 3), its owner a pointer to
     /// where the zone's origin begins inside the question's name.
     func writeNegative(
-        _ rcode: RCode, zone: Int, view: QueryView, query: UnsafeRawBufferPointer, into response: inout [UInt8]
+        _ rcode: RCode, zone: Int, view: QueryView, query: UnsafeRawBufferPointer, reply: ReplyOptions,
+        into response: inout [UInt8]
     ) {
         writeHeaderAndQuestion(rcode, authoritative: true, view: view, query: query, into: &response)
         let originLength = zones[zone].origin.wire.count
@@ -66,13 +59,16 @@ extension AnswerSnapshot {
         response.append(UInt8(truncatingIfNeeded: position))
         zones[zone].negativeSOA.withUnsafeBufferPointer { response.append(contentsOf: $0) }
         response[9] = 1  // NSCOUNT
-        appendOPT(view: view, rcode: rcode, into: &response)
+        appendOPT(view: view, rcode: rcode, query: query, reply: reply, into: &response)
     }
 
     /// An error carrying the question (and OPT when the query had one): REFUSED, NOTIMP, BADVERS, FORMERR.
-    func writeError(_ rcode: RCode, view: QueryView, query: UnsafeRawBufferPointer, into response: inout [UInt8]) {
+    func writeError(
+        _ rcode: RCode, view: QueryView, query: UnsafeRawBufferPointer, reply: ReplyOptions,
+        into response: inout [UInt8]
+    ) {
         writeHeaderAndQuestion(rcode, authoritative: false, view: view, query: query, into: &response)
-        appendOPT(view: view, rcode: rcode, into: &response)
+        appendOPT(view: view, rcode: rcode, query: query, reply: reply, into: &response)
     }
 
     /// A bare header for a query whose question could not be read.
@@ -99,16 +95,31 @@ extension AnswerSnapshot {
     }
 
     /// Our OPT record when the query had one (RFC 6891 7): our payload size, the extended RCODE bits, version 0,
-    /// DO echoed (RFC 3225 3), no options.
-    func appendOPT(view: QueryView, rcode: RCode, into response: inout [UInt8]) {
+    /// DO echoed (RFC 3225 3), and the query's ECS option echoed with our scope (RFC 7871 7.2.1).
+    func appendOPT(
+        view: QueryView, rcode: RCode, query: UnsafeRawBufferPointer, reply: ReplyOptions,
+        into response: inout [UInt8]
+    ) {
         guard let edns = view.edns else { return }
         let payload = UInt16(clamping: settings.udpPayloadLimit)
-        // Root owner, TYPE 41, CLASS = payload size, TTL = extended RCODE, version 0, DO; RDLENGTH 0.
+        let optionLength = reply.subnet.map { 8 + $0.addressLength } ?? 0
+        // Root owner, TYPE 41, CLASS = payload size, TTL = extended RCODE, version 0, DO; RDLENGTH.
         let record: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (
             0, 0, UInt8(RecordType.opt.rawValue), UInt8(payload >> 8), UInt8(truncatingIfNeeded: payload),
-            rcode.extendedBits, 0, edns.dnssecOK ? 0x80 : 0, 0, 0, 0
+            rcode.extendedBits, 0, edns.dnssecOK ? 0x80 : 0, 0, 0, UInt8(optionLength)
         )
         withUnsafeBytes(of: record) { response.append(contentsOf: $0) }
+        if let subnet = reply.subnet {
+            let source = UInt8(subnet.sourcePrefixLength)
+            let header: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (
+                0, UInt8(EDNSOption.clientSubnetCode), 0, UInt8(4 + subnet.addressLength), 0,
+                subnet.isIPv4 ? 1 : 2, source, reply.scope
+            )
+            withUnsafeBytes(of: header) { response.append(contentsOf: $0) }
+            response.append(
+                contentsOf: UnsafeRawBufferPointer(
+                    rebasing: query[subnet.addressStart..<(subnet.addressStart + subnet.addressLength)]))
+        }
         response.withUnsafeMutableBytes { out in
             let count = (UInt16(out[10]) << 8 | UInt16(out[11])) + 1
             out[10] = UInt8(count >> 8)

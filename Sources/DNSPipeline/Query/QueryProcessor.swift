@@ -5,9 +5,14 @@ import Synchronization
 /// socket-free, so any listener (a NIO channel, a batched recvmmsg loop, a test) calls it the same way.
 public final class QueryProcessor: Sendable {
     private let current: Mutex<AnswerSnapshot>
+    /// Drives the weighted rotation: a counter mixed by SplitMix64, so a fixed seed gives a repeatable
+    /// sequence (tests depend on it) and threads share one relaxed atomic increment, taken only when an
+    /// answer has something to rotate.
+    private let rotationCounter: Atomic<UInt64>
 
-    public init(snapshot: AnswerSnapshot) {
+    public init(snapshot: AnswerSnapshot, seed: UInt64 = UInt64.random(in: .min ... .max)) {
         current = Mutex(snapshot)
+        rotationCounter = Atomic(seed)
     }
 
     /// The snapshot queries are answered from now.
@@ -23,7 +28,9 @@ public final class QueryProcessor: Sendable {
     public func process(
         _ query: UnsafeRawBufferPointer, client: ClientContext, into response: inout [UInt8]
     ) -> QueryOutcome {
-        snapshot.respond(to: query, client: client, into: &response)
+        snapshot.respond(to: query, client: client, into: &response) {
+            splitMix64(rotationCounter.wrappingAdd(1, ordering: .relaxed).newValue)
+        }
     }
 
     /// Convenience for tests and slow paths: a response as a new array, or nil for a drop.

@@ -4,79 +4,128 @@ import ServiceRegistry
 /// Turns registry services into the records of one naming tree (DESIGN.md section 1): `SVC.NS.BASE`,
 /// `CLUSTER.SVC.NS.BASE`, `HOST.CLUSTER.SVC.NS.BASE` and `_PORT._PROTO.SVC.NS.BASE`, where BASE is
 /// `svc.ZONE` for a service zone or the global zone itself for Istio names.
+///
+/// Names whose answer depends on who asks (a service's own name and its headless SRV names) come out as
+/// `OrderedRRset`s, one ordering per locality in `localities`; the rest are plain records.
 struct RegistryRecords {
     let settings: PipelineSettings
+    let localities: [Locality]
+
+    struct Output {
+        var records: [ResourceRecord] = []
+        var ordered: [OrderedRRset] = []
+    }
 
     /// The records of one service under `base`; none at all for a headless service with no ready endpoint,
     /// whose name must not exist (NXDOMAIN, MCS spec 2.4.1).
-    func records(for service: Service, base: DNSName) -> [ResourceRecord] {
-        guard let serviceName = try? base.prepending(service.namespace).prepending(service.name) else { return [] }
-        let ttl = settings.ttl
-        let ordered = ClusterOrdering.ordered(service.clusters, from: settings.locality)
-        var records: [ResourceRecord] = []
-
-        func addresses(_ name: DNSName, _ list: [IPAddress], limit: Int) {
-            var seen = Set<IPAddress>()
-            var v4: [ResourceRecord] = []
-            var v6: [ResourceRecord] = []
-            for address in list where seen.insert(address).inserted {
-                let record = ResourceRecord(name: name, ttl: ttl, data: Self.rdata(address))
-                if address.isIPv4 { v4.append(record) } else { v6.append(record) }
-            }
-            if limit > 0 {
-                v4 = Array(v4.prefix(limit))
-                v6 = Array(v6.prefix(limit))
-            }
-            records += v4 + v6
+    func records(for service: Service, base: DNSName) -> Output {
+        guard let serviceName = try? base.prepending(service.namespace).prepending(service.name) else {
+            return Output()
         }
-
+        var output = Output()
         switch service.type {
         case .clusterSetIP:
             if let vip = service.vip {
-                addresses(serviceName, [vip], limit: 0)
+                output.records.append(ResourceRecord(name: serviceName, ttl: settings.ttl, data: Self.rdata(vip)))
             } else {
-                addresses(serviceName, ordered.flatMap(\.addresses), limit: settings.maxAnswers)
+                addOrderedAddresses(serviceName, service.clusters.filter { !$0.addresses.isEmpty }, into: &output) {
+                    $0.addresses
+                }
             }
-            // Names only exist for an export that has addresses to answer.
+            // Cluster names answer whatever their export holds, healthy or not: the asker chose the cluster.
             if settings.clusterNames {
                 for export in service.clusters where !export.addresses.isEmpty {
                     guard let clusterName = try? serviceName.prepending(export.cluster) else { continue }
-                    addresses(clusterName, export.addresses, limit: 0)
+                    output.records += addressRecords(clusterName, export.addresses)
                 }
             }
             for port in service.ports {
                 guard let srvName = Self.srvName(port, under: serviceName) else { continue }
-                records.append(
+                output.records.append(
                     ResourceRecord(
-                        name: srvName, ttl: ttl,
+                        name: srvName, ttl: settings.ttl,
                         data: .srv(SRVRecord(priority: 0, weight: 100, port: port.port, target: serviceName))))
             }
         case .headless:
-            let ready = ordered.map { export in (export, export.endpoints.filter(\.ready)) }
-            guard ready.contains(where: { !$0.1.isEmpty }) else { return [] }
-            addresses(serviceName, ready.flatMap { $0.1.flatMap(\.addresses) }, limit: settings.maxAnswers)
-            var targets: [(DNSName, ClusterExport)] = []
-            for (export, endpoints) in ready where !endpoints.isEmpty {
+            let withEndpoints = service.clusters.filter { $0.endpoints.contains(where: \.ready) }
+            guard !withEndpoints.isEmpty else { return Output() }
+            addOrderedAddresses(serviceName, withEndpoints, into: &output) {
+                $0.endpoints.filter(\.ready).flatMap(\.addresses)
+            }
+            for export in withEndpoints {
                 guard let clusterName = try? serviceName.prepending(export.cluster) else { continue }
-                addresses(clusterName, endpoints.flatMap(\.addresses), limit: 0)
-                for endpoint in endpoints {
+                let ready = export.endpoints.filter(\.ready)
+                output.records += addressRecords(clusterName, ready.flatMap(\.addresses))
+                for endpoint in ready {
                     guard let host = try? clusterName.prepending(endpoint.hostname) else { continue }
-                    addresses(host, endpoint.addresses, limit: 0)
-                    targets.append((host, export))
+                    output.records += addressRecords(host, endpoint.addresses)
                 }
             }
             for port in service.ports {
                 guard let srvName = Self.srvName(port, under: serviceName) else { continue }
-                for (target, export) in targets {
-                    let weight = UInt16(clamping: export.weight)
-                    records.append(
-                        ResourceRecord(
-                            name: srvName, ttl: ttl,
-                            data: .srv(SRVRecord(priority: 0, weight: weight, port: port.port, target: target))))
-                }
+                output.ordered.append(headlessSRV(srvName, port: port.port, withEndpoints, serviceName: serviceName))
             }
         }
-        return records
+        return output
+    }
+
+    /// A and AAAA of a service name, per locality: tiers of exports, each export one rotating unit.
+    private func addOrderedAddresses(
+        _ name: DNSName, _ exports: [ClusterExport], into output: inout Output,
+        addresses: (ClusterExport) -> [IPAddress]
+    ) {
+        for family in [true, false] {
+            var perLocality: [OrderedAnswer] = []
+            for locality in localities {
+                var answer = OrderedAnswer(records: [], tiers: [])
+                var seen = Set<IPAddress>()
+                for (_, tierExports) in ClusterOrdering.tiers(exports, from: locality) {
+                    var units: [OrderedAnswer.Unit] = []
+                    for export in tierExports {
+                        let own = addresses(export).filter { $0.isIPv4 == family && seen.insert($0).inserted }
+                        guard !own.isEmpty else { continue }
+                        answer.records += own.map {
+                            ResourceRecord(name: name, ttl: settings.ttl, data: Self.rdata($0))
+                        }
+                        units.append(OrderedAnswer.Unit(recordCount: own.count, weight: export.weight))
+                    }
+                    if !units.isEmpty { answer.tiers.append(units) }
+                }
+                perLocality.append(answer)
+            }
+            guard !perLocality[0].records.isEmpty else { continue }
+            output.ordered.append(OrderedRRset(name: name, type: family ? .a : .aaaa, perLocality: perLocality))
+        }
+    }
+
+    /// One SRV per ready endpoint: priority is the tier of the endpoint's cluster seen from the locality
+    /// (0 same cluster ... 3 elsewhere), weight the export's weight, as RFC 2782 clients expect.
+    private func headlessSRV(
+        _ srvName: DNSName, port: UInt16, _ exports: [ClusterExport], serviceName: DNSName
+    ) -> OrderedRRset {
+        let perLocality = localities.map { locality in
+            var records: [ResourceRecord] = []
+            for (tier, tierExports) in ClusterOrdering.tiers(exports, from: locality) {
+                for export in tierExports {
+                    guard let clusterName = try? serviceName.prepending(export.cluster) else { continue }
+                    for endpoint in export.endpoints where endpoint.ready {
+                        guard let host = try? clusterName.prepending(endpoint.hostname) else { continue }
+                        let srv = SRVRecord(
+                            priority: UInt16(tier), weight: UInt16(clamping: export.weight), port: port, target: host)
+                        records.append(ResourceRecord(name: srvName, ttl: settings.ttl, data: .srv(srv)))
+                    }
+                }
+            }
+            return OrderedAnswer(records: records, tiers: [])
+        }
+        return OrderedRRset(name: srvName, type: .srv, perLocality: perLocality)
+    }
+
+    private func addressRecords(_ name: DNSName, _ addresses: [IPAddress]) -> [ResourceRecord] {
+        var seen = Set<IPAddress>()
+        let unique = addresses.filter { seen.insert($0).inserted }
+        return (unique.filter(\.isIPv4) + unique.filter { !$0.isIPv4 })
+            .map { ResourceRecord(name: name, ttl: settings.ttl, data: Self.rdata($0)) }
     }
 
     /// `_PORT._PROTO.SVC...` for a named port; unnamed ports have no SRV name.

@@ -17,6 +17,9 @@ public struct PipelineSettings: Sendable {
     public var maxAnswers: Int
     /// The largest UDP response offered to EDNS clients (`limits.udpPayload`).
     public var udpPayloadLimit: Int
+    /// Where clients are (`clients`): a query's locality comes from the longest network here that holds its
+    /// EDNS Client Subnet, else its source address; else it is this instance's own `locality`.
+    public var clients: [ClientNetwork]
     /// Clients allowed to query (`allow`); everyone else gets REFUSED. Empty allows everyone.
     public var allow: [IPNetwork]
 
@@ -24,8 +27,9 @@ public struct PipelineSettings: Sendable {
         serviceZones: [DNSName] = PipelineSettings.defaultServiceZones,
         globalZone: DNSName? = PipelineSettings.defaultGlobalZone,
         ttl: UInt32 = 5, locality: Locality = Locality(cluster: ""), clusterNames: Bool = true, maxAnswers: Int = 0,
-        udpPayloadLimit: Int = 1232, allow: [IPNetwork] = []
+        udpPayloadLimit: Int = 1232, clients: [ClientNetwork] = [], allow: [IPNetwork] = []
     ) {
+        self.clients = clients
         self.serviceZones = serviceZones
         self.globalZone = globalZone
         self.ttl = ttl
@@ -40,4 +44,15 @@ public struct PipelineSettings: Sendable {
         try! DNSName("supercluster.local."), try! DNSName("clusterset.local."),
     ]
     public static let defaultGlobalZone: DNSName? = try! DNSName("global.")
+}
+
+/// One `clients:` entry: a network and the locality of the clients in it.
+public struct ClientNetwork: Hashable, Sendable {
+    public var network: IPNetwork
+    public var locality: Locality
+
+    public init(network: IPNetwork, locality: Locality) {
+        self.network = network
+        self.locality = locality
+    }
 }

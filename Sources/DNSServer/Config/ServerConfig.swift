@@ -17,7 +17,7 @@ public struct ServerConfig: Sendable {
     public var tcpConnections: Int = 1024
     /// `limits.tcpIdle`: a TCP connection with no query for this long is closed (RFC 7766 6.2.3).
     public var tcpIdle: Duration = .seconds(10)
-    /// Everything the answering policy reads: serviceZones, globalZone, ttl, locality, maxAnswers,
+    /// Everything the answering policy reads: serviceZones, globalZone, ttl, locality, clients, maxAnswers,
     /// clusterNames, allow, limits.udpPayload.
     public var pipeline = PipelineSettings(allow: ServerConfig.defaultAllow)
 
@@ -29,7 +29,7 @@ public struct ServerConfig: Sendable {
 
     /// Keys DESIGN.md names that later versions implement. Refusing them beats ignoring them: a `forward:` rule
     /// silently dropped would look like a broken upstream.
-    static let notYetSupported: Set<String> = ["admin", "clients", "forward", "cache"]
+    static let notYetSupported: Set<String> = ["admin", "forward", "cache"]
     static let topLevelKeys = [
         "listen", "admin", "zones", "serviceZones", "globalZone", "ttl", "locality", "clients", "registry", "forward",
         "cache", "limits", "allow", "maxAnswers", "clusterNames",
@@ -69,6 +69,18 @@ public struct ServerConfig: Sendable {
                 cluster: try locality["cluster"]?.string() ?? "",
                 region: try locality["region"]?.string() ?? "",
                 zone: try locality["zone"]?.string() ?? "")
+        }
+        if let field = map["clients"] {
+            for item in try field.sequence() {
+                let client = try item.mapping(allowing: ["network", "cluster", "region", "zone"])
+                config.pipeline.clients.append(
+                    ClientNetwork(
+                        network: try client.required("network").ipNetwork(),
+                        locality: Locality(
+                            cluster: try client["cluster"]?.string() ?? "",
+                            region: try client["region"]?.string() ?? "",
+                            zone: try client["zone"]?.string() ?? "")))
+            }
         }
         if let field = map["registry"] {
             let registry = try field.mapping(allowing: ["file", "etcd"])

@@ -25,6 +25,19 @@ final class AnswerPublisher: Sendable {
         processor = QueryProcessor(snapshot: snapshot)
         inputs = Mutex(Inputs(registry: registry, zones: zones))
         Self.logBuilt(snapshot, registry: registry, logger: logger)
+        Self.logFailOpenTransitions(from: [], to: snapshot.failingOpen, logger: logger)
+    }
+
+    /// A service with no healthy export is answered with all of them (fail open); operators need to know when
+    /// that starts and stops, once per transition rather than per query.
+    static func logFailOpenTransitions(from previous: Set<String>, to current: Set<String>, logger: Logger) {
+        for service in current.subtracting(previous).sorted() {
+            logger.warning(
+                "no healthy export: answering every export (fail open)", metadata: ["service": "\(service)"])
+        }
+        for service in previous.subtracting(current).sorted() {
+            logger.notice("healthy exports again: fail open ended", metadata: ["service": "\(service)"])
+        }
     }
 
     func publish(registry: RegistrySnapshot) {
@@ -44,7 +57,9 @@ final class AnswerPublisher: Sendable {
     private func rebuild(_ inputs: Inputs) {
         let start = ContinuousClock.now
         let snapshot = AnswerSnapshot.build(registry: inputs.registry, zones: inputs.zones, settings: settings)
+        let previous = processor.snapshot
         processor.replace(with: snapshot)
+        Self.logFailOpenTransitions(from: previous.failingOpen, to: snapshot.failingOpen, logger: logger)
         Self.logBuilt(snapshot, registry: inputs.registry, logger: logger, took: ContinuousClock.now - start)
     }
 

@@ -1,0 +1,62 @@
+/// An EDNS Client Subnet option (RFC 7871 6) from a query, validated.
+struct ClientSubnet: Sendable {
+    var isIPv4: Bool
+    var sourcePrefixLength: Int
+    /// The address, IPv4 in the top 32 bits of `high` (as `LocalityResolver` keeps networks).
+    var high: UInt64
+    var low: UInt64
+    /// Where the option's ADDRESS octets lie in the query, to echo them unchanged.
+    var addressStart: Int
+    var addressLength: Int
+
+    enum Invalid: Error {
+        case malformed
+    }
+
+    /// Parses the option's data (`start..<end` of the packet). Every rule RFC 7871 gives a FORMERR for
+    /// throws: an unknown family, a source prefix longer than the family allows, a non-zero scope in a query,
+    /// an ADDRESS not exactly as long as the source prefix needs, and set bits past the source prefix.
+    init(_ packet: UnsafeRawBufferPointer, start: Int, end: Int) throws(Invalid) {
+        guard end - start >= 4 else { throw .malformed }
+        let family = UInt16(packet[start]) << 8 | UInt16(packet[start + 1])
+        let source = Int(packet[start + 2])
+        let scope = packet[start + 3]
+        let maxPrefix: Int
+        switch family {
+        case 1: maxPrefix = 32
+        case 2: maxPrefix = 128
+        default: throw .malformed
+        }
+        guard source <= maxPrefix, scope == 0, end - start - 4 == (source + 7) / 8 else { throw .malformed }
+        var octets = [UInt8](repeating: 0, count: 16)
+        for index in 0..<(end - start - 4) { octets[index] = packet[start + 4 + index] }
+        if source % 8 != 0 {
+            let last = octets[source / 8]
+            guard last & (0xFF >> UInt8(source % 8)) == 0 else { throw .malformed }
+        }
+        isIPv4 = family == 1
+        sourcePrefixLength = source
+        let (high, low) = LocalityResolver.words(isIPv4 ? Array(octets[0..<4]) : octets)
+        self.high = high
+        self.low = low
+        addressStart = start + 4
+        addressLength = end - start - 4
+    }
+
+    /// Finds the ECS option among a query's EDNS options; more than one is malformed (RFC 7871 7.1.2).
+    static func find(in packet: UnsafeRawBufferPointer, options: Range<Int>) throws(Invalid) -> ClientSubnet? {
+        var position = options.lowerBound
+        var found: ClientSubnet? = nil
+        while position + 4 <= options.upperBound {
+            let code = UInt16(packet[position]) << 8 | UInt16(packet[position + 1])
+            let length = Int(packet[position + 2]) << 8 | Int(packet[position + 3])
+            let dataStart = position + 4
+            if code == 8 {
+                guard found == nil else { throw .malformed }
+                found = try ClientSubnet(packet, start: dataStart, end: dataStart + length)
+            }
+            position = dataStart + length
+        }
+        return found
+    }
+}

@@ -1,0 +1,95 @@
+import ServiceRegistry
+
+/// Finds a query's locality index: 0 is this instance's own locality, 1... are the distinct localities of
+/// `clients:` networks. Answers are precompiled once per index, so a query only picks one.
+///
+/// Networks are kept longest prefix first, so the first match is the longest (as in routing tables). The
+/// table is small (one entry per client network), so a linear scan of plain integers beats anything cleverer.
+struct LocalityResolver: Sendable {
+    private struct Entry: Sendable {
+        var isIPv4: Bool
+        var high: UInt64
+        var low: UInt64
+        var maskHigh: UInt64
+        var maskLow: UInt64
+        var prefixLength: Int
+        var locality: Int
+    }
+
+    /// Every locality answers are compiled for; index 0 is the instance's own.
+    let localities: [Locality]
+    private let entries: [Entry]
+
+    var isEmpty: Bool { entries.isEmpty }
+
+    init(own: Locality, clients: [ClientNetwork]) {
+        var localities = [own]
+        var entries: [Entry] = []
+        for client in clients {
+            let index: Int
+            if let existing = localities.firstIndex(of: client.locality) {
+                index = existing
+            } else {
+                index = localities.count
+                localities.append(client.locality)
+            }
+            let (high, low) = Self.words(client.network.address.bytes)
+            let (maskHigh, maskLow) = Self.mask(
+                prefixLength: client.network.prefixLength, isIPv4: client.network.address.isIPv4)
+            entries.append(
+                Entry(
+                    isIPv4: client.network.address.isIPv4, high: high & maskHigh, low: low & maskLow,
+                    maskHigh: maskHigh, maskLow: maskLow, prefixLength: client.network.prefixLength, locality: index))
+        }
+        self.localities = localities
+        // Stable: among equal prefixes the first listed wins.
+        self.entries = entries.enumerated()
+            .sorted { ($0.element.prefixLength, -$0.offset) > ($1.element.prefixLength, -$1.offset) }
+            .map(\.element)
+    }
+
+    /// The locality of a client address, and the prefix length of the network that matched.
+    func locate(_ address: ClientAddress) -> (locality: Int, prefixLength: Int)? {
+        switch address {
+        case .v4(let value):
+            return locate(isIPv4: true, high: UInt64(value) << 32, low: 0, maxPrefix: 32)
+        case .v6(let high, let low):
+            return locate(isIPv4: false, high: high, low: low, maxPrefix: 128)
+        }
+    }
+
+    /// The locality of an EDNS Client Subnet: only a network no longer than the subnet's source prefix can
+    /// be said to hold it; its prefix length becomes the answer's scope (RFC 7871 7.2.1).
+    func locate(_ subnet: ClientSubnet) -> (locality: Int, prefixLength: Int)? {
+        locate(isIPv4: subnet.isIPv4, high: subnet.high, low: subnet.low, maxPrefix: subnet.sourcePrefixLength)
+    }
+
+    private func locate(isIPv4: Bool, high: UInt64, low: UInt64, maxPrefix: Int) -> (locality: Int, prefixLength: Int)?
+    {
+        for entry in entries
+        where entry.isIPv4 == isIPv4 && entry.prefixLength <= maxPrefix && high & entry.maskHigh == entry.high
+            && low & entry.maskLow == entry.low
+        {
+            return (entry.locality, entry.prefixLength)
+        }
+        return nil
+    }
+
+    /// An address as two words, IPv4 in the top 32 bits of the first so one mask shape serves both families.
+    static func words(_ bytes: [UInt8]) -> (UInt64, UInt64) {
+        if bytes.count == 4 {
+            return (bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) } << 32, 0)
+        }
+        return (
+            bytes[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) },
+            bytes[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        )
+    }
+
+    static func mask(prefixLength: Int, isIPv4: Bool) -> (UInt64, UInt64) {
+        let bits = prefixLength
+        let high: UInt64 = bits == 0 ? 0 : bits >= 64 ? ~0 : ~0 << UInt64(64 - bits)
+        let low: UInt64 = bits <= 64 ? 0 : bits >= 128 ? ~0 : ~0 << UInt64(128 - bits)
+        return (high, low)
+    }
+}
