@@ -84,6 +84,23 @@ final class ListenerHandlerTests: XCTestCase {
         XCTAssertNil(try channel.readOutbound(as: AddressedEnvelope<ByteBuffer>.self))
     }
 
+    /// A dual-stack socket reports an IPv4 client as ::ffff:a.b.c.d: the pipeline must see IPv4, or `allow:`
+    /// refuses it and no IPv4 `clients:` network ever holds it.
+    func testIPv4MappedAddressesAreIPv4() throws {
+        let cases: [(socket: String, expected: ClientAddress)] = [
+            ("::ffff:10.1.2.3", .v4(0x0A01_0203)),
+            ("10.1.2.3", .v4(0x0A01_0203)),
+            ("::1", .v6(high: 0, low: 1)),
+            // Neighbours of the mapped range stay IPv6: IPv4-compatible (::a.b.c.d) and ::fffe:a.b.c.d.
+            ("::10.1.2.3", .v6(high: 0, low: 0x0A01_0203)),
+            ("::fffe:a01:203", .v6(high: 0, low: 0xFFFE_0A01_0203)),
+            ("fd00::ffff:a01:203", .v6(high: 0xFD00_0000_0000_0000, low: 0xFFFF_0A01_0203)),
+        ]
+        for row in cases {
+            XCTAssertEqual(ClientAddress(try SocketAddress(ipAddress: row.socket, port: 53)), row.expected, row.socket)
+        }
+    }
+
     func testConnectionCounterEnforcesTheLimit() {
         let counter = ConnectionCounter()
         XCTAssertTrue(counter.acquire(limit: 2))

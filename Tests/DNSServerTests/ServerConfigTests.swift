@@ -1,3 +1,4 @@
+import DNSPipeline
 import DNSWire
 import ServiceRegistry
 import XCTest
@@ -21,6 +22,10 @@ final class ServerConfigTests: XCTestCase {
         XCTAssertEqual(
             config.pipeline.locality,
             Locality(cluster: "cluster-a", region: "ap-northeast-2", zone: "ap-northeast-2a"))
+        XCTAssertEqual(
+            config.pipeline.clients.map(\.network.description), ["10.244.0.0/16", "10.245.0.0/16", "10.246.0.0/16"])
+        XCTAssertEqual(config.pipeline.clients.map(\.locality.cluster), ["cluster-a", "cluster-b", "cluster-c"])
+        XCTAssertEqual(config.pipeline.clients[2].locality.region, "us-east-1")
         XCTAssertEqual(config.pipeline.udpPayloadLimit, 1232)
         XCTAssertEqual(config.tcpConnections, 1024)
         XCTAssertEqual(config.tcpIdle, .seconds(10))
@@ -70,6 +75,61 @@ final class ServerConfigTests: XCTestCase {
             ("registry: { etcd: { endpoints: [] } }\n", 1, "registry.etcd", "not supported"),
             ("locality: { cluster: a, rack: b }\n", 1, "locality.rack", "unknown field"),
             ("ttl: \"5\"\n", 1, "ttl", "integer"),
+        ]
+        for testCase in cases {
+            XCTAssertThrowsError(try ServerConfig.load(file: "scdns.yaml", text: testCase.text), testCase.text) {
+                error in
+                guard let error = error as? RegistryError else { return XCTFail("\(error)") }
+                XCTAssertEqual(error.file, "scdns.yaml")
+                XCTAssertEqual(error.line, testCase.line, "\(testCase.text): \(error)")
+                XCTAssertEqual(error.field, testCase.field, "\(testCase.text): \(error)")
+                XCTAssertTrue(error.description.contains(testCase.message), "\(error)")
+            }
+        }
+    }
+
+    func testClientsMapNetworksToLocalities() throws {
+        let config = try ServerConfig.load(
+            file: "scdns.yaml",
+            text: """
+                locality: { cluster: cluster-a, region: ap-northeast-2, zone: ap-northeast-2a }
+                clients:
+                  - { network: 10.1.0.0/16, cluster: cluster-b, region: ap-northeast-2, zone: ap-northeast-2c }
+                  - network: "fd00:c::/32"
+                    cluster: cluster-c
+                    region: us-east-1
+                  - { network: 10.2.3.4/8, zone: us-east-1a }
+                """)
+        XCTAssertEqual(
+            config.pipeline.clients,
+            [
+                ClientNetwork(
+                    network: IPNetwork("10.1.0.0/16")!,
+                    locality: Locality(cluster: "cluster-b", region: "ap-northeast-2", zone: "ap-northeast-2c")),
+                ClientNetwork(
+                    network: IPNetwork("fd00:c::/32")!, locality: Locality(cluster: "cluster-c", region: "us-east-1")),
+                // Host bits are cleared; a locality may leave out what it does not know.
+                ClientNetwork(network: IPNetwork("10.0.0.0/8")!, locality: Locality(cluster: "", zone: "us-east-1a")),
+            ])
+        XCTAssertEqual(
+            config.pipeline.locality,
+            Locality(cluster: "cluster-a", region: "ap-northeast-2", zone: "ap-northeast-2a"))
+        XCTAssertEqual(try ServerConfig.load(file: "scdns.yaml", text: "ttl: 5\n").pipeline.clients, [])
+        XCTAssertEqual(try ServerConfig.load(file: "scdns.yaml", text: "clients: []\n").pipeline.clients, [])
+    }
+
+    func testClientsErrorsNameLineAndField() {
+        let cases: [(text: String, line: Int, field: String, message: String)] = [
+            ("ttl: 5\nclients:\n  - { cluster: cluster-b }\n", 3, "clients[0].network", "missing"),
+            ("clients:\n  - network: 10.1.0.0/16\n    rack: r7\n", 3, "clients[0].rack", "unknown field"),
+            ("clients:\n  - { network: 10.1.0.0/16, clustr: b }\n", 2, "clients[0].clustr", "did you mean 'cluster'"),
+            (
+                "clients:\n  - { network: 10.1.0.0/16 }\n  - { network: 10.1.0.0/33 }\n", 3, "clients[1].network",
+                "network"
+            ),
+            ("clients:\n  - { network: 10.1.0.0/16, region: 7 }\n", 2, "clients[0].region", "string"),
+            ("clients: { network: 10.1.0.0/16 }\n", 1, "clients", "list"),
+            ("clients:\n  - 10.1.0.0/16\n", 2, "clients[0]", "mapping"),
         ]
         for testCase in cases {
             XCTAssertThrowsError(try ServerConfig.load(file: "scdns.yaml", text: testCase.text), testCase.text) {

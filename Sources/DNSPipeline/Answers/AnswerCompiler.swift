@@ -70,15 +70,17 @@ struct AnswerCompiler {
         let compiledZones = zones.map { zone in
             AnswerSnapshot.Zone(origin: zone.origin.lowercased(), negativeSOA: Self.negativeSOA(zone))
         }
+        // A vip is answered whatever the exports' health; other services fail open per address family.
         let failingOpen = registry.services.filter { service in
-            ClusterOrdering.failsOpen(
-                service.clusters.filter { !$0.addresses.isEmpty || $0.endpoints.contains(where: \.ready) })
+            service.vip == nil
+                && [true, false].contains { ClusterOrdering.failsOpen(RegistryRecords.candidates(service, ipv4: $0)) }
         }.map { "\($0.namespace)/\($0.name)" }
         return AnswerSnapshot(
             table: table, nodes: output.nodes,
             types: AnswerSnapshot.TypeTable(
                 codes: output.typeCodes, templates: output.typeTemplates, variants: output.typeVariants,
                 variantTemplates: output.variantTemplates, variantPlans: output.variantPlans,
+                variantChoices: output.variantChoices, choices: output.choices,
                 localityCount: resolver.localities.count),
             templates: output.templates, rotations: output.rotations, localities: resolver, zones: compiledZones,
             failingOpen: failingOpen, registryVersion: registry.version, settings: settings)
@@ -98,7 +100,9 @@ struct AnswerCompiler {
         var typeVariants: [Int32] = []
         var variantTemplates: [Int32] = []
         var variantPlans: [Int32] = []
+        var variantChoices: [Int32] = []
         var templates = TemplateStore()
+        var choices = ChoiceTable()
         var rotations = RotationPlans()
     }
 
@@ -133,34 +137,52 @@ struct AnswerCompiler {
         /// gets the same bytes and nothing rotates.
         func addOrdered(_ rrset: OrderedRRset) {
             let isAddress = rrset.type == .a || rrset.type == .aaaa
-            var compiled: [(template: Int32, bytes: [UInt8], plan: Int32)] = []
-            for answer in rrset.perLocality {
-                var records = answer.records
-                let rotates = isAddress && answer.rotates
-                if isAddress && !rotates && settings.maxAnswers > 0 {
-                    records = Array(records.prefix(settings.maxAnswers))
-                }
-                let message = Message(
+            func serialize(_ records: [ResourceRecord]) -> [UInt8] {
+                Message(
                     header: Header(isResponse: true, authoritative: true),
                     questions: [Question(name: node.name, type: rrset.type)], answers: records,
-                    additional: additionalRecords(for: records, store: store))
-                let bytes = message.serialized()
-                var plan: Int32 = -1
+                    additional: additionalRecords(for: records, store: store)
+                ).serialized()
+            }
+            func limited(_ records: [ResourceRecord]) -> [ResourceRecord] {
+                isAddress && settings.maxAnswers > 0 ? Array(records.prefix(settings.maxAnswers)) : records
+            }
+            // Per locality: one fixed answer, a few precompiled orderings to choose from, or a rotation plan.
+            var compiled: [(bytes: [UInt8], choices: [(template: [UInt8], weight: UInt64)], plan: Int32)] = []
+            for answer in rrset.perLocality {
+                guard isAddress && answer.rotates else {
+                    compiled.append((serialize(limited(answer.records)), [], -1))
+                    continue
+                }
+                if let orderings = answer.orderings(limit: ChoiceTable.maxOrderings) {
+                    // maxAnswers applies after ordering, so each ordering is cut on its own.
+                    compiled.append(([], orderings.map { (serialize(limited($0.records)), $0.weight) }, -1))
+                    continue
+                }
+                let bytes = serialize(answer.records)
                 let answerStart = 12 + node.name.wire.count + 4
-                if rotates, (bytes.count - answerStart) % records.count == 0 {
+                var plan: Int32 = -1
+                if (bytes.count - answerStart) % answer.records.count == 0 {
                     plan = output.rotations.add(
-                        answer, recordSize: (bytes.count - answerStart) / records.count,
+                        answer, recordSize: (bytes.count - answerStart) / answer.records.count,
                         maxAnswers: settings.maxAnswers)
                 }
-                compiled.append((-1, bytes, plan))
+                compiled.append((bytes, [], plan))
             }
-            if compiled.allSatisfy({ $0.plan < 0 && $0.bytes == compiled[0].bytes }) {
+            if compiled.allSatisfy({ $0.plan < 0 && $0.choices.isEmpty && $0.bytes == compiled[0].bytes }) {
                 add(rrset.type, output.templates.append(compiled[0].bytes))
                 return
             }
             let variant = Int32(output.variantTemplates.count)
             for entry in compiled {
-                output.variantTemplates.append(output.templates.append(entry.bytes))
+                if entry.choices.isEmpty {
+                    output.variantTemplates.append(output.templates.append(entry.bytes))
+                    output.variantChoices.append(-1)
+                } else {
+                    output.variantTemplates.append(-1)
+                    output.variantChoices.append(
+                        output.choices.add(entry.choices.map { (output.templates.append($0.template), $0.weight) }))
+                }
                 output.variantPlans.append(entry.plan)
             }
             add(rrset.type, -1, variant: variant)

@@ -36,6 +36,9 @@ public final class AnswerSnapshot: Sendable {
         var variantTemplates: [Int32]
         /// The rotation plan of each variant, or -1 when its order is fixed.
         var variantPlans: [Int32]
+        /// For a variant whose orderings are all precompiled: its group in `choices` (its template is -1).
+        var variantChoices: [Int32]
+        var choices: ChoiceTable
         var localityCount: Int
     }
 

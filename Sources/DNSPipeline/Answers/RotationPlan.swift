@@ -42,6 +42,9 @@ struct RotationPlans: Sendable {
         var record = 0
         for tierUnits in answer.tiers {
             let count = tierUnits.reduce(0) { $0 + $1.recordCount }
+            defer { record += count }
+            // A tier of one export never moves: leave it out so a query only visits tiers that rotate.
+            guard tierUnits.count > 1 else { continue }
             var cumulative: UInt32 = 0
             let firstUnit = units.count
             for unit in tierUnits {
@@ -54,57 +57,48 @@ struct RotationPlans: Sendable {
                     firstRecord: Int32(record), recordCount: Int32(count), firstUnit: Int32(firstUnit),
                     unitCount: Int32(tierUnits.count), totalWeight: cumulative))
             plan.tierCount += 1
-            record += count
         }
         plans.append(plan)
         return Int32(plans.count - 1)
     }
 
-    /// Applies plan `index` to the answer section starting at `answerStart` of `response`. `entropy` is
-    /// called once per tier that has more than one unit.
-    func apply(
-        _ index: Int, answerStart: Int, to response: inout [UInt8], entropy: () -> UInt64
+    /// Reorders the answer section of `out` (a fresh copy of `template`) by plan `index`: a rotated tier is
+    /// written back from the template in two block copies, leader first, so nothing needs a scratch buffer.
+    /// `entropy` is called once per tier that has more than one unit.
+    @inline(__always)
+    func rotate(
+        _ index: Int, answerStart: Int, template: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer,
+        entropy: RotationEntropy
     ) {
         let plan = plans[index]
         let size = Int(plan.recordSize)
-        response.withUnsafeMutableBytes { bytes in
-            for tierIndex in Int(plan.firstTier)..<Int(plan.firstTier + plan.tierCount) {
-                let tier = tiers[tierIndex]
-                guard tier.unitCount > 1 else { continue }
-                let pick = UInt32(truncatingIfNeeded: entropy() % UInt64(tier.totalWeight))
-                var leaderRecord = 0
-                for unitIndex in Int(tier.firstUnit)..<Int(tier.firstUnit + tier.unitCount) {
-                    if pick < units[unitIndex].cumulativeWeight { break }
-                    leaderRecord += Int(units[unitIndex].recordCount)
-                }
-                guard leaderRecord > 0 else { continue }
-                let start = answerStart + Int(tier.firstRecord) * size
-                Self.rotate(
-                    bytes, start: start, middle: start + leaderRecord * size,
-                    end: start + Int(tier.recordCount) * size)
+        let source = template.baseAddress!
+        let destination = out.baseAddress!
+        for tierIndex in Int(plan.firstTier)..<Int(plan.firstTier + plan.tierCount) {
+            let tier = tiers[tierIndex]
+            let pick = UInt32(truncatingIfNeeded: entropy.next() % UInt64(tier.totalWeight))
+            var leaderRecord = 0
+            for unitIndex in Int(tier.firstUnit)..<Int(tier.firstUnit + tier.unitCount) {
+                if pick < units[unitIndex].cumulativeWeight { break }
+                leaderRecord += Int(units[unitIndex].recordCount)
             }
-        }
-        if plan.maxAnswers > 0 && plan.recordCount > plan.maxAnswers {
-            response.removeLast(Int(plan.recordCount - plan.maxAnswers) * size)
-            response[6] = UInt8(plan.maxAnswers >> 8)
-            response[7] = UInt8(truncatingIfNeeded: plan.maxAnswers)
+            guard leaderRecord > 0 else { continue }
+            let start = answerStart + Int(tier.firstRecord) * size
+            let lead = start + leaderRecord * size
+            let end = start + Int(tier.recordCount) * size
+            (destination + start).copyMemory(from: source + lead, byteCount: end - lead)
+            (destination + start + (end - lead)).copyMemory(from: source + start, byteCount: lead - start)
         }
     }
 
-    /// Rotates `start..<end` left so that `middle` comes first, by three reversals, in place.
-    private static func rotate(_ bytes: UnsafeMutableRawBufferPointer, start: Int, middle: Int, end: Int) {
-        func reverse(_ low: Int, _ high: Int) {
-            var low = low
-            var high = high - 1
-            while low < high {
-                bytes.swapAt(low, high)
-                low += 1
-                high -= 1
-            }
-        }
-        reverse(start, middle)
-        reverse(middle, end)
-        reverse(start, end)
+    /// Applies `maxAnswers` after the rotation: keeps the first records and fixes ANCOUNT. Address answers
+    /// have nothing after their answer section, so cutting the tail cuts records only.
+    func limit(_ index: Int, response: inout [UInt8]) {
+        let plan = plans[index]
+        guard plan.maxAnswers > 0 && plan.recordCount > plan.maxAnswers else { return }
+        response.removeLast(Int(plan.recordCount - plan.maxAnswers) * Int(plan.recordSize))
+        response[6] = UInt8(plan.maxAnswers >> 8)
+        response[7] = UInt8(truncatingIfNeeded: plan.maxAnswers)
     }
 }
 

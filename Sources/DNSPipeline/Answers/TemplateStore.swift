@@ -20,19 +20,13 @@ struct TemplateStore: Sendable {
         return Int32(spans.count - 1)
     }
 
-    /// Appends template `index` to `response`.
+    /// Calls `body` with the bytes of template `index`.
     @inline(__always)
-    func copy(_ index: Int, into response: inout [UInt8]) {
+    func withTemplate<Result>(_ index: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
         let span = spans[index]
-        bytes.withUnsafeBufferPointer { all in
-            response.append(
-                contentsOf: UnsafeBufferPointer(rebasing: all[Int(span.start)..<Int(span.start + span.count)]))
+        return bytes.withUnsafeBytes { all in
+            body(UnsafeRawBufferPointer(rebasing: all[Int(span.start)..<Int(span.start + span.count)]))
         }
     }
 
-    /// Template `index` as its own array, for the slow paths that parse it.
-    func template(_ index: Int) -> [UInt8] {
-        let span = spans[index]
-        return Array(bytes[Int(span.start)..<Int(span.start + span.count)])
-    }
 }

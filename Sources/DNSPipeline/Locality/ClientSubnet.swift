@@ -27,20 +27,30 @@ struct ClientSubnet: Sendable {
         case 2: maxPrefix = 128
         default: throw .malformed
         }
-        guard source <= maxPrefix, scope == 0, end - start - 4 == (source + 7) / 8 else { throw .malformed }
-        var octets = [UInt8](repeating: 0, count: 16)
-        for index in 0..<(end - start - 4) { octets[index] = packet[start + 4 + index] }
+        let length = end - start - 4
+        guard source <= maxPrefix, scope == 0, length == (source + 7) / 8 else { throw .malformed }
+        // Address octets into two words, IPv4 in the top of `high` (as LocalityResolver keeps networks),
+        // without building an array: this runs for every query that carries ECS.
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        for index in 0..<length {
+            let octet = UInt64(packet[start + 4 + index])
+            if index < 8 {
+                high |= octet << UInt64(56 - 8 * index)
+            } else {
+                low |= octet << UInt64(56 - 8 * (index - 8))
+            }
+        }
         if source % 8 != 0 {
-            let last = octets[source / 8]
+            let last = packet[start + 4 + source / 8]
             guard last & (0xFF >> UInt8(source % 8)) == 0 else { throw .malformed }
         }
         isIPv4 = family == 1
         sourcePrefixLength = source
-        let (high, low) = LocalityResolver.words(isIPv4 ? Array(octets[0..<4]) : octets)
         self.high = high
         self.low = low
         addressStart = start + 4
-        addressLength = end - start - 4
+        addressLength = length
     }
 
     /// Finds the ECS option among a query's EDNS options; more than one is malformed (RFC 7871 7.1.2).

@@ -16,9 +16,18 @@ struct LocalityResolver: Sendable {
         var locality: Int
     }
 
+    /// IPv4 networks in the shape the common case needs: one 32-bit compare per network.
+    private struct IPv4Entry: Sendable {
+        var network: UInt32
+        var mask: UInt32
+        var prefixLength: Int32
+        var locality: Int32
+    }
+
     /// Every locality answers are compiled for; index 0 is the instance's own.
     let localities: [Locality]
     private let entries: [Entry]
+    private let ipv4Entries: [IPv4Entry]
 
     var isEmpty: Bool { entries.isEmpty }
 
@@ -46,22 +55,45 @@ struct LocalityResolver: Sendable {
         self.entries = entries.enumerated()
             .sorted { ($0.element.prefixLength, -$0.offset) > ($1.element.prefixLength, -$1.offset) }
             .map(\.element)
+        self.ipv4Entries = self.entries.filter(\.isIPv4).map {
+            IPv4Entry(
+                network: UInt32($0.high >> 32), mask: UInt32($0.maskHigh >> 32), prefixLength: Int32($0.prefixLength),
+                locality: Int32($0.locality))
+        }
     }
 
     /// The locality of a client address, and the prefix length of the network that matched.
     func locate(_ address: ClientAddress) -> (locality: Int, prefixLength: Int)? {
         switch address {
         case .v4(let value):
-            return locate(isIPv4: true, high: UInt64(value) << 32, low: 0, maxPrefix: 32)
+            for entry in ipv4Entries where value & entry.mask == entry.network {
+                return (Int(entry.locality), Int(entry.prefixLength))
+            }
+            return nil
         case .v6(let high, let low):
             return locate(isIPv4: false, high: high, low: low, maxPrefix: 128)
         }
     }
 
-    /// The locality of an EDNS Client Subnet: only a network no longer than the subnet's source prefix can
-    /// be said to hold it; its prefix length becomes the answer's scope (RFC 7871 7.2.1).
-    func locate(_ subnet: ClientSubnet) -> (locality: Int, prefixLength: Int)? {
-        locate(isIPv4: subnet.isIPv4, high: subnet.high, low: subnet.low, maxPrefix: subnet.sourcePrefixLength)
+    /// The locality of an EDNS Client Subnet, nil when no network holds it (only a network no longer than the
+    /// subnet's source prefix can), and the answer's scope (RFC 7871 7.2.1): the matching network's prefix length,
+    /// made longer where a longer network lies near the subnet, so that the addresses the scope covers all get
+    /// this answer. Scope 0 would tell a resolver's cache this answer is everyone's.
+    func locate(_ subnet: ClientSubnet) -> (locality: Int?, scope: Int) {
+        let found = locate(
+            isIPv4: subnet.isIPv4, high: subnet.high, low: subnet.low, maxPrefix: subnet.sourcePrefixLength)
+        var scope = found?.prefixLength ?? 0
+        // Entries are longest first: when the match is already as long as any, nothing can lengthen the scope.
+        guard let longest = entries.first?.prefixLength, longest > scope else { return (found?.locality, scope) }
+        for entry in entries where entry.isIPv4 == subnet.isIPv4 && entry.prefixLength > scope {
+            // A longer network that did not match: cover one bit past what it shares with the subnet, no more
+            // than its own length (more than the source prefix, when the subnet was too short to match it).
+            let shared =
+                subnet.high == entry.high
+                ? 64 + (subnet.low ^ entry.low).leadingZeroBitCount : (subnet.high ^ entry.high).leadingZeroBitCount
+            scope = max(scope, min(shared + 1, entry.prefixLength))
+        }
+        return (found?.locality, scope)
     }
 
     private func locate(isIPv4: Bool, high: UInt64, low: UInt64, maxPrefix: Int) -> (locality: Int, prefixLength: Int)?

@@ -5,7 +5,7 @@ extension AnswerSnapshot {
     /// only when an answer has a tier to rotate.
     func respond(
         to query: UnsafeRawBufferPointer, client: ClientContext, into response: inout [UInt8],
-        entropy: () -> UInt64
+        entropy: RotationEntropy
     ) -> QueryOutcome {
         response.removeAll(keepingCapacity: true)
         // Fewer than 12 octets has no ID to answer to; a response must never be answered (loops).
@@ -81,6 +81,8 @@ extension AnswerSnapshot {
                     let (locality, scope) = clientLocality(client: client, subnet: reply.subnet)
                     template = types.variantTemplates[Int(variant) + locality]
                     plan = types.variantPlans[Int(variant) + locality]
+                    let choice = types.variantChoices[Int(variant) + locality]
+                    if choice >= 0 { template = types.choices.pick(Int(choice), bits: entropy.next()) }
                     reply.scope = scope
                 }
                 break
@@ -106,8 +108,10 @@ extension AnswerSnapshot {
     func clientLocality(client: ClientContext, subnet: ClientSubnet?) -> (Int, UInt8) {
         guard !localities.isEmpty else { return (0, 0) }
         // A source prefix of 0 is the client opting out of ECS (RFC 7871 7.1.2): use the source address.
-        if let subnet, subnet.sourcePrefixLength > 0, let found = localities.locate(subnet) {
-            return (found.locality, UInt8(found.prefixLength))
+        if let subnet, subnet.sourcePrefixLength > 0 {
+            let (found, scope) = localities.locate(subnet)
+            // A subnet in no network gets the source address's locality, as does every subnet its scope covers.
+            return (found ?? localities.locate(client.address)?.locality ?? 0, UInt8(scope))
         }
         if let found = localities.locate(client.address) { return (found.locality, 0) }
         return (0, 0)

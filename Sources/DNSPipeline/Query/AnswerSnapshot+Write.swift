@@ -12,23 +12,27 @@ extension AnswerSnapshot {
 
     func writeTemplate(
         _ index: Int, plan: Int, view: QueryView, query: UnsafeRawBufferPointer, client: ClientContext,
-        reply: ReplyOptions, into response: inout [UInt8], entropy: () -> UInt64
+        reply: ReplyOptions, into response: inout [UInt8], entropy: RotationEntropy
     ) {
-        templates.copy(index, into: &response)
-        response.withUnsafeMutableBytes { out in
-            out[0] = query[0]
-            out[1] = query[1]
-            out[2] |= query[2] & 0x01  // RD
-            out[3] |= query[3] & 0x10  // CD
-            // Echo the question's letter case (DNS 0x20): the template holds the name lower-cased, same length.
-            // The type comes too: a CNAME node's fallback template serves every type it does not hold.
-            let question = UnsafeRawBufferPointer(rebasing: query[view.nameStart..<(view.nameEnd + 2)])
-            UnsafeMutableRawBufferPointer(rebasing: out[view.nameStart..<(view.nameEnd + 2)])
-                .copyMemory(from: question)
+        templates.withTemplate(index) { template in
+            response.append(contentsOf: template)
+            response.withUnsafeMutableBytes { out in
+                out[0] = query[0]
+                out[1] = query[1]
+                out[2] |= query[2] & 0x01  // RD
+                out[3] |= query[3] & 0x10  // CD
+                // Echo the question's letter case (DNS 0x20): the template holds the name lower-cased, same
+                // length. The type comes too: a CNAME node's fallback template serves every type it lacks.
+                let question = UnsafeRawBufferPointer(rebasing: query[view.nameStart..<(view.nameEnd + 2)])
+                UnsafeMutableRawBufferPointer(rebasing: out[view.nameStart..<(view.nameEnd + 2)])
+                    .copyMemory(from: question)
+                if plan >= 0 {
+                    rotations.rotate(
+                        plan, answerStart: view.questionEnd, template: template, into: out, entropy: entropy)
+                }
+            }
         }
-        if plan >= 0 {
-            rotations.apply(plan, answerStart: view.questionEnd, to: &response, entropy: entropy)
-        }
+        if plan >= 0 { rotations.limit(plan, response: &response) }
         appendOPT(view: view, rcode: .noError, query: query, reply: reply, into: &response)
         let limit = responseLimit(view: view, client: client)
         if response.count > limit {

@@ -8,11 +8,11 @@ public final class QueryProcessor: Sendable {
     /// Drives the weighted rotation: a counter mixed by SplitMix64, so a fixed seed gives a repeatable
     /// sequence (tests depend on it) and threads share one relaxed atomic increment, taken only when an
     /// answer has something to rotate.
-    private let rotationCounter: Atomic<UInt64>
+    private let entropy: RotationEntropy
 
     public init(snapshot: AnswerSnapshot, seed: UInt64 = UInt64.random(in: .min ... .max)) {
         current = Mutex(snapshot)
-        rotationCounter = Atomic(seed)
+        entropy = RotationEntropy(seed: seed)
     }
 
     /// The snapshot queries are answered from now.
@@ -28,9 +28,7 @@ public final class QueryProcessor: Sendable {
     public func process(
         _ query: UnsafeRawBufferPointer, client: ClientContext, into response: inout [UInt8]
     ) -> QueryOutcome {
-        snapshot.respond(to: query, client: client, into: &response) {
-            splitMix64(rotationCounter.wrappingAdd(1, ordering: .relaxed).newValue)
-        }
+        snapshot.respond(to: query, client: client, into: &response, entropy: entropy)
     }
 
     /// Convenience for tests and slow paths: a response as a new array, or nil for a drop.
@@ -38,5 +36,21 @@ public final class QueryProcessor: Sendable {
         var response: [UInt8] = []
         let outcome = query.withUnsafeBytes { process($0, client: client, into: &response) }
         return outcome == .respond ? response : nil
+    }
+}
+
+/// The bits behind the weighted rotation: a counter mixed by SplitMix64, so a fixed seed gives a repeatable
+/// sequence (tests depend on it) and threads share one relaxed atomic increment, taken only when an answer
+/// has a tier to rotate.
+final class RotationEntropy: Sendable {
+    private let counter: Atomic<UInt64>
+
+    init(seed: UInt64) {
+        counter = Atomic(seed)
+    }
+
+    @inline(__always)
+    func next() -> UInt64 {
+        splitMix64(counter.wrappingAdd(1, ordering: .relaxed).newValue)
     }
 }

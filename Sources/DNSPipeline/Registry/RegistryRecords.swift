@@ -28,9 +28,7 @@ struct RegistryRecords {
             if let vip = service.vip {
                 output.records.append(ResourceRecord(name: serviceName, ttl: settings.ttl, data: Self.rdata(vip)))
             } else {
-                addOrderedAddresses(serviceName, service.clusters.filter { !$0.addresses.isEmpty }, into: &output) {
-                    $0.addresses
-                }
+                addOrderedAddresses(serviceName, service, into: &output)
             }
             // Cluster names answer whatever their export holds, healthy or not: the asker chose the cluster.
             if settings.clusterNames {
@@ -49,9 +47,7 @@ struct RegistryRecords {
         case .headless:
             let withEndpoints = service.clusters.filter { $0.endpoints.contains(where: \.ready) }
             guard !withEndpoints.isEmpty else { return Output() }
-            addOrderedAddresses(serviceName, withEndpoints, into: &output) {
-                $0.endpoints.filter(\.ready).flatMap(\.addresses)
-            }
+            addOrderedAddresses(serviceName, service, into: &output)
             for export in withEndpoints {
                 guard let clusterName = try? serviceName.prepending(export.cluster) else { continue }
                 let ready = export.endpoints.filter(\.ready)
@@ -69,12 +65,22 @@ struct RegistryRecords {
         return output
     }
 
+    /// The addresses an export gives its service's own name: its own, or a headless service's ready endpoints'.
+    static func serviceAddresses(_ export: ClusterExport, of type: ServiceType) -> [IPAddress] {
+        type == .headless ? export.endpoints.filter(\.ready).flatMap(\.addresses) : export.addresses
+    }
+
+    /// The exports with an address of one family for the service's own name. Health is judged among them alone:
+    /// a healthy IPv4-only export must not leave AAAA queries with nothing while unhealthy exports have IPv6.
+    static func candidates(_ service: Service, ipv4: Bool) -> [ClusterExport] {
+        service.clusters.filter { serviceAddresses($0, of: service.type).contains { $0.isIPv4 == ipv4 } }
+    }
+
     /// A and AAAA of a service name, per locality: tiers of exports, each export one rotating unit.
-    private func addOrderedAddresses(
-        _ name: DNSName, _ exports: [ClusterExport], into output: inout Output,
-        addresses: (ClusterExport) -> [IPAddress]
-    ) {
+    private func addOrderedAddresses(_ name: DNSName, _ service: Service, into output: inout Output) {
         for family in [true, false] {
+            let exports = Self.candidates(service, ipv4: family)
+            guard !exports.isEmpty else { continue }
             var perLocality: [OrderedAnswer] = []
             for locality in localities {
                 var answer = OrderedAnswer(records: [], tiers: [])
@@ -82,7 +88,9 @@ struct RegistryRecords {
                 for (_, tierExports) in ClusterOrdering.tiers(exports, from: locality) {
                     var units: [OrderedAnswer.Unit] = []
                     for export in tierExports {
-                        let own = addresses(export).filter { $0.isIPv4 == family && seen.insert($0).inserted }
+                        let own = Self.serviceAddresses(export, of: service.type).filter {
+                            $0.isIPv4 == family && seen.insert($0).inserted
+                        }
                         guard !own.isEmpty else { continue }
                         answer.records += own.map {
                             ResourceRecord(name: name, ttl: settings.ttl, data: Self.rdata($0))

@@ -15,7 +15,13 @@ extension ClientAddress {
                     raw[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
                 )
             }
-            self = .v6(high: high, low: low)
+            // An IPv4 client of a dual-stack socket ([::]:53) arrives as ::ffff:a.b.c.d; `allow:` and `clients:`
+            // hold it as IPv4.
+            if high == 0 && low >> 32 == 0xFFFF {
+                self = .v4(UInt32(truncatingIfNeeded: low))
+            } else {
+                self = .v6(high: high, low: low)
+            }
         default:
             return nil
         }
