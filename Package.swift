@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // The message codec: stdlib only, no NIO, no Foundation, no C.
@@ -55,10 +56,23 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        // recvmmsg/sendmmsg: Glibc does not expose them (no _GNU_SOURCE), so a tiny C target declares and
+        // wraps them (DESIGN.md section 7).
+        .target(name: "CSocketBatch"),
+        // The engine of `scdns qps`.
+        .target(
+            name: "LoadGen",
+            dependencies: [
+                "DNSWire",
+                "CSocketBatch",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
         .executableTarget(
             name: "scdns",
             dependencies: [
                 "DNSServer",
+                "LoadGen",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -81,6 +95,7 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "LoadGenTests", dependencies: ["LoadGen", "DNSWire"]),
         .testTarget(name: "scdnsTests", dependencies: ["DNSWire"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,46 @@
+// Glibc declares recvmmsg/sendmmsg only under _GNU_SOURCE, which Swift's Glibc module is not built with.
+#define _GNU_SOURCE
+#include "CSocketBatch.h"
+
+#include <string.h>
+
+#define SCDNS_MAX_BATCH 256
+
+static unsigned int clamp(unsigned int count) { return count > SCDNS_MAX_BATCH ? SCDNS_MAX_BATCH : count; }
+
+int scdns_recv_batch(int fd, scdns_datagram *slots, unsigned int count, int flags) {
+    struct mmsghdr messages[SCDNS_MAX_BATCH];
+    struct iovec vectors[SCDNS_MAX_BATCH];
+    count = clamp(count);
+    memset(messages, 0, sizeof(struct mmsghdr) * count);
+    for (unsigned int i = 0; i < count; i++) {
+        vectors[i].iov_base = slots[i].buffer;
+        vectors[i].iov_len = slots[i].length;
+        messages[i].msg_hdr.msg_iov = &vectors[i];
+        messages[i].msg_hdr.msg_iovlen = 1;
+        messages[i].msg_hdr.msg_name = &slots[i].address;
+        messages[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
+    }
+    int received = recvmmsg(fd, messages, count, flags, NULL);
+    for (int i = 0; i < received; i++) {
+        slots[i].length = messages[i].msg_len;
+        slots[i].address_length = messages[i].msg_hdr.msg_namelen;
+    }
+    return received;
+}
+
+int scdns_send_batch(int fd, scdns_datagram *slots, unsigned int count, int flags) {
+    struct mmsghdr messages[SCDNS_MAX_BATCH];
+    struct iovec vectors[SCDNS_MAX_BATCH];
+    count = clamp(count);
+    memset(messages, 0, sizeof(struct mmsghdr) * count);
+    for (unsigned int i = 0; i < count; i++) {
+        vectors[i].iov_base = slots[i].buffer;
+        vectors[i].iov_len = slots[i].length;
+        messages[i].msg_hdr.msg_iov = &vectors[i];
+        messages[i].msg_hdr.msg_iovlen = 1;
+        messages[i].msg_hdr.msg_name = slots[i].address_length > 0 ? &slots[i].address : NULL;
+        messages[i].msg_hdr.msg_namelen = slots[i].address_length;
+    }
+    return sendmmsg(fd, messages, count, flags);
+}

@@ -1,0 +1,24 @@
+#ifndef SCDNS_CSOCKETBATCH_H
+#define SCDNS_CSOCKETBATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+/// One datagram slot of a batch: a buffer, its length (in: capacity, out: bytes received or to send), and
+/// the peer's address.
+typedef struct scdns_datagram {
+    void *buffer;
+    size_t length;
+    struct sockaddr_storage address;
+    socklen_t address_length;
+} scdns_datagram;
+
+/// recvmmsg(2) over `count` slots; returns the number received (>= 0) or -1 with errno set.
+int scdns_recv_batch(int fd, scdns_datagram *slots, unsigned int count, int flags);
+
+/// sendmmsg(2) over `count` slots; returns the number sent (>= 0) or -1 with errno set.
+int scdns_send_batch(int fd, scdns_datagram *slots, unsigned int count, int flags);
+
+#endif

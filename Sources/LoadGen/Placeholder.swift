@@ -1,0 +1,1 @@
+// The engine of `scdns qps` (issue 5).
