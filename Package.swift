@@ -46,6 +46,7 @@ let package = Package(
             name: "DNSServer",
             dependencies: [
                 "DNSPipeline",
+                "CSocketBatch",
                 "ZoneFile",
                 "ServiceRegistry",
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -15,15 +15,19 @@ extension ClientAddress {
                     raw[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
                 )
             }
-            // An IPv4 client of a dual-stack socket ([::]:53) arrives as ::ffff:a.b.c.d; `allow:` and `clients:`
-            // hold it as IPv4.
-            if high == 0 && low >> 32 == 0xFFFF {
-                self = .v4(UInt32(truncatingIfNeeded: low))
-            } else {
-                self = .v6(high: high, low: low)
-            }
+            self.init(ipv6High: high, low: low)
         default:
             return nil
+        }
+    }
+
+    /// An IPv6 address; an IPv4 client of a dual-stack socket ([::]:53) arrives as ::ffff:a.b.c.d, and
+    /// `allow:` and `clients:` hold it as IPv4.
+    init(ipv6High high: UInt64, low: UInt64) {
+        if high == 0 && low >> 32 == 0xFFFF {
+            self = .v4(UInt32(truncatingIfNeeded: low))
+        } else {
+            self = .v6(high: high, low: low)
         }
     }
 }

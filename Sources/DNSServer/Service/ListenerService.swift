@@ -16,22 +16,40 @@ struct ListenerService: ServiceLifecycle.Service {
 
     func run() async throws {
         var channels: [Channel] = []
+        #if os(Linux)
+        var batched: [BatchedUDPListener] = []
+        #endif
+        func closeAll() async {
+            for channel in channels { try? await channel.close() }
+            #if os(Linux)
+            for listener in batched { listener.stop() }
+            #endif
+        }
         do {
             for address in addresses {
+                // UDP first: with port 0 the kernel picks one, and TCP is then bound to the same port.
+                #if os(Linux)
+                // The batched recvmmsg/sendmmsg loop (DESIGN.md section 7); TCP stays on NIO.
+                let listener = try BatchedUDPListener(address: address, processor: processor)
+                batched.append(listener)
+                try listener.start()
+                let port = listener.port
+                #else
                 let udp = try await bindUDP(address)
-                // With port 0 the kernel picks one: serve TCP on the same port so both transports agree.
+                channels.append(udp)
                 let port = udp.localAddress?.port ?? address.port
+                #endif
                 let tcp = try await bindTCP(ListenAddress(host: address.host, port: port))
-                channels += [udp, tcp]
+                channels.append(tcp)
                 logger.info("listening", metadata: ["address": "\(ListenAddress(host: address.host, port: port))"])
             }
         } catch {
-            for channel in channels { try? await channel.close() }
+            await closeAll()
             throw error
         }
         try? await gracefulShutdown()
         logger.info("shutting down")
-        for channel in channels { try? await channel.close() }
+        await closeAll()
     }
 
     private func bindUDP(_ address: ListenAddress) async throws -> Channel {

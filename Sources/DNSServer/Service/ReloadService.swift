@@ -24,7 +24,7 @@ struct ReloadService: ServiceLifecycle.Service {
             }
             group.addTask {
                 let hangups = await UnixSignalsSequence(trapping: .sighup)
-                try await cancelWhenGracefulShutdown {
+                await cancelWhenGracefulShutdown {
                     for await _ in hangups {
                         logger.info("SIGHUP: reloading zones and registry")
                         reloadZones()
