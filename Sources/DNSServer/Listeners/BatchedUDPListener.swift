@@ -29,6 +29,11 @@ final class BatchedUDPListener: Sendable {
         guard descriptor >= 0 else { throw ListenerError.system("socket", errno) }
         var one: Int32 = 1
         setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        // Room for bursts while a batch is being answered (the kernel caps it at net.core.rmem_max/wmem_max),
+        // as Knot and Unbound do with their so-rcvbuf settings.
+        var buffer: Int32 = 4 << 20
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &buffer, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(descriptor, SOL_SOCKET, SO_SNDBUF, &buffer, socklen_t(MemoryLayout<Int32>.size))
         // A receive timeout lets the loop notice `stop()` without a signal or a wake-up datagram.
         var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
