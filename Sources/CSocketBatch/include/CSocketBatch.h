@@ -4,7 +4,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
+
+/* sys/timerfd.h is outside Swift's Glibc module too; including it here exposes timerfd_create and
+   timerfd_settime to Swift (the open loop of `scdns qps` paces its sends with a timerfd). */
 
 /// One datagram slot of a batch: a buffer, its length (in: capacity, out: bytes received or to send), and
 /// the peer's address.

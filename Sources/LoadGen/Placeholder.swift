@@ -1,1 +1,0 @@
-// The engine of `scdns qps` (issue 5).
