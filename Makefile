@@ -2,6 +2,7 @@
 #
 #   make serve              serves zones/ and registry.yaml on 127.0.0.1:5353 (extra flags: ARGS="...")
 #   make test               test tools, lint, then the whole test suite (what .ci/run does)
+#   make bench              scdns beside Knot DNS, NSD, Unbound and a floor responder: bench/out/results.md
 
 SWIFT ?= swift
 SWIFT_FORMAT ?= $(SWIFT) format
@@ -9,7 +10,9 @@ FORMAT_PATHS := Sources Tests bench
 RELEASE_BIN := .build/release/scdns
 ARGS ?=
 
-.PHONY: all deps test-deps build serve lint format test check clean
+BENCH_SCRATCH ?= .build-bench
+
+.PHONY: all deps test-deps bench-deps build serve lint format test check bench clean
 
 all: build
 
@@ -22,6 +25,10 @@ deps:
 # bench/, never as system services). etcd-server (the etcd registry source) will join them later.
 test-deps:
 	@bash scripts/install-deps.sh test
+
+# dnsperf, knot, nsd, unbound, dig and valgrind for `make bench` (daemons never started as services).
+bench-deps:
+	@bash scripts/install-deps.sh bench
 
 build: deps
 	$(SWIFT) build -c release --product scdns
@@ -43,6 +50,12 @@ test: test-deps lint
 
 check: build
 	$(RELEASE_BIN) check $(ARGS)
+
+# The server comparison (DESIGN.md section 8, BENCHMARKS.md): a release build in its own scratch path, then
+# bench/run.sh, about 4 minutes on the 2-core VM. Settings: see bench/run.sh (BENCH_DURATION=8, ...).
+bench: bench-deps
+	$(SWIFT) build -c release --product scdns --scratch-path $(BENCH_SCRATCH)
+	SCRATCH=$(BENCH_SCRATCH) bash bench/run.sh
 
 clean:
 	rm -rf .build

@@ -4,6 +4,7 @@
 #   scripts/install-deps.sh build   libldns-dev (pkg-config module `ldns`, for the CLDNS target) and pkg-config
 #   scripts/install-deps.sh test    build, plus the test tools and the real peers used by tests and bench/:
 #                                   dig, kdig, ldns-read-zone, knot (knotd, kzonecheck), nsd, unbound
+#   scripts/install-deps.sh bench   build, plus what `make bench` runs: dnsperf, knot, nsd, unbound, dig, valgrind
 #
 # Root installs with apt-get; otherwise `sudo -n` is used when it works without a password, else the script
 # fails naming the exact packages and the command to run. The daemons (knot, nsd, unbound) are only run by
@@ -11,7 +12,7 @@
 set -euo pipefail
 
 usage() {
-    echo "usage: $0 build|test" >&2
+    echo "usage: $0 build|test|bench" >&2
     exit 2
 }
 
@@ -34,12 +35,21 @@ test_deps=(
     "unbound cmd:unbound"
     # Later: "etcd-server cmd:etcd" for the etcd registry source (DESIGN.md section 2); not installed yet.
 )
+bench_deps=(
+    "bind9-dnsutils cmd:dig"
+    "dnsperf cmd:dnsperf"
+    "knot cmd:knotd"
+    "nsd cmd:nsd"
+    "unbound cmd:unbound"
+    "valgrind cmd:valgrind"
+)
 # The packages whose daemons must not run as system services.
 daemon_packages=(knot nsd unbound)
 
 case $set_name in
 build) wanted=("${build_deps[@]}") ;;
 test) wanted=("${build_deps[@]}" "${test_deps[@]}") ;;
+bench) wanted=("${build_deps[@]}" "${bench_deps[@]}") ;;
 *) usage ;;
 esac
 

@@ -1,0 +1,304 @@
+#!/usr/bin/env python3
+"""Writes bench/out/results.md from the measurements bench/run.sh collected (results.jsonl).
+
+    bench/report.py --results FILE --out FILE [--scdns PATH]
+
+Every ratio divides figures measured in the same run: server CPU per answered query against the floor
+responder's, Knot's (the authoritative path) and Unbound's (the cache path); a generator's CPU per query against
+dnsperf's on the same responder; scdns with many services against 1,000; instructions against Knot's.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+
+UNAVAILABLE = "scdns qps not available"
+
+# (key, label, path): the rows of the main table, in order.
+ROWS = [
+    ("floor", "floor (recvmmsg/sendmmsg, no DNS work)", "floor"),
+    ("scdns", "scdns (registry, 1,000 services)", "authoritative"),
+    ("knot", "Knot DNS", "authoritative"),
+    ("nsd", "NSD", "authoritative"),
+    ("unbound", "Unbound (cache, forwarding to Knot)", "cache"),
+    ("scdns-forward", "scdns (cache, forwarding to Knot)", "cache"),
+]
+
+
+def version(command):
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"unavailable ({error})"
+    lines = [line.strip() for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    return lines
+
+
+def first(lines, contains=""):
+    if isinstance(lines, str):
+        return lines
+    for line in lines:
+        if contains.lower() in line.lower():
+            return line
+    return lines[0] if lines else "unknown"
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def fmt(value, digits=2, unit=""):
+    if value is None:
+        return "–"
+    if isinstance(value, (int,)) or (isinstance(value, float) and digits == 0):
+        return f"{value:,.0f}{unit}"
+    return f"{value:,.{digits}f}{unit}"
+
+
+def ratio(value, reference):
+    if value is None or not reference:
+        return "–"
+    return f"{value / reference:.2f}×"
+
+
+def busy(record):
+    cores = record.get("core_busy") or {}
+    return " / ".join(f"{cores[c]:.2f}" for c in sorted(cores)) or "–"
+
+
+def build_time(text):
+    """Swift's Duration description ("0.110042562 seconds") in ms or s."""
+    try:
+        seconds = float(str(text).split()[0])
+    except (ValueError, IndexError):
+        return str(text) if text is not None else "–"
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def loss(record):
+    sent, lost = record.get("sent"), record.get("lost")
+    if sent is None or lost is None:
+        return "–"
+    return f"{lost:,} ({100.0 * lost / sent:.2f}%)" if sent else "–"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--results", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--scdns", default=".build-bench/release/scdns")
+    args = parser.parse_args()
+
+    facts, runs, callgrind = {}, [], []
+    with open(args.results) as f:
+        for line in f:
+            record = json.loads(line)
+            kind = record.get("kind")
+            if kind == "fact":
+                facts[record["key"]] = record["value"]
+            elif kind == "callgrind":
+                callgrind.append(record)
+            else:
+                runs.append(record)
+
+    def run(server, tool, label="main"):
+        for record in runs:
+            if record["server"] == server and record["tool"] == tool and record["label"] == label:
+                return record
+        return None
+
+    def per_query(server, tool, label="main"):
+        record = run(server, tool, label)
+        return record.get("server_us_per_query") if record and "error" not in record else None
+
+    out = []
+    w = out.append
+    w("# scdns server comparison (make bench)\n")
+    w(f"Date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}. "
+      f"`make bench` run time: {facts.get('elapsed_s', '?')} s (bench/run.sh, after the build).\n")
+    w("Machine: " + f"{os.cpu_count()} cores (nproc), {cpu_model()}, Linux {platform.release()}.\n")
+    w("Versions:\n")
+    for name, command, pick in [
+        ("scdns", [args.scdns, "--version"], ""),
+        ("swift", ["swift", "--version"], "swift"),
+        ("Knot DNS", ["knotd", "-V"], "knot"),
+        ("NSD", ["nsd", "-v"], "nsd"),
+        ("Unbound", ["unbound", "-V"], "version"),
+        ("dnsperf", ["dnsperf", "-h"], "version"),
+        ("valgrind", ["valgrind", "--version"], "valgrind"),
+    ]:
+        if name == "scdns":
+            commit, dirty = facts.get("scdns_commit", "unknown"), facts.get("scdns_dirty", 0)
+            w(f"- scdns: release build of commit {commit}"
+              f"{' plus uncommitted changes in Sources' if dirty else ''} (the work tree when the run started)")
+            continue
+        w(f"- {name}: {first(version(command), pick)}")
+    w("")
+    duration = facts.get("duration_s", "?")
+    w("Setup: every server on its own 127.0.0.1 port, one worker thread each, all pinned to core "
+      f"{facts.get('server_cpu', 0)} (`taskset`); the generators pinned to core {facts.get('generator_cpu', 1)}. "
+      "The same data for all: 1,000 services × 3 clusters (bench/gen.py), scdns from its registry, Knot and NSD "
+      "from the equivalent zone file; 20,000 queries in a fixed shuffled order, looping: 94% A of a service "
+      "(3 addresses), 3% AAAA (NODATA), 3% A of a missing name (NXDOMAIN). "
+      f"Answers identical across servers (status and records): {'yes' if facts.get('answers_match') == 1 else 'NO'}.\n")
+    w("Commands (PORT differs per server):\n")
+    w(f"- dnsperf: `taskset -c 1 dnsperf -s 127.0.0.1 -p PORT -d queries.txt -l {duration} "
+      f"{facts.get('dnsperf_opts', '')}`; p99 from a separate {facts.get('latency_duration_s', '?')} s pass with "
+      "`-v` (dnsperf 2.10 prints no percentiles)")
+    w(f"- scdns qps: `taskset -c 1 scdns qps --server 127.0.0.1:PORT --queries queries.txt --duration {duration} "
+      f"{facts.get('qps_opts', '')} --json`")
+    w("- scdns: `scdns serve --config scdns.yaml --registry registry.yaml --zones scdns-zones --listen 127.0.0.1:PORT` (scdns.yaml: the locality, ttl 5; the zone directory holds the apex only)")
+    w("- Knot: `knotd -c knot.conf` (udp-workers, tcp-workers, background-workers: 1); "
+      "NSD: `nsd -d -c nsd.conf` (server-count: 1); "
+      "Unbound: `unbound -d -c unbound.conf` (num-threads: 1, forward-zone to Knot, cache warmed first, "
+      "cache-min-ttl 3600 so every measured query is a hit)")
+    w("- callgrind: `valgrind --tool=callgrind --trace-children=no SERVER` answering 20,000 then 120,000 queries "
+      "(dnsperf -n 1 -q 10), (I₁₂₀ₖ − I₂₀ₖ) / answered difference")
+    w("")
+
+    # The main table.
+    floor_dnsperf = per_query("floor", "dnsperf")
+    floor_qps = per_query("floor", "qps")
+    knot_dnsperf, knot_qps = per_query("knot", "dnsperf"), per_query("knot", "qps")
+    unbound_dnsperf, unbound_qps = per_query("unbound", "dnsperf"), per_query("unbound", "qps")
+    instructions = {}
+    for server in ("scdns", "knot"):
+        small = next((r for r in callgrind if r["server"] == server and r["queries"] == 20000), None)
+        large = next((r for r in callgrind if r["server"] == server and r["queries"] == 120000), None)
+        if small and large and large["answered"] > small["answered"] and large["instructions"] and small["instructions"]:
+            instructions[server] = (large["instructions"] - small["instructions"]) / (large["answered"] - small["answered"])
+
+    w(f"## Server CPU per answered query ({duration} s per run)\n")
+    w("| server | generator | qps | lost | p99 ms | server CPU µs/query | × floor | × Knot | × Unbound | "
+      "generator CPU µs/query | instructions/query | cores busy 0 / 1 | steal ms |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for tool, floor_ref, knot_ref, unbound_ref in [
+        ("dnsperf", floor_dnsperf, knot_dnsperf, unbound_dnsperf),
+        ("qps", floor_qps, knot_qps, unbound_qps),
+    ]:
+        tool_name = "dnsperf" if tool == "dnsperf" else "scdns qps"
+        for key, label, path in ROWS:
+            record = run(key, tool)
+            cells = [label, tool_name]
+            if key == "scdns-forward":
+                cells += ["not available: scdns does not forward yet"] + [""] * 10
+                w("| " + " | ".join(cells) + " |")
+                continue
+            if record is None or "error" in record:
+                reason = record["error"] if record else "not measured"
+                cells += [reason] + [""] * 10
+                w("| " + " | ".join(cells) + " |")
+                continue
+            us = record.get("server_us_per_query")
+            p99 = record.get("p99_ms")
+            if tool == "dnsperf":
+                latency = run(key, "dnsperf-latency")
+                p99 = latency.get("p99_ms") if latency and "error" not in latency else None
+            cells += [
+                fmt(record.get("qps"), 0),
+                loss(record),
+                fmt(p99, 3),
+                fmt(us, 2),
+                ratio(us, floor_ref),
+                ratio(us, knot_ref) if path in ("authoritative",) else "",
+                ratio(us, unbound_ref) if path == "cache" else "",
+                fmt(record.get("generator_us_per_query"), 2),
+                fmt(instructions.get(key), 0) if tool == "dnsperf" else "",
+                busy(record),
+                fmt(record.get("steal_ms"), 0),
+            ]
+            w("| " + " | ".join(cells) + " |")
+    again = run("floor", "dnsperf", "again")
+    if again and "error" not in again:
+        w(f"| floor again, after the table | dnsperf | {fmt(again.get('qps'), 0)} | {loss(again)} | – | "
+          f"{fmt(again.get('server_us_per_query'), 2)} | {ratio(again.get('server_us_per_query'), floor_dnsperf)} "
+          f"| | | {fmt(again.get('generator_us_per_query'), 2)} | | {busy(again)} | {fmt(again.get('steal_ms'), 0)} |")
+    w("")
+    unbound_run = run("unbound", "dnsperf")
+    if unbound_run and "knot_cpu_us" in unbound_run:
+        w(f"Knot's CPU time while Unbound was measured: {unbound_run['knot_cpu_us'] / 1000:.0f} ms over "
+          f"{unbound_run.get('answered', 0):,} queries (all cache hits when near zero).\n")
+    w("Cores busy: each core's load over the run from /proc/stat, everyone's (servers on core 0, generators on "
+      "core 1); steal: time the hypervisor ran someone else on this VM's cores. Both say how disturbed a run was.\n")
+    notes = [r for r in runs if r.get("p99_ms_key")]
+    if notes:
+        w(f"scdns qps latency read from JSON key `{notes[0]['p99_ms_key']}`.\n")
+
+    # Generators.
+    w("## Generators: CPU per completed query against the same responder\n")
+    w("| responder | dnsperf µs/query | scdns qps µs/query | scdns qps / dnsperf |")
+    w("|---|---:|---:|---:|")
+    for key, label, _ in ROWS[:5]:
+        d, q = run(key, "dnsperf"), run(key, "qps")
+        d_us = d.get("generator_us_per_query") if d and "error" not in d else None
+        if q is None or "error" in q:
+            w(f"| {label} | {fmt(d_us, 2)} | {q['error'] if q else 'not measured'} | – |")
+        else:
+            q_us = q.get("generator_us_per_query")
+            w(f"| {label} | {fmt(d_us, 2)} | {fmt(q_us, 2)} | {ratio(q_us, d_us)} |")
+    w("")
+
+    # Instructions.
+    w("## User-space instructions per answered query (callgrind)\n")
+    w("| server | answered (short run) | instructions | answered (long run) | instructions | per query | × Knot |")
+    w("|---|---:|---:|---:|---:|---:|---:|")
+    for server, label in (("scdns", "scdns (registry)"), ("knot", "Knot DNS")):
+        small = next((r for r in callgrind if r["server"] == server and r["queries"] == 20000), None)
+        large = next((r for r in callgrind if r["server"] == server and r["queries"] == 120000), None)
+        if not small or not large:
+            w(f"| {label} | not measured | | | | | |")
+            continue
+        w(f"| {label} | {small['answered']:,} | {small['instructions']:,} | {large['answered']:,} | "
+          f"{large['instructions']:,} | {fmt(instructions.get(server), 0)} | "
+          f"{ratio(instructions.get(server), instructions.get('knot'))} |")
+    w("")
+
+    # Scale.
+    scale = facts.get("scale_services", 100000)
+    w(f"## Scale: {scale:,} services against 1,000 (scdns, dnsperf, back to back)\n")
+    w("| services | names answered | start to 'listening' s | snapshot build (SIGHUP) | RSS MiB | qps | "
+      "server CPU µs/query | × 1,000 |")
+    w("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    one = run("scdns", "dnsperf", "scale-1k")
+    big = run("scdns-scale", "dnsperf", "scale")
+    one_us = one.get("server_us_per_query") if one and "error" not in one else None
+    for services, record, prefix, startup in (
+        (1000, one, "scdns", "scdns_1k_startup_s"),
+        (scale, big, "scdns-scale", "scdns_scale_startup_s"),
+    ):
+        rss = facts.get("scdns_1k_rss_kib" if services == 1000 else "scdns_scale_rss_kib")
+        us = record.get("server_us_per_query") if record and "error" not in record else None
+        w(f"| {services:,} | {fmt(facts.get(prefix + '_names'), 0)} | {fmt(facts.get(startup), 2)} | "
+          f"{build_time(facts.get(prefix + '_build'))} | {fmt(rss / 1024 if rss else None, 1)} | "
+          f"{fmt(record.get('qps') if record else None, 0)} | {fmt(us, 2)} | {ratio(us, one_us)} |")
+    w("")
+    qone, qbig = run("scdns", "qps", "scale-1k"), run("scdns-scale", "qps", "scale")
+    if qone and qbig and "error" not in qone and "error" not in qbig:
+        w(f"With scdns qps: {fmt(qone.get('server_us_per_query'))} µs/query at 1,000 services, "
+          f"{fmt(qbig.get('server_us_per_query'))} at {scale:,} "
+          f"({ratio(qbig.get('server_us_per_query'), qone.get('server_us_per_query'))}).\n")
+    elif qone or qbig:
+        w(f"scdns qps at the scale point: {(qone or qbig).get('error', 'not measured')}.\n")
+    w(f"The {scale:,}-service queries spread over every service (200,000 queries in a shuffled order), so the "
+      "name table does not stay in cache; startup includes reading and validating the registry YAML.\n")
+
+    # Other servers' RSS, for reference.
+    rss = [(name, facts.get(f"{name}_rss_kib")) for name in ("knot", "nsd", "unbound", "floor")]
+    w("RSS at the end of the table (MiB): " + ", ".join(
+        f"{name} {value / 1024:.1f}" for name, value in rss if isinstance(value, (int, float))) + ".\n")
+    with open(args.out, "w") as f:
+        f.write("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()

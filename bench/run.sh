@@ -1,0 +1,454 @@
+#!/usr/bin/env bash
+# The server comparison of DESIGN.md section 8 (issue 5): scdns beside Knot DNS, NSD, Unbound (a forwarding
+# cache in front of Knot) and a floor responder that does no DNS work, all on loopback with one worker thread
+# each, driven by dnsperf and by `scdns qps` with the same queries. Writes bench/out/results.md (and the raw
+# measurements, results.jsonl). `make bench` installs the peers, builds scdns in release and runs this.
+#
+#   bench/run.sh                      everything, in about 4-6 minutes on the 2-core VM
+#
+# Environment (all optional):
+#   SCRATCH=.build-bench              the SwiftPM scratch path scdns was built in (release)
+#   BENCH_DURATION=8                  seconds per load run; BENCH_LATENCY_DURATION=3 for the dnsperf -v pass
+#   BENCH_PORT=15300                  first of the 8 loopback ports used (127.0.0.1 only)
+#   BENCH_SERVER_CPU=0 BENCH_GENERATOR_CPU=1
+#                                     the core the servers are pinned to, and the generators' core
+#   BENCH_SCALE=100000                services of the scale point (against 1,000)
+#   BENCH_BUDGET=560                  seconds after which the run is abandoned (everything is stopped)
+#   BENCH_KEEP=1                      keep the work directory (configs, logs, callgrind files)
+#
+# What each figure is:
+#   - server CPU per answered query: utime+stime of the server's processes from /proc/PID/stat before and
+#     after a run, over the queries answered in it (bench/measure.py); generator CPU from its rusage;
+#   - p99 for dnsperf rows: a separate dnsperf -v pass (dnsperf 2.10 prints no percentiles);
+#   - instructions per query: callgrind over a server answering 20,000 and then 120,000 queries, the
+#     difference over 100,000 (start-up and shutdown cancel out);
+#   - scale: scdns with BENCH_SCALE services against 1,000: CPU per query, start to 'listening', the snapshot
+#     build a SIGHUP triggers ('answers compiled ... build='), and VmRSS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export PATH="$PATH:/usr/sbin:/sbin"
+export LC_ALL=C
+
+SCRATCH=${SCRATCH:-.build-bench}
+SCDNS=$ROOT/$SCRATCH/release/scdns
+DURATION=${BENCH_DURATION:-8}
+LATENCY_DURATION=${BENCH_LATENCY_DURATION:-3}
+PORT=${BENCH_PORT:-15300}
+SERVER_CPU=${BENCH_SERVER_CPU:-0}
+GENERATOR_CPU=${BENCH_GENERATOR_CPU:-1}
+SCALE=${BENCH_SCALE:-100000}
+BUDGET=${BENCH_BUDGET:-560}
+OUT=$ROOT/bench/out
+RESULTS=$OUT/results.jsonl
+MEASURE=(python3 "$ROOT/bench/measure.py" --out "$RESULTS")
+# dnsperf: 4 sockets, 200 queries outstanding (more overflows the loopback socket buffers and loses queries),
+# 2 s timeout. Both generators get the same window; scdns qps uses one socket and thread (sendmmsg/recvmmsg)
+# on its one core.
+DNSPERF_OPTS=(-c 4 -q 200 -t 2)
+QPS_OPTS=(--concurrency 200 --sockets 1 --timeout 2000)
+
+PORT_FLOOR=$PORT
+PORT_SCDNS=$((PORT + 1))
+PORT_KNOT=$((PORT + 2))
+PORT_NSD=$((PORT + 3))
+PORT_UNBOUND=$((PORT + 4))
+PORT_SCALE=$((PORT + 5))
+PORT_CG_SCDNS=$((PORT + 6))
+PORT_CG_KNOT=$((PORT + 7))
+
+started_at=$(date +%s)
+log() { printf 'bench [%3ds] %s\n' "$(($(date +%s) - started_at))" "$*" >&2; }
+die() {
+    log "error: $*"
+    exit 1
+}
+
+for tool in dnsperf dig knotd nsd nsd-checkzone unbound unbound-checkconf valgrind cc strip taskset python3; do
+    command -v "$tool" >/dev/null || die "$tool is missing: run 'make bench' (it installs the peers) or scripts/install-deps.sh bench"
+done
+[[ -x $SCDNS ]] || die "$SCDNS is missing: swift build -c release --product scdns --scratch-path $SCRATCH"
+
+WORK=$(mktemp -d -t scdns-bench.XXXXXX)
+mkdir -p "$OUT"
+: >"$RESULTS"
+
+# Every process started here is in `pids`; EXIT stops them (TERM, then KILL after 5 s) and the watchdog.
+pids=()
+watchdog=
+cleanup() {
+    local status=$?
+    set +e
+    [[ -n $watchdog ]] && kill "$watchdog" 2>/dev/null
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    for pid in "${pids[@]}"; do
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    if [[ ${BENCH_KEEP:-} == 1 ]]; then log "work directory kept: $WORK"; else rm -rf "$WORK"; fi
+    exit $status
+}
+trap cleanup EXIT
+trap 'if [[ -e $WORK/over-budget ]]; then log "error: over the budget of $BUDGET s: stopped"; fi; exit 130' INT TERM
+# The watchdog keeps no descriptor of ours open (a pipe reading our output would wait for it) and takes its
+# sleep with it when cleanup stops it.
+(
+    trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
+    sleep "$BUDGET" &
+    sleeper=$!
+    wait "$sleeper"
+    touch "$WORK/over-budget"
+    kill -TERM $$
+) >/dev/null 2>&1 </dev/null &
+watchdog=$!
+
+# fact KEY VALUE: a figure for the report that is not a load run (start-up time, RSS, versions of things).
+fact() {
+    python3 -c 'import json,sys; v=sys.argv[2]
+try: v=float(v) if "." in v or "e" in v else int(v)
+except ValueError: pass
+print(json.dumps({"kind": "fact", "key": sys.argv[1], "value": v}))' "$1" "$2" >>"$RESULTS"
+}
+
+# start NAME CMD...: starts CMD pinned to the server core with its output in $WORK/NAME.log; sets $started.
+# taskset and valgrind exec the command, so $! is the server's own PID.
+start() {
+    local name=$1
+    shift
+    taskset -c "$SERVER_CPU" "$@" >"$WORK/$name.log" 2>&1 &
+    started=$!
+    pids+=("$started")
+    log "started $name (pid $started): $*"
+}
+
+# wait_ready NAME PORT PID SECONDS: until the server answers a query (any RCODE), at most SECONDS.
+wait_ready() {
+    local name=$1 port=$2 pid=$3 limit=$4 deadline=$(($(date +%s) + $4))
+    while (($(date +%s) < deadline)); do
+        kill -0 "$pid" 2>/dev/null || {
+            tail -n 20 "$WORK/$name.log" >&2
+            die "$name exited while starting"
+        }
+        if dig +time=1 +tries=1 +norec -p "$port" @127.0.0.1 ns1.supercluster.local A 2>/dev/null | grep -q 'status:'; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    tail -n 20 "$WORK/$name.log" >&2
+    die "$name did not answer on port $port within $limit s"
+}
+
+# wait_log FILE PATTERN COUNT SECONDS: until FILE has COUNT lines matching PATTERN; prints nothing.
+wait_log() {
+    local deadline=$(($(date +%s) + $4))
+    while (($(date +%s) < deadline)); do
+        (($(grep -c -- "$2" "$1" 2>/dev/null || true) >= $3)) && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# stop PID: TERM, then KILL after 60 s (valgrind writes its output on exit), reap, and forget the PID.
+stop() {
+    local pid=$1 kept=() other
+    if kill -TERM "$pid" 2>/dev/null; then
+        for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+    for other in "${pids[@]}"; do [[ $other == "$pid" ]] || kept+=("$other"); done
+    pids=("${kept[@]}")
+}
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
+
+# ---------------------------------------------------------------------------------------------------------
+log "work directory $WORK; results to $OUT"
+# What the scdns binary was built from (make bench builds it from the work tree just before).
+fact scdns_commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+fact scdns_dirty "$(git status --porcelain -- Sources Package.swift 2>/dev/null | wc -l)"
+cc -O2 -Wall -o "$WORK/floor" bench/floor/floor.c
+python3 bench/gen.py --services 1000 --queries 20000 --out "$WORK/d1k"
+python3 bench/gen.py --services "$SCALE" --queries 200000 --out "$WORK/dscale"
+nsd-checkzone supercluster.local "$WORK/d1k/supercluster.local.zone" >/dev/null
+log "generated 1,000 and $SCALE services (registry, zone file, queries)"
+# Fixed-length query files for callgrind: the main file's first lines, looping.
+for n in 20000 120000; do
+    awk -v n="$n" '{ q[NR] = $0 } END { for (i = 0; i < n; i++) print q[i % NR + 1] }' \
+        "$WORK/d1k/queries.txt" >"$WORK/cg-$n.txt"
+done
+
+# Knot: one UDP, TCP and background worker, in the foreground as the current user, everything in $WORK.
+knot_conf() { # knot_conf NAME PORT
+    mkdir -p "$WORK/$1"
+    cat >"$WORK/$1/knot.conf" <<EOF
+server:
+    listen: 127.0.0.1@$2
+    rundir: $WORK/$1
+    pidfile: $WORK/$1/knot.pid
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+database:
+    storage: $WORK/$1/db
+control:
+    listen: $WORK/$1/knot.sock
+log:
+  - target: stderr
+    any: info
+template:
+  - id: default
+    storage: $WORK/d1k
+    zonefile-sync: -1
+    zonefile-load: whole
+    journal-content: none
+zone:
+  - domain: supercluster.local
+    file: supercluster.local.zone
+EOF
+}
+knot_conf knot "$PORT_KNOT"
+knot_conf knot-cg "$PORT_CG_KNOT"
+
+mkdir -p "$WORK/nsd"
+cat >"$WORK/nsd/nsd.conf" <<EOF
+server:
+    server-count: 1
+    ip-address: 127.0.0.1
+    port: $PORT_NSD
+    do-ip6: no
+    username: ""
+    chroot: ""
+    zonesdir: "$WORK/d1k"
+    database: ""
+    zonelistfile: "$WORK/nsd/zone.list"
+    xfrdfile: "$WORK/nsd/xfrd.state"
+    xfrdir: "$WORK/nsd"
+    pidfile: "$WORK/nsd/nsd.pid"
+    logfile: "$WORK/nsd/nsd.log"
+    verbosity: 1
+    minimal-responses: yes
+    # Debian's NSD limits responses per source network (RRL) by default: at 200 qps it starts dropping.
+    rrl-ratelimit: 0
+    rrl-whitelist-ratelimit: 0
+remote-control:
+    control-enable: no
+zone:
+    name: supercluster.local
+    zonefile: supercluster.local.zone
+EOF
+nsd-checkconf "$WORK/nsd/nsd.conf"
+
+# Unbound: a forwarding cache for supercluster.local in front of Knot. cache-min-ttl keeps the 5 s registry
+# TTL from expiring answers mid-run, so every measured query is a cache hit.
+mkdir -p "$WORK/unbound"
+cat >"$WORK/unbound/unbound.conf" <<EOF
+server:
+    num-threads: 1
+    interface: 127.0.0.1
+    port: $PORT_UNBOUND
+    do-ip6: no
+    chroot: ""
+    username: ""
+    directory: "$WORK/unbound"
+    pidfile: "$WORK/unbound/unbound.pid"
+    use-syslog: no
+    logfile: ""
+    verbosity: 1
+    do-not-query-localhost: no
+    access-control: 127.0.0.0/8 allow
+    module-config: "iterator"
+    qname-minimisation: no
+    prefetch: no
+    minimal-responses: yes
+    cache-min-ttl: 3600
+    domain-insecure: "supercluster.local"
+    local-zone: "local." nodefault
+remote-control:
+    control-enable: no
+forward-zone:
+    name: "supercluster.local"
+    forward-addr: 127.0.0.1@$PORT_KNOT
+EOF
+unbound-checkconf "$WORK/unbound/unbound.conf" >/dev/null
+
+# ---------------------------------------------------------------------------------------------------------
+# The servers, side by side.
+start floor "$WORK/floor" 127.0.0.1 "$PORT_FLOOR"
+pid_floor=$started
+t0=$(now)
+start scdns "$SCDNS" serve --config "$WORK/d1k/scdns.yaml" \
+    --registry "$WORK/d1k/registry.yaml" --zones "$WORK/d1k/scdns-zones" --listen "127.0.0.1:$PORT_SCDNS"
+pid_scdns=$started
+wait_log "$WORK/scdns.log" listening 1 60 || die "scdns did not start: $(tail -n 5 "$WORK/scdns.log")"
+fact scdns_1k_startup_s "$(since "$t0")"
+start knot knotd -c "$WORK/knot/knot.conf"
+pid_knot=$started
+start nsd nsd -d -c "$WORK/nsd/nsd.conf"
+pid_nsd=$started
+for server in floor:$PORT_FLOOR:$pid_floor scdns:$PORT_SCDNS:$pid_scdns knot:$PORT_KNOT:$pid_knot nsd:$PORT_NSD:$pid_nsd; do
+    IFS=: read -r name port pid <<<"$server"
+    wait_ready "$name" "$port" "$pid" 60
+done
+start unbound unbound -d -c "$WORK/unbound/unbound.conf"
+pid_unbound=$started
+wait_ready unbound "$PORT_UNBOUND" "$pid_unbound" 30
+log "all servers answer"
+
+# The same answers everywhere: a service, a NODATA and an NXDOMAIN, compared (answer section sorted, status).
+answers() { # answers PORT NAME TYPE
+    dig +time=2 +tries=1 -p "$1" @127.0.0.1 "$2" "$3" | awk '/status:/ { print $6 } /^[^;].*IN\t(A|SOA)/ { print $NF }' | sort | tr '\n' ' '
+}
+mismatch=0
+for query in "svc-000637.ns-07.svc.supercluster.local A" "svc-000637.ns-07.svc.supercluster.local AAAA" \
+    "missing-000001.ns-01.svc.supercluster.local A"; do
+    read -r qname qtype <<<"$query"
+    reference=$(answers "$PORT_KNOT" "$qname" "$qtype")
+    for port in "$PORT_SCDNS" "$PORT_NSD" "$PORT_UNBOUND"; do
+        got=$(answers "$port" "$qname" "$qtype")
+        if [[ $got != "$reference" ]]; then
+            log "answers differ for $qname $qtype: port $port '$got', Knot '$reference'"
+            mismatch=1
+        fi
+    done
+done
+fact answers_match "$((1 - mismatch))"
+# The order of the three addresses as scdns answers it, and as the zone file lists it for Knot and NSD.
+fact scdns_order "$(dig +short -p "$PORT_SCDNS" @127.0.0.1 svc-000637.ns-07.svc.supercluster.local A | tr '\n' ' ')"
+fact knot_order "$(dig +short -p "$PORT_KNOT" @127.0.0.1 svc-000637.ns-07.svc.supercluster.local A | tr '\n' ' ')"
+
+# Warm Unbound's cache: every name of the query file once, gently.
+timeout 120 dnsperf -s 127.0.0.1 -p "$PORT_UNBOUND" -d "$WORK/d1k/queries.txt" -n 1 -c 1 -q 20 -t 5 >"$WORK/warm.out" 2>&1 ||
+    log "warming Unbound: dnsperf failed: $(tail -n 3 "$WORK/warm.out")"
+log "Unbound warmed: $(grep -m1 'Queries completed' "$WORK/warm.out" || true)"
+
+qps_available=0
+# Without the subcommand, `scdns qps --help` is serve's help (serve is the default subcommand): look for qps's
+# own option.
+if "$SCDNS" qps --help 2>&1 | grep -q -- '--queries'; then qps_available=1; fi
+fact qps_available "$qps_available"
+log "scdns qps available: $qps_available"
+
+# dnsperf_run NAME PORT PID QUERIES LABEL [measure options]: the load run, the latency pass, the scdns qps run.
+dnsperf_run() {
+    local name=$1 port=$2 pid=$3 queries=$4 label=$5
+    shift 5
+    log "$name ($label): dnsperf $DURATION s"
+    "${MEASURE[@]}" --server "$name" --pid "$pid" --tool dnsperf --label "$label" --timeout $((DURATION + 30)) "$@" -- \
+        taskset -c "$GENERATOR_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$queries" -l "$DURATION" "${DNSPERF_OPTS[@]}"
+}
+latency_run() {
+    local name=$1 port=$2 pid=$3 queries=$4 label=$5
+    log "$name ($label): dnsperf -v $LATENCY_DURATION s (latency percentiles)"
+    "${MEASURE[@]}" --server "$name" --pid "$pid" --tool dnsperf-latency --label "$label" \
+        --timeout $((LATENCY_DURATION + 30)) -- \
+        taskset -c "$GENERATOR_CPU" dnsperf -v -s 127.0.0.1 -p "$port" -d "$queries" -l "$LATENCY_DURATION" "${DNSPERF_OPTS[@]}"
+}
+qps_run() {
+    local name=$1 port=$2 pid=$3 queries=$4 label=$5
+    shift 5
+    if ((qps_available == 0)); then
+        echo "{\"server\": \"$name\", \"tool\": \"qps\", \"label\": \"$label\", \"error\": \"scdns qps not available\"}" >>"$RESULTS"
+        return 0
+    fi
+    log "$name ($label): scdns qps $DURATION s"
+    "${MEASURE[@]}" --server "$name" --pid "$pid" --tool qps --label "$label" --timeout $((DURATION + 30)) "$@" -- \
+        taskset -c "$GENERATOR_CPU" "$SCDNS" qps --server "127.0.0.1:$port" --queries "$queries" \
+        --duration "$DURATION" "${QPS_OPTS[@]}" --json
+}
+measure_server() { # measure_server NAME PORT PID [measure options]
+    local name=$1 port=$2 pid=$3
+    shift 3
+    dnsperf_run "$name" "$port" "$pid" "$WORK/d1k/queries.txt" main "$@"
+    latency_run "$name" "$port" "$pid" "$WORK/d1k/queries.txt" main
+    qps_run "$name" "$port" "$pid" "$WORK/d1k/queries.txt" main "$@"
+}
+
+measure_server floor "$PORT_FLOOR" "$pid_floor"
+measure_server scdns "$PORT_SCDNS" "$pid_scdns"
+measure_server knot "$PORT_KNOT" "$pid_knot"
+measure_server nsd "$PORT_NSD" "$pid_nsd"
+measure_server unbound "$PORT_UNBOUND" "$pid_unbound" --also "knot=$pid_knot"
+# The floor again: how far this shared machine drifted over the table.
+dnsperf_run floor "$PORT_FLOOR" "$pid_floor" "$WORK/d1k/queries.txt" again
+for server in unbound:$pid_unbound nsd:$pid_nsd knot:$pid_knot floor:$pid_floor; do
+    fact "${server%%:*}_rss_kib" "$(rss_kib "${server#*:}")"
+    stop "${server#*:}"
+done
+
+# ---------------------------------------------------------------------------------------------------------
+# The scale point: SCALE services against 1,000, back to back, with the 1,000 server still running.
+t0=$(now)
+start scdns-scale "$SCDNS" serve --config "$WORK/dscale/scdns.yaml" \
+    --registry "$WORK/dscale/registry.yaml" --zones "$WORK/dscale/scdns-zones" --listen "127.0.0.1:$PORT_SCALE"
+pid_scale=$started
+wait_log "$WORK/scdns-scale.log" listening 1 240 || die "scdns ($SCALE services) did not start: $(tail -n 5 "$WORK/scdns-scale.log")"
+fact scdns_scale_startup_s "$(since "$t0")"
+wait_ready scdns-scale "$PORT_SCALE" "$pid_scale" 30
+fact scale_services "$SCALE"
+dnsperf_run scdns "$PORT_SCDNS" "$pid_scdns" "$WORK/d1k/queries.txt" scale-1k
+dnsperf_run scdns-scale "$PORT_SCALE" "$pid_scale" "$WORK/dscale/queries.txt" scale
+qps_run scdns "$PORT_SCDNS" "$pid_scdns" "$WORK/d1k/queries.txt" scale-1k
+qps_run scdns-scale "$PORT_SCALE" "$pid_scale" "$WORK/dscale/queries.txt" scale
+fact scdns_1k_rss_kib "$(rss_kib "$pid_scdns")"
+fact scdns_scale_rss_kib "$(rss_kib "$pid_scale")"
+# SIGHUP rebuilds the answer snapshot from the registry in memory and logs how long it took.
+for server in scdns:$pid_scdns scdns-scale:$pid_scale; do
+    name=${server%%:*}
+    pid=${server#*:}
+    before=$(grep -c 'answers compiled' "$WORK/$name.log" || true)
+    kill -HUP "$pid"
+    if wait_log "$WORK/$name.log" 'build=.*answers compiled' 1 120; then
+        line=$(grep 'build=.*answers compiled' "$WORK/$name.log" | head -n 1)
+        fact "${name}_build" "$(sed -n 's/.*build=\([^ ]* [a-z]*\).*/\1/p' <<<"$line")"
+        fact "${name}_names" "$(sed -n 's/.*names=\([0-9]*\).*/\1/p' <<<"$line")"
+    else
+        log "$name: no 'answers compiled ... build=' within 120 s of SIGHUP (had $before lines)"
+    fi
+done
+stop "$pid_scale"
+stop "$pid_scdns"
+
+# ---------------------------------------------------------------------------------------------------------
+# Instructions per query: callgrind over 20,000 and 120,000 answered queries; the difference over 100,000.
+# valgrind 3.19 cannot read the Swift toolchain's DWARF: run a copy of scdns without debug info. It also dies
+# on the sigsuspend of Swift's async main (bench/valgrind/sigsuspend-shim.c says why): preload the shim.
+strip --strip-debug -o "$WORK/scdns-stripped" "$SCDNS"
+cc -O2 -shared -fPIC -o "$WORK/sigsuspend-shim.so" bench/valgrind/sigsuspend-shim.c
+callgrind_run() { # callgrind_run NAME PORT QUERIES PRELOAD CMD...  (PRELOAD: a library for LD_PRELOAD, or "")
+    local name=$1 port=$2 n=$3 preload=$4
+    shift 4
+    local out=$WORK/callgrind-$name-$n.out
+    start "cg-$name-$n" env ${preload:+LD_PRELOAD="$preload"} \
+        valgrind --tool=callgrind --trace-children=no --callgrind-out-file="$out" "$@"
+    local pid=$started
+    wait_ready "cg-$name-$n" "$port" "$pid" 180
+    timeout 300 taskset -c "$GENERATOR_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$WORK/cg-$n.txt" -n 1 -c 1 -q 10 -t 10 \
+        >"$WORK/cg-$name-$n.dnsperf" 2>&1 || true
+    stop "$pid"
+    local answered instructions
+    answered=$(awk '/Queries completed:/ { print $3 }' "$WORK/cg-$name-$n.dnsperf")
+    instructions=$(awk '/^(summary|totals):/ { print $2; exit }' "$out" 2>/dev/null || true)
+    echo "{\"kind\": \"callgrind\", \"server\": \"$name\", \"queries\": $n, \"answered\": ${answered:-0}, \"instructions\": ${instructions:-0}}" >>"$RESULTS"
+    log "callgrind $name $n queries: answered ${answered:-?}, ${instructions:-?} instructions"
+}
+for n in 20000 120000; do
+    callgrind_run scdns "$PORT_CG_SCDNS" "$n" "$WORK/sigsuspend-shim.so" \
+        "$WORK/scdns-stripped" serve --config "$WORK/d1k/scdns.yaml" \
+            --registry "$WORK/d1k/registry.yaml" --zones "$WORK/d1k/scdns-zones" --listen "127.0.0.1:$PORT_CG_SCDNS"
+    callgrind_run knot "$PORT_CG_KNOT" "$n" "" knotd -c "$WORK/knot-cg/knot.conf"
+done
+
+# ---------------------------------------------------------------------------------------------------------
+fact elapsed_s "$(($(date +%s) - started_at))"
+fact duration_s "$DURATION"
+fact latency_duration_s "$LATENCY_DURATION"
+fact dnsperf_opts "${DNSPERF_OPTS[*]}"
+fact qps_opts "${QPS_OPTS[*]}"
+fact server_cpu "$SERVER_CPU"
+fact generator_cpu "$GENERATOR_CPU"
+python3 bench/report.py --results "$RESULTS" --out "$OUT/results.md" --scdns "$SCDNS"
+log "done: $OUT/results.md"
