@@ -71,7 +71,7 @@ final class ServerConfigTests: XCTestCase {
             ("serviceZones: [supercluster.local, \"a..b\"]\n", 1, "serviceZones[1]", "domain name"),
             ("allow: [10.0.0.0/33]\n", 1, "allow[0]", "network"),
             ("clusterNames: yes\n", 1, "clusterNames", "true or false"),
-            ("ttl: 5\nforward: []\n", 2, "forward", "not supported"),
+            ("ttl: 5\ncache: { capacity: 10 }\n", 2, "cache", "not supported"),
             ("registry: { etcd: { endpoints: [] } }\n", 1, "registry.etcd", "not supported"),
             ("locality: { cluster: a, rack: b }\n", 1, "locality.rack", "unknown field"),
             ("ttl: \"5\"\n", 1, "ttl", "integer"),
@@ -139,6 +139,47 @@ final class ServerConfigTests: XCTestCase {
                 XCTAssertEqual(error.line, testCase.line, "\(testCase.text): \(error)")
                 XCTAssertEqual(error.field, testCase.field, "\(testCase.text): \(error)")
                 XCTAssertTrue(error.description.contains(testCase.message), "\(error)")
+            }
+        }
+    }
+
+    func testForwardRules() throws {
+        let config = try ServerConfig.load(
+            file: "scdns.yaml",
+            text: """
+                forward:
+                  - zone: cluster.local
+                    upstreams: [10.96.0.10:53, "[fd00::a]:53"]
+                    policy: round_robin
+                    tryTimeout: 300ms
+                  - { zone: in-addr.arpa, upstreams: [10.96.0.10:53] }
+                """)
+        XCTAssertEqual(config.forward.map(\.zone), [try DNSName("cluster.local."), try DNSName("in-addr.arpa.")])
+        XCTAssertEqual(
+            config.forward[0].upstreams,
+            [ListenAddress(host: "10.96.0.10", port: 53), ListenAddress(host: "fd00::a", port: 53)])
+        XCTAssertEqual(config.forward[0].policy, .roundRobin)
+        XCTAssertEqual(config.forward[0].tryTimeout, .milliseconds(300))
+        XCTAssertEqual(config.forward[1].policy, .sequential)
+        XCTAssertEqual(config.forward[1].timeout, .seconds(2))
+        XCTAssertEqual(config.pipeline.forwardZones, config.forward.map(\.zone))
+
+        let errors: [(String, Int, String)] = [
+            ("forward:\n  - zone: cluster.local\n", 2, "forward[0].upstreams"),
+            ("forward:\n  - { zone: cluster.local, upstreams: [] }\n", 2, "forward[0].upstreams"),
+            ("forward:\n  - { zone: cluster.local, upstreams: [10.96.0.10] }\n", 2, "forward[0].upstreams[0]"),
+            ("forward:\n  - { zone: a.b, upstreams: [1.2.3.4:53], policy: fastest }\n", 2, "forward[0].policy"),
+            (
+                "forward:\n  - { zone: a.b, upstreams: [1.2.3.4:53] }\n  - { zone: A.B., upstreams: [1.2.3.4:53] }\n",
+                3,
+                "forward[1].zone"
+            ),
+        ]
+        for (text, line, field) in errors {
+            XCTAssertThrowsError(try ServerConfig.load(file: "scdns.yaml", text: text), text) { error in
+                let error = error as? RegistryError
+                XCTAssertEqual(error?.line, line, "\(text): \(String(describing: error))")
+                XCTAssertEqual(error?.field, field, "\(text): \(String(describing: error))")
             }
         }
     }

@@ -54,6 +54,9 @@ public final class AnswerSnapshot: Sendable {
     /// Zone origins to zone indices, and the set of origin lengths, for finding the zone of a missing name.
     let zoneTable: NameTable
     let zoneLengths: LengthSet
+    /// `forward:` zones to rule indices, searched the same way for names outside every zone of ours.
+    let forwardTable: NameTable
+    let forwardLengths: LengthSet
     let allow: NetworkMatcher
     public let registryVersion: UInt64
     public let settings: PipelineSettings
@@ -82,6 +85,16 @@ public final class AnswerSnapshot: Sendable {
         }
         self.zoneTable = zoneTable
         self.zoneLengths = zoneLengths
+        var forwardTable = NameTable(capacity: settings.forwardZones.count)
+        var forwardLengths = LengthSet()
+        // The first rule for a zone wins; later duplicates are refused by the config loader anyway.
+        var seen = Set<DNSName>()
+        for (index, zone) in settings.forwardZones.enumerated() where seen.insert(zone).inserted {
+            forwardTable.insert(zone.wire, value: index)
+            forwardLengths.insert(zone.wire.count)
+        }
+        self.forwardTable = forwardTable
+        self.forwardLengths = forwardLengths
         self.allow = NetworkMatcher(settings.allow)
         self.registryVersion = registryVersion
         self.settings = settings

@@ -61,6 +61,10 @@ extension AnswerSnapshot {
         guard let index = table.lookup(name) else {
             if let zone = coveringZone(of: name) {
                 writeNegative(.nxDomain, zone: zone, view: view, query: query, reply: reply, into: &response)
+            } else if let rule = longestSuffix(of: name, in: forwardTable, lengths: forwardLengths) {
+                // Only names outside every zone of ours get here, so CoreDNS -> scdns -> CoreDNS cannot loop
+                // on a name scdns is authoritative for.
+                return .forward(ForwardPlan(rule: rule))
             } else {
                 writeError(.refused, view: view, query: query, reply: reply, into: &response)
             }
@@ -120,13 +124,18 @@ extension AnswerSnapshot {
     /// The zone whose origin is the longest suffix of `name`. Suffixes are tried from the longest, and only
     /// those whose length some origin has are looked up.
     func coveringZone(of name: UnsafeRawBufferPointer) -> Int? {
+        longestSuffix(of: name, in: zoneTable, lengths: zoneLengths)
+    }
+
+    /// The value of the longest suffix of `name` (label boundaries only) found in `table`.
+    func longestSuffix(of name: UnsafeRawBufferPointer, in table: NameTable, lengths: LengthSet) -> Int? {
         var position = 0
         while position < name.count {
             let suffixLength = name.count - position
-            if zoneLengths.contains(suffixLength),
-                let zone = zoneTable.lookup(UnsafeRawBufferPointer(rebasing: name[position...]))
+            if lengths.contains(suffixLength),
+                let value = table.lookup(UnsafeRawBufferPointer(rebasing: name[position...]))
             {
-                return zone
+                return value
             }
             if name[position] == 0 { break }
             position += 1 + Int(name[position])

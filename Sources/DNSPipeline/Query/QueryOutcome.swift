@@ -4,4 +4,16 @@ public enum QueryOutcome: Equatable, Sendable {
     case respond
     /// Send nothing: not even a header could be read, or the message is itself a response.
     case drop
+    /// The name lies under a `forward:` rule and in none of our own zones: the server's upstream client
+    /// resolves it. The response buffer is left empty.
+    case forward(ForwardPlan)
+}
+
+/// Which `forward:` rule a query goes to (its index in `PipelineSettings.forwardZones`, the config's order).
+public struct ForwardPlan: Equatable, Sendable {
+    public var rule: Int
+
+    public init(rule: Int) {
+        self.rule = rule
+    }
 }

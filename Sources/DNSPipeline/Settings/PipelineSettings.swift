@@ -20,6 +20,9 @@ public struct PipelineSettings: Sendable {
     /// Where clients are (`clients`): a query's locality comes from the longest network here that holds its
     /// EDNS Client Subnet, else its source address; else it is this instance's own `locality`.
     public var clients: [ClientNetwork]
+    /// The zones of `forward:` rules, in the config's order: a name outside every zone of ours under one of
+    /// these (the longest) is resolved by that rule's upstreams (DESIGN.md section 4).
+    public var forwardZones: [DNSName] = []
     /// Clients allowed to query (`allow`); everyone else gets REFUSED. Empty allows everyone.
     public var allow: [IPNetwork]
 

@@ -17,6 +17,8 @@ public struct ServerConfig: Sendable {
     public var tcpConnections: Int = 1024
     /// `limits.tcpIdle`: a TCP connection with no query for this long is closed (RFC 7766 6.2.3).
     public var tcpIdle: Duration = .seconds(10)
+    /// `forward`: zones resolved by upstream servers, most often the cluster's own DNS.
+    public var forward: [ForwardTarget] = []
     /// Everything the answering policy reads: serviceZones, globalZone, ttl, locality, clients, maxAnswers,
     /// clusterNames, allow, limits.udpPayload.
     public var pipeline = PipelineSettings(allow: ServerConfig.defaultAllow)
@@ -29,7 +31,7 @@ public struct ServerConfig: Sendable {
 
     /// Keys DESIGN.md names that later versions implement. Refusing them beats ignoring them: a `forward:` rule
     /// silently dropped would look like a broken upstream.
-    static let notYetSupported: Set<String> = ["admin", "forward", "cache"]
+    static let notYetSupported: Set<String> = ["admin", "cache"]
     static let topLevelKeys = [
         "listen", "admin", "zones", "serviceZones", "globalZone", "ttl", "locality", "clients", "registry", "forward",
         "cache", "limits", "allow", "maxAnswers", "clusterNames",
@@ -82,6 +84,34 @@ public struct ServerConfig: Sendable {
                             zone: try client["zone"]?.string() ?? "")))
             }
         }
+        if let field = map["forward"] {
+            for item in try field.sequence() {
+                let rule = try item.mapping(allowing: ["zone", "upstreams", "policy", "tryTimeout", "timeout"])
+                let zoneField = try rule.required("zone")
+                let zone = try domainName(zoneField)
+                if config.forward.contains(where: { $0.zone == zone }) {
+                    throw zoneField.error("'\(zone)' has a forward rule already")
+                }
+                let upstreamsField = try rule.required("upstreams")
+                var upstreams: [ListenAddress] = []
+                for upstream in try upstreamsField.sequence() {
+                    let text = try upstream.scalarText()
+                    guard let address = ListenAddress(text) else {
+                        throw upstream.error("'\(text)' is not ADDRESS:PORT (an IPv6 address goes in brackets)")
+                    }
+                    upstreams.append(address)
+                }
+                guard !upstreams.isEmpty else {
+                    throw upstreamsField.error("a forward rule needs at least one upstream")
+                }
+                config.forward.append(
+                    ForwardTarget(
+                        zone: zone, upstreams: upstreams,
+                        policy: try rule["policy"]?.oneOf(ForwardTarget.Policy.self) ?? .sequential,
+                        tryTimeout: try rule["tryTimeout"].map(duration) ?? .milliseconds(500),
+                        timeout: try rule["timeout"].map(duration) ?? .seconds(2)))
+            }
+        }
         if let field = map["registry"] {
             let registry = try field.mapping(allowing: ["file", "etcd"])
             if let etcd = registry.keyField("etcd") {
@@ -104,6 +134,7 @@ public struct ServerConfig: Sendable {
         }
         if let field = map["maxAnswers"] { config.pipeline.maxAnswers = try field.int(in: 0...1000) }
         if let field = map["clusterNames"] { config.pipeline.clusterNames = try field.bool() }
+        config.pipeline.forwardZones = config.forward.map(\.zone)
         return config.resolvingPaths(against: base)
     }
 

@@ -18,12 +18,14 @@ final class BatchedUDPListener: Sendable {
     let descriptor: Int32
     let port: Int
     private let processor: QueryProcessor
+    private let forwarder: UpstreamForwarder?
     private let stopping = Atomic<Bool>(false)
     private let thread = Mutex<pthread_t?>(nil)
 
     /// Binds the socket; `start()` begins serving.
-    init(address: ListenAddress, processor: QueryProcessor) throws {
+    init(address: ListenAddress, processor: QueryProcessor, forwarder: UpstreamForwarder? = nil) throws {
         self.processor = processor
+        self.forwarder = forwarder
         let (socketAddress, length, family) = try Self.socketAddress(address)
         let descriptor = socket(family, Int32(SOCK_DGRAM.rawValue), 0)
         guard descriptor >= 0 else { throw ListenerError.system("socket", errno) }
@@ -108,6 +110,10 @@ final class BatchedUDPListener: Sendable {
                 let query = UnsafeRawBufferPointer(start: incoming[index].buffer, count: incoming[index].length)
                 let outcome = processor.process(
                     query, client: ClientContext(address: client, transport: .udp), into: &response)
+                if case .forward(let plan) = outcome {
+                    forward(Array(query), plan: plan, to: PeerAddress(incoming[index]))
+                    continue
+                }
                 guard outcome == .respond, response.count <= size else { continue }
                 let slot = answers + count * size
                 response.withUnsafeBytes { slot.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
@@ -123,6 +129,21 @@ final class BatchedUDPListener: Sendable {
                 // A datagram that cannot be sent (a vanished client's ICMP error, a full buffer) is dropped,
                 // as any UDP answer may be; the rest of the batch still goes.
                 sent += result > 0 ? Int(result) : 1
+            }
+        }
+    }
+
+    /// Hands a query to the upstream client; its answer is sent from whichever thread it completes on
+    /// (sendto on one socket from several threads is safe), unless the listener has stopped by then.
+    private func forward(_ query: [UInt8], plan: ForwardPlan, to peer: PeerAddress) {
+        guard let forwarder else { return }
+        forwarder.forward(query, rule: plan.rule, overTCP: false) { [self] response in
+            guard !stopping.load(ordering: .relaxed) else { return }
+            var address = peer.storage
+            _ = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(descriptor, response, response.count, 0, $0, peer.length)
+                }
             }
         }
     }
@@ -192,6 +213,17 @@ private func batchedUDPListenerMain(_ context: UnsafeMutableRawPointer?) -> Unsa
     let listener = Unmanaged<BatchedUDPListener>.fromOpaque(context!).takeRetainedValue()
     listener.serve()
     return nil
+}
+
+/// A client's socket address carried to another thread with its answer.
+private struct PeerAddress: @unchecked Sendable {
+    var storage: sockaddr_storage
+    var length: socklen_t
+
+    init(_ datagram: scdns_datagram) {
+        storage = datagram.address
+        length = datagram.address_length
+    }
 }
 
 /// Why a listener could not start.

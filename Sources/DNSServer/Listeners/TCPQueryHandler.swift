@@ -8,10 +8,12 @@ final class TCPQueryHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     private let processor: QueryProcessor
+    private let forwarder: UpstreamForwarder?
     private var response: [UInt8] = []
 
-    init(processor: QueryProcessor) {
+    init(processor: QueryProcessor, forwarder: UpstreamForwarder? = nil) {
         self.processor = processor
+        self.forwarder = forwarder
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -23,6 +25,17 @@ final class TCPQueryHandler: ChannelInboundHandler {
         let client = ClientContext(address: address, transport: .tcp)
         let outcome = query.withUnsafeReadableBytes { bytes in
             processor.process(bytes, client: client, into: &response)
+        }
+        if case .forward(let plan) = outcome, let forwarder {
+            // The answer may come after later pipelined queries' answers: RFC 7766 7 allows it.
+            let channel = context.channel
+            forwarder.forward(Array(buffer: query), rule: plan.rule, overTCP: true) { response in
+                var buffer = channel.allocator.buffer(capacity: response.count + 2)
+                buffer.writeInteger(UInt16(response.count))
+                buffer.writeBytes(response)
+                channel.writeAndFlush(buffer, promise: nil)
+            }
+            return
         }
         guard outcome == .respond else { return }
         var buffer = context.channel.allocator.buffer(capacity: response.count + 2)

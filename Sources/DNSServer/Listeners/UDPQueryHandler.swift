@@ -8,10 +8,12 @@ final class UDPQueryHandler: ChannelInboundHandler {
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
     private let processor: QueryProcessor
+    private let forwarder: UpstreamForwarder?
     private var response: [UInt8] = []
 
-    init(processor: QueryProcessor) {
+    init(processor: QueryProcessor, forwarder: UpstreamForwarder? = nil) {
         self.processor = processor
+        self.forwarder = forwarder
         response.reserveCapacity(4096)
     }
 
@@ -21,6 +23,15 @@ final class UDPQueryHandler: ChannelInboundHandler {
         let client = ClientContext(address: address, transport: .udp)
         let outcome = envelope.data.withUnsafeReadableBytes { query in
             processor.process(query, client: client, into: &response)
+        }
+        if case .forward(let plan) = outcome, let forwarder {
+            let channel = context.channel
+            let remote = envelope.remoteAddress
+            forwarder.forward(Array(buffer: envelope.data), rule: plan.rule, overTCP: false) { response in
+                let buffer = channel.allocator.buffer(bytes: response)
+                channel.writeAndFlush(AddressedEnvelope(remoteAddress: remote, data: buffer), promise: nil)
+            }
+            return
         }
         guard outcome == .respond else { return }
         var buffer = context.channel.allocator.buffer(capacity: response.count)

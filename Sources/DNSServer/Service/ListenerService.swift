@@ -9,6 +9,7 @@ import Synchronization
 struct ListenerService: ServiceLifecycle.Service {
     let addresses: [ListenAddress]
     let processor: QueryProcessor
+    let forwarder: UpstreamForwarder?
     let tcpConnections: Int
     let tcpIdle: Duration
     let group: MultiThreadedEventLoopGroup
@@ -30,7 +31,7 @@ struct ListenerService: ServiceLifecycle.Service {
                 // UDP first: with port 0 the kernel picks one, and TCP is then bound to the same port.
                 #if os(Linux)
                 // The batched recvmmsg/sendmmsg loop (DESIGN.md section 7); TCP stays on NIO.
-                let listener = try BatchedUDPListener(address: address, processor: processor)
+                let listener = try BatchedUDPListener(address: address, processor: processor, forwarder: forwarder)
                 batched.append(listener)
                 try listener.start()
                 let port = listener.port
@@ -54,6 +55,7 @@ struct ListenerService: ServiceLifecycle.Service {
 
     private func bindUDP(_ address: ListenAddress) async throws -> Channel {
         let processor = self.processor
+        let forwarder = self.forwarder
         return try await DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             // Read up to 32 datagrams per system call: the kernel's per-call cost dominates small queries.
@@ -61,7 +63,8 @@ struct ListenerService: ServiceLifecycle.Service {
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 4096))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(UDPQueryHandler(processor: processor))
+                    try channel.pipeline.syncOperations.addHandler(
+                        UDPQueryHandler(processor: processor, forwarder: forwarder))
                 }
             }
             .bind(host: address.host, port: address.port).get()
@@ -69,6 +72,7 @@ struct ListenerService: ServiceLifecycle.Service {
 
     private func bindTCP(_ address: ListenAddress) async throws -> Channel {
         let processor = self.processor
+        let forwarder = self.forwarder
         let limit = tcpConnections
         let idle = TimeAmount.nanoseconds(
             Int64(tcpIdle.components.seconds) * 1_000_000_000
@@ -90,7 +94,8 @@ struct ListenerService: ServiceLifecycle.Service {
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TCPFrameDecoder()))
-                    try channel.pipeline.syncOperations.addHandler(TCPQueryHandler(processor: processor))
+                    try channel.pipeline.syncOperations.addHandler(
+                        TCPQueryHandler(processor: processor, forwarder: forwarder))
                 }
             }
             .bind(host: address.host, port: address.port).get()

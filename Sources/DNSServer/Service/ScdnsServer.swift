@@ -24,8 +24,15 @@ public struct ScdnsServer: Sendable {
         let registry = try await source.initialSnapshot()
         let publisher = AnswerPublisher(registry: registry, zones: zones, settings: config.pipeline, logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(4, System.coreCount)))
+        let forwarder =
+            config.forward.isEmpty
+            ? nil
+            : try UpstreamForwarder(
+                targets: config.forward, group: group, udpPayloadLimit: config.pipeline.udpPayloadLimit,
+                logger: logger)
         let listeners = ListenerService(
-            addresses: config.listen, processor: publisher.processor, tcpConnections: config.tcpConnections,
+            addresses: config.listen, processor: publisher.processor, forwarder: forwarder,
+            tcpConnections: config.tcpConnections,
             tcpIdle: config.tcpIdle, group: group, logger: logger)
         let reloads = ReloadService(
             source: source, reloadRegistry: { source.reload() }, zonesDirectory: config.zonesDirectory,

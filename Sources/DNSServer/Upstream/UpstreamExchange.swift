@@ -1,0 +1,146 @@
+import DNSWire
+import NIOCore
+import NIOPosix
+
+/// One query to one upstream and its reply, over UDP or TCP. A reply counts only if it comes from the
+/// upstream's address, carries our random ID and echoes our question (name compared without case): anything
+/// else on the socket is ignored, as a forged answer must be (RFC 5452).
+enum UpstreamExchange {
+    struct Timeout: Error {}
+
+    static func udp(
+        _ query: Message, to upstream: SocketAddress, timeout: Duration, group: EventLoopGroup
+    ) async throws -> Message {
+        let promise = group.next().makePromise(of: Message.self)
+        let expected = Expected(query: query, from: upstream)
+        // Port 0: a fresh random source port per query, as the ID is random per query.
+        let channel = try await completing(promise) {
+            try await DatagramBootstrap(group: group)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            UDPReplyHandler(expected: expected, promise: promise))
+                    }
+                }
+                .bind(host: upstream.protocol == .inet6 ? "::" : "0.0.0.0", port: 0).get()
+        }
+        defer { channel.close(promise: nil) }
+        let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) { promise.fail(Timeout()) }
+        defer { timer.cancel() }
+        let bytes = query.serialized()
+        try await completing(promise) {
+            try await channel.writeAndFlush(
+                AddressedEnvelope(remoteAddress: upstream, data: channel.allocator.buffer(bytes: bytes)))
+        }
+        return try await promise.futureResult.get()
+    }
+
+    static func tcp(
+        _ query: Message, to upstream: SocketAddress, timeout: Duration, group: EventLoopGroup
+    ) async throws -> Message {
+        let promise = group.next().makePromise(of: Message.self)
+        let expected = Expected(query: query, from: nil)
+        let channel = try await completing(promise) {
+            try await ClientBootstrap(group: group)
+                .connectTimeout(.nanoseconds(timeout.nanoseconds))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TCPFrameDecoder()))
+                        try channel.pipeline.syncOperations.addHandler(
+                            TCPReplyHandler(expected: expected, promise: promise))
+                    }
+                }
+                .connect(to: upstream).get()
+        }
+        defer { channel.close(promise: nil) }
+        let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) { promise.fail(Timeout()) }
+        defer { timer.cancel() }
+        let bytes = query.serialized()
+        var buffer = channel.allocator.buffer(capacity: bytes.count + 2)
+        buffer.writeInteger(UInt16(bytes.count))
+        buffer.writeBytes(bytes)
+        try await completing(promise) { try await channel.writeAndFlush(buffer) }
+        return try await promise.futureResult.get()
+    }
+
+    /// Runs a step before the reply is awaited; if it throws, the reply promise fails too, so it is never left
+    /// unfulfilled (NIO traps on a promise dropped unfulfilled).
+    private static func completing<Result>(
+        _ promise: EventLoopPromise<Message>, _ step: () async throws -> Result
+    ) async throws -> Result {
+        do {
+            return try await step()
+        } catch {
+            promise.fail(error)
+            throw error
+        }
+    }
+
+    /// What a genuine reply must match.
+    struct Expected: Sendable {
+        var id: UInt16
+        var question: Question
+        var from: SocketAddress?
+
+        init(query: Message, from: SocketAddress?) {
+            id = query.header.id
+            question = query.questions[0]
+            self.from = from
+        }
+
+        func accepts(_ bytes: ByteBuffer, from source: SocketAddress?) -> Message? {
+            if let from, source != from { return nil }
+            guard let reply = try? Message(parsing: bytes.readableBytesView), reply.header.isResponse,
+                reply.header.id == id, reply.questions.count == 1, reply.questions[0] == question
+            else { return nil }
+            return reply
+        }
+    }
+
+    final class UDPReplyHandler: ChannelInboundHandler {
+        typealias InboundIn = AddressedEnvelope<ByteBuffer>
+        let expected: Expected
+        let promise: EventLoopPromise<Message>
+
+        init(expected: Expected, promise: EventLoopPromise<Message>) {
+            self.expected = expected
+            self.promise = promise
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let envelope = Self.unwrapInboundIn(data)
+            if let reply = expected.accepts(envelope.data, from: envelope.remoteAddress) { promise.succeed(reply) }
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: Error) {
+            promise.fail(error)
+        }
+    }
+
+    final class TCPReplyHandler: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        let expected: Expected
+        let promise: EventLoopPromise<Message>
+
+        init(expected: Expected, promise: EventLoopPromise<Message>) {
+            self.expected = expected
+            self.promise = promise
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            if let reply = expected.accepts(Self.unwrapInboundIn(data), from: nil) { promise.succeed(reply) }
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            promise.fail(ChannelError.eof)
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: Error) {
+            promise.fail(error)
+        }
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
+}

@@ -1,0 +1,117 @@
+import DNSWire
+import Logging
+import NIOCore
+import Synchronization
+
+/// Resolves forwarded queries (DESIGN.md section 4): our own query upstream (random ID, random source port,
+/// our OPT with payload 1232, the client's ECS not passed on), the reply checked against ID and question,
+/// TCP when the reply is truncated or the client came over TCP, failover through the rule's upstreams
+/// within its timeouts, and SERVFAIL when every upstream fails.
+///
+/// This is the server's one asynchronous edge: the answering pipeline only says which rule applies.
+final class UpstreamForwarder: Sendable {
+    let targets: [ForwardTarget]
+    private let addresses: [[SocketAddress]]
+    private let group: EventLoopGroup
+    private let udpPayloadLimit: Int
+    private let logger: Logger
+    private let turn = Atomic<Int>(0)
+
+    init(targets: [ForwardTarget], group: EventLoopGroup, udpPayloadLimit: Int, logger: Logger) throws {
+        self.targets = targets
+        self.addresses = try targets.map { target in
+            try target.upstreams.map { try SocketAddress(ipAddress: $0.host, port: $0.port) }
+        }
+        self.group = group
+        self.udpPayloadLimit = udpPayloadLimit
+        self.logger = logger
+    }
+
+    /// Resolves `query` by rule `rule` and hands the client's response (or nothing, for a query that cannot
+    /// be parsed) to `reply`, on some other thread.
+    func forward(
+        _ query: [UInt8], rule: Int, overTCP: Bool, reply: @escaping @Sendable ([UInt8]) -> Void
+    ) {
+        Task {
+            if let response = await resolve(query, rule: rule, overTCP: overTCP) { reply(response) }
+        }
+    }
+
+    func resolve(_ bytes: [UInt8], rule: Int, overTCP: Bool) async -> [UInt8]? {
+        guard let query = try? Message(parsing: bytes), query.questions.count == 1 else { return nil }
+        let target = targets[rule]
+        let limit =
+            overTCP ? 65535 : query.edns.map { max(512, min(Int($0.udpPayloadSize), udpPayloadLimit)) } ?? 512
+        let deadline = ContinuousClock.now + target.timeout
+        for index in order(rule) {
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { break }
+            let upstream = addresses[rule][index]
+            let outgoing = Message(
+                header: Header(
+                    id: UInt16.random(in: .min ... .max), recursionDesired: query.header.recursionDesired,
+                    checkingDisabled: query.header.checkingDisabled),
+                questions: query.questions,
+                edns: EDNS(udpPayloadSize: 1232, dnssecOK: query.edns?.dnssecOK ?? false))
+            let timeout = min(target.tryTimeout, left)
+            do {
+                var answer: Message
+                if overTCP {
+                    answer = try await UpstreamExchange.tcp(outgoing, to: upstream, timeout: timeout, group: group)
+                } else {
+                    answer = try await UpstreamExchange.udp(outgoing, to: upstream, timeout: timeout, group: group)
+                    if answer.header.truncated {
+                        answer = try await UpstreamExchange.tcp(
+                            outgoing, to: upstream, timeout: min(target.tryTimeout, deadline - ContinuousClock.now),
+                            group: group)
+                    }
+                }
+                return clientResponse(answer, to: query, limit: limit)
+            } catch {
+                logger.debug(
+                    "upstream failed", metadata: ["upstream": "\(target.upstreams[index])", "error": "\(error)"])
+            }
+        }
+        logger.notice(
+            "every upstream failed: SERVFAIL",
+            metadata: ["zone": "\(target.zone)", "question": "\(query.questions[0])"])
+        return failure(to: query, limit: limit)
+    }
+
+    /// The upstreams to try, in the rule's policy order.
+    private func order(_ rule: Int) -> [Int] {
+        let count = addresses[rule].count
+        switch targets[rule].policy {
+        case .sequential:
+            return Array(0..<count)
+        case .roundRobin:
+            let start = turn.wrappingAdd(1, ordering: .relaxed).oldValue % count
+            return (0..<count).map { (start + $0) % count }
+        case .random:
+            return Array(0..<count).shuffled()
+        }
+    }
+
+    /// The upstream's answer as the client's: its ID, its question exactly as asked (0x20 case included), our
+    /// OPT when it sent one, cut to its size with TC when too large.
+    private func clientResponse(_ answer: Message, to query: Message, limit: Int) -> [UInt8] {
+        var response = answer
+        response.header.id = query.header.id
+        response.header.truncated = false
+        response.questions = query.questions
+        response.edns = query.edns.map { EDNS(udpPayloadSize: UInt16(udpPayloadLimit), dnssecOK: $0.dnssecOK) }
+        // An extended RCODE means nothing to a client without EDNS.
+        if response.edns == nil && response.rcode.rawValue > 15 { response.rcode = .servFail }
+        return response.serialized(maxSize: limit)
+    }
+
+    private func failure(to query: Message, limit: Int) -> [UInt8] {
+        Message(
+            header: Header(
+                id: query.header.id, isResponse: true, recursionDesired: query.header.recursionDesired,
+                recursionAvailable: true, checkingDisabled: query.header.checkingDisabled),
+            rcode: .servFail, questions: query.questions,
+            edns: query.edns.map { EDNS(udpPayloadSize: UInt16(udpPayloadLimit), dnssecOK: $0.dnssecOK) }
+        ).serialized(maxSize: limit)
+    }
+}
