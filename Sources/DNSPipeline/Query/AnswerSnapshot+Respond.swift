@@ -5,7 +5,7 @@ extension AnswerSnapshot {
     /// only when an answer has a tier to rotate.
     func respond(
         to query: UnsafeRawBufferPointer, client: ClientContext, into response: inout [UInt8],
-        entropy: RotationEntropy
+        entropy: RotationEntropy, cache: ResponseCache? = nil
     ) -> QueryOutcome {
         response.removeAll(keepingCapacity: true)
         // Fewer than 12 octets has no ID to answer to; a response must never be answered (loops).
@@ -63,7 +63,11 @@ extension AnswerSnapshot {
                 writeNegative(.nxDomain, zone: zone, view: view, query: query, reply: reply, into: &response)
             } else if let rule = longestSuffix(of: name, in: forwardTable, lengths: forwardLengths) {
                 // Only names outside every zone of ours get here, so CoreDNS -> scdns -> CoreDNS cannot loop
-                // on a name scdns is authoritative for.
+                // on a name scdns is authoritative for. A cache hit is answered here, on the fast path.
+                if let cache, cache.answer(query, view: view, into: &response) {
+                    finishCached(view: view, query: query, client: client, reply: reply, into: &response)
+                    return .respond
+                }
                 return .forward(ForwardPlan(rule: rule))
             } else {
                 writeError(.refused, view: view, query: query, reply: reply, into: &response)
@@ -104,6 +108,33 @@ extension AnswerSnapshot {
             appendOPT(view: view, rcode: .noError, query: query, reply: reply, into: &response)
         }
         return .respond
+    }
+
+    /// Serves an expired cached answer for `query` (RFC 8767) when every upstream failed; false when there is
+    /// none. The upstream client calls this, off the fast path.
+    func respondStale(
+        to query: UnsafeRawBufferPointer, client: ClientContext, cache: ResponseCache, into response: inout [UInt8]
+    ) -> Bool {
+        response.removeAll(keepingCapacity: true)
+        guard let view = try? QueryView.scan(query), view.questionCount == 1,
+            cache.stale(query, view: view, into: &response)
+        else { return false }
+        var reply = ReplyOptions()
+        if let edns = view.edns {
+            reply.subnet = try? ClientSubnet.find(in: query, options: edns.optionsStart..<edns.optionsEnd)
+        }
+        finishCached(view: view, query: query, client: client, reply: reply, into: &response)
+        return true
+    }
+
+    /// Our OPT on a cached answer, and the client's size limit.
+    private func finishCached(
+        view: QueryView, query: UnsafeRawBufferPointer, client: ClientContext, reply: ReplyOptions,
+        into response: inout [UInt8]
+    ) {
+        appendOPT(view: view, rcode: .noError, query: query, reply: reply, into: &response)
+        let limit = responseLimit(view: view, client: client)
+        if response.count > limit { truncate(limit: limit, into: &response) }
     }
 
     /// The client's locality index (DESIGN.md section 3) and the ECS scope it was found with: the ECS subnet

@@ -42,7 +42,7 @@ extension AnswerSnapshot {
 
     /// The slow path for an answer larger than the client accepts: rebuild the finished response (ID, case,
     /// rotation and OPT already in place) dropping whole RRsets, with TC set.
-    private func truncate(limit: Int, into response: inout [UInt8]) {
+    func truncate(limit: Int, into response: inout [UInt8]) {
         guard let message = try? Message(parsing: response) else { return }
         response = message.serialized(maxSize: limit)
     }

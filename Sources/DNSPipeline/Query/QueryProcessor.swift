@@ -10,8 +10,14 @@ public final class QueryProcessor: Sendable {
     /// answer has something to rotate.
     private let entropy: RotationEntropy
 
-    public init(snapshot: AnswerSnapshot, seed: UInt64 = UInt64.random(in: .min ... .max)) {
+    /// Forwarded answers, kept across snapshots; nil without `cache:` (or with capacity 0).
+    public let cache: ResponseCache?
+
+    public init(
+        snapshot: AnswerSnapshot, seed: UInt64 = UInt64.random(in: .min ... .max), cache: ResponseCache? = nil
+    ) {
         current = Mutex(snapshot)
+        self.cache = cache
         entropy = RotationEntropy(seed: seed)
     }
 
@@ -28,7 +34,17 @@ public final class QueryProcessor: Sendable {
     public func process(
         _ query: UnsafeRawBufferPointer, client: ClientContext, into response: inout [UInt8]
     ) -> QueryOutcome {
-        snapshot.respond(to: query, client: client, into: &response, entropy: entropy)
+        snapshot.respond(to: query, client: client, into: &response, entropy: entropy, cache: cache)
+    }
+
+    /// A stale cached answer (RFC 8767) for a query no upstream could answer, or nil.
+    public func staleResponse(_ query: [UInt8], client: ClientContext) -> [UInt8]? {
+        guard let cache else { return nil }
+        var response: [UInt8] = []
+        let found = query.withUnsafeBytes {
+            snapshot.respondStale(to: $0, client: client, cache: cache, into: &response)
+        }
+        return found ? response : nil
     }
 
     /// Convenience for tests and slow paths: a response as a new array, or nil for a drop.

@@ -17,6 +17,8 @@ public struct ServerConfig: Sendable {
     public var tcpConnections: Int = 1024
     /// `limits.tcpIdle`: a TCP connection with no query for this long is closed (RFC 7766 6.2.3).
     public var tcpIdle: Duration = .seconds(10)
+    /// `cache`: forwarded answers kept and served from the fast path.
+    public var cache = CacheSettings()
     /// `forward`: zones resolved by upstream servers, most often the cluster's own DNS.
     public var forward: [ForwardTarget] = []
     /// Everything the answering policy reads: serviceZones, globalZone, ttl, locality, clients, maxAnswers,
@@ -31,7 +33,7 @@ public struct ServerConfig: Sendable {
 
     /// Keys DESIGN.md names that later versions implement. Refusing them beats ignoring them: a `forward:` rule
     /// silently dropped would look like a broken upstream.
-    static let notYetSupported: Set<String> = ["admin", "cache"]
+    static let notYetSupported: Set<String> = ["admin"]
     static let topLevelKeys = [
         "listen", "admin", "zones", "serviceZones", "globalZone", "ttl", "locality", "clients", "registry", "forward",
         "cache", "limits", "allow", "maxAnswers", "clusterNames",
@@ -110,6 +112,19 @@ public struct ServerConfig: Sendable {
                         policy: try rule["policy"]?.oneOf(ForwardTarget.Policy.self) ?? .sequential,
                         tryTimeout: try rule["tryTimeout"].map(duration) ?? .milliseconds(500),
                         timeout: try rule["timeout"].map(duration) ?? .seconds(2)))
+            }
+        }
+        if let field = map["cache"] {
+            let cache = try field.mapping(allowing: ["capacity", "minTTL", "maxTTL", "prefetch", "serveStale"])
+            if let value = cache["capacity"] { config.cache.capacity = try value.int(in: 0...10_000_000) }
+            if let value = cache["minTTL"] { config.cache.minTTL = try value.int(in: 0...604_800) }
+            if let value = cache["maxTTL"] { config.cache.maxTTL = try value.int(in: 0...604_800) }
+            if let value = cache["serveStale"] { config.cache.serveStale = try value.int(in: 0...604_800) }
+            if let value = cache["prefetch"], try value.bool() {
+                throw value.error("prefetch is not supported by this version of scdns yet; use false")
+            }
+            if config.cache.minTTL > config.cache.maxTTL, let value = cache["minTTL"] {
+                throw value.error("minTTL \(config.cache.minTTL) is above maxTTL \(config.cache.maxTTL)")
             }
         }
         if let field = map["registry"] {

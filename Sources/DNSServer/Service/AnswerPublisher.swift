@@ -18,11 +18,14 @@ final class AnswerPublisher: Sendable {
     /// Held across a whole rebuild so two updates cannot publish out of order.
     private let inputs: Mutex<Inputs>
 
-    init(registry: RegistrySnapshot, zones: [AuthoritativeZone], settings: PipelineSettings, logger: Logger) {
+    init(
+        registry: RegistrySnapshot, zones: [AuthoritativeZone], settings: PipelineSettings, cache: ResponseCache? = nil,
+        logger: Logger
+    ) {
         self.settings = settings
         self.logger = logger
         let snapshot = AnswerSnapshot.build(registry: registry, zones: zones, settings: settings)
-        processor = QueryProcessor(snapshot: snapshot)
+        processor = QueryProcessor(snapshot: snapshot, cache: cache)
         inputs = Mutex(Inputs(registry: registry, zones: zones))
         Self.logBuilt(snapshot, registry: registry, logger: logger)
         Self.logFailOpenTransitions(from: [], to: snapshot.failingOpen, logger: logger)

@@ -22,14 +22,18 @@ public struct ScdnsServer: Sendable {
         let zones = try ZoneFileLoader.loadDirectory(config.zonesDirectory).map(AuthoritativeZone.init)
         let source = FileRegistrySource(path: config.registryFile, logger: logger)
         let registry = try await source.initialSnapshot()
-        let publisher = AnswerPublisher(registry: registry, zones: zones, settings: config.pipeline, logger: logger)
+        // The cache holds forwarded answers only: without forward rules there is nothing to keep.
+        let cache =
+            config.forward.isEmpty || config.cache.capacity == 0 ? nil : ResponseCache(settings: config.cache)
+        let publisher = AnswerPublisher(
+            registry: registry, zones: zones, settings: config.pipeline, cache: cache, logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(4, System.coreCount)))
         let forwarder =
             config.forward.isEmpty
             ? nil
             : try UpstreamForwarder(
                 targets: config.forward, group: group, udpPayloadLimit: config.pipeline.udpPayloadLimit,
-                logger: logger)
+                processor: publisher.processor, logger: logger)
         let listeners = ListenerService(
             addresses: config.listen, processor: publisher.processor, forwarder: forwarder,
             tcpConnections: config.tcpConnections,

@@ -1,3 +1,4 @@
+import DNSPipeline
 import DNSWire
 import Logging
 import NIOCore
@@ -14,10 +15,16 @@ final class UpstreamForwarder: Sendable {
     private let addresses: [[SocketAddress]]
     private let group: EventLoopGroup
     private let udpPayloadLimit: Int
+    /// For its cache: answers are stored there, and served stale from it when every upstream fails.
+    private let processor: QueryProcessor?
     private let logger: Logger
     private let turn = Atomic<Int>(0)
 
-    init(targets: [ForwardTarget], group: EventLoopGroup, udpPayloadLimit: Int, logger: Logger) throws {
+    init(
+        targets: [ForwardTarget], group: EventLoopGroup, udpPayloadLimit: Int, processor: QueryProcessor? = nil,
+        logger: Logger
+    ) throws {
+        self.processor = processor
         self.targets = targets
         self.addresses = try targets.map { target in
             try target.upstreams.map { try SocketAddress(ipAddress: $0.host, port: $0.port) }
@@ -66,11 +73,19 @@ final class UpstreamForwarder: Sendable {
                             group: group)
                     }
                 }
+                processor?.cache?.store(answer, for: bytes)
                 return clientResponse(answer, to: query, limit: limit)
             } catch {
                 logger.debug(
                     "upstream failed", metadata: ["upstream": "\(target.upstreams[index])", "error": "\(error)"])
             }
+        }
+        // RFC 8767: an expired answer beats SERVFAIL. Only the transport matters to its size limit.
+        let client = ClientContext(address: .v4(0), transport: overTCP ? .tcp : .udp)
+        if let stale = processor?.staleResponse(bytes, client: client) {
+            logger.notice(
+                "every upstream failed: serving stale", metadata: ["question": "\(query.questions[0])"])
+            return stale
         }
         logger.notice(
             "every upstream failed: SERVFAIL",

@@ -1,0 +1,21 @@
+/// `cache:` (DESIGN.md section 4): how forwarded answers are kept.
+public struct CacheSettings: Sendable, Equatable {
+    /// Entries at most (`capacity`); 0 turns the cache off.
+    public var capacity: Int
+    /// Floor and ceiling on how long an answer is kept, in seconds (`minTTL`, `maxTTL`).
+    public var minTTL: UInt32
+    public var maxTTL: UInt32
+    /// How long after expiry an answer may still be served when every upstream fails, in seconds
+    /// (`serveStale`, RFC 8767); 0 never serves stale.
+    public var serveStale: UInt32
+
+    public init(capacity: Int = 100_000, minTTL: UInt32 = 0, maxTTL: UInt32 = 3600, serveStale: UInt32 = 86400) {
+        self.capacity = capacity
+        self.minTTL = minTTL
+        self.maxTTL = maxTTL
+        self.serveStale = serveStale
+    }
+
+    /// RFC 8767 4: the TTL of a stale answer.
+    public static let staleTTL: UInt32 = 30
+}

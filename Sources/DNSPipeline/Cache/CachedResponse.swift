@@ -1,0 +1,95 @@
+import DNSWire
+
+/// One cached answer in the form it is served from: the upstream's response with ID 0, no OPT and the question
+/// in lower case, plus where each record's TTL lies so serving can count it down without parsing.
+struct CachedResponse: Sendable {
+    var key: [UInt8]
+    var bytes: [UInt8]
+    var ttlOffsets: [Int32]
+    /// When it was stored, in the cache clock's nanoseconds, and how long it is fresh, in seconds.
+    var storedAt: UInt64
+    var lifetime: UInt32
+
+    /// The canonical form of `response` for caching, or nil when it must not be cached: only NOERROR and
+    /// NXDOMAIN, never truncated, and a negative answer only with the SOA that bounds it (RFC 2308 5).
+    static func make(
+        _ response: Message, key: [UInt8], settings: CacheSettings, now: UInt64
+    ) -> CachedResponse? {
+        guard response.rcode == .noError || response.rcode == .nxDomain, !response.header.truncated,
+            response.questions.count == 1
+        else { return nil }
+        var lifetime: UInt32
+        if response.rcode == .noError && !response.answers.isEmpty {
+            // Positive: the smallest TTL of the answer section.
+            lifetime = response.answers.map(\.ttl).min() ?? 0
+        } else {
+            guard let soa = response.authority.first(where: { $0.type == .soa }), case .soa(let fields) = soa.data
+            else { return nil }
+            lifetime = min(soa.ttl, fields.minimum)
+        }
+        lifetime = max(settings.minTTL, min(settings.maxTTL, lifetime))
+        guard lifetime > 0 else { return nil }
+        var canonical = response
+        canonical.header.id = 0
+        canonical.edns = nil
+        canonical.questions[0].name = canonical.questions[0].name.lowercased()
+        let bytes = canonical.serialized()
+        guard let offsets = ttlOffsets(bytes) else { return nil }
+        return CachedResponse(key: key, bytes: bytes, ttlOffsets: offsets, storedAt: now, lifetime: lifetime)
+    }
+
+    /// The offset of every record's TTL field in a message we serialized ourselves.
+    private static func ttlOffsets(_ bytes: [UInt8]) -> [Int32]? {
+        bytes.withUnsafeBytes { raw -> [Int32]? in
+            var reader = WireReader(raw, offset: 12)
+            let counts = (4..<6).map { Int(raw[2 * $0]) << 8 | Int(raw[2 * $0 + 1]) }
+            let records = Int(raw[6]) << 8 | Int(raw[7])
+            do throws(DNSWireError) {
+                try reader.skipName()
+                try reader.skip(4)
+                var offsets: [Int32] = []
+                for _ in 0..<(records + counts[0] + counts[1]) {
+                    try reader.skipName()
+                    try reader.skip(4)
+                    offsets.append(Int32(reader.offset))
+                    try reader.skip(4)
+                    try reader.skip(Int(try reader.readUInt16()))
+                }
+                return offsets
+            } catch {
+                return nil
+            }
+        }
+    }
+
+    /// Writes this answer for a query into `response`: the query's ID and question bytes (its exact case),
+    /// RD and CD from the query, and each TTL held within `minTTL...maxTTL` and counted down by the time spent
+    /// in the cache (or set to `fixedTTL`, for stale answers), so a client never keeps it longer than we do.
+    func write(
+        query: UnsafeRawBufferPointer, view: QueryView, now: UInt64, fixedTTL: UInt32?, settings: CacheSettings,
+        into response: inout [UInt8]
+    ) {
+        response.append(contentsOf: bytes)
+        let elapsed = UInt32(clamping: (now &- storedAt) / 1_000_000_000)
+        response.withUnsafeMutableBytes { out in
+            out[0] = query[0]
+            out[1] = query[1]
+            out[2] = (out[2] & ~0x01) | (query[2] & 0x01)
+            out[3] = (out[3] & ~0x10) | (query[3] & 0x10)
+            UnsafeMutableRawBufferPointer(rebasing: out[view.nameStart..<view.questionEnd])
+                .copyMemory(from: UnsafeRawBufferPointer(rebasing: query[view.nameStart..<view.questionEnd]))
+            for offset in ttlOffsets {
+                let position = Int(offset)
+                let original =
+                    UInt32(out[position]) << 24 | UInt32(out[position + 1]) << 16 | UInt32(out[position + 2]) << 8
+                    | UInt32(out[position + 3])
+                let held = max(settings.minTTL, min(settings.maxTTL, original))
+                let ttl = fixedTTL ?? (held > elapsed ? held - elapsed : 0)
+                out[position] = UInt8(ttl >> 24)
+                out[position + 1] = UInt8(truncatingIfNeeded: ttl >> 16)
+                out[position + 2] = UInt8(truncatingIfNeeded: ttl >> 8)
+                out[position + 3] = UInt8(truncatingIfNeeded: ttl)
+            }
+        }
+    }
+}

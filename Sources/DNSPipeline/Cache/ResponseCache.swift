@@ -1,0 +1,154 @@
+import DNSWire
+import Synchronization
+
+/// The cache of forwarded answers (DESIGN.md section 4), shared by every listener thread and kept across
+/// snapshot swaps.
+///
+/// Eviction is CLOCK (second chance): entries sit in a fixed ring; a hit sets an entry's reference bit; to make
+/// room the hand clears set bits and evicts the first entry whose bit is already clear. A hot entry is hit
+/// again before the hand comes round and survives, while a scan of one-off names only ever replaces itself:
+/// LRU's recency without reordering a list on every hit, which matters when hits take the lock.
+///
+/// Expired entries stay until evicted, so they can be served stale (RFC 8767) when every upstream fails. Only
+/// successful answers are stored: a failure never replaces or shadows a cached answer.
+public final class ResponseCache: Sendable {
+    private struct Ring {
+        var entries: [CachedResponse?]
+        var referenced: [Bool]
+        var index: [UInt64: Int] = [:]
+        var hand = 0
+    }
+
+    public let settings: CacheSettings
+    private let ring: Mutex<Ring>
+    private let clock: @Sendable () -> UInt64
+
+    /// `clock` gives nanoseconds from any fixed origin; tests pass their own.
+    public init(settings: CacheSettings, clock: (@Sendable () -> UInt64)? = nil) {
+        self.settings = settings
+        let capacity = max(1, settings.capacity)
+        ring = Mutex(
+            Ring(entries: Array(repeating: nil, count: capacity), referenced: Array(repeating: false, count: capacity)))
+        let origin = ContinuousClock.now
+        self.clock = clock ?? { (ContinuousClock.now - origin).nanoseconds }
+    }
+
+    public var count: Int { ring.withLock { $0.index.count } }
+
+    /// Writes a fresh cached answer for the query into `response`; false on a miss or an expired entry.
+    func answer(_ query: UnsafeRawBufferPointer, view: QueryView, into response: inout [UInt8]) -> Bool {
+        let hash = Self.hash(query, view: view)
+        let now = clock()
+        return ring.withLock { ring in
+            guard let slot = ring.index[hash], let entry = ring.entries[slot],
+                Self.matches(entry.key, query, view: view),
+                now &- entry.storedAt < UInt64(entry.lifetime) * 1_000_000_000
+            else { return false }
+            ring.referenced[slot] = true
+            entry.write(query: query, view: view, now: now, fixedTTL: nil, settings: settings, into: &response)
+            return true
+        }
+    }
+
+    /// Writes an expired answer no older than `serveStale` past its expiry, every TTL set to 30 s; false when
+    /// there is none.
+    func stale(_ query: UnsafeRawBufferPointer, view: QueryView, into response: inout [UInt8]) -> Bool {
+        guard settings.serveStale > 0 else { return false }
+        let hash = Self.hash(query, view: view)
+        let now = clock()
+        return ring.withLock { ring in
+            guard let slot = ring.index[hash], let entry = ring.entries[slot],
+                Self.matches(entry.key, query, view: view)
+            else { return false }
+            let age = now &- entry.storedAt
+            let expiry = UInt64(entry.lifetime) * 1_000_000_000
+            guard age >= expiry, age - expiry < UInt64(settings.serveStale) * 1_000_000_000 else { return false }
+            entry.write(
+                query: query, view: view, now: now, fixedTTL: CacheSettings.staleTTL, settings: settings,
+                into: &response)
+            return true
+        }
+    }
+
+    /// Stores the upstream's `response` to `query` (the client's query bytes), if it may be cached.
+    public func store(_ response: Message, for query: [UInt8]) {
+        query.withUnsafeBytes { raw in
+            guard let view = try? QueryView.scan(raw), view.questionCount == 1 else { return }
+            let key = Self.key(raw, view: view)
+            let hash = Self.hash(raw, view: view)
+            guard let entry = CachedResponse.make(response, key: key, settings: settings, now: clock()) else { return }
+            ring.withLock { ring in
+                if let slot = ring.index[hash] {
+                    // The same question again (a refresh), or a colliding one: replace in place.
+                    ring.entries[slot] = entry
+                    return
+                }
+                let slot = Self.victim(&ring)
+                if let old = ring.entries[slot] {
+                    ring.index[Self.hash(key: old.key)] = nil
+                }
+                ring.entries[slot] = entry
+                ring.referenced[slot] = false
+                ring.index[hash] = slot
+            }
+        }
+    }
+
+    /// Advances the hand to the first slot that is empty or not referenced since the hand last passed.
+    private static func victim(_ ring: inout Ring) -> Int {
+        while true {
+            let slot = ring.hand
+            ring.hand = (ring.hand + 1) % ring.entries.count
+            if ring.entries[slot] == nil || !ring.referenced[slot] { return slot }
+            ring.referenced[slot] = false
+        }
+    }
+
+    /// The question as a key: the name lower-cased, then type, class, and the DO and CD bits, which change
+    /// what an upstream answers.
+    static func key(_ query: UnsafeRawBufferPointer, view: QueryView) -> [UInt8] {
+        var key = query[view.nameStart..<view.nameEnd].map { $0 &- 0x41 < 26 ? $0 | 0x20 : $0 }
+        key += query[view.nameEnd..<view.questionEnd]
+        key.append(flags(query, view: view))
+        return key
+    }
+
+    private static func flags(_ query: UnsafeRawBufferPointer, view: QueryView) -> UInt8 {
+        (view.edns?.dnssecOK == true ? 1 : 0) | (view.checkingDisabled ? 2 : 0)
+    }
+
+    /// FNV-1a over the key's octets, computed from the packet without building the key.
+    private static func hash(_ query: UnsafeRawBufferPointer, view: QueryView) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for index in view.nameStart..<view.questionEnd {
+            let byte = query[index]
+            // Letters fold in the name only: type and class octets are numbers (TYPE65 is not TYPE97).
+            let folded = index < view.nameEnd && byte &- 0x41 < 26 ? byte | 0x20 : byte
+            hash = (hash ^ UInt64(folded)) &* 0x100_0000_01B3
+        }
+        return (hash ^ UInt64(flags(query, view: view))) &* 0x100_0000_01B3
+    }
+
+    private static func hash(key: [UInt8]) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in key { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        return hash
+    }
+
+    private static func matches(_ key: [UInt8], _ query: UnsafeRawBufferPointer, view: QueryView) -> Bool {
+        let length = view.questionEnd - view.nameStart
+        guard key.count == length + 1, key[length] == flags(query, view: view) else { return false }
+        let nameLength = view.nameLength
+        for offset in 0..<length {
+            let byte = query[view.nameStart + offset]
+            if key[offset] != (offset < nameLength && byte &- 0x41 < 26 ? byte | 0x20 : byte) { return false }
+        }
+        return true
+    }
+}
+
+extension Duration {
+    var nanoseconds: UInt64 {
+        UInt64(max(0, components.seconds)) * 1_000_000_000 + UInt64(max(0, components.attoseconds)) / 1_000_000_000
+    }
+}
