@@ -94,6 +94,8 @@ let package = Package(
                 "DNSWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "LoadGenTests", dependencies: ["LoadGen", "DNSWire"]),

@@ -19,6 +19,7 @@ final class UpstreamForwarder: Sendable {
     private let processor: QueryProcessor?
     private let logger: Logger
     private let turn = Atomic<Int>(0)
+    private let inFlight = Mutex<[InFlightKey: Task<Message?, Never>]>([:])
 
     init(
         targets: [ForwardTarget], group: EventLoopGroup, udpPayloadLimit: Int, processor: QueryProcessor? = nil,
@@ -46,9 +47,57 @@ final class UpstreamForwarder: Sendable {
 
     func resolve(_ bytes: [UInt8], rule: Int, overTCP: Bool) async -> [UInt8]? {
         guard let query = try? Message(parsing: bytes), query.questions.count == 1 else { return nil }
-        let target = targets[rule]
         let limit =
             overTCP ? 65535 : query.edns.map { max(512, min(Int($0.udpPayloadSize), udpPayloadLimit)) } ?? 512
+        if let answer = await coalescedExchange(query, bytes: bytes, rule: rule, overTCP: overTCP) {
+            return clientResponse(answer, to: query, limit: limit)
+        }
+        // RFC 8767: an expired answer beats SERVFAIL. Only the transport matters to its size limit.
+        let client = ClientContext(address: .v4(0), transport: overTCP ? .tcp : .udp)
+        if let stale = processor?.staleResponse(bytes, client: client) {
+            logger.notice(
+                "every upstream failed: serving stale", metadata: ["question": "\(query.questions[0])"])
+            return stale
+        }
+        logger.notice(
+            "every upstream failed: SERVFAIL",
+            metadata: ["zone": "\(targets[rule].zone)", "question": "\(query.questions[0])"])
+        return failure(to: query, limit: limit)
+    }
+
+    /// Identical questions in flight at once (name without case, type, class, DO, CD) share one upstream
+    /// exchange: a burst of clients asking for the same expired name sends one query upstream, not one each.
+    private func coalescedExchange(_ query: Message, bytes: [UInt8], rule: Int, overTCP: Bool) async -> Message? {
+        let question = query.questions[0]
+        let key = InFlightKey(
+            rule: rule, name: question.name, type: question.type, qclass: question.qclass,
+            dnssecOK: query.edns?.dnssecOK ?? false, checkingDisabled: query.header.checkingDisabled)
+        let (task, leader) = inFlight.withLock { inFlight -> (Task<Message?, Never>, Bool) in
+            if let running = inFlight[key] { return (running, false) }
+            let task = Task { await self.exchange(query, rule: rule, overTCP: overTCP) }
+            inFlight[key] = task
+            return (task, true)
+        }
+        let answer = await task.value
+        if leader {
+            inFlight.withLock { $0[key] = nil }
+            if let answer { processor?.cache?.store(answer, for: bytes) }
+        }
+        return answer
+    }
+
+    private struct InFlightKey: Hashable {
+        var rule: Int
+        var name: DNSName
+        var type: RecordType
+        var qclass: RecordClass
+        var dnssecOK: Bool
+        var checkingDisabled: Bool
+    }
+
+    /// Our query to the rule's upstreams in policy order until one answers, within the rule's timeouts.
+    private func exchange(_ query: Message, rule: Int, overTCP: Bool) async -> Message? {
+        let target = targets[rule]
         let deadline = ContinuousClock.now + target.timeout
         for index in order(rule) {
             let left = deadline - ContinuousClock.now
@@ -73,24 +122,13 @@ final class UpstreamForwarder: Sendable {
                             group: group)
                     }
                 }
-                processor?.cache?.store(answer, for: bytes)
-                return clientResponse(answer, to: query, limit: limit)
+                return answer
             } catch {
                 logger.debug(
                     "upstream failed", metadata: ["upstream": "\(target.upstreams[index])", "error": "\(error)"])
             }
         }
-        // RFC 8767: an expired answer beats SERVFAIL. Only the transport matters to its size limit.
-        let client = ClientContext(address: .v4(0), transport: overTCP ? .tcp : .udp)
-        if let stale = processor?.staleResponse(bytes, client: client) {
-            logger.notice(
-                "every upstream failed: serving stale", metadata: ["question": "\(query.questions[0])"])
-            return stale
-        }
-        logger.notice(
-            "every upstream failed: SERVFAIL",
-            metadata: ["zone": "\(target.zone)", "question": "\(query.questions[0])"])
-        return failure(to: query, limit: limit)
+        return nil
     }
 
     /// The upstreams to try, in the rule's policy order.
