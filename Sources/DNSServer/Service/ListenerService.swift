@@ -48,6 +48,10 @@ struct ListenerService: ServiceLifecycle.Service {
             await closeAll()
             throw error
         }
+        if let forwarder {
+            // Only now can a probe that loops come back to us.
+            Task { await forwarder.probeForLoops() }
+        }
         try? await gracefulShutdown()
         logger.info("shutting down")
         await closeAll()

@@ -20,6 +20,9 @@ final class UpstreamForwarder: Sendable {
     private let logger: Logger
     private let turn = Atomic<Int>(0)
     private let inFlight = Mutex<[InFlightKey: Task<Message?, Never>]>([:])
+    /// Loop detection: probe names sent upstream at start-up, by rule, and the rules found to loop.
+    private let probes = Mutex<[DNSName: Int]>([:])
+    private let looping = Mutex<Set<Int>>([])
 
     init(
         targets: [ForwardTarget], group: EventLoopGroup, udpPayloadLimit: Int, processor: QueryProcessor? = nil,
@@ -49,6 +52,12 @@ final class UpstreamForwarder: Sendable {
         guard let query = try? Message(parsing: bytes), query.questions.count == 1 else { return nil }
         let limit =
             overTCP ? 65535 : query.edns.map { max(512, min(Int($0.udpPayloadSize), udpPayloadLimit)) } ?? 512
+        if let probed = probes.withLock({ $0[query.questions[0].name] }) {
+            // Our own probe came back: this rule's upstream forwards to us. Answer nothing, or it goes round.
+            markLooping(probed)
+            return nil
+        }
+        if looping.withLock({ $0.contains(rule) }) { return failure(to: query, limit: limit) }
         if let answer = await coalescedExchange(query, bytes: bytes, rule: rule, overTCP: overTCP) {
             return clientResponse(answer, to: query, limit: limit)
         }
@@ -129,6 +138,35 @@ final class UpstreamForwarder: Sendable {
             }
         }
         return nil
+    }
+
+    /// At start-up, once listening, each rule sends a random name under its zone upstream (as CoreDNS's loop
+    /// plugin does): if the probe arrives back here, the rule's upstream forwards to scdns and the rule would
+    /// loop; it is logged and disabled (its queries get SERVFAIL at once). Names of our own zones can never
+    /// loop: they are never forwarded.
+    func probeForLoops() async {
+        await withTaskGroup(of: Void.self) { group in
+            for (rule, target) in targets.enumerated() {
+                let label = (0..<16).map { _ in String(UInt8.random(in: 0...15), radix: 16) }.joined()
+                guard let probe = try? target.zone.prepending("scdns-loop-probe").prepending(label) else { continue }
+                probes.withLock { $0[probe] = rule }
+                group.addTask {
+                    let query = Message(
+                        header: Header(id: 0, recursionDesired: true), questions: [Question(name: probe, type: .hinfo)])
+                    _ = await self.exchange(query, rule: rule, overTCP: false)
+                    self.probes.withLock { $0[probe] = nil }
+                }
+            }
+        }
+    }
+
+    private func markLooping(_ rule: Int) {
+        let first = looping.withLock { $0.insert(rule).inserted }
+        if first {
+            logger.error(
+                "forward rule loops back to scdns: disabled (its queries get SERVFAIL)",
+                metadata: ["zone": "\(targets[rule].zone)", "upstreams": "\(targets[rule].upstreams)"])
+        }
     }
 
     /// The upstreams to try, in the rule's policy order.
