@@ -81,11 +81,44 @@ final class UpstreamForwarderTests: XCTestCase {
     }
 
     private func forwarder(port: Int) throws -> UpstreamForwarder {
+        try forwarder(ports: [port])
+    }
+
+    private func forwarder(ports: [Int], tryTimeout: Duration = .milliseconds(500)) throws -> UpstreamForwarder {
         try UpstreamForwarder(
             targets: [
                 ForwardTarget(
-                    zone: try DNSName("cluster.local."), upstreams: [ListenAddress(host: "127.0.0.1", port: port)])
+                    zone: try DNSName("cluster.local."),
+                    upstreams: ports.map { ListenAddress(host: "127.0.0.1", port: $0) },
+                    tryTimeout: tryTimeout, timeout: .seconds(5))
             ], group: MultiThreadedEventLoopGroup.singleton, udpPayloadLimit: 1232, logger: Logger(label: "test"))
+    }
+
+    func testAnUpstreamThatTimedOutIsSkippedUntilItAnswersAHealthCheck() async throws {
+        // The first upstream takes every query and answers none within the try timeout.
+        let silent = SlowUpstream(delay: 3)
+        let working = SlowUpstream(delay: 0)
+        defer {
+            silent.stop()
+            working.stop()
+        }
+        let forwarder = try forwarder(ports: [silent.port, working.port], tryTimeout: .seconds(1))
+        let clock = ContinuousClock()
+        let firstQuery = try query("one.cluster.local.", id: 1)
+        let secondQuery = try query("two.cluster.local.", id: 2)
+        var first: [UInt8]? = nil
+        let failover = await clock.measure {
+            first = await forwarder.resolve(firstQuery, rule: 0, overTCP: false)
+        }
+        XCTAssertNotNil(first)
+        XCTAssertGreaterThanOrEqual(failover, .milliseconds(900), "the first query waited for the silent upstream")
+        var second: [UInt8]? = nil
+        let skipped = await clock.measure {
+            second = await forwarder.resolve(secondQuery, rule: 0, overTCP: false)
+        }
+        XCTAssertNotNil(second)
+        XCTAssertLessThan(skipped, .milliseconds(900), "the silent upstream is skipped while it is down")
+        XCTAssertFalse(silent.queries.contains("two.cluster.local."))
     }
 
     private func query(_ name: String, id: UInt16) throws -> [UInt8] {

@@ -23,6 +23,7 @@ final class UpstreamForwarder: Sendable {
     /// Loop detection: probe names sent upstream at start-up, by rule, and the rules found to loop.
     private let probes = Mutex<[DNSName: Int]>([:])
     private let looping = Mutex<Set<Int>>([])
+    private let unhealthy = Mutex<Set<UpstreamID>>([])
 
     init(
         targets: [ForwardTarget], group: EventLoopGroup, udpPayloadLimit: Int, processor: QueryProcessor? = nil,
@@ -135,6 +136,7 @@ final class UpstreamForwarder: Sendable {
             } catch {
                 logger.debug(
                     "upstream failed", metadata: ["upstream": "\(target.upstreams[index])", "error": "\(error)"])
+                markDown(rule: rule, index: index)
             }
         }
         return nil
@@ -172,16 +174,51 @@ final class UpstreamForwarder: Sendable {
     /// The upstreams to try, in the rule's policy order.
     private func order(_ rule: Int) -> [Int] {
         let count = addresses[rule].count
+        let order: [Int]
         switch targets[rule].policy {
         case .sequential:
-            return Array(0..<count)
+            order = Array(0..<count)
         case .roundRobin:
             let start = turn.wrappingAdd(1, ordering: .relaxed).oldValue % count
-            return (0..<count).map { (start + $0) % count }
+            order = (0..<count).map { (start + $0) % count }
         case .random:
-            return Array(0..<count).shuffled()
+            order = Array(0..<count).shuffled()
+        }
+        // Upstreams that failed and have not answered a health check since go last: tried only when every
+        // healthy one has failed too, so a dead upstream costs no timeout while another works.
+        let down = unhealthy.withLock { $0 }
+        return order.filter { !down.contains(UpstreamID(rule: rule, index: $0)) }
+            + order.filter { down.contains(UpstreamID(rule: rule, index: $0)) }
+    }
+
+    private struct UpstreamID: Hashable {
+        var rule: Int
+        var index: Int
+    }
+
+    /// Marks an upstream down and, the first time, checks it every `healthCheckInterval` with `. IN NS` (as
+    /// CoreDNS's forward plugin does) until it answers anything at all; then it is back in the rotation.
+    private func markDown(rule: Int, index: Int) {
+        let id = UpstreamID(rule: rule, index: index)
+        guard unhealthy.withLock({ $0.insert(id).inserted }) else { return }
+        logger.warning("upstream down", metadata: ["upstream": "\(targets[rule].upstreams[index])"])
+        let upstream = addresses[rule][index]
+        Task {
+            let check = Message(header: Header(id: 0), questions: [Question(name: .root, type: .ns)])
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.healthCheckInterval)
+                var probe = check
+                probe.header.id = UInt16.random(in: .min ... .max)
+                if (try? await UpstreamExchange.udp(probe, to: upstream, timeout: .seconds(1), group: group)) != nil {
+                    break
+                }
+            }
+            unhealthy.withLock { _ = $0.remove(id) }
+            logger.notice("upstream answers again", metadata: ["upstream": "\(targets[rule].upstreams[index])"])
         }
     }
+
+    static let healthCheckInterval: Duration = .milliseconds(500)
 
     /// The upstream's answer as the client's: its ID, its question exactly as asked (0x20 case included), our
     /// OPT when it sent one, cut to its size with TC when too large.
