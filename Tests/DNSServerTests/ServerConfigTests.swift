@@ -71,7 +71,7 @@ final class ServerConfigTests: XCTestCase {
             ("serviceZones: [supercluster.local, \"a..b\"]\n", 1, "serviceZones[1]", "domain name"),
             ("allow: [10.0.0.0/33]\n", 1, "allow[0]", "network"),
             ("clusterNames: yes\n", 1, "clusterNames", "true or false"),
-            ("ttl: 5\ncache: { capacity: 10 }\n", 2, "cache", "not supported"),
+            ("ttl: 5\nadmin: { listen: 127.0.0.1:9153 }\n", 2, "admin", "not supported"),
             ("registry: { etcd: { endpoints: [] } }\n", 1, "registry.etcd", "not supported"),
             ("locality: { cluster: a, rack: b }\n", 1, "locality.rack", "unknown field"),
             ("ttl: \"5\"\n", 1, "ttl", "integer"),
@@ -180,6 +180,56 @@ final class ServerConfigTests: XCTestCase {
                 let error = error as? RegistryError
                 XCTAssertEqual(error?.line, line, "\(text): \(String(describing: error))")
                 XCTAssertEqual(error?.field, field, "\(text): \(String(describing: error))")
+            }
+        }
+    }
+
+    func testCacheSettings() throws {
+        let config = try ServerConfig.load(
+            file: "scdns.yaml",
+            text: """
+                forward:
+                  - { zone: cluster.local, upstreams: [10.96.0.10:53] }
+                cache:
+                  capacity: 5000
+                  minTTL: 5
+                  maxTTL: 600
+                  prefetch: false
+                  serveStale: 3600
+                """)
+        XCTAssertEqual(config.cache, CacheSettings(capacity: 5000, minTTL: 5, maxTTL: 600, serveStale: 3600))
+        // Unset keys keep their defaults; capacity 0 (the cache off) and minTTL equal to maxTTL are fine.
+        let defaults = try ServerConfig.load(file: "scdns.yaml", text: "ttl: 5\n").cache
+        XCTAssertEqual(defaults, CacheSettings())
+        XCTAssertEqual(
+            [defaults.capacity, Int(defaults.minTTL), Int(defaults.maxTTL), Int(defaults.serveStale)],
+            [100_000, 0, 3600, 86400])
+        let partial = try ServerConfig.load(file: "scdns.yaml", text: "cache: { capacity: 0, minTTL: 3600 }\n").cache
+        XCTAssertEqual(partial, CacheSettings(capacity: 0, minTTL: 3600, maxTTL: 3600, serveStale: 86400))
+    }
+
+    func testCacheErrorsNameLineAndField() {
+        let cases: [(text: String, line: Int, field: String, message: String)] = [
+            ("ttl: 5\ncache:\n  capacity: 10\n  prefetch: true\n", 4, "cache.prefetch", "not supported"),
+            ("cache: { minTTL: 600, maxTTL: 60 }\n", 1, "cache.minTTL", "above maxTTL"),
+            ("cache:\n  maxTTL: 60\n  minTTL: 61\n", 3, "cache.minTTL", "above maxTTL 60"),
+            ("cache:\n  minTTL: 7200\n", 2, "cache.minTTL", "above maxTTL 3600"),
+            ("cache:\n  capacity: 10\n  size: 5\n", 3, "cache.size", "unknown field"),
+            ("cache:\n  capcity: 10\n", 2, "cache.capcity", "did you mean 'capacity'"),
+            ("cache: { capacity: -1 }\n", 1, "cache.capacity", "out of range"),
+            ("cache: { serveStale: 1d }\n", 1, "cache.serveStale", "integer"),
+            ("cache: { maxTTL: 999999999 }\n", 1, "cache.maxTTL", "out of range"),
+            ("cache: { prefetch: yes }\n", 1, "cache.prefetch", "true or false"),
+            ("cache: 1000\n", 1, "cache", "mapping"),
+        ]
+        for testCase in cases {
+            XCTAssertThrowsError(try ServerConfig.load(file: "scdns.yaml", text: testCase.text), testCase.text) {
+                error in
+                guard let error = error as? RegistryError else { return XCTFail("\(error)") }
+                XCTAssertEqual(error.file, "scdns.yaml")
+                XCTAssertEqual(error.line, testCase.line, "\(testCase.text): \(error)")
+                XCTAssertEqual(error.field, testCase.field, "\(testCase.text): \(error)")
+                XCTAssertTrue(error.description.contains(testCase.message), "\(testCase.text): \(error)")
             }
         }
     }

@@ -18,21 +18,34 @@ struct CachedResponse: Sendable {
         guard response.rcode == .noError || response.rcode == .nxDomain, !response.header.truncated,
             response.questions.count == 1
         else { return nil }
+        var canonical = response
         var lifetime: UInt32
         if response.rcode == .noError && !response.answers.isEmpty {
             // Positive: the smallest TTL of the answer section.
             lifetime = response.answers.map(\.ttl).min() ?? 0
         } else {
-            guard let soa = response.authority.first(where: { $0.type == .soa }), case .soa(let fields) = soa.data
+            guard let index = response.authority.firstIndex(where: { $0.type == .soa }),
+                case .soa(let fields) = response.authority[index].data
             else { return nil }
-            lifetime = min(soa.ttl, fields.minimum)
+            lifetime = min(response.authority[index].ttl, fields.minimum)
+            // RFC 2308 5: the SOA's TTL is the negative answer's, counted down as we serve it; left above
+            // MINIMUM, a client would keep the answer longer than we do.
+            canonical.authority[index].ttl = lifetime
         }
         lifetime = max(settings.minTTL, min(settings.maxTTL, lifetime))
         guard lifetime > 0 else { return nil }
-        var canonical = response
         canonical.header.id = 0
         canonical.edns = nil
         canonical.questions[0].name = canonical.questions[0].name.lowercased()
+        // Served, the entry gets the query's question bytes in place of its own: it must answer that very
+        // question (the key's name, type and class), or a hit would be another name's answer, or malformed.
+        let question = canonical.questions[0]
+        let asked =
+            question.name.wire
+            + [question.type.rawValue, question.qclass.rawValue].flatMap {
+                [UInt8($0 >> 8), UInt8(truncatingIfNeeded: $0)]
+            }
+        guard key.dropLast().elementsEqual(asked) else { return nil }
         let bytes = canonical.serialized()
         guard let offsets = ttlOffsets(bytes) else { return nil }
         return CachedResponse(key: key, bytes: bytes, ttlOffsets: offsets, storedAt: now, lifetime: lifetime)

@@ -70,13 +70,17 @@ public final class ResponseCache: Sendable {
         }
     }
 
-    /// Stores the upstream's `response` to `query` (the client's query bytes), if it may be cached.
-    public func store(_ response: Message, for query: [UInt8]) {
+    /// Stores the upstream's `response` to `query` (the client's query bytes), if it may be cached; true when
+    /// it was.
+    @discardableResult
+    public func store(_ response: Message, for query: [UInt8]) -> Bool {
         query.withUnsafeBytes { raw in
-            guard let view = try? QueryView.scan(raw), view.questionCount == 1 else { return }
+            guard let view = try? QueryView.scan(raw), view.questionCount == 1 else { return false }
             let key = Self.key(raw, view: view)
             let hash = Self.hash(raw, view: view)
-            guard let entry = CachedResponse.make(response, key: key, settings: settings, now: clock()) else { return }
+            guard let entry = CachedResponse.make(response, key: key, settings: settings, now: clock()) else {
+                return false
+            }
             ring.withLock { ring in
                 if let slot = ring.index[hash] {
                     // The same question again (a refresh), or a colliding one: replace in place.
@@ -91,6 +95,7 @@ public final class ResponseCache: Sendable {
                 ring.referenced[slot] = false
                 ring.index[hash] = slot
             }
+            return true
         }
     }
 

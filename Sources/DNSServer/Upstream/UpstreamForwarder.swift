@@ -60,19 +60,25 @@ final class UpstreamForwarder: Sendable {
         }
         if looping.withLock({ $0.contains(rule) }) { return failure(to: query, limit: limit) }
         if let answer = await coalescedExchange(query, bytes: bytes, rule: rule, overTCP: overTCP) {
+            // An upstream's SERVFAIL is a failure as a timeout is: it must not shadow an answer we can serve stale.
+            if answer.rcode == .servFail, let stale = staleResponse(bytes, to: query, overTCP: overTCP) {
+                return stale
+            }
             return clientResponse(answer, to: query, limit: limit)
         }
-        // RFC 8767: an expired answer beats SERVFAIL. Only the transport matters to its size limit.
-        let client = ClientContext(address: .v4(0), transport: overTCP ? .tcp : .udp)
-        if let stale = processor?.staleResponse(bytes, client: client) {
-            logger.notice(
-                "every upstream failed: serving stale", metadata: ["question": "\(query.questions[0])"])
-            return stale
-        }
+        if let stale = staleResponse(bytes, to: query, overTCP: overTCP) { return stale }
         logger.notice(
             "every upstream failed: SERVFAIL",
             metadata: ["zone": "\(targets[rule].zone)", "question": "\(query.questions[0])"])
         return failure(to: query, limit: limit)
+    }
+
+    /// RFC 8767: an expired answer beats SERVFAIL. Only the transport matters to its size limit.
+    private func staleResponse(_ bytes: [UInt8], to query: Message, overTCP: Bool) -> [UInt8]? {
+        let client = ClientContext(address: .v4(0), transport: overTCP ? .tcp : .udp)
+        guard let stale = processor?.staleResponse(bytes, client: client) else { return nil }
+        logger.notice("every upstream failed: serving stale", metadata: ["question": "\(query.questions[0])"])
+        return stale
     }
 
     /// Identical questions in flight at once (name without case, type, class, DO, CD) share one upstream
@@ -224,6 +230,17 @@ final class UpstreamForwarder: Sendable {
     /// OPT when it sent one, cut to its size with TC when too large.
     private func clientResponse(_ answer: Message, to query: Message, limit: Int) -> [UInt8] {
         var response = answer
+        if let settings = processor?.cache?.settings {
+            // TTLs held within minTTL...maxTTL as a cache hit serves them: no client keeps it longer than we do.
+            let capped = { (record: ResourceRecord) in
+                var record = record
+                record.ttl = max(settings.minTTL, min(settings.maxTTL, record.ttl))
+                return record
+            }
+            response.answers = response.answers.map(capped)
+            response.authority = response.authority.map(capped)
+            response.additional = response.additional.map(capped)
+        }
         response.header.id = query.header.id
         response.header.truncated = false
         response.questions = query.questions
