@@ -197,20 +197,21 @@ final class ServerConfigTests: XCTestCase {
                   prefetch: false
                   serveStale: 3600
                 """)
-        XCTAssertEqual(config.cache, CacheSettings(capacity: 5000, minTTL: 5, maxTTL: 600, serveStale: 3600))
+        XCTAssertEqual(
+            config.cache, CacheSettings(capacity: 5000, minTTL: 5, maxTTL: 600, serveStale: 3600, prefetch: false))
         // Unset keys keep their defaults; capacity 0 (the cache off) and minTTL equal to maxTTL are fine.
         let defaults = try ServerConfig.load(file: "scdns.yaml", text: "ttl: 5\n").cache
         XCTAssertEqual(defaults, CacheSettings())
         XCTAssertEqual(
             [defaults.capacity, Int(defaults.minTTL), Int(defaults.maxTTL), Int(defaults.serveStale)],
             [100_000, 0, 3600, 86400])
+        XCTAssertTrue(defaults.prefetch, "DESIGN.md's default")
         let partial = try ServerConfig.load(file: "scdns.yaml", text: "cache: { capacity: 0, minTTL: 3600 }\n").cache
         XCTAssertEqual(partial, CacheSettings(capacity: 0, minTTL: 3600, maxTTL: 3600, serveStale: 86400))
     }
 
     func testCacheErrorsNameLineAndField() {
         let cases: [(text: String, line: Int, field: String, message: String)] = [
-            ("ttl: 5\ncache:\n  capacity: 10\n  prefetch: true\n", 4, "cache.prefetch", "not supported"),
             ("cache: { minTTL: 600, maxTTL: 60 }\n", 1, "cache.minTTL", "above maxTTL"),
             ("cache:\n  maxTTL: 60\n  minTTL: 61\n", 3, "cache.minTTL", "above maxTTL 60"),
             ("cache:\n  minTTL: 7200\n", 2, "cache.minTTL", "above maxTTL 3600"),

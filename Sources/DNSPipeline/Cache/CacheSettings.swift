@@ -8,9 +8,16 @@ public struct CacheSettings: Sendable, Equatable {
     /// How long after expiry an answer may still be served when every upstream fails, in seconds
     /// (`serveStale`, RFC 8767); 0 never serves stale.
     public var serveStale: UInt32
+    /// Refresh an entry in the background when it is asked for in the last tenth of its lifetime
+    /// (`prefetch`), so popular names never expire under their clients.
+    public var prefetch: Bool
 
-    public init(capacity: Int = 100_000, minTTL: UInt32 = 0, maxTTL: UInt32 = 3600, serveStale: UInt32 = 86400) {
+    public init(
+        capacity: Int = 100_000, minTTL: UInt32 = 0, maxTTL: UInt32 = 3600, serveStale: UInt32 = 86400,
+        prefetch: Bool = true
+    ) {
         self.capacity = capacity
+        self.prefetch = prefetch
         self.minTTL = minTTL
         self.maxTTL = maxTTL
         self.serveStale = serveStale

@@ -9,6 +9,8 @@ struct CachedResponse: Sendable {
     /// When it was stored, in the cache clock's nanoseconds, and how long it is fresh, in seconds.
     var storedAt: UInt64
     var lifetime: UInt32
+    /// Set once a refresh has been asked for, so a popular entry is prefetched once, not on every hit.
+    var prefetching = false
 
     /// The canonical form of `response` for caching, or nil when it must not be cached: only NOERROR and
     /// NXDOMAIN, never truncated, and a negative answer only with the SOA that bounds it (RFC 2308 5).

@@ -21,6 +21,12 @@ public final class ResponseCache: Sendable {
 
     public let settings: CacheSettings
     private let ring: Mutex<Ring>
+    /// Called with a query and its forward rule when a hit falls in the last tenth of its entry's lifetime.
+    private let prefetcher = Mutex<(@Sendable ([UInt8], Int) -> Void)?>(nil)
+    /// Counters for operators (and the metrics endpoint to come): answered fresh, answered stale, refreshed.
+    public let hits = Atomic<Int>(0)
+    public let staleAnswers = Atomic<Int>(0)
+    public let prefetches = Atomic<Int>(0)
     private let clock: @Sendable () -> UInt64
 
     /// `clock` gives nanoseconds from any fixed origin; tests pass their own.
@@ -36,18 +42,35 @@ public final class ResponseCache: Sendable {
     public var count: Int { ring.withLock { $0.index.count } }
 
     /// Writes a fresh cached answer for the query into `response`; false on a miss or an expired entry.
-    func answer(_ query: UnsafeRawBufferPointer, view: QueryView, into response: inout [UInt8]) -> Bool {
+    /// Sets what refreshes an entry early (the server's upstream client); nil turns prefetching off.
+    public func setPrefetcher(_ prefetcher: (@Sendable ([UInt8], Int) -> Void)?) {
+        self.prefetcher.withLock { $0 = prefetcher }
+    }
+
+    func answer(_ query: UnsafeRawBufferPointer, view: QueryView, rule: Int, into response: inout [UInt8]) -> Bool {
         let hash = Self.hash(query, view: view)
         let now = clock()
-        return ring.withLock { ring in
-            guard let slot = ring.index[hash], let entry = ring.entries[slot],
-                Self.matches(entry.key, query, view: view),
-                now &- entry.storedAt < UInt64(entry.lifetime) * 1_000_000_000
-            else { return false }
+        let (hit, refresh) = ring.withLock { ring -> (Bool, Bool) in
+            guard let slot = ring.index[hash], var entry = ring.entries[slot],
+                Self.matches(entry.key, query, view: view)
+            else { return (false, false) }
+            let age = now &- entry.storedAt
+            let lifetime = UInt64(entry.lifetime) * 1_000_000_000
+            guard age < lifetime else { return (false, false) }
             ring.referenced[slot] = true
             entry.write(query: query, view: view, now: now, fixedTTL: nil, settings: settings, into: &response)
-            return true
+            // In the last tenth of its life, once: the refresh stores a new entry, which starts over.
+            guard settings.prefetch, !entry.prefetching, age >= lifetime - lifetime / 10 else { return (true, false) }
+            entry.prefetching = true
+            ring.entries[slot] = entry
+            return (true, true)
         }
+        if hit { hits.wrappingAdd(1, ordering: .relaxed) }
+        if refresh, let prefetcher = prefetcher.withLock({ $0 }) {
+            prefetches.wrappingAdd(1, ordering: .relaxed)
+            prefetcher(Array(query), rule)
+        }
+        return hit
     }
 
     /// Writes an expired answer no older than `serveStale` past its expiry, every TTL set to 30 s; false when
@@ -66,6 +89,7 @@ public final class ResponseCache: Sendable {
             entry.write(
                 query: query, view: view, now: now, fixedTTL: CacheSettings.staleTTL, settings: settings,
                 into: &response)
+            staleAnswers.wrappingAdd(1, ordering: .relaxed)
             return true
         }
     }

@@ -64,7 +64,7 @@ extension AnswerSnapshot {
             } else if let rule = longestSuffix(of: name, in: forwardTable, lengths: forwardLengths) {
                 // Only names outside every zone of ours get here, so CoreDNS -> scdns -> CoreDNS cannot loop
                 // on a name scdns is authoritative for. A cache hit is answered here, on the fast path.
-                if let cache, cache.answer(query, view: view, into: &response) {
+                if let cache, cache.answer(query, view: view, rule: rule, into: &response) {
                     finishCached(view: view, query: query, client: client, reply: reply, into: &response)
                     return .respond
                 }

@@ -120,9 +120,7 @@ public struct ServerConfig: Sendable {
             if let value = cache["minTTL"] { config.cache.minTTL = try value.int(in: 0...604_800) }
             if let value = cache["maxTTL"] { config.cache.maxTTL = try value.int(in: 0...604_800) }
             if let value = cache["serveStale"] { config.cache.serveStale = try value.int(in: 0...604_800) }
-            if let value = cache["prefetch"], try value.bool() {
-                throw value.error("prefetch is not supported by this version of scdns yet; use false")
-            }
+            if let value = cache["prefetch"] { config.cache.prefetch = try value.bool() }
             if config.cache.minTTL > config.cache.maxTTL, let value = cache["minTTL"] {
                 throw value.error("minTTL \(config.cache.minTTL) is above maxTTL \(config.cache.maxTTL)")
             }

@@ -34,6 +34,9 @@ public struct ScdnsServer: Sendable {
             : try UpstreamForwarder(
                 targets: config.forward, group: group, udpPayloadLimit: config.pipeline.udpPayloadLimit,
                 processor: publisher.processor, logger: logger)
+        if let cache, let forwarder, cache.settings.prefetch {
+            cache.setPrefetcher { query, rule in forwarder.refresh(query, rule: rule) }
+        }
         let listeners = ListenerService(
             addresses: config.listen, processor: publisher.processor, forwarder: forwarder,
             tcpConnections: config.tcpConnections,

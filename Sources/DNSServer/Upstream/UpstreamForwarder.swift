@@ -148,6 +148,13 @@ final class UpstreamForwarder: Sendable {
         return nil
     }
 
+    /// Refreshes a cached answer in the background (prefetch): the same exchange as a miss, coalesced with any
+    /// in flight, stored in the cache when it succeeds; nothing is sent to a client.
+    func refresh(_ bytes: [UInt8], rule: Int) {
+        guard let query = try? Message(parsing: bytes), query.questions.count == 1 else { return }
+        Task { _ = await coalescedExchange(query, bytes: bytes, rule: rule, overTCP: false) }
+    }
+
     /// At start-up, once listening, each rule sends a random name under its zone upstream (as CoreDNS's loop
     /// plugin does): if the probe arrives back here, the rule's upstream forwards to scdns and the rule would
     /// loop; it is logged and disabled (its queries get SERVFAIL at once). Names of our own zones can never
