@@ -2,9 +2,9 @@ import DNSWire
 import NIOCore
 import NIOPosix
 
-/// One query to one upstream and its reply, over UDP or TCP. A reply counts only if it comes from the
-/// upstream's address, carries our random ID and echoes our question (name compared without case): anything
-/// else on the socket is ignored, as a forged answer must be (RFC 5452).
+/// One query to one upstream over UDP and its reply (TCP goes through `UpstreamTCPConnection`). A reply counts
+/// only if it comes from the upstream's address, carries our random ID and echoes our question (name compared
+/// without case): anything else on the socket is ignored, as a forged answer must be (RFC 5452).
 enum UpstreamExchange {
     struct Timeout: Error {}
 
@@ -32,34 +32,6 @@ enum UpstreamExchange {
             try await channel.writeAndFlush(
                 AddressedEnvelope(remoteAddress: upstream, data: channel.allocator.buffer(bytes: bytes)))
         }
-        return try await promise.futureResult.get()
-    }
-
-    static func tcp(
-        _ query: Message, to upstream: SocketAddress, timeout: Duration, group: EventLoopGroup
-    ) async throws -> Message {
-        let promise = group.next().makePromise(of: Message.self)
-        let expected = Expected(query: query, from: nil)
-        let channel = try await completing(promise) {
-            try await ClientBootstrap(group: group)
-                .connectTimeout(.nanoseconds(timeout.nanoseconds))
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TCPFrameDecoder()))
-                        try channel.pipeline.syncOperations.addHandler(
-                            TCPReplyHandler(expected: expected, promise: promise))
-                    }
-                }
-                .connect(to: upstream).get()
-        }
-        defer { channel.close(promise: nil) }
-        let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) { promise.fail(Timeout()) }
-        defer { timer.cancel() }
-        let bytes = query.serialized()
-        var buffer = channel.allocator.buffer(capacity: bytes.count + 2)
-        buffer.writeInteger(UInt16(bytes.count))
-        buffer.writeBytes(bytes)
-        try await completing(promise) { try await channel.writeAndFlush(buffer) }
         return try await promise.futureResult.get()
     }
 
@@ -110,29 +82,6 @@ enum UpstreamExchange {
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let envelope = Self.unwrapInboundIn(data)
             if let reply = expected.accepts(envelope.data, from: envelope.remoteAddress) { promise.succeed(reply) }
-        }
-
-        func errorCaught(context: ChannelHandlerContext, error: Error) {
-            promise.fail(error)
-        }
-    }
-
-    final class TCPReplyHandler: ChannelInboundHandler {
-        typealias InboundIn = ByteBuffer
-        let expected: Expected
-        let promise: EventLoopPromise<Message>
-
-        init(expected: Expected, promise: EventLoopPromise<Message>) {
-            self.expected = expected
-            self.promise = promise
-        }
-
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            if let reply = expected.accepts(Self.unwrapInboundIn(data), from: nil) { promise.succeed(reply) }
-        }
-
-        func channelInactive(context: ChannelHandlerContext) {
-            promise.fail(ChannelError.eof)
         }
 
         func errorCaught(context: ChannelHandlerContext, error: Error) {

@@ -13,6 +13,8 @@ import Synchronization
 final class UpstreamForwarder: Sendable {
     let targets: [ForwardTarget]
     private let addresses: [[SocketAddress]]
+    /// One reused, pipelined TCP connection per upstream, for TCP clients and truncated UDP replies.
+    private let connections: [[UpstreamTCPConnection]]
     private let group: EventLoopGroup
     private let udpPayloadLimit: Int
     /// For its cache: answers are stored there, and served stale from it when every upstream fails.
@@ -31,9 +33,11 @@ final class UpstreamForwarder: Sendable {
     ) throws {
         self.processor = processor
         self.targets = targets
-        self.addresses = try targets.map { target in
+        let addresses = try targets.map { target in
             try target.upstreams.map { try SocketAddress(ipAddress: $0.host, port: $0.port) }
         }
+        self.addresses = addresses
+        self.connections = addresses.map { $0.map { UpstreamTCPConnection(upstream: $0, group: group) } }
         self.group = group
         self.udpPayloadLimit = udpPayloadLimit
         self.logger = logger
@@ -128,14 +132,14 @@ final class UpstreamForwarder: Sendable {
             let timeout = min(target.tryTimeout, left)
             do {
                 var answer: Message
+                let connection = connections[rule][index]
                 if overTCP {
-                    answer = try await UpstreamExchange.tcp(outgoing, to: upstream, timeout: timeout, group: group)
+                    answer = try await connection.exchange(outgoing, timeout: timeout)
                 } else {
                     answer = try await UpstreamExchange.udp(outgoing, to: upstream, timeout: timeout, group: group)
                     if answer.header.truncated {
-                        answer = try await UpstreamExchange.tcp(
-                            outgoing, to: upstream, timeout: min(target.tryTimeout, deadline - ContinuousClock.now),
-                            group: group)
+                        answer = try await connection.exchange(
+                            outgoing, timeout: min(target.tryTimeout, deadline - ContinuousClock.now))
                     }
                 }
                 return answer
