@@ -150,6 +150,9 @@ def main():
       "The same data for all: 1,000 services × 3 clusters (bench/gen.py), scdns from its registry, Knot and NSD "
       "from the equivalent zone file; 20,000 queries in a fixed shuffled order, looping: 94% A of a service "
       "(3 addresses), 3% AAAA (NODATA), 3% A of a missing name (NXDOMAIN). "
+      "The two caches (Unbound and scdns, each forwarding to Knot) are measured on queries-cluster.txt: the same "
+      "20,000 queries with every name under cluster.local, Knot's second zone (the same services, TTL 3600), "
+      "both caches warmed with every name first, so every measured query is a cache hit. "
       f"Answers identical across servers (status and records): {'yes' if facts.get('answers_match') == 1 else 'NO'}.\n")
     w("Commands (PORT differs per server):\n")
     w(f"- dnsperf: `taskset -c 1 dnsperf -s 127.0.0.1 -p PORT -d queries.txt -l {duration} "
@@ -158,10 +161,14 @@ def main():
     w(f"- scdns qps: `taskset -c 1 scdns qps --server 127.0.0.1:PORT --queries queries.txt --duration {duration} "
       f"{facts.get('qps_opts', '')} --json`")
     w("- scdns: `scdns serve --config scdns.yaml --registry registry.yaml --zones scdns-zones --listen 127.0.0.1:PORT` (scdns.yaml: the locality, ttl 5; the zone directory holds the apex only)")
-    w("- Knot: `knotd -c knot.conf` (udp-workers, tcp-workers, background-workers: 1); "
+    w("- scdns as a cache: the same command with scdns-forward.yaml: scdns.yaml plus "
+      "`forward: [{ zone: cluster.local, upstreams: [\"127.0.0.1:KNOTPORT\"] }]` and "
+      "`cache: { capacity: 100000, maxTTL: 3600, serveStale: 86400 }`")
+    w("- Knot: `knotd -c knot.conf` (udp-workers, tcp-workers, background-workers: 1; zones supercluster.local and "
+      "cluster.local, the one under callgrind supercluster.local only); "
       "NSD: `nsd -d -c nsd.conf` (server-count: 1); "
-      "Unbound: `unbound -d -c unbound.conf` (num-threads: 1, forward-zone to Knot, cache warmed first, "
-      "cache-min-ttl 3600 so every measured query is a hit)")
+      "Unbound: `unbound -d -c unbound.conf` (num-threads: 1, forward-zones to Knot, cache warmed first, "
+      "cache-min-ttl 3600)")
     w("- callgrind: `valgrind --tool=callgrind --trace-children=no SERVER` answering 20,000 then 120,000 queries "
       "(dnsperf -n 1 -q 10), (I₁₂₀ₖ − I₂₀ₖ) / answered difference")
     w("")
@@ -190,10 +197,6 @@ def main():
         for key, label, path in ROWS:
             record = run(key, tool)
             cells = [label, tool_name]
-            if key == "scdns-forward":
-                cells += ["not available: scdns does not forward yet"] + [""] * 10
-                w("| " + " | ".join(cells) + " |")
-                continue
             if record is None or "error" in record:
                 reason = record["error"] if record else "not measured"
                 cells += [reason] + [""] * 10
@@ -224,10 +227,24 @@ def main():
           f"{fmt(again.get('server_us_per_query'), 2)} | {ratio(again.get('server_us_per_query'), floor_dnsperf)} "
           f"| | | {fmt(again.get('generator_us_per_query'), 2)} | | {busy(again)} | {fmt(again.get('steal_ms'), 0)} |")
     w("")
-    unbound_run = run("unbound", "dnsperf")
-    if unbound_run and "knot_cpu_us" in unbound_run:
-        w(f"Knot's CPU time while Unbound was measured: {unbound_run['knot_cpu_us'] / 1000:.0f} ms over "
-          f"{unbound_run.get('answered', 0):,} queries (all cache hits when near zero).\n")
+    knot_cpu = []
+    for key, label, path in ROWS:
+        if path != "cache":
+            continue
+        for tool, tool_name in (("dnsperf", "dnsperf"), ("qps", "scdns qps")):
+            record = run(key, tool)
+            if record and "knot_cpu_us" in record:
+                knot_cpu.append(f"{label.split(' (')[0]} with {tool_name} {record['knot_cpu_us'] / 1000:.0f} ms over "
+                                f"{record.get('answered', 0):,} queries")
+    if knot_cpu:
+        w("Knot's CPU time while the caches were measured: " + "; ".join(knot_cpu) +
+          " (all cache hits when near zero).\n")
+    for tool, tool_name, floor_ref, unbound_ref in (("dnsperf", "dnsperf", floor_dnsperf, unbound_dnsperf),
+                                                     ("qps", "scdns qps", floor_qps, unbound_qps)):
+        us = per_query("scdns-forward", tool)
+        if us is not None:
+            w(f"scdns cache hit with {tool_name}: {us:.2f} µs of server CPU per query, {ratio(us, unbound_ref)} "
+              f"Unbound's and {ratio(us, floor_ref)} the floor's.\n")
     w("Cores busy: each core's load over the run from /proc/stat, everyone's (servers on core 0, generators on "
       "core 1); steal: time the hypervisor ran someone else on this VM's cores. Both say how disturbed a run was.\n")
     notes = [r for r in runs if r.get("p99_ms_key")]
@@ -238,7 +255,7 @@ def main():
     w("## Generators: CPU per completed query against the same responder\n")
     w("| responder | dnsperf µs/query | scdns qps µs/query | scdns qps / dnsperf |")
     w("|---|---:|---:|---:|")
-    for key, label, _ in ROWS[:5]:
+    for key, label, _ in ROWS:
         d, q = run(key, "dnsperf"), run(key, "qps")
         d_us = d.get("generator_us_per_query") if d and "error" not in d else None
         if q is None or "error" in q:
@@ -293,7 +310,7 @@ def main():
       "name table does not stay in cache; startup includes reading and validating the registry YAML.\n")
 
     # Other servers' RSS, for reference.
-    rss = [(name, facts.get(f"{name}_rss_kib")) for name in ("knot", "nsd", "unbound", "floor")]
+    rss = [(name, facts.get(f"{name}_rss_kib")) for name in ("scdns-forward", "knot", "nsd", "unbound", "floor")]
     w("RSS at the end of the table (MiB): " + ", ".join(
         f"{name} {value / 1024:.1f}" for name, value in rss if isinstance(value, (int, float))) + ".\n")
     with open(args.out, "w") as f:

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # The server comparison of DESIGN.md section 8 (issue 5): scdns beside Knot DNS, NSD, Unbound (a forwarding
-# cache in front of Knot) and a floor responder that does no DNS work, all on loopback with one worker thread
-# each, driven by dnsperf and by `scdns qps` with the same queries. Writes bench/out/results.md (and the raw
-# measurements, results.jsonl). `make bench` installs the peers, builds scdns in release and runs this.
+# cache in front of Knot), scdns as a forwarding cache in front of Knot and a floor responder that does no DNS
+# work, all on loopback with one worker thread each, driven by dnsperf and by `scdns qps` with the same queries.
+# The two caches are measured on the same names under cluster.local (Knot's second zone), every query a hit.
+# Writes bench/out/results.md (and the raw measurements, results.jsonl). `make bench` installs the peers,
+# builds scdns in release and runs this.
 #
 #   bench/run.sh                      everything, in about 4-6 minutes on the 2-core VM
 #
 # Environment (all optional):
 #   SCRATCH=.build-bench              the SwiftPM scratch path scdns was built in (release)
 #   BENCH_DURATION=8                  seconds per load run; BENCH_LATENCY_DURATION=3 for the dnsperf -v pass
-#   BENCH_PORT=15300                  first of the 8 loopback ports used (127.0.0.1 only)
+#   BENCH_PORT=15300                  first of the 9 loopback ports used (127.0.0.1 only)
 #   BENCH_SERVER_CPU=0 BENCH_GENERATOR_CPU=1
 #                                     the core the servers are pinned to, and the generators' core
 #   BENCH_SCALE=100000                services of the scale point (against 1,000)
@@ -56,6 +58,7 @@ PORT_UNBOUND=$((PORT + 4))
 PORT_SCALE=$((PORT + 5))
 PORT_CG_SCDNS=$((PORT + 6))
 PORT_CG_KNOT=$((PORT + 7))
+PORT_FORWARD=$((PORT + 8))
 
 started_at=$(date +%s)
 log() { printf 'bench [%3ds] %s\n' "$(($(date +%s) - started_at))" "$*" >&2; }
@@ -171,9 +174,10 @@ log "work directory $WORK; results to $OUT"
 fact scdns_commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 fact scdns_dirty "$(git status --porcelain -- Sources Package.swift 2>/dev/null | wc -l)"
 cc -O2 -Wall -o "$WORK/floor" bench/floor/floor.c
-python3 bench/gen.py --services 1000 --queries 20000 --out "$WORK/d1k"
+python3 bench/gen.py --services 1000 --queries 20000 --out "$WORK/d1k" --forward "127.0.0.1:$PORT_KNOT"
 python3 bench/gen.py --services "$SCALE" --queries 200000 --out "$WORK/dscale"
 nsd-checkzone supercluster.local "$WORK/d1k/supercluster.local.zone" >/dev/null
+nsd-checkzone cluster.local "$WORK/d1k/cluster.local.zone" >/dev/null
 log "generated 1,000 and $SCALE services (registry, zone file, queries)"
 # Fixed-length query files for callgrind: the main file's first lines, looping.
 for n in 20000 120000; do
@@ -181,8 +185,11 @@ for n in 20000 120000; do
         "$WORK/d1k/queries.txt" >"$WORK/cg-$n.txt"
 done
 
-# Knot: one UDP, TCP and background worker, in the foreground as the current user, everything in $WORK.
-knot_conf() { # knot_conf NAME PORT
+# Knot: one UDP, TCP and background worker, in the foreground as the current user, everything in $WORK. The
+# measured Knot also serves cluster.local, the upstream of both forwarding caches (the same services, TTL 3600);
+# the one under callgrind keeps supercluster.local alone: a second zone costs Knot ~210 instructions on every
+# query (5,348 -> 5,558 by hand), which would not be like with like against scdns's one zone.
+knot_conf() { # knot_conf NAME PORT [ZONE...]: supercluster.local and the ZONEs (ZONE.zone in $WORK/d1k)
     mkdir -p "$WORK/$1"
     cat >"$WORK/$1/knot.conf" <<EOF
 server:
@@ -209,8 +216,12 @@ zone:
   - domain: supercluster.local
     file: supercluster.local.zone
 EOF
+    local zone
+    for zone in "${@:3}"; do
+        printf '  - domain: %s\n    file: %s.zone\n' "$zone" "$zone" >>"$WORK/$1/knot.conf"
+    done
 }
-knot_conf knot "$PORT_KNOT"
+knot_conf knot "$PORT_KNOT" cluster.local
 knot_conf knot-cg "$PORT_CG_KNOT"
 
 mkdir -p "$WORK/nsd"
@@ -242,8 +253,9 @@ zone:
 EOF
 nsd-checkconf "$WORK/nsd/nsd.conf"
 
-# Unbound: a forwarding cache for supercluster.local in front of Knot. cache-min-ttl keeps the 5 s registry
-# TTL from expiring answers mid-run, so every measured query is a cache hit.
+# Unbound: a forwarding cache in front of Knot, measured on cluster.local (TTL 3600) like scdns's cache;
+# supercluster.local is forwarded too, for the answer check. cache-min-ttl keeps the 5 s registry TTL from
+# expiring those answers mid-run.
 mkdir -p "$WORK/unbound"
 cat >"$WORK/unbound/unbound.conf" <<EOF
 server:
@@ -266,11 +278,15 @@ server:
     minimal-responses: yes
     cache-min-ttl: 3600
     domain-insecure: "supercluster.local"
+    domain-insecure: "cluster.local"
     local-zone: "local." nodefault
 remote-control:
     control-enable: no
 forward-zone:
     name: "supercluster.local"
+    forward-addr: 127.0.0.1@$PORT_KNOT
+forward-zone:
+    name: "cluster.local"
     forward-addr: 127.0.0.1@$PORT_KNOT
 EOF
 unbound-checkconf "$WORK/unbound/unbound.conf" >/dev/null
@@ -296,6 +312,15 @@ done
 start unbound unbound -d -c "$WORK/unbound/unbound.conf"
 pid_unbound=$started
 wait_ready unbound "$PORT_UNBOUND" "$pid_unbound" 30
+# scdns as a forwarding cache: the same registry (a realistic instance), plus forward: cluster.local to Knot
+# and cache: (bench/gen.py --forward writes scdns-forward.yaml).
+t0=$(now)
+start scdns-forward "$SCDNS" serve --config "$WORK/d1k/scdns-forward.yaml" \
+    --registry "$WORK/d1k/registry.yaml" --zones "$WORK/d1k/scdns-zones" --listen "127.0.0.1:$PORT_FORWARD"
+pid_forward=$started
+wait_log "$WORK/scdns-forward.log" listening 1 60 || die "scdns (forwarding) did not start: $(tail -n 5 "$WORK/scdns-forward.log")"
+fact scdns_forward_startup_s "$(since "$t0")"
+wait_ready scdns-forward "$PORT_FORWARD" "$pid_forward" 30
 log "all servers answer"
 
 # The same answers everywhere: a service, a NODATA and an NXDOMAIN, compared (answer section sorted, status).
@@ -307,7 +332,7 @@ for query in "svc-000637.ns-07.svc.supercluster.local A" "svc-000637.ns-07.svc.s
     "missing-000001.ns-01.svc.supercluster.local A"; do
     read -r qname qtype <<<"$query"
     reference=$(answers "$PORT_KNOT" "$qname" "$qtype")
-    for port in "$PORT_SCDNS" "$PORT_NSD" "$PORT_UNBOUND"; do
+    for port in "$PORT_SCDNS" "$PORT_NSD" "$PORT_UNBOUND" "$PORT_FORWARD"; do
         got=$(answers "$port" "$qname" "$qtype")
         if [[ $got != "$reference" ]]; then
             log "answers differ for $qname $qtype: port $port '$got', Knot '$reference'"
@@ -315,15 +340,34 @@ for query in "svc-000637.ns-07.svc.supercluster.local A" "svc-000637.ns-07.svc.s
         fi
     done
 done
+# The cache path's names through both caches, twice: from Knot (then stored), then from the cache.
+for query in "svc-000637.ns-07.svc.cluster.local A" "svc-000637.ns-07.svc.cluster.local AAAA" \
+    "missing-000001.ns-01.svc.cluster.local A"; do
+    read -r qname qtype <<<"$query"
+    reference=$(answers "$PORT_KNOT" "$qname" "$qtype")
+    for port in "$PORT_UNBOUND" "$PORT_FORWARD"; do
+        for pass in miss hit; do
+            got=$(answers "$port" "$qname" "$qtype")
+            if [[ $got != "$reference" ]]; then
+                log "answers differ for $qname $qtype ($pass): port $port '$got', Knot '$reference'"
+                mismatch=1
+            fi
+        done
+    done
+done
 fact answers_match "$((1 - mismatch))"
 # The order of the three addresses as scdns answers it, and as the zone file lists it for Knot and NSD.
 fact scdns_order "$(dig +short -p "$PORT_SCDNS" @127.0.0.1 svc-000637.ns-07.svc.supercluster.local A | tr '\n' ' ')"
 fact knot_order "$(dig +short -p "$PORT_KNOT" @127.0.0.1 svc-000637.ns-07.svc.supercluster.local A | tr '\n' ' ')"
 
-# Warm Unbound's cache: every name of the query file once, gently.
-timeout 120 dnsperf -s 127.0.0.1 -p "$PORT_UNBOUND" -d "$WORK/d1k/queries.txt" -n 1 -c 1 -q 20 -t 5 >"$WORK/warm.out" 2>&1 ||
-    log "warming Unbound: dnsperf failed: $(tail -n 3 "$WORK/warm.out")"
-log "Unbound warmed: $(grep -m1 'Queries completed' "$WORK/warm.out" || true)"
+# Warm both caches: every line of the cluster.local query file once, gently (1,910 distinct questions: the
+# first of each goes to Knot). Knot's CPU during the measured runs then says whether any query missed.
+for cache in unbound:$PORT_UNBOUND scdns-forward:$PORT_FORWARD; do
+    timeout 120 dnsperf -s 127.0.0.1 -p "${cache#*:}" -d "$WORK/d1k/queries-cluster.txt" -n 1 -c 1 -q 20 -t 5 \
+        >"$WORK/warm-${cache%%:*}.out" 2>&1 ||
+        log "warming ${cache%%:*}: dnsperf failed: $(tail -n 3 "$WORK/warm-${cache%%:*}.out")"
+    log "${cache%%:*} warmed: $(grep -m1 'Queries completed' "$WORK/warm-${cache%%:*}.out" || true)"
+done
 
 qps_available=0
 # Without the subcommand, `scdns qps --help` is serve's help (serve is the default subcommand): look for qps's
@@ -359,22 +403,24 @@ qps_run() {
         taskset -c "$GENERATOR_CPU" "$SCDNS" qps --server "127.0.0.1:$port" --queries "$queries" \
         --duration "$DURATION" "${QPS_OPTS[@]}" --json
 }
-measure_server() { # measure_server NAME PORT PID [measure options]
-    local name=$1 port=$2 pid=$3
-    shift 3
-    dnsperf_run "$name" "$port" "$pid" "$WORK/d1k/queries.txt" main "$@"
-    latency_run "$name" "$port" "$pid" "$WORK/d1k/queries.txt" main
-    qps_run "$name" "$port" "$pid" "$WORK/d1k/queries.txt" main "$@"
+measure_server() { # measure_server NAME PORT PID QUERIES [measure options]
+    local name=$1 port=$2 pid=$3 queries=$4
+    shift 4
+    dnsperf_run "$name" "$port" "$pid" "$queries" main "$@"
+    latency_run "$name" "$port" "$pid" "$queries" main
+    qps_run "$name" "$port" "$pid" "$queries" main "$@"
 }
 
-measure_server floor "$PORT_FLOOR" "$pid_floor"
-measure_server scdns "$PORT_SCDNS" "$pid_scdns"
-measure_server knot "$PORT_KNOT" "$pid_knot"
-measure_server nsd "$PORT_NSD" "$pid_nsd"
-measure_server unbound "$PORT_UNBOUND" "$pid_unbound" --also "knot=$pid_knot"
+measure_server floor "$PORT_FLOOR" "$pid_floor" "$WORK/d1k/queries.txt"
+measure_server scdns "$PORT_SCDNS" "$pid_scdns" "$WORK/d1k/queries.txt"
+measure_server knot "$PORT_KNOT" "$pid_knot" "$WORK/d1k/queries.txt"
+measure_server nsd "$PORT_NSD" "$pid_nsd" "$WORK/d1k/queries.txt"
+# The cache path: both caches on the cluster.local names, with Knot's CPU over each run (0: all hits).
+measure_server unbound "$PORT_UNBOUND" "$pid_unbound" "$WORK/d1k/queries-cluster.txt" --also "knot=$pid_knot"
+measure_server scdns-forward "$PORT_FORWARD" "$pid_forward" "$WORK/d1k/queries-cluster.txt" --also "knot=$pid_knot"
 # The floor again: how far this shared machine drifted over the table.
 dnsperf_run floor "$PORT_FLOOR" "$pid_floor" "$WORK/d1k/queries.txt" again
-for server in unbound:$pid_unbound nsd:$pid_nsd knot:$pid_knot floor:$pid_floor; do
+for server in scdns-forward:$pid_forward unbound:$pid_unbound nsd:$pid_nsd knot:$pid_knot floor:$pid_floor; do
     fact "${server%%:*}_rss_kib" "$(rss_kib "${server#*:}")"
     stop "${server#*:}"
 done
