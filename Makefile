@@ -2,7 +2,7 @@
 #
 #   make serve              serves zones/ and registry.yaml on 127.0.0.1:5353 (extra flags: ARGS="...")
 #   make test               test tools, lint, then the whole test suite (what .ci/run does)
-#   make bench              scdns beside Knot DNS, NSD, Unbound and a floor responder: bench/out/results.md
+#   make bench              scdns (registry and cache) beside Knot DNS, NSD, Unbound and a floor responder
 
 SWIFT ?= swift
 SWIFT_FORMAT ?= $(SWIFT) format
