@@ -62,7 +62,6 @@ public final class AnswerSnapshot: Sendable {
     public let settings: PipelineSettings
 
     public var nameCount: Int { nodes.count }
-    public var zoneOrigins: [DNSName] { zones.map(\.origin) }
 
     init(
         table: NameTable, nodes: [Node], types: TypeTable, templates: TemplateStore, rotations: RotationPlans,

@@ -78,9 +78,7 @@ struct ListenerService: ServiceLifecycle.Service {
         let processor = self.processor
         let forwarder = self.forwarder
         let limit = tcpConnections
-        let idle = TimeAmount.nanoseconds(
-            Int64(tcpIdle.components.seconds) * 1_000_000_000
-                + tcpIdle.components.attoseconds / 1_000_000_000)
+        let idle = TimeAmount.nanoseconds(tcpIdle.nanoseconds)
         let open = ConnectionCounter()
         let logger = self.logger
         return try await ServerBootstrap(group: group)

@@ -52,16 +52,16 @@ enum UpstreamExchange {
     struct Expected: Sendable {
         var id: UInt16
         var question: Question
-        var from: SocketAddress?
+        var from: SocketAddress
 
-        init(query: Message, from: SocketAddress?) {
+        init(query: Message, from: SocketAddress) {
             id = query.header.id
             question = query.questions[0]
             self.from = from
         }
 
-        func accepts(_ bytes: ByteBuffer, from source: SocketAddress?) -> Message? {
-            if let from, source != from { return nil }
+        func accepts(_ bytes: ByteBuffer, from source: SocketAddress) -> Message? {
+            guard source == from else { return nil }
             guard let reply = try? Message(parsing: bytes.readableBytesView), reply.header.isResponse,
                 reply.header.id == id, reply.questions.count == 1, reply.questions[0] == question
             else { return nil }
