@@ -76,16 +76,7 @@ final class ServerConfigTests: XCTestCase {
             ("locality: { cluster: a, rack: b }\n", 1, "locality.rack", "unknown field"),
             ("ttl: \"5\"\n", 1, "ttl", "integer"),
         ]
-        for testCase in cases {
-            XCTAssertThrowsError(try ServerConfig.load(file: "scdns.yaml", text: testCase.text), testCase.text) {
-                error in
-                guard let error = error as? RegistryError else { return XCTFail("\(error)") }
-                XCTAssertEqual(error.file, "scdns.yaml")
-                XCTAssertEqual(error.line, testCase.line, "\(testCase.text): \(error)")
-                XCTAssertEqual(error.field, testCase.field, "\(testCase.text): \(error)")
-                XCTAssertTrue(error.description.contains(testCase.message), "\(error)")
-            }
-        }
+        assertConfigErrors(cases)
     }
 
     func testClientsMapNetworksToLocalities() throws {
@@ -131,16 +122,7 @@ final class ServerConfigTests: XCTestCase {
             ("clients: { network: 10.1.0.0/16 }\n", 1, "clients", "list"),
             ("clients:\n  - 10.1.0.0/16\n", 2, "clients[0]", "mapping"),
         ]
-        for testCase in cases {
-            XCTAssertThrowsError(try ServerConfig.load(file: "scdns.yaml", text: testCase.text), testCase.text) {
-                error in
-                guard let error = error as? RegistryError else { return XCTFail("\(error)") }
-                XCTAssertEqual(error.file, "scdns.yaml")
-                XCTAssertEqual(error.line, testCase.line, "\(testCase.text): \(error)")
-                XCTAssertEqual(error.field, testCase.field, "\(testCase.text): \(error)")
-                XCTAssertTrue(error.description.contains(testCase.message), "\(error)")
-            }
-        }
+        assertConfigErrors(cases)
     }
 
     func testForwardRules() throws {
@@ -164,24 +146,22 @@ final class ServerConfigTests: XCTestCase {
         XCTAssertEqual(config.forward[1].timeout, .seconds(2))
         XCTAssertEqual(config.pipeline.forwardZones, config.forward.map(\.zone))
 
-        let errors: [(String, Int, String)] = [
-            ("forward:\n  - zone: cluster.local\n", 2, "forward[0].upstreams"),
-            ("forward:\n  - { zone: cluster.local, upstreams: [] }\n", 2, "forward[0].upstreams"),
-            ("forward:\n  - { zone: cluster.local, upstreams: [10.96.0.10] }\n", 2, "forward[0].upstreams[0]"),
-            ("forward:\n  - { zone: a.b, upstreams: [1.2.3.4:53], policy: fastest }\n", 2, "forward[0].policy"),
+        assertConfigErrors([
+            ("forward:\n  - zone: cluster.local\n", 2, "forward[0].upstreams", "missing required field"),
+            ("forward:\n  - { zone: cluster.local, upstreams: [] }\n", 2, "forward[0].upstreams", "at least one"),
+            (
+                "forward:\n  - { zone: cluster.local, upstreams: [10.96.0.10] }\n", 2, "forward[0].upstreams[0]",
+                "ADDRESS:PORT"
+            ),
+            (
+                "forward:\n  - { zone: a.b, upstreams: [1.2.3.4:53], policy: fastest }\n", 2, "forward[0].policy",
+                "sequential, round_robin, random"
+            ),
             (
                 "forward:\n  - { zone: a.b, upstreams: [1.2.3.4:53] }\n  - { zone: A.B., upstreams: [1.2.3.4:53] }\n",
-                3,
-                "forward[1].zone"
+                3, "forward[1].zone", "has a forward rule already"
             ),
-        ]
-        for (text, line, field) in errors {
-            XCTAssertThrowsError(try ServerConfig.load(file: "scdns.yaml", text: text), text) { error in
-                let error = error as? RegistryError
-                XCTAssertEqual(error?.line, line, "\(text): \(String(describing: error))")
-                XCTAssertEqual(error?.field, field, "\(text): \(String(describing: error))")
-            }
-        }
+        ])
     }
 
     func testCacheSettings() throws {
@@ -223,16 +203,7 @@ final class ServerConfigTests: XCTestCase {
             ("cache: { prefetch: yes }\n", 1, "cache.prefetch", "true or false"),
             ("cache: 1000\n", 1, "cache", "mapping"),
         ]
-        for testCase in cases {
-            XCTAssertThrowsError(try ServerConfig.load(file: "scdns.yaml", text: testCase.text), testCase.text) {
-                error in
-                guard let error = error as? RegistryError else { return XCTFail("\(error)") }
-                XCTAssertEqual(error.file, "scdns.yaml")
-                XCTAssertEqual(error.line, testCase.line, "\(testCase.text): \(error)")
-                XCTAssertEqual(error.field, testCase.field, "\(testCase.text): \(error)")
-                XCTAssertTrue(error.description.contains(testCase.message), "\(testCase.text): \(error)")
-            }
-        }
+        assertConfigErrors(cases)
     }
 
     func testListenAddressParsing() {
@@ -241,6 +212,25 @@ final class ServerConfigTests: XCTestCase {
         XCTAssertEqual(ListenAddress("[::1]:5353")?.description, "[::1]:5353")
         for bad in ["127.0.0.1", "::1:53", "[::1]53", ":53", "127.0.0.1:70000", "127.0.0.1:x"] {
             XCTAssertNil(ListenAddress(bad), bad)
+        }
+    }
+}
+
+/// Each config must be rejected with an error naming scdns.yaml, the line, the field path, and saying `message`.
+private func assertConfigErrors(
+    _ cases: [(text: String, line: Int, field: String, message: String)], file: StaticString = #filePath,
+    line: UInt = #line
+) {
+    for testCase in cases {
+        XCTAssertThrowsError(
+            try ServerConfig.load(file: "scdns.yaml", text: testCase.text), testCase.text, file: file, line: line
+        ) { error in
+            guard let error = error as? RegistryError else { return XCTFail("\(error)", file: file, line: line) }
+            XCTAssertEqual(error.file, "scdns.yaml", file: file, line: line)
+            XCTAssertEqual(error.line, testCase.line, "\(testCase.text): \(error)", file: file, line: line)
+            XCTAssertEqual(error.field, testCase.field, "\(testCase.text): \(error)", file: file, line: line)
+            XCTAssertTrue(
+                error.description.contains(testCase.message), "\(testCase.text): \(error)", file: file, line: line)
         }
     }
 }
