@@ -57,7 +57,7 @@ final class KnotProcess {
         directory = NSTemporaryDirectory() + "scdns-knot-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: directory + "/db", withIntermediateDirectories: true)
         try Self.zoneText.write(toFile: directory + "/cluster.local.zone", atomically: true, encoding: .utf8)
-        var outcome = Launch.failed
+        var outcome = DaemonLaunch.Outcome.failed
         for _ in 1...3 {
             port = try Self.freePort()
             outcome = try launch()
@@ -100,38 +100,20 @@ final class KnotProcess {
         }
     }
 
-    private enum Launch { case ready, portTaken, failed }
-
-    private func launch() throws -> Launch {
+    private func launch() throws -> DaemonLaunch.Outcome {
         let configuration = directory + "/knot.conf"
         try config().write(toFile: configuration, atomically: true, encoding: .utf8)
-        let offset = log.text.count
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Tools.path(of: "knotd") ?? "/usr/sbin/knotd")
-        process.arguments = ["-c", configuration]
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = errors
-        let log = self.log
-        errors.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if !data.isEmpty { log.append(String(decoding: data, as: UTF8.self)) }
-        }
-        try process.run()
-        self.process = process
         // Knot binds before it loads the zone and answers SERVFAIL until then: wait for a real SOA answer.
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline {
-            if !process.isRunning {
-                let text = String(log.text.dropFirst(offset))
-                return text.contains("address already in use") || text.contains("cannot bind") ? .portTaken : .failed
-            }
+        let (process, outcome) = try DaemonLaunch.start(
+            Tools.path(of: "knotd") ?? "/usr/sbin/knotd", arguments: ["-c", configuration], directory: directory,
+            log: log,
+            portTaken: ["address already in use", "cannot bind"]
+        ) {
             let answer = try Tools.dig(port: port, ["+time=1", Self.zone, "SOA"])
-            if Tools.status(answer) == "NOERROR" && answer.contains("ANSWER: 1,") { return .ready }
-            Thread.sleep(forTimeInterval: 0.02)
+            return Tools.status(answer) == "NOERROR" && answer.contains("ANSWER: 1,")
         }
-        return .failed
+        self.process = process
+        return outcome
     }
 
     private func config() -> String {

@@ -33,7 +33,7 @@ final class UnboundProcess {
         self.scdnsPort = scdnsPort
         directory = NSTemporaryDirectory() + "scdns-unbound-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        var outcome = Launch.failed
+        var outcome = DaemonLaunch.Outcome.failed
         for _ in 1...3 {
             port = try KnotProcess.freePort()
             outcome = try launch()
@@ -73,41 +73,21 @@ final class UnboundProcess {
         }
     }
 
-    private enum Launch { case ready, portTaken, failed }
-
-    private func launch() throws -> Launch {
+    private func launch() throws -> DaemonLaunch.Outcome {
         let configuration = directory + "/unbound.conf"
         try Self.config(port: port, directory: directory, scdnsPort: scdnsPort)
             .write(toFile: configuration, atomically: true, encoding: .utf8)
-        let offset = log.text.count
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["-d", "-c", configuration]
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = errors
-        let log = self.log
-        errors.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if !data.isEmpty { log.append(String(decoding: data, as: UTF8.self)) }
-        }
-        try process.run()
-        self.process = process
         // localhost is one of Unbound's built-in local zones: its answer shows Unbound is serving without
         // involving scdns (whose own readiness is awaited by ServerProcess).
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline {
-            if !process.isRunning {
-                let text = String(log.text.dropFirst(offset))
-                return text.contains("Address already in use") || text.contains("could not open ports")
-                    ? .portTaken : .failed
-            }
+        let (process, outcome) = try DaemonLaunch.start(
+            Self.binary, arguments: ["-d", "-c", configuration], directory: directory, log: log,
+            portTaken: ["Address already in use", "could not open ports"]
+        ) {
             let answer = try Tools.dig(port: port, ["+time=1", "localhost.", "A"])
-            if Tools.status(answer) == "NOERROR" && answer.contains("ANSWER: 1,") { return .ready }
-            Thread.sleep(forTimeInterval: 0.02)
+            return Tools.status(answer) == "NOERROR" && answer.contains("ANSWER: 1,")
         }
-        return .failed
+        self.process = process
+        return outcome
     }
 
     /// The configuration README.md documents ("Deploying beside CoreDNS"), on test ports and paths.
