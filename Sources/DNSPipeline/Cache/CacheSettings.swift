@@ -23,6 +23,12 @@ public struct CacheSettings: Sendable, Equatable {
         self.serveStale = serveStale
     }
 
+    /// A TTL held within `minTTL...maxTTL`: what a cached answer, and the first answer from upstream, tell
+    /// clients, so none keeps an answer longer than the cache does.
+    public func held(_ ttl: UInt32) -> UInt32 {
+        max(minTTL, min(maxTTL, ttl))
+    }
+
     /// RFC 8767 4: the TTL of a stale answer.
     public static let staleTTL: UInt32 = 30
 }

@@ -34,7 +34,7 @@ struct CachedResponse: Sendable {
             // MINIMUM, a client would keep the answer longer than we do.
             canonical.authority[index].ttl = lifetime
         }
-        lifetime = max(settings.minTTL, min(settings.maxTTL, lifetime))
+        lifetime = settings.held(lifetime)
         guard lifetime > 0 else { return nil }
         canonical.header.id = 0
         canonical.edns = nil
@@ -98,7 +98,7 @@ struct CachedResponse: Sendable {
                 let original =
                     UInt32(out[position]) << 24 | UInt32(out[position + 1]) << 16 | UInt32(out[position + 2]) << 8
                     | UInt32(out[position + 3])
-                let held = max(settings.minTTL, min(settings.maxTTL, original))
+                let held = settings.held(original)
                 let ttl = fixedTTL ?? (held > elapsed ? held - elapsed : 0)
                 out[position] = UInt8(ttl >> 24)
                 out[position + 1] = UInt8(truncatingIfNeeded: ttl >> 16)

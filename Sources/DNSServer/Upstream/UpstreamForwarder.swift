@@ -245,7 +245,7 @@ final class UpstreamForwarder: Sendable {
             // TTLs held within minTTL...maxTTL as a cache hit serves them: no client keeps it longer than we do.
             let capped = { (record: ResourceRecord) in
                 var record = record
-                record.ttl = max(settings.minTTL, min(settings.maxTTL, record.ttl))
+                record.ttl = settings.held(record.ttl)
                 return record
             }
             response.answers = response.answers.map(capped)
