@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // The message codec: stdlib only, no NIO, no Foundation, no C.
@@ -34,6 +35,18 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // The etcd v3 registry source and publisher, over etcd's JSON gateway (why: EtcdClient.swift).
+        .target(
+            name: "RegistryEtcd",
+            dependencies: [
+                "ServiceRegistry",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "DNSPipeline",
             dependencies: [
@@ -49,6 +62,7 @@ let package = Package(
                 "CSocketBatch",
                 "ZoneFile",
                 "ServiceRegistry",
+                "RegistryEtcd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -73,6 +87,7 @@ let package = Package(
             name: "scdns",
             dependencies: [
                 "DNSServer",
+                "RegistryEtcd",
                 "LoadGen",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -86,6 +101,15 @@ let package = Package(
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "CLDNS"]),
         .testTarget(name: "ZoneFileTests", dependencies: ["ZoneFile", "DNSWire"]),
         .testTarget(name: "ServiceRegistryTests", dependencies: ["ServiceRegistry"]),
+        .testTarget(
+            name: "RegistryEtcdTests",
+            dependencies: [
+                "RegistryEtcd",
+                "ServiceRegistry",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "DNSPipelineTests", dependencies: ["DNSPipeline", "DNSWire", "ServiceRegistry"]),
         .testTarget(
             name: "DNSServerTests",

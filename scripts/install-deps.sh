@@ -3,11 +3,12 @@
 #
 #   scripts/install-deps.sh build   libldns-dev (pkg-config module `ldns`, for the CLDNS target) and pkg-config
 #   scripts/install-deps.sh test    build, plus the test tools and the real peers used by tests and bench/:
-#                                   dig, kdig, ldns-read-zone, knot (knotd, kzonecheck), nsd, unbound
+#                                   dig, kdig, ldns-read-zone, knot (knotd, kzonecheck), nsd, unbound,
+#                                   etcd and etcdctl (the etcd registry tests)
 #   scripts/install-deps.sh bench   build, plus what `make bench` runs: dnsperf, knot, nsd, unbound, dig, valgrind
 #
 # Root installs with apt-get; otherwise `sudo -n` is used when it works without a password, else the script
-# fails naming the exact packages and the command to run. The daemons (knot, nsd, unbound) are only run by
+# fails naming the exact packages and the command to run. The daemons (knot, nsd, unbound, etcd) are only run by
 # hand by tests on unprivileged ports: a policy-rc.d keeps Debian from starting them as services on port 53.
 set -euo pipefail
 
@@ -33,7 +34,8 @@ test_deps=(
     "knot cmd:knotd"
     "nsd cmd:nsd"
     "unbound cmd:unbound"
-    # Later: "etcd-server cmd:etcd" for the etcd registry source (DESIGN.md section 2); not installed yet.
+    "etcd-server cmd:etcd"
+    "etcd-client cmd:etcdctl"
 )
 bench_deps=(
     "bind9-dnsutils cmd:dig"
@@ -43,8 +45,8 @@ bench_deps=(
     "unbound cmd:unbound"
     "valgrind cmd:valgrind"
 )
-# The packages whose daemons must not run as system services.
-daemon_packages=(knot nsd unbound)
+# The packages whose daemons must not run as system services, as PACKAGE:SERVICE.
+daemon_packages=(knot:knot nsd:nsd unbound:unbound etcd-server:etcd)
 
 case $set_name in
 build) wanted=("${build_deps[@]}") ;;
@@ -140,8 +142,8 @@ log "installed ${missing[*]}"
 if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
     for pkg in "${missing[@]}"; do
         for daemon in "${daemon_packages[@]}"; do
-            if [[ $pkg == "$daemon" ]]; then
-                "${as_root[@]}" systemctl disable --now "$daemon.service" >/dev/null 2>&1 || true
+            if [[ $pkg == "${daemon%%:*}" ]]; then
+                "${as_root[@]}" systemctl disable --now "${daemon#*:}.service" >/dev/null 2>&1 || true
             fi
         done
     done

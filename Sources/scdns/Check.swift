@@ -2,15 +2,15 @@ import ArgumentParser
 import DNSServer
 import Foundation
 
-struct Check: ParsableCommand {
+struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Validate the config, its zones and its registry; exit non-zero with the first error.")
 
     @OptionGroup var options: ServerOptions
 
-    func run() throws {
+    func run() async throws {
         do {
-            let report = try ScdnsServer(config: try options.loadConfig(), logger: options.makeLogger()).check()
+            let report = try await ScdnsServer(config: try options.loadConfig(), logger: options.makeLogger()).check()
             print(report)
         } catch let error as ValidationError {
             throw error

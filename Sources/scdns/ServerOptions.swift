@@ -1,6 +1,7 @@
 import ArgumentParser
 import DNSServer
 import Logging
+import RegistryEtcd
 
 /// Options shared by `serve` and `check`: where the config is and what flags override in it.
 struct ServerOptions: ParsableArguments {
@@ -13,8 +14,16 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .long, help: "Directory of master files (*.zone). Overrides 'zones'.")
     var zones: String?
 
-    @Option(name: .long, help: "Registry file, YAML or JSON. Overrides 'registry.file'.")
+    @Option(name: .long, help: "Registry file, YAML or JSON. Overrides 'registry'.")
     var registry: String?
+
+    @Option(
+        name: .long,
+        help: "etcd endpoint http://HOST:PORT of the replicated registry; repeat for several. Overrides 'registry'.")
+    var etcd: [String] = []
+
+    @Option(name: .long, help: "Where the registry lives in etcd (default /scdns/v1/, or the config's).")
+    var etcdPrefix: String?
 
     @Option(
         name: .long,
@@ -37,7 +46,24 @@ struct ServerOptions: ParsableArguments {
             }
         }
         if let zones { loaded.zonesDirectory = zones }
-        if let registry { loaded.registryFile = registry }
+        if registry != nil && !etcd.isEmpty {
+            throw ValidationError("--registry and --etcd name two registries; give one")
+        }
+        if let registry {
+            loaded.registryFile = registry
+            loaded.registryEtcd = nil
+        }
+        if !etcd.isEmpty {
+            for endpoint in etcd {
+                do { _ = try EtcdEndpoint(endpoint) } catch { throw ValidationError("--etcd: \(error)") }
+            }
+            let prefix = loaded.registryEtcd?.prefix ?? RegistryKeyLayout.defaultPrefix
+            loaded.registryEtcd = EtcdRegistrySettings(endpoints: etcd, prefix: prefix)
+        }
+        if let etcdPrefix {
+            guard loaded.registryEtcd != nil else { throw ValidationError("--etcd-prefix needs an etcd registry") }
+            loaded.registryEtcd?.prefix = etcdPrefix
+        }
         return loaded
     }
 

@@ -13,6 +13,8 @@ public struct ServerConfig: Sendable {
     public var zonesDirectory: String = "zones"
     /// `registry.file`: the service registry, YAML or JSON.
     public var registryFile: String = "registry.yaml"
+    /// `registry.etcd`: the replicated registry in etcd v3; when set, `registry.file` is not read.
+    public var registryEtcd: EtcdRegistrySettings?
     /// `limits.tcpConnections`: open TCP connections at most; more are closed at once.
     public var tcpConnections: Int = 1024
     /// `limits.tcpIdle`: a TCP connection with no query for this long is closed (RFC 7766 6.2.3).
@@ -127,10 +129,13 @@ public struct ServerConfig: Sendable {
         }
         if let field = map["registry"] {
             let registry = try field.mapping(allowing: ["file", "etcd"])
-            if let etcd = registry.keyField("etcd") {
-                throw etcd.error("'etcd' is not supported by this version of scdns yet")
-            }
             if let file = registry["file"] { config.registryFile = try file.string() }
+            if let etcd = registry["etcd"] {
+                if let file = registry.keyField("file") {
+                    throw file.error("a registry is a file or etcd, not both")
+                }
+                config.registryEtcd = try EtcdRegistrySettings.decode(etcd)
+            }
         }
         if let field = map["limits"] {
             let limits = try field.mapping(allowing: ["udpPayload", "tcpConnections", "tcpIdle", "rrl"])

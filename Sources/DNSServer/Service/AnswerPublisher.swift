@@ -73,6 +73,7 @@ final class AnswerPublisher: Sendable {
             "registry_version": "\(registry.version)", "services": "\(registry.services.count)",
             "names": "\(snapshot.nameCount)", "origin": "\(registry.origin)",
         ]
+        if let revision = registry.revision { metadata["etcd_revision"] = "\(revision)" }
         if let took { metadata["build"] = "\(took)" }
         logger.info("answers compiled", metadata: metadata)
     }

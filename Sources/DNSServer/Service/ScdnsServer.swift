@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import RegistryEtcd
 import ServiceLifecycle
 import ServiceRegistry
 import ZoneFile
@@ -20,7 +21,8 @@ public struct ScdnsServer: Sendable {
 
     public func run() async throws {
         let zones = try ZoneFileLoader.loadDirectory(config.zonesDirectory).map(AuthoritativeZone.init)
-        let source = FileRegistrySource(path: config.registryFile, logger: logger)
+        let (source, reloadRegistry, etcdClient) = try makeSource()
+        defer { if let etcdClient { Task { await etcdClient.shutdown() } } }
         let registry = try await source.initialSnapshot()
         // The cache holds forwarded answers only: without forward rules there is nothing to keep.
         let cache =
@@ -42,7 +44,7 @@ public struct ScdnsServer: Sendable {
             tcpConnections: config.tcpConnections,
             tcpIdle: config.tcpIdle, group: group, logger: logger)
         let reloads = ReloadService(
-            source: source, reloadRegistry: { source.reload() }, zonesDirectory: config.zonesDirectory,
+            source: source, reloadRegistry: reloadRegistry, zonesDirectory: config.zonesDirectory,
             publisher: publisher, logger: logger)
         let services = ServiceGroup(
             configuration: ServiceGroupConfiguration(
@@ -58,6 +60,20 @@ public struct ScdnsServer: Sendable {
         try await group.shutdownGracefully()
     }
 
+    /// The registry source the config names, what SIGHUP does to it, and the etcd client to close at the end.
+    private func makeSource() throws -> (any RegistrySource, @Sendable () -> Void, EtcdClient?) {
+        guard let etcd = config.registryEtcd else {
+            let source = FileRegistrySource(path: config.registryFile, logger: logger)
+            return (source, { source.reload() }, nil)
+        }
+        let client = try EtcdClient(endpoints: etcd.endpoints, logger: logger)
+        let source = EtcdRegistrySource(client: client, layout: RegistryKeyLayout(prefix: etcd.prefix), logger: logger)
+        let logger = self.logger
+        // etcd pushes every change as it happens; there is nothing to re-read.
+        let reload: @Sendable () -> Void = { logger.info("the registry follows etcd; SIGHUP reloads zones only") }
+        return (source, reload, client)
+    }
+
     /// What `scdns check` reports when everything is valid.
     public struct CheckReport: Sendable, CustomStringConvertible {
         public var zones: [String]
@@ -70,11 +86,25 @@ public struct ScdnsServer: Sendable {
         }
     }
 
-    /// Validates the zones and the registry the way `run` would load them, without serving.
-    public func check() throws -> CheckReport {
+    /// Validates the zones and the registry the way `run` would load them, without serving. An etcd registry is
+    /// listed once (etcd must answer); keys it rejects are logged as the server would log them.
+    public func check() async throws -> CheckReport {
         let loaded = try ZoneFileLoader.loadDirectory(config.zonesDirectory)
-        let source = FileRegistrySource(path: config.registryFile, logger: logger)
-        let registry = try source.loadNow()
+        let registry: RegistrySnapshot
+        if let etcd = config.registryEtcd {
+            let client = try EtcdClient(endpoints: etcd.endpoints, logger: logger)
+            let source = EtcdRegistrySource(
+                client: client, layout: RegistryKeyLayout(prefix: etcd.prefix), logger: logger)
+            do {
+                registry = try await source.listOnce()
+            } catch {
+                await client.shutdown()
+                throw error
+            }
+            await client.shutdown()
+        } else {
+            registry = try FileRegistrySource(path: config.registryFile, logger: logger).loadNow()
+        }
         let snapshot = AnswerSnapshot.build(
             registry: registry, zones: loaded.map(AuthoritativeZone.init), settings: config.pipeline)
         return CheckReport(

@@ -5,15 +5,19 @@ public struct RegistrySnapshot: Sendable {
     public let services: [Service]
     /// Increases by one with each snapshot a source accepts, so logs and `/registry` show which one is serving.
     public let version: UInt64
-    /// Where the snapshot came from, e.g. the file path.
+    /// Where the snapshot came from, e.g. the file path or the etcd endpoints and prefix.
     public let origin: String
+    /// The etcd revision the snapshot was built from (nil for a file), so an operator can compare two instances:
+    /// the same revision means the same registry.
+    public let revision: Int64?
 
     /// Takes services that are already validated, merged and sorted (`RegistryDecoder` produces them). It does not
     /// re-validate: building test fixtures directly must stay cheap, and the decoder is the single gatekeeper.
-    public init(services: [Service], version: UInt64, origin: String) {
+    public init(services: [Service], version: UInt64, origin: String, revision: Int64? = nil) {
         self.services = services
         self.version = version
         self.origin = origin
+        self.revision = revision
     }
 
     /// A snapshot with no services, for a server that has not loaded anything yet.

@@ -9,4 +9,29 @@ public protocol RegistrySource: Sendable {
     /// Runs until the task is cancelled, calling `publish` with each new valid snapshot. Invalid input is logged
     /// (with file, line, field) and skipped: the last good snapshot keeps serving.
     func watch(publish: @escaping @Sendable (RegistrySnapshot) -> Void) async
+
+    /// Whether the source is in touch with what it follows, for logs now and the admin endpoint's `/ready` and
+    /// metrics later. A file source is never stale: the file is the truth.
+    func status() -> RegistrySourceStatus
+}
+
+extension RegistrySource {
+    public func status() -> RegistrySourceStatus { RegistrySourceStatus() }
+}
+
+/// How current a source's last snapshot is.
+public struct RegistrySourceStatus: Sendable, Equatable {
+    /// True while the source cannot reach what it follows (etcd): the last snapshot keeps serving, but changes
+    /// made meanwhile are not seen.
+    public var stale: Bool
+    /// The etcd revision of the last snapshot; nil for a file.
+    public var revision: Int64?
+    /// The endpoint the source last talked to successfully; nil for a file.
+    public var endpoint: String?
+
+    public init(stale: Bool = false, revision: Int64? = nil, endpoint: String? = nil) {
+        self.stale = stale
+        self.revision = revision
+        self.endpoint = endpoint
+    }
 }

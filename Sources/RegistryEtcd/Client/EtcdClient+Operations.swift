@@ -1,0 +1,139 @@
+import Foundation
+
+/// The result of listing a prefix: every key at one revision.
+public struct RangeResult: Sendable {
+    public var keyValues: [KeyValue]
+    /// The store revision the listing is consistent at; a watch from `revision + 1` misses nothing.
+    public var revision: Int64
+}
+
+/// One change inside a transaction.
+public enum EtcdOperation: Sendable {
+    case put(key: String, value: String, lease: Int64)
+    case delete(key: String)
+}
+
+extension EtcdClient {
+    /// The first key after every key that starts with `prefix` (etcd's `range_end` for a prefix): the prefix
+    /// with its last byte below 0xff incremented and the rest dropped.
+    public static func prefixEnd(_ prefix: String) -> Data {
+        var bytes = Array(prefix.utf8)
+        while let last = bytes.last {
+            if last < 0xff {
+                bytes[bytes.count - 1] = last + 1
+                return Data(bytes)
+            }
+            bytes.removeLast()
+        }
+        return Data([0])  // every key
+    }
+
+    /// Every key under `prefix`, read in pages of `pageSize` at one pinned revision so a big registry is not
+    /// one giant response and still comes out as one consistent view. Throws `.compacted` if the pinned
+    /// revision is compacted between pages (the caller lists again).
+    public func list(
+        prefix: String, pageSize: Int = 5_000, keysOnly: Bool = false
+    ) async throws(EtcdError)
+        -> RangeResult
+    {
+        let end = Self.prefixEnd(prefix)
+        var start = Data(prefix.utf8)
+        var revision: Int64? = nil
+        var all: [KeyValue] = []
+        while true {
+            let request = RangeRequest(
+                key: start, range_end: end, limit: EtcdInt64(Int64(pageSize)), revision: revision.map(EtcdInt64.init),
+                keys_only: keysOnly ? true : nil)
+            let response = try await call("/v3/kv/range", request, as: RangeResponse.self)
+            let page = response.kvs ?? []
+            if revision == nil { revision = response.header?.revision?.value ?? 0 }
+            all.append(contentsOf: page)
+            guard response.more == true, let last = page.last else { break }
+            start = last.key + Data([0])  // the next key after the last one read
+        }
+        return RangeResult(keyValues: all, revision: revision ?? 0)
+    }
+
+    /// The value of one key, or nil.
+    public func get(_ key: String) async throws(EtcdError) -> KeyValue? {
+        let request = RangeRequest(key: Data(key.utf8))
+        return try await call("/v3/kv/range", request, as: RangeResponse.self).kvs?.first
+    }
+
+    /// Writes one key (with `lease` when non-zero); returns the new store revision.
+    @discardableResult
+    public func put(_ key: String, value: String, lease: Int64 = 0) async throws(EtcdError) -> Int64 {
+        let request = PutRequest(
+            key: Data(key.utf8), value: Data(value.utf8), lease: lease == 0 ? nil : EtcdInt64(lease))
+        return try await call("/v3/kv/put", request, as: HeaderOnlyResponse.self).header?.revision?.value ?? 0
+    }
+
+    /// Deletes one key, or every key under it when `prefix`; returns how many were deleted.
+    @discardableResult
+    public func delete(_ key: String, prefix: Bool = false) async throws(EtcdError) -> Int64 {
+        let request = DeleteRangeRequest(key: Data(key.utf8), range_end: prefix ? Self.prefixEnd(key) : nil)
+        return try await call("/v3/kv/deleterange", request, as: HeaderOnlyResponse.self).deleted?.value ?? 0
+    }
+
+    /// Applies every operation atomically in one transaction (no conditions); returns the new revision. etcd
+    /// limits a transaction to `--max-txn-ops` operations (128 by default).
+    @discardableResult
+    public func transaction(_ operations: [EtcdOperation]) async throws(EtcdError) -> Int64 {
+        let ops = operations.map { operation in
+            switch operation {
+            case .put(let key, let value, let lease):
+                RequestOp(
+                    request_put: PutRequest(
+                        key: Data(key.utf8), value: Data(value.utf8), lease: lease == 0 ? nil : EtcdInt64(lease)))
+            case .delete(let key):
+                RequestOp(request_delete_range: DeleteRangeRequest(key: Data(key.utf8)))
+            }
+        }
+        let response = try await call("/v3/kv/txn", TxnRequest(success: ops), as: TxnResponse.self)
+        return response.header?.revision?.value ?? 0
+    }
+
+    /// A new lease of `ttl` seconds; returns its ID and the TTL etcd granted (it may raise a very short one).
+    public func grantLease(ttl: Int64) async throws(EtcdError) -> (id: Int64, ttl: Int64) {
+        let response = try await call(
+            "/v3/lease/grant", LeaseGrantRequest(TTL: EtcdInt64(ttl)), as: LeaseGrantResponse.self)
+        if let error = response.error, !error.isEmpty { throw .server(code: 0, message: error) }
+        guard let id = response.ID?.value, id != 0 else { throw .malformed("lease grant without an ID") }
+        return (id, response.TTL?.value ?? ttl)
+    }
+
+    /// Renews a lease once; returns the TTL left, 0 when the lease no longer exists (expired or revoked).
+    public func keepAlive(lease: Int64) async throws(EtcdError) -> Int64 {
+        let message = try await call(
+            "/v3/lease/keepalive", LeaseIDRequest(ID: EtcdInt64(lease)),
+            as: StreamMessage<LeaseKeepAliveResponse>.self)
+        if let error = message.error {
+            throw .server(code: error.code ?? 0, message: error.message ?? error.error ?? "")
+        }
+        return message.result?.TTL?.value ?? 0
+    }
+
+    /// Ends a lease now; its keys are deleted at once. A lease already gone is not an error.
+    public func revokeLease(_ lease: Int64) async throws(EtcdError) {
+        do {
+            _ = try await call("/v3/lease/revoke", LeaseIDRequest(ID: EtcdInt64(lease)), as: HeaderOnlyResponse.self)
+        } catch .server(let code, _) where code == EtcdError.notFound {
+            return
+        }
+    }
+
+    /// Discards history before `revision` (what etcd's auto-compaction does), so watches from earlier fail.
+    public func compact(revision: Int64) async throws(EtcdError) {
+        _ = try await call(
+            "/v3/kv/compaction", CompactionRequest(revision: EtcdInt64(revision), physical: true),
+            as: HeaderOnlyResponse.self)
+    }
+
+    /// The current store revision, by a linearizable read (it needs a quorum, so it also proves the member
+    /// answering is part of one). With `endpoint`, only that member is asked.
+    public func currentRevision(at endpoint: EtcdEndpoint? = nil) async throws(EtcdError) -> Int64 {
+        let request = RangeRequest(key: Data([0]), count_only: true)
+        return try await call("/v3/kv/range", request, as: RangeResponse.self, only: endpoint).header?.revision?
+            .value ?? 0
+    }
+}

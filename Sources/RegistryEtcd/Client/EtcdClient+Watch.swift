@@ -1,0 +1,83 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+
+extension EtcdClient {
+    /// Watches every key under `prefix` from `startRevision` on, calling `onMessages` with the messages that carry
+    /// events, in revision order, as many as arrived together (one transaction's events come in one message), so
+    /// a burst of updates is applied as one change. Returns never: it throws
+    /// `.compacted` when `startRevision` was compacted away, `.unreachable` when the stream breaks or etcd cancels
+    /// it (a member losing its leader does), and `CancellationError` when the task is cancelled.
+    ///
+    /// `onOpen` is called with the endpoint once etcd has confirmed the watch, so the caller knows it is current.
+    public func watch(
+        prefix: String, from startRevision: Int64,
+        onOpen: @Sendable (EtcdEndpoint) -> Void = { _ in },
+        onMessages: @Sendable ([WatchResponse]) throws -> Void
+    ) async throws {
+        let request = WatchRequest(
+            create_request: WatchCreate(
+                key: Data(prefix.utf8), range_end: Self.prefixEnd(prefix), start_revision: EtcdInt64(startRevision)))
+        let (endpoint, response) = try await openStream("/v3/watch", request)
+        var lines = NewlineSplitter()
+        do {
+            for try await chunk in response.body {
+                lines.append(chunk)
+                var batch: [WatchResponse] = []
+                while let line = lines.next() {
+                    let message = try decode(StreamMessage<WatchResponse>.self, from: line)
+                    if let error = message.error {
+                        throw EtcdError.unreachable(
+                            "\(endpoint): watch ended: \(error.message ?? error.error ?? "error \(error.code ?? 0)")")
+                    }
+                    guard let watch = message.result else { continue }
+                    if watch.isCanceled {
+                        if watch.compactRevision != 0 {
+                            throw EtcdError.compacted(compactRevision: watch.compactRevision)
+                        }
+                        throw EtcdError.unreachable("\(endpoint): watch cancelled: \(watch.cancelReason)")
+                    }
+                    if watch.isCreated { onOpen(endpoint) }
+                    if !watch.watchEvents.isEmpty { batch.append(watch) }
+                }
+                if !batch.isEmpty { try onMessages(batch) }
+            }
+        } catch let error as EtcdError {
+            if error.isEndpointFailure { avoid(endpoint) }
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            avoid(endpoint)
+            throw EtcdError.unreachable("\(endpoint): watch stream broke: \(error)")
+        }
+        avoid(endpoint)
+        throw EtcdError.unreachable("\(endpoint): watch stream ended")
+    }
+}
+
+/// Cuts a byte stream into newline-terminated messages (the gateway writes one JSON message per line).
+struct NewlineSplitter {
+    private var buffer = ByteBuffer()
+
+    mutating func append(_ chunk: ByteBuffer) {
+        var chunk = chunk
+        buffer.writeBuffer(&chunk)
+    }
+
+    /// The next complete line without its newline, or nil until more bytes arrive. Blank lines are skipped.
+    mutating func next() -> Data? {
+        while let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
+            let length = newline - buffer.readerIndex
+            let line = buffer.readData(length: length) ?? Data()
+            buffer.moveReaderIndex(forwardBy: 1)
+            if !line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) {
+                return line
+            }
+        }
+        if buffer.readerIndex > 1 << 16 { buffer.discardReadBytes() }
+        return nil
+    }
+}

@@ -1,0 +1,211 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import Synchronization
+
+/// A small etcd v3 client over etcd's JSON gateway (`POST /v3/...` on the client port).
+///
+/// Why the gateway and not gRPC: every etcd v3 server has it on the same port, it needs no generated protobuf
+/// code or HTTP/2 stack (grpc-swift plus protoc would double the build of this package), and an operator can
+/// replay any call with curl. What scdns needs — range, put, delete, one transaction, leases, compaction and a
+/// watch stream — all map to single POSTs; a watch is one long response of newline-separated JSON messages.
+///
+/// Several endpoints: each call starts at the endpoint that last worked and moves to the next on a connection
+/// failure or an "unavailable" answer, so one dead member of a cluster costs one failed connect, not an outage.
+public final class EtcdClient: Sendable {
+    public let endpoints: [EtcdEndpoint]
+    /// How long one unary call may take on one endpoint, connect included.
+    public let callTimeout: Duration
+    private let http: HTTPClient
+    private let preferred = Atomic<Int>(0)
+    private let logger: Logger
+
+    public init(endpoints: [String], callTimeout: Duration = .seconds(3), logger: Logger) throws(EtcdError) {
+        guard !endpoints.isEmpty else { throw .badEndpoint("") }
+        var parsed: [EtcdEndpoint] = []
+        for text in endpoints { parsed.append(try EtcdEndpoint(text)) }
+        self.endpoints = parsed
+        self.callTimeout = callTimeout
+        self.logger = logger
+        var configuration = HTTPClient.Configuration()
+        // A member that is down refuses at once on loopback; one that is partitioned away must not hold a call
+        // for long before the next endpoint is tried.
+        configuration.timeout = .init(connect: .seconds(1), read: nil)
+        configuration.httpVersion = .http1Only
+        http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }
+
+    /// Closes the connections. Calls made afterwards fail.
+    public func shutdown() async {
+        try? await http.shutdown()
+    }
+
+    /// The endpoint calls start at: the one that answered last.
+    public var currentEndpoint: EtcdEndpoint { endpoints[preferred.load(ordering: .relaxed) % endpoints.count] }
+
+    // MARK: - Calls
+
+    /// `POST path` with `request` as JSON, decoded as `Response`, trying each endpoint in turn from the preferred
+    /// one, or only `endpoint` when given (a probe of one member).
+    func call<Request: Encodable, Response: Decodable>(
+        _ path: String, _ request: Request, as: Response.Type = Response.self, only endpoint: EtcdEndpoint? = nil
+    ) async throws(EtcdError) -> Response {
+        let body = try encode(request)
+        let start = endpoint.flatMap { endpoints.firstIndex(of: $0) } ?? preferred.load(ordering: .relaxed)
+        let tries = endpoint == nil ? endpoints.count : 1
+        var failures: [String] = []
+        for offset in 0..<tries {
+            let index = (start + offset) % endpoints.count
+            let endpoint = endpoints[index]
+            do {
+                let data = try await post(endpoint.base + path, body: body, timeout: callTimeout)
+                let response = try decode(Response.self, from: data)
+                if offset != 0 { preferred.store(index, ordering: .relaxed) }
+                return response
+            } catch let error as EtcdError where error.isEndpointFailure && tries > 1 {
+                failures.append("\(endpoint): \(error)")
+                logger.debug("etcd endpoint failed; trying the next", metadata: ["endpoint": "\(endpoint)"])
+            } catch let error as EtcdError {
+                throw error
+            } catch {
+                throw .unreachable("\(endpoint): \(error)")
+            }
+        }
+        throw .unreachable(failures.joined(separator: "; "))
+    }
+
+    /// One POST, its whole body read, bounded by `timeout` from start to end.
+    private func post(_ url: String, body: ByteBuffer, timeout: Duration) async throws -> Data {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(body)
+        let http = self.http
+        let prepared = request
+        return try await withDeadline(timeout) {
+            let response: HTTPClientResponse
+            do {
+                response = try await http.execute(prepared, timeout: .nanoseconds(Int64(timeout.nanoseconds)))
+            } catch {
+                throw EtcdError.unreachable("\(error)")
+            }
+            let bytes = try await response.body.collect(upTo: Self.maximumResponseBytes)
+            let data = Data(buffer: bytes)
+            guard response.status == .ok else {
+                throw Self.gatewayError(status: response.status, body: data)
+            }
+            return data
+        }
+    }
+
+    /// A range of 10,000 exports is about 4 MB; this bounds what a confused peer can make us buffer.
+    static let maximumResponseBytes = 256 << 20
+
+    static func gatewayError(status: HTTPResponseStatus, body: Data) -> EtcdError {
+        guard let error = try? JSONDecoder().decode(GatewayError.self, from: body), let code = error.code else {
+            return .malformed("HTTP \(status.code): \(String(decoding: body.prefix(200), as: UTF8.self))")
+        }
+        let message = error.message ?? error.error ?? ""
+        if code == EtcdError.outOfRange && message.contains("compacted") {
+            return .compacted(compactRevision: 0)
+        }
+        return .server(code: code, message: message)
+    }
+
+    private func encode<Request: Encodable>(_ request: Request) throws(EtcdError) -> ByteBuffer {
+        do {
+            return ByteBuffer(data: try JSONEncoder().encode(request))
+        } catch {
+            throw .malformed("cannot encode request: \(error)")
+        }
+    }
+
+    func decode<Response: Decodable>(_ type: Response.Type, from data: Data) throws(EtcdError) -> Response {
+        do {
+            return try JSONDecoder().decode(type, from: data)
+        } catch {
+            throw .malformed("\(error): \(String(decoding: data.prefix(200), as: UTF8.self))")
+        }
+    }
+
+    // MARK: - Streams
+
+    /// Opens a streaming call on the preferred endpoint (failing over like `call` while connecting) and returns
+    /// the endpoint with the response, whose body the caller reads for as long as it wants. No deadline applies
+    /// once the response head has arrived: a watch is meant to stay open.
+    func openStream<Request: Encodable>(
+        _ path: String, _ request: Request
+    ) async throws(EtcdError) -> (
+        EtcdEndpoint, HTTPClientResponse
+    ) {
+        let body = try encode(request)
+        let start = preferred.load(ordering: .relaxed)
+        var failures: [String] = []
+        for offset in 0..<endpoints.count {
+            let index = (start + offset) % endpoints.count
+            let endpoint = endpoints[index]
+            var request = HTTPClientRequest(url: endpoint.base + path)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            // gRPC metadata through the gateway: a member cut off from the leader cancels the watch instead of
+            // keeping it open with no events, so the watcher moves to a member that has a quorum.
+            request.headers.add(name: "Grpc-Metadata-Hasleader", value: "true")
+            request.body = .bytes(body)
+            do {
+                let response = try await http.execute(
+                    request, timeout: .nanoseconds(Int64(callTimeout.nanoseconds)))
+                guard response.status == .ok else {
+                    let data = Data(buffer: try await response.body.collect(upTo: 1 << 20))
+                    let error = Self.gatewayError(status: response.status, body: data)
+                    guard error.isEndpointFailure else { throw error }
+                    failures.append("\(endpoint): \(error)")
+                    continue
+                }
+                preferred.store(index, ordering: .relaxed)
+                return (endpoint, response)
+            } catch let error as EtcdError {
+                throw error
+            } catch {
+                failures.append("\(endpoint): \(error)")
+            }
+        }
+        throw .unreachable(failures.joined(separator: "; "))
+    }
+
+    /// Moves the preferred endpoint past `endpoint`, after a stream from it broke.
+    func avoid(_ endpoint: EtcdEndpoint) {
+        guard endpoints.count > 1, let index = endpoints.firstIndex(of: endpoint) else { return }
+        if preferred.load(ordering: .relaxed) % endpoints.count == index {
+            preferred.store((index + 1) % endpoints.count, ordering: .relaxed)
+        }
+    }
+}
+
+extension Duration {
+    var nanoseconds: UInt64 {
+        let (seconds, attoseconds) = components
+        return UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds)) / 1_000_000_000
+    }
+}
+
+/// Runs `operation`, cancelling it and throwing `EtcdError.unreachable` when `timeout` passes first: AHC's
+/// deadline covers the response head only, and a member that stalls mid-body must not hang a call.
+func withDeadline<Result: Sendable>(
+    _ timeout: Duration, _ operation: @escaping @Sendable () async throws -> Result
+) async throws -> Result {
+    try await withThrowingTaskGroup(of: Result?.self) { group in
+        group.addTask { try await operation() }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let result = first else {
+            throw EtcdError.unreachable("no complete answer within \(timeout)")
+        }
+        return result
+    }
+}

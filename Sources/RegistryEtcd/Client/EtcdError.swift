@@ -1,0 +1,38 @@
+/// Why a call to etcd failed, in terms that decide what the caller does next.
+public enum EtcdError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// No endpoint answered: connection refused, reset or timed out on every one. Retry later.
+    case unreachable(String)
+    /// etcd answered with a gRPC error: `code` is the gRPC status (5 not found, 11 out of range, 14 unavailable).
+    case server(code: Int, message: String)
+    /// The revision asked for was compacted away: list again.
+    case compacted(compactRevision: Int64)
+    /// etcd's answer could not be read (a gateway of another version, or a proxy in the way).
+    case malformed(String)
+    /// An endpoint URL that is not `http://HOST:PORT`.
+    case badEndpoint(String)
+
+    public var description: String {
+        switch self {
+        case .unreachable(let detail): "etcd unreachable: \(detail)"
+        case .server(let code, let message): "etcd error \(code): \(message)"
+        case .compacted(let revision): "etcd revision compacted (compact revision \(revision))"
+        case .malformed(let detail): "unreadable etcd response: \(detail)"
+        case .badEndpoint(let text): "'\(text)' is not an etcd endpoint (http://HOST:PORT)"
+        }
+    }
+
+    /// gRPC status codes the gateway passes through (google.golang.org/grpc/codes).
+    static let notFound = 5
+    static let outOfRange = 11
+    static let unavailable = 14
+
+    /// Failures that another endpoint might not have: try the next one.
+    var isEndpointFailure: Bool {
+        switch self {
+        case .unreachable: true
+        case .server(let code, _): code == Self.unavailable
+        case .malformed: true
+        default: false
+        }
+    }
+}

@@ -1,0 +1,173 @@
+// swift-format-ignore-file: AlwaysUseLowerCamelCase
+// Field names are etcd's proto field names verbatim (snake_case, TTL, ID), so each maps to the wire with no
+// coding keys and can be looked up in etcd's API reference as written.
+
+import Foundation
+
+// The JSON shapes of etcd's v3 gateway (the protobuf messages of etcdserverpb in proto3's JSON mapping): keys and
+// values are base64 (`Data`), 64-bit integers are strings, fields keep their proto names, and fields at their
+// default value (0, false, empty, PUT) are left out of responses.
+
+/// A 64-bit integer as proto3 JSON writes it: a string, though a number is accepted too.
+struct EtcdInt64: Codable, Sendable, Equatable {
+    var value: Int64
+
+    init(_ value: Int64) { self.value = value }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let text = try? container.decode(String.self), let value = Int64(text) {
+            self.value = value
+        } else {
+            value = try container.decode(Int64.self)
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(String(value))
+    }
+}
+
+struct ResponseHeader: Decodable, Sendable {
+    var revision: EtcdInt64?
+    var member_id: EtcdInt64?
+}
+
+/// One key and its value, as range and watch return it.
+public struct KeyValue: Decodable, Sendable {
+    public var key: Data
+    public var value: Data?
+    var create_revision: EtcdInt64?
+    var mod_revision: EtcdInt64?
+    var lease: EtcdInt64?
+
+    public var keyText: String { String(decoding: key, as: UTF8.self) }
+    public var valueText: String { String(decoding: value ?? Data(), as: UTF8.self) }
+    public var modRevision: Int64 { mod_revision?.value ?? 0 }
+    public var leaseID: Int64 { lease?.value ?? 0 }
+}
+
+struct RangeRequest: Encodable {
+    var key: Data
+    var range_end: Data?
+    var limit: EtcdInt64?
+    var revision: EtcdInt64?
+    var keys_only: Bool?
+    var count_only: Bool?
+}
+
+struct RangeResponse: Decodable {
+    var header: ResponseHeader?
+    var kvs: [KeyValue]?
+    var more: Bool?
+    var count: EtcdInt64?
+}
+
+struct PutRequest: Encodable {
+    var key: Data
+    var value: Data
+    var lease: EtcdInt64?
+}
+
+struct DeleteRangeRequest: Encodable {
+    var key: Data
+    var range_end: Data?
+}
+
+struct HeaderOnlyResponse: Decodable {
+    var header: ResponseHeader?
+    var deleted: EtcdInt64?
+}
+
+/// One operation of a transaction.
+struct RequestOp: Encodable {
+    var request_put: PutRequest?
+    var request_delete_range: DeleteRangeRequest?
+}
+
+struct TxnRequest: Encodable {
+    var success: [RequestOp]
+}
+
+struct TxnResponse: Decodable {
+    var header: ResponseHeader?
+    var succeeded: Bool?
+}
+
+struct LeaseGrantRequest: Encodable {
+    var TTL: EtcdInt64
+}
+
+struct LeaseGrantResponse: Decodable {
+    var header: ResponseHeader?
+    var ID: EtcdInt64?
+    var TTL: EtcdInt64?
+    var error: String?
+}
+
+struct LeaseIDRequest: Encodable {
+    var ID: EtcdInt64
+}
+
+/// Streaming calls (keep-alive, watch) wrap each message in `result`.
+struct StreamMessage<Result: Decodable>: Decodable {
+    var result: Result?
+    var error: GatewayError?
+}
+
+struct LeaseKeepAliveResponse: Decodable {
+    var header: ResponseHeader?
+    var ID: EtcdInt64?
+    var TTL: EtcdInt64?
+}
+
+struct CompactionRequest: Encodable {
+    var revision: EtcdInt64
+    var physical: Bool
+}
+
+struct WatchCreate: Encodable {
+    var key: Data
+    var range_end: Data?
+    var start_revision: EtcdInt64?
+    var progress_notify: Bool?
+}
+
+struct WatchRequest: Encodable {
+    var create_request: WatchCreate
+}
+
+/// One message of a watch stream.
+public struct WatchResponse: Decodable, Sendable {
+    var header: ResponseHeader?
+    var created: Bool?
+    var canceled: Bool?
+    var compact_revision: EtcdInt64?
+    var cancel_reason: String?
+    var events: [WatchEvent]?
+
+    /// The store's revision when the message was sent; every event in it is at or below.
+    public var revision: Int64 { header?.revision?.value ?? 0 }
+    public var isCreated: Bool { created ?? false }
+    public var isCanceled: Bool { canceled ?? false }
+    /// Non-zero when the watch was cancelled because its start revision was compacted away.
+    public var compactRevision: Int64 { compact_revision?.value ?? 0 }
+    public var cancelReason: String { cancel_reason ?? "" }
+    public var watchEvents: [WatchEvent] { events ?? [] }
+}
+
+public struct WatchEvent: Decodable, Sendable {
+    /// "DELETE", or absent for a put (proto3 leaves out the default enum value).
+    var type: String?
+    public var kv: KeyValue
+
+    public var isDelete: Bool { type == "DELETE" }
+}
+
+/// The body of a gateway error: the gRPC status code and message.
+struct GatewayError: Decodable, Sendable {
+    var code: Int?
+    var message: String?
+    var error: String?
+}

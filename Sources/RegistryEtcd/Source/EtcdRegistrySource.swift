@@ -1,0 +1,266 @@
+import Logging
+import ServiceRegistry
+import Synchronization
+
+/// The registry from etcd v3 (DESIGN.md section 2): list the exports at one revision, then watch from the next,
+/// applying each change to the service it touches.
+///
+/// - A broken watch is reopened at once from the last revision seen, on the next endpoint; if that fails too,
+///   the source is stale (logged once) and retries with backoff until one answers.
+/// - A revision compacted away cannot be resumed: the source lists again and publishes what differs.
+/// - A watch that stays open but goes quiet is not trusted blindly: every `probeInterval` the member serving
+///   it must answer a linearizable read (which needs a quorum), or the watch is dropped and reopened elsewhere.
+/// - While stale, nothing changes: the last snapshot keeps serving.
+public final class EtcdRegistrySource: RegistrySource {
+    public struct Timing: Sendable {
+        /// Between liveness probes of the member serving the watch.
+        public var probeInterval: Duration = .seconds(2)
+        /// The first retry delay after a failure; it doubles up to `maximumBackoff`.
+        public var initialBackoff: Duration = .milliseconds(100)
+        public var maximumBackoff: Duration = .seconds(2)
+
+        public init() {}
+    }
+
+    private struct Shared {
+        var state: EtcdRegistryState
+        var version: UInt64 = 0
+        var stale = false
+        var endpoint: String?
+    }
+
+    public let client: EtcdClient
+    public let layout: RegistryKeyLayout
+    private let timing: Timing
+    private let logger: Logger
+    private let shared: Mutex<Shared>
+
+    public init(client: EtcdClient, layout: RegistryKeyLayout, timing: Timing = Timing(), logger: Logger) {
+        self.client = client
+        self.layout = layout
+        self.timing = timing
+        self.logger = logger
+        shared = Mutex(Shared(state: EtcdRegistryState(layout: layout)))
+    }
+
+    /// "etcd http://a:2379,http://b:2379 /scdns/v1/", for logs and the snapshot's origin.
+    public var origin: String {
+        "etcd " + client.endpoints.map(\.description).joined(separator: ",") + " " + layout.prefix
+    }
+
+    public func status() -> RegistrySourceStatus {
+        shared.withLock { shared in
+            RegistrySourceStatus(stale: shared.stale, revision: shared.state.revision, endpoint: shared.endpoint)
+        }
+    }
+
+    /// Lists the exports, retrying with backoff until etcd answers (the server does not answer from an empty
+    /// registry it knows to be wrong). Throws only when cancelled.
+    public func initialSnapshot() async throws -> RegistrySnapshot {
+        var backoff = Backoff(timing)
+        while true {
+            do {
+                return try await list()
+            } catch {
+                logger.warning(
+                    "etcd not answering; the registry is not loaded yet", metadata: ["error": "\(error)"])
+                markStale(error)
+                try await Task.sleep(for: backoff.next())
+            }
+        }
+    }
+
+    /// One listing, no retry: for `scdns check`, which must say at once whether etcd answers.
+    public func listOnce() async throws(EtcdError) -> RegistrySnapshot {
+        try await list()
+    }
+
+    /// Lists every export and makes it the state; returns the snapshot.
+    private func list() async throws(EtcdError) -> RegistrySnapshot {
+        let start = ContinuousClock.now
+        let listing = try await client.list(prefix: layout.servicesPrefix)
+        let (snapshot, rejections) = shared.withLock { shared in
+            let rejections = shared.state.reset(to: listing.keyValues, revision: listing.revision)
+            shared.version += 1
+            return (makeSnapshot(shared), rejections)
+        }
+        for rejection in rejections { logRejection(rejection) }
+        markCurrent(endpoint: client.currentEndpoint)
+        logger.info(
+            "etcd registry listed",
+            metadata: [
+                "revision": "\(listing.revision)", "exports": "\(listing.keyValues.count)",
+                "services": "\(snapshot.services.count)", "rejected": "\(rejections.count)",
+                "took": "\(ContinuousClock.now - start)",
+            ])
+        return snapshot
+    }
+
+    public func watch(publish: @escaping @Sendable (RegistrySnapshot) -> Void) async {
+        var backoff = Backoff(timing)
+        var mustList = false
+        while !Task.isCancelled {
+            var failure: any Error
+            do {
+                if mustList {
+                    let before = shared.withLock { $0.state.services }
+                    let snapshot = try await list()
+                    mustList = false
+                    if snapshot.services != before { publish(snapshot) }
+                }
+                try await follow(publish: publish)
+                continue
+            } catch let ended as WatchEnded {
+                if ended.opened { backoff.reset() }
+                failure = ended.cause
+            } catch {
+                failure = error
+            }
+            if failure is CancellationError || Task.isCancelled { return }
+            if case EtcdError.compacted(let compactRevision) = failure {
+                logger.notice(
+                    "etcd compacted past the watched revision; listing again",
+                    metadata: ["revision": "\(status().revision ?? 0)", "compact_revision": "\(compactRevision)"])
+                mustList = true
+                continue
+            }
+            if backoff.failures > 0 { markStale(failure) }
+            logger.debug("etcd watch ended", metadata: ["error": "\(failure)"])
+            // The first retry is immediate (on another member, usually); later ones wait.
+            let delay = backoff.next()
+            if backoff.failures > 1 {
+                do { try await Task.sleep(for: delay) } catch { return }
+            }
+        }
+    }
+
+    /// Why `follow` returned, and whether the watch had been confirmed open first (then the next failure
+    /// starts a fresh backoff).
+    private struct WatchEnded: Error {
+        var opened: Bool
+        var cause: any Error
+    }
+
+    /// Watches from the revision after the state's, publishing each change, with a probe of the serving member
+    /// alongside. Returns never; throws `WatchEnded`.
+    private func follow(publish: @escaping @Sendable (RegistrySnapshot) -> Void) async throws {
+        let from = shared.withLock { $0.state.revision } + 1
+        let opened = OpenedEndpoint()
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try await self.client.watch(
+                        prefix: self.layout.servicesPrefix, from: from,
+                        onOpen: { endpoint in
+                            opened.set(endpoint)
+                            self.markCurrent(endpoint: endpoint)
+                        },
+                        onMessages: { messages in self.apply(messages, publish: publish) })
+                }
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: self.timing.probeInterval)
+                        guard let endpoint = opened.get() else { continue }
+                        do {
+                            _ = try await self.client.currentRevision(at: endpoint)
+                        } catch {
+                            self.client.avoid(endpoint)
+                            throw EtcdError.unreachable("\(endpoint) failed its probe: \(error)")
+                        }
+                    }
+                }
+                defer { group.cancelAll() }
+                try await group.next()
+            }
+        } catch {
+            throw WatchEnded(opened: opened.get() != nil, cause: error)
+        }
+    }
+
+    private func apply(_ messages: [WatchResponse], publish: @Sendable (RegistrySnapshot) -> Void) {
+        let (snapshot, rejections) = shared.withLock { shared -> (RegistrySnapshot?, [EtcdRegistryState.Rejection]) in
+            var changed = false
+            var rejections: [EtcdRegistryState.Rejection] = []
+            for message in messages {
+                let outcome = shared.state.apply(message.watchEvents, revision: message.revision)
+                changed = changed || outcome.changed
+                rejections += outcome.rejections
+            }
+            guard changed else { return (nil, rejections) }
+            shared.version += 1
+            return (makeSnapshot(shared), rejections)
+        }
+        for rejection in rejections { logRejection(rejection) }
+        if let snapshot {
+            logger.info(
+                "etcd registry changed",
+                metadata: ["revision": "\(snapshot.revision ?? 0)", "services": "\(snapshot.services.count)"])
+            publish(snapshot)
+        }
+    }
+
+    private func makeSnapshot(_ shared: Shared) -> RegistrySnapshot {
+        RegistrySnapshot(
+            services: shared.state.services, version: shared.version, origin: origin,
+            revision: shared.state.revision)
+    }
+
+    private func logRejection(_ rejection: EtcdRegistryState.Rejection) {
+        logger.error(
+            "etcd export rejected; the key keeps its last good value", metadata: ["error": "\(rejection)"])
+    }
+
+    private func markStale(_ error: any Error) {
+        let (wasStale, revision) = shared.withLock { shared in
+            defer { shared.stale = true }
+            return (shared.stale, shared.state.revision)
+        }
+        if !wasStale {
+            logger.warning(
+                "etcd unreachable: answering from the last snapshot (stale) until it is back",
+                metadata: ["revision": "\(revision)", "error": "\(error)"])
+        }
+    }
+
+    private func markCurrent(endpoint: EtcdEndpoint) {
+        let (wasStale, revision) = shared.withLock { shared in
+            defer {
+                shared.stale = false
+                shared.endpoint = endpoint.description
+            }
+            return (shared.stale, shared.state.revision)
+        }
+        if wasStale {
+            logger.notice(
+                "etcd reachable again: the registry is current",
+                metadata: ["revision": "\(revision)", "endpoint": "\(endpoint)"])
+        }
+    }
+}
+
+/// The endpoint a watch was confirmed on, shared between the watch and its probe.
+private final class OpenedEndpoint: Sendable {
+    private let endpoint = Mutex<EtcdEndpoint?>(nil)
+    func set(_ value: EtcdEndpoint) { endpoint.withLock { $0 = value } }
+    func get() -> EtcdEndpoint? { endpoint.withLock { $0 } }
+}
+
+/// Exponential backoff with jitter, so instances that lost etcd together do not return in lockstep.
+struct Backoff {
+    private let initial: Duration
+    private let maximum: Duration
+    private(set) var failures = 0
+
+    init(_ timing: EtcdRegistrySource.Timing) {
+        initial = timing.initialBackoff
+        maximum = timing.maximumBackoff
+    }
+
+    mutating func next() -> Duration {
+        defer { failures += 1 }
+        let base = min(maximum, initial * (1 << min(failures, 20)))
+        return base * Double.random(in: 0.8...1.2)
+    }
+
+    mutating func reset() { failures = 0 }
+}

@@ -1,0 +1,214 @@
+import Foundation
+import ServiceRegistry
+
+/// What the etcd source knows, as a plain value: the last good export of every key, the merged services, and
+/// the revision they are current at. Listing replaces it; each watch event touches only the service its key names.
+///
+/// "Last good" is per key: a value that fails validation, or that cannot merge with the service's other exports
+/// (a type or vip disagreement), is rejected and the key keeps its previous value, so one cluster's bad write
+/// never takes a service, let alone the registry, out of the answers.
+struct EtcdRegistryState {
+    /// A value etcd holds that was not taken, with the reason as file (the etcd key), line, field.
+    struct Rejection: Error, CustomStringConvertible {
+        var key: String
+        var error: RegistryError
+        var description: String { error.description }
+    }
+
+    let layout: RegistryKeyLayout
+    /// The accepted export of each key, by service then cluster.
+    private(set) var exports: [ServiceID: [String: Service]] = [:]
+    /// Each service's exports merged.
+    private(set) var merged: [ServiceID: Service] = [:]
+    /// `merged`'s values sorted by (namespace, name), as a snapshot holds them.
+    private(set) var services: [Service] = []
+    /// The etcd revision everything above is current at.
+    private(set) var revision: Int64 = 0
+
+    init(layout: RegistryKeyLayout) {
+        self.layout = layout
+    }
+
+    var exportCount: Int { exports.values.reduce(0) { $0 + $1.count } }
+
+    /// Replaces everything with a listing. Keys are taken oldest first, so when two exports of a service
+    /// disagree, the later write is the one rejected, as it would have been had it arrived by watch.
+    mutating func reset(to keyValues: [KeyValue], revision: Int64) -> [Rejection] {
+        exports = [:]
+        merged = [:]
+        var rejections: [Rejection] = []
+        var byService: [ServiceID: [(key: String, service: Service)]] = [:]
+        for keyValue in keyValues.sorted(by: { $0.modRevision < $1.modRevision }) {
+            switch decode(key: keyValue.keyText, value: keyValue.value) {
+            case .success(let (exportKey, service)):
+                byService[exportKey.service, default: []].append((keyValue.keyText, service))
+            case .failure(let rejection):
+                rejections.append(rejection)
+            }
+        }
+        for (id, exportsOfService) in byService {
+            // Usually the exports agree and one merge does; otherwise add them one at a time and reject the
+            // ones that do not fit.
+            if let service = try? RegistryDecoder.merge(exportsOfService.map { ($0.key, $0.service) }).first {
+                merged[id] = service
+                exports[id] = Dictionary(
+                    exportsOfService.map { ($0.service.clusters[0].cluster, $0.service) },
+                    uniquingKeysWith: { _, last in last })
+                continue
+            }
+            for export in exportsOfService {
+                if let rejection = accept(export.service, key: export.key, id: id) {
+                    rejections.append(rejection)
+                }
+            }
+        }
+        services = merged.values.sorted { ServiceID($0) < ServiceID($1) }
+        self.revision = revision
+        return rejections
+    }
+
+    /// Applies watch events in order; returns whether any service changed, and the values rejected.
+    mutating func apply(_ events: [WatchEvent], revision: Int64) -> (changed: Bool, rejections: [Rejection]) {
+        var rejections: [Rejection] = []
+        var touched: Set<ServiceID> = []
+        for event in events {
+            let key = event.kv.keyText
+            if event.isDelete {
+                guard let exportKey = layout.parse(key), exports[exportKey.service]?[exportKey.cluster] != nil
+                else { continue }
+                exports[exportKey.service]?[exportKey.cluster] = nil
+                remerge(exportKey.service)
+                touched.insert(exportKey.service)
+                continue
+            }
+            switch decode(key: key, value: event.kv.value) {
+            case .success(let (exportKey, service)):
+                if let rejection = accept(service, key: key, id: exportKey.service) {
+                    rejections.append(rejection)
+                } else {
+                    touched.insert(exportKey.service)
+                }
+            case .failure(let rejection):
+                rejections.append(rejection)
+            }
+        }
+        self.revision = max(self.revision, revision)
+        let changed = resort(touched)
+        return (changed, rejections)
+    }
+
+    /// Takes `service` (one cluster's export) as the new value of its key if the service still merges with it;
+    /// otherwise leaves the key's previous value in place and says why.
+    private mutating func accept(_ service: Service, key: String, id: ServiceID) -> Rejection? {
+        let cluster = service.clusters[0].cluster
+        let previous = exports[id]?[cluster]
+        exports[id, default: [:]][cluster] = service
+        do {
+            merged[id] = try mergeExports(of: id)
+            return nil
+        } catch {
+            exports[id]?[cluster] = previous
+            if exports[id]?.isEmpty == true { exports[id] = nil }
+            return Rejection(key: key, error: error)
+        }
+    }
+
+    /// Re-merges a service after an export left; a service with no export left is gone.
+    private mutating func remerge(_ id: ServiceID) {
+        guard let remaining = exports[id], !remaining.isEmpty else {
+            exports[id] = nil
+            merged[id] = nil
+            return
+        }
+        // Exports that merged together still merge after one leaves.
+        merged[id] = try? mergeExports(of: id)
+    }
+
+    private func mergeExports(of id: ServiceID) throws(RegistryError) -> Service? {
+        let list = (exports[id] ?? [:]).sorted { $0.key < $1.key }.map { entry in
+            (origin: layout.key(namespace: id.namespace, name: id.name, cluster: entry.key), service: entry.value)
+        }
+        return try RegistryDecoder.merge(list).first
+    }
+
+    /// Brings `services` in line with `merged` for the touched services: a binary search each when few changed,
+    /// a sort when many did. Returns whether anything differs.
+    private mutating func resort(_ touched: Set<ServiceID>) -> Bool {
+        guard !touched.isEmpty else { return false }
+        if touched.count > 64 {
+            let sorted = merged.values.sorted { ServiceID($0) < ServiceID($1) }
+            defer { services = sorted }
+            return sorted != services
+        }
+        var changed = false
+        for id in touched {
+            let index = insertionIndex(of: id)
+            let present = index < services.count && ServiceID(services[index]) == id
+            switch (present, merged[id]) {
+            case (true, .some(let service)):
+                if services[index] != service {
+                    services[index] = service
+                    changed = true
+                }
+            case (true, .none):
+                services.remove(at: index)
+                changed = true
+            case (false, .some(let service)):
+                services.insert(service, at: index)
+                changed = true
+            case (false, .none):
+                break
+            }
+        }
+        return changed
+    }
+
+    private func insertionIndex(of id: ServiceID) -> Int {
+        var low = 0
+        var high = services.count
+        while low < high {
+            let middle = (low + high) / 2
+            if ServiceID(services[middle]) < id { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    /// Decodes one key's value and checks it against the key: the export must name the namespace, service and
+    /// cluster its key does, or a copy-paste slip would publish one cluster's addresses as another's.
+    private func decode(key: String, value: Data?) -> Result<(ExportKey, Service), Rejection> {
+        let origin = "etcd:" + key
+        guard let exportKey = layout.parse(key) else {
+            return .failure(
+                Rejection(
+                    key: key,
+                    error: RegistryError(
+                        file: origin,
+                        message: "not an export key: expected \(layout.servicesPrefix)NAMESPACE/NAME/CLUSTER")
+                ))
+        }
+        let text = String(decoding: value ?? Data(), as: UTF8.self)
+        let service: Service
+        do {
+            service = try RegistryDecoder.decodeExport(text, file: origin)
+        } catch {
+            return .failure(Rejection(key: key, error: error))
+        }
+        for (field, inValue, inKey) in [
+            ("namespace", service.namespace, exportKey.namespace), ("name", service.name, exportKey.name),
+            ("cluster", service.clusters[0].cluster, exportKey.cluster),
+        ] where inValue != inKey {
+            return .failure(
+                Rejection(
+                    key: key,
+                    error: RegistryError(
+                        file: origin, field: field, message: "'\(inValue)' does not match the key's '\(inKey)'")))
+        }
+        return .success((exportKey, service))
+    }
+}
+
+extension ServiceID {
+    init(_ service: Service) {
+        self.init(namespace: service.namespace, name: service.name)
+    }
+}

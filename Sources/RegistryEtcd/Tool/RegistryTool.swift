@@ -1,0 +1,156 @@
+import Logging
+import ServiceRegistry
+import Synchronization
+
+/// What `scdns registry list|get|put|delete|watch` do against etcd, as text for the operator. Paths are
+/// `NAMESPACE/NAME/CLUSTER` (or `NAMESPACE/NAME` for every cluster of a service), never raw keys, so an operator
+/// cannot write outside the layout the servers read.
+public struct RegistryTool: Sendable {
+    public let client: EtcdClient
+    public let layout: RegistryKeyLayout
+
+    public init(client: EtcdClient, layout: RegistryKeyLayout) {
+        self.client = client
+        self.layout = layout
+    }
+
+    /// A usage error: the path or value the operator gave, and what is wrong with it.
+    public struct UsageError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// One line per export under the prefix (or under `namespace`), after a header with the revision, so two
+    /// instances' views can be compared with etcd's.
+    public func list(namespace: String? = nil) async throws -> [String] {
+        let prefix = namespace.map { layout.servicesPrefix + $0 + "/" } ?? layout.servicesPrefix
+        let listing = try await client.list(prefix: prefix)
+        var lines: [String] = []
+        var services: Set<ServiceID> = []
+        for keyValue in listing.keyValues {
+            let key = keyValue.keyText
+            let lease = keyValue.leaseID == 0 ? "none" : hex(keyValue.leaseID)
+            guard let exportKey = layout.parse(key) else {
+                lines.append("\(key)  INVALID: not \(layout.servicesPrefix)NAMESPACE/NAME/CLUSTER")
+                continue
+            }
+            services.insert(exportKey.service)
+            let text = keyValue.valueText
+            do {
+                let service = try RegistryDecoder.decodeExport(text, file: "etcd:" + key)
+                lines.append("\(exportKey)  \(Self.summary(service))  lease=\(lease) rev=\(keyValue.modRevision)")
+            } catch {
+                lines.append("\(exportKey)  INVALID: \(error)")
+            }
+        }
+        let header =
+            "revision \(listing.revision): \(listing.keyValues.count) export(s) of \(services.count) service(s) "
+            + "under \(prefix)"
+        return [header] + lines
+    }
+
+    /// The flat JSON of one export, or of every cluster's export of a service, one per line after its path.
+    public func get(_ path: String) async throws -> [String] {
+        let parts = try split(path, allowService: true)
+        if parts.count == 3 {
+            let key = layout.key(namespace: parts[0], name: parts[1], cluster: parts[2])
+            guard let keyValue = try await client.get(key) else {
+                throw UsageError(description: "\(path): no such export")
+            }
+            return [keyValue.valueText]
+        }
+        let listing = try await client.list(prefix: layout.servicePrefix(namespace: parts[0], name: parts[1]))
+        guard !listing.keyValues.isEmpty else { throw UsageError(description: "\(path): no such service") }
+        return listing.keyValues.map { keyValue in
+            let path = layout.parse(keyValue.keyText)?.description ?? keyValue.keyText
+            return path + " " + keyValue.valueText
+        }
+    }
+
+    /// Writes one export after validating it as the servers will (schema, and that it names the path's namespace,
+    /// service and cluster); returns the revision. Without a lease the key stays until deleted.
+    public func put(_ path: String, value: String) async throws -> Int64 {
+        let parts = try split(path, allowService: false)
+        let key = layout.key(namespace: parts[0], name: parts[1], cluster: parts[2])
+        let service = try RegistryDecoder.decodeExport(value, file: path)
+        for (field, inValue, inPath) in [
+            ("namespace", service.namespace, parts[0]), ("name", service.name, parts[1]),
+            ("cluster", service.clusters[0].cluster, parts[2]),
+        ] where inValue != inPath {
+            throw UsageError(description: "\(path): \(field) '\(inValue)' in the value does not match '\(inPath)'")
+        }
+        return try await client.put(key, value: ExportEncoder.flatJSON(service, cluster: service.clusters[0]))
+    }
+
+    /// Deletes one export, or every cluster's export of a service; returns how many keys went.
+    public func delete(_ path: String) async throws -> Int64 {
+        let parts = try split(path, allowService: true)
+        if parts.count == 3 {
+            return try await client.delete(layout.key(namespace: parts[0], name: parts[1], cluster: parts[2]))
+        }
+        return try await client.delete(layout.servicePrefix(namespace: parts[0], name: parts[1]), prefix: true)
+    }
+
+    /// Prints each change under the prefix as it happens, from `revision` on (the next one by default), as
+    /// `REVISION PUT NS/NAME/CLUSTER VALUE` or `REVISION DELETE NS/NAME/CLUSTER`. Runs until cancelled; reconnects
+    /// from the last revision printed when the stream breaks.
+    public func watch(from revision: Int64? = nil, output: @escaping @Sendable (String) -> Void) async throws {
+        var next: Int64
+        if let revision { next = revision } else { next = try await client.currentRevision() + 1 }
+        while true {
+            let progress = RevisionHolder(next)
+            do {
+                try await client.watch(prefix: layout.servicesPrefix, from: next) { messages in
+                    for message in messages {
+                        for event in message.watchEvents {
+                            let key = event.kv.keyText
+                            let path = layout.parse(key)?.description ?? key
+                            let revision = event.kv.modRevision
+                            if event.isDelete {
+                                output("\(revision) DELETE \(path)")
+                            } else {
+                                output("\(revision) PUT \(path) \(event.kv.valueText)")
+                            }
+                            progress.advance(past: revision)
+                        }
+                    }
+                }
+            } catch let error as EtcdError where error.isEndpointFailure {
+                next = progress.value
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
+    }
+
+    static func summary(_ service: Service) -> String {
+        let export = service.clusters[0]
+        var parts = [service.type.rawValue]
+        if let vip = service.vip { parts.append("vip=\(vip)") }
+        if !export.addresses.isEmpty { parts.append(export.addresses.map(\.description).joined(separator: ",")) }
+        if !export.endpoints.isEmpty {
+            let ready = export.endpoints.filter(\.ready).count
+            parts.append("endpoints=\(export.endpoints.count) ready=\(ready)")
+        }
+        let locality = [export.locality.region, export.locality.zone].filter { !$0.isEmpty }.joined(separator: "/")
+        if !locality.isEmpty { parts.append(locality) }
+        parts.append("weight=\(export.weight)")
+        parts.append(export.healthy ? "healthy" : "UNHEALTHY")
+        return parts.joined(separator: "  ")
+    }
+
+    private func split(_ path: String, allowService: Bool) throws(UsageError) -> [String] {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard parts.allSatisfy({ !$0.isEmpty }), parts.count == 3 || (allowService && parts.count == 2) else {
+            throw UsageError(
+                description: "'\(path)' is not NAMESPACE/NAME/CLUSTER" + (allowService ? " or NAMESPACE/NAME" : ""))
+        }
+        return parts
+    }
+}
+
+/// The revision to resume a watch from, advanced from the watch's callback.
+private final class RevisionHolder: Sendable {
+    private let next: Mutex<Int64>
+    init(_ value: Int64) { next = Mutex(value) }
+    var value: Int64 { next.withLock { $0 } }
+    func advance(past revision: Int64) { next.withLock { $0 = max($0, revision + 1) } }
+}

@@ -1,0 +1,163 @@
+import ArgumentParser
+import Foundation
+import Logging
+import RegistryEtcd
+
+/// `scdns registry ...`: the etcd registry from the operator's side (DESIGN.md section 6).
+struct Registry: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Read, change, watch and publish the service registry in etcd.",
+        subcommands: [List.self, Get.self, Put.self, Delete.self, Watch.self, Publish.self])
+}
+
+/// `--etcd` and `--prefix`, shared by every registry subcommand.
+struct EtcdOptions: ParsableArguments {
+    @Option(name: .long, help: "etcd endpoint http://HOST:PORT; repeat for several (tried in turn).")
+    var etcd: [String] = ["http://127.0.0.1:2379"]
+
+    @Option(name: .long, help: "Where the registry lives in etcd.")
+    var prefix: String = RegistryKeyLayout.defaultPrefix
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func tool() throws -> RegistryTool {
+        RegistryTool(client: try client(), layout: RegistryKeyLayout(prefix: prefix))
+    }
+
+    func client() throws -> EtcdClient {
+        do {
+            return try EtcdClient(endpoints: etcd, logger: logger())
+        } catch {
+            throw ValidationError("--etcd: \(error)")
+        }
+    }
+
+    func logger() -> Logger {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: "scdns")
+    }
+}
+
+/// Runs a registry operation, printing its error (not a stack of types) and exiting 1 when it fails.
+func runRegistryCommand(_ tool: RegistryTool, _ body: (RegistryTool) async throws -> Void) async throws {
+    do {
+        try await body(tool)
+        await tool.client.shutdown()
+    } catch {
+        await tool.client.shutdown()
+        printError("scdns registry: \(error)")
+        throw ExitCode.failure
+    }
+}
+
+extension Registry {
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List every export with the etcd revision, its lease and whether it is valid.")
+        @OptionGroup var options: EtcdOptions
+        @Argument(help: "Only this namespace.") var namespace: String?
+
+        func run() async throws {
+            try await runRegistryCommand(try options.tool()) { tool in
+                for line in try await tool.list(namespace: namespace) { print(line) }
+            }
+        }
+    }
+
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print an export's JSON (NAMESPACE/NAME/CLUSTER), or every cluster's (NAMESPACE/NAME).")
+        @OptionGroup var options: EtcdOptions
+        @Argument var path: String
+
+        func run() async throws {
+            try await runRegistryCommand(try options.tool()) { tool in
+                for line in try await tool.get(path) { print(line) }
+            }
+        }
+    }
+
+    struct Put: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate and write one export (flat JSON, DESIGN.md section 2), with no lease.")
+        @OptionGroup var options: EtcdOptions
+        @Argument(help: "NAMESPACE/NAME/CLUSTER") var path: String
+        @Argument(help: "The export's JSON; '-' or nothing reads it from standard input.") var value: String?
+
+        func run() async throws {
+            let text =
+                value == nil || value == "-"
+                ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : value!
+            try await runRegistryCommand(try options.tool()) { tool in
+                print("revision \(try await tool.put(path, value: text))")
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete an export (NAMESPACE/NAME/CLUSTER) or every cluster's export of a service.")
+        @OptionGroup var options: EtcdOptions
+        @Argument var path: String
+
+        func run() async throws {
+            try await runRegistryCommand(try options.tool()) { tool in
+                print("deleted \(try await tool.delete(path))")
+            }
+        }
+    }
+
+    struct Watch: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print each change as REVISION PUT|DELETE NAMESPACE/NAME/CLUSTER [JSON] until interrupted.")
+        @OptionGroup var options: EtcdOptions
+        @Option(help: "Start at this revision (default: the next change).") var revision: Int64?
+
+        func run() async throws {
+            try await runRegistryCommand(try options.tool()) { tool in
+                // Written straight to the descriptor so each line shows at once even when piped.
+                try await tool.watch(from: revision) { line in
+                    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+                }
+            }
+        }
+    }
+
+    struct Publish: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Publish this cluster's exports from a registry file under a lease kept alive until stopped.",
+            discussion: """
+                The file uses the registry schema; every export in it must be of --cluster. Each change to the \
+                file is published again, replacing the cluster's set in one transaction. When the publisher \
+                stops, the lease runs out after --lease-ttl seconds and the exports disappear.
+                """)
+        @OptionGroup var options: EtcdOptions
+        @Option(help: "The cluster whose exports these are.") var cluster: String
+        @Option(help: "Registry file (YAML or JSON) with this cluster's exports.") var file: String
+        @Option(help: "Lease TTL in seconds.") var leaseTTL: Int64 = 15
+
+        func validate() throws {
+            guard (1...3600).contains(leaseTTL) else { throw ValidationError("--lease-ttl is 1...3600 seconds") }
+        }
+
+        func run() async throws {
+            let client = try options.client()
+            let publisher = RegistryPublisher(
+                client: client, layout: RegistryKeyLayout(prefix: options.prefix), cluster: cluster,
+                leaseTTL: leaseTTL, logger: options.logger())
+            do {
+                try await publisher.run(file: file)
+            } catch {
+                await client.shutdown()
+                printError("scdns registry publish: \(error)")
+                throw ExitCode.failure
+            }
+        }
+    }
+}

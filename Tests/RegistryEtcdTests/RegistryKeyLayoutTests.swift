@@ -1,0 +1,50 @@
+import Foundation
+import NIOCore
+import XCTest
+
+@testable import RegistryEtcd
+
+final class RegistryKeyLayoutTests: XCTestCase {
+    func testKeysAreBuiltAndParsedUnderThePrefix() {
+        let layout = RegistryKeyLayout()
+        XCTAssertEqual(layout.key(namespace: "app", name: "db", cluster: "c1"), "/scdns/v1/services/app/db/c1")
+        XCTAssertEqual(
+            layout.parse("/scdns/v1/services/app/db/c1"), ExportKey(namespace: "app", name: "db", cluster: "c1"))
+        XCTAssertEqual(RegistryKeyLayout(prefix: "/other").servicesPrefix, "/other/services/")
+    }
+
+    func testKeysOutsideTheLayoutAreNotExports() {
+        let layout = RegistryKeyLayout()
+        for key in [
+            "/scdns/v1/services/app/db", "/scdns/v1/services/app/db/c1/extra", "/scdns/v1/services/app//c1",
+            "/scdns/v1/config/x/y/z", "/scdns/v2/services/app/db/c1", "/scdns/v1/services/app/db/",
+        ] {
+            XCTAssertNil(layout.parse(key), key)
+        }
+    }
+
+    func testPrefixEndIsTheFirstKeyAfterThePrefix() {
+        XCTAssertEqual(EtcdClient.prefixEnd("/a/"), Data("/a0".utf8))
+        XCTAssertEqual(EtcdClient.prefixEnd("ab"), Data("ac".utf8))
+        XCTAssertEqual(EtcdClient.prefixEnd(""), Data([0]))
+    }
+
+    func testEndpointsMustBePlainHTTPWithAPort() throws {
+        XCTAssertEqual(try EtcdEndpoint("http://127.0.0.1:2379/").base, "http://127.0.0.1:2379")
+        XCTAssertEqual(try EtcdEndpoint("http://[::1]:2379").base, "http://[::1]:2379")
+        for text in ["https://127.0.0.1:2379", "127.0.0.1:2379", "http://127.0.0.1", "http://h:0", "http://h:1/v3"] {
+            XCTAssertThrowsError(try EtcdEndpoint(text), text)
+        }
+    }
+
+    func testNewlineSplitterReassemblesMessagesAcrossChunks() {
+        var splitter = NewlineSplitter()
+        splitter.append(.init(string: "{\"a\":1}\n{\"b\""))
+        XCTAssertEqual(splitter.next().map { String(decoding: $0, as: UTF8.self) }, "{\"a\":1}")
+        XCTAssertNil(splitter.next())
+        splitter.append(.init(string: ":2}\r\n\n{\"c\":3}\n"))
+        XCTAssertEqual(splitter.next().map { String(decoding: $0, as: UTF8.self) }, "{\"b\":2}\r")
+        XCTAssertEqual(splitter.next().map { String(decoding: $0, as: UTF8.self) }, "{\"c\":3}")
+        XCTAssertNil(splitter.next())
+    }
+}
