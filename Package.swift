@@ -123,7 +123,15 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LoadGenTests", dependencies: ["LoadGen", "DNSWire"]),
-        .testTarget(name: "scdnsTests", dependencies: ["DNSWire"]),
+        .testTarget(
+            name: "scdnsTests",
+            dependencies: [
+                "DNSWire",
+                "RegistryEtcd",
+                "ServiceRegistry",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -22,18 +22,19 @@ struct EtcdOptions: ParsableArguments {
     var logLevel: String = "info"
 
     func tool() throws -> RegistryTool {
-        RegistryTool(client: try client(), layout: RegistryKeyLayout(prefix: prefix))
+        RegistryTool(client: try client(logger: makeLogger()), layout: RegistryKeyLayout(prefix: prefix))
     }
 
-    func client() throws -> EtcdClient {
+    func client(logger: Logger) throws -> EtcdClient {
         do {
-            return try EtcdClient(endpoints: etcd, logger: logger())
+            return try EtcdClient(endpoints: etcd, logger: logger)
         } catch {
             throw ValidationError("--etcd: \(error)")
         }
     }
 
-    func logger() -> Logger {
+    /// Sets up logging to standard error; call once per process (swift-log allows one bootstrap).
+    func makeLogger() -> Logger {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -147,10 +148,11 @@ extension Registry {
         }
 
         func run() async throws {
-            let client = try options.client()
+            let logger = options.makeLogger()
+            let client = try options.client(logger: logger)
             let publisher = RegistryPublisher(
                 client: client, layout: RegistryKeyLayout(prefix: options.prefix), cluster: cluster,
-                leaseTTL: leaseTTL, logger: options.logger())
+                leaseTTL: leaseTTL, logger: logger)
             do {
                 try await publisher.run(file: file)
             } catch {

@@ -72,11 +72,36 @@ final class ServerConfigTests: XCTestCase {
             ("allow: [10.0.0.0/33]\n", 1, "allow[0]", "network"),
             ("clusterNames: yes\n", 1, "clusterNames", "true or false"),
             ("ttl: 5\nadmin: { listen: 127.0.0.1:9153 }\n", 2, "admin", "not supported"),
-            ("registry: { etcd: { endpoints: [] } }\n", 1, "registry.etcd", "not supported"),
             ("locality: { cluster: a, rack: b }\n", 1, "locality.rack", "unknown field"),
             ("ttl: \"5\"\n", 1, "ttl", "integer"),
         ]
         assertConfigErrors(cases)
+    }
+
+    func testEtcdRegistry() throws {
+        let config = try ServerConfig.load(
+            file: "/etc/scdns/scdns.yaml",
+            text: "registry:\n  etcd:\n    endpoints: [http://10.0.0.1:2379, \"http://[fd00::1]:2379\"]\n")
+        XCTAssertEqual(
+            config.registryEtcd,
+            EtcdRegistrySettings(endpoints: ["http://10.0.0.1:2379", "http://[fd00::1]:2379"], prefix: "/scdns/v1/"))
+        let prefixed = try ServerConfig.load(
+            file: "scdns.yaml", text: "registry: { etcd: { endpoints: [http://e:2379], prefix: /team-a/scdns/ } }")
+        XCTAssertEqual(prefixed.registryEtcd?.prefix, "/team-a/scdns/")
+        XCTAssertNil(try ServerConfig.load(file: "scdns.yaml", text: "ttl: 5").registryEtcd)
+
+        assertConfigErrors([
+            ("registry:\n  etcd: { endpoints: [] }\n", 2, "registry.etcd.endpoints", "at least one"),
+            (
+                "registry:\n  etcd:\n    endpoints: [https://e:2379]\n", 3, "registry.etcd.endpoints[0]",
+                "http://HOST:PORT"
+            ),
+            ("registry:\n  etcd: { endpoints: [\"e:2379\"] }\n", 2, "registry.etcd.endpoints[0]", "http://HOST:PORT"),
+            ("registry:\n  etcd: { prefix: /x/ }\n", 2, "registry.etcd.endpoints", "required"),
+            ("registry:\n  etcd: { endpoints: [http://e:1], prefix: x/ }\n", 2, "registry.etcd.prefix", "starts with"),
+            ("registry:\n  file: r.yaml\n  etcd: { endpoints: [http://e:1] }\n", 2, "registry.file", "not both"),
+            ("registry:\n  etcd: { endpoints: [http://e:1], tls: true }\n", 2, "registry.etcd.tls", "unknown field"),
+        ])
     }
 
     func testClientsMapNetworksToLocalities() throws {

@@ -29,9 +29,10 @@ struct EtcdInt64: Codable, Sendable, Equatable {
     }
 }
 
+/// Only the revision is read: cluster_id and member_id are uint64 values that often exceed Int64, and nothing
+/// here needs them.
 struct ResponseHeader: Decodable, Sendable {
     var revision: EtcdInt64?
-    var member_id: EtcdInt64?
 }
 
 /// One key and its value, as range and watch return it.

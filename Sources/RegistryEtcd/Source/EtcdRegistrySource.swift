@@ -223,17 +223,20 @@ public final class EtcdRegistrySource: RegistrySource {
     }
 
     private func markCurrent(endpoint: EtcdEndpoint) {
-        let (wasStale, revision) = shared.withLock { shared in
+        let (wasStale, previous, revision) = shared.withLock { shared in
             defer {
                 shared.stale = false
                 shared.endpoint = endpoint.description
             }
-            return (shared.stale, shared.state.revision)
+            return (shared.stale, shared.endpoint, shared.state.revision)
         }
         if wasStale {
             logger.notice(
                 "etcd reachable again: the registry is current",
                 metadata: ["revision": "\(revision)", "endpoint": "\(endpoint)"])
+        } else if let previous, previous != endpoint.description {
+            logger.notice(
+                "etcd watch moved to another member", metadata: ["from": "\(previous)", "to": "\(endpoint)"])
         }
     }
 }

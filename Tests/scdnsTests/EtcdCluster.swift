@@ -1,0 +1,156 @@
+import Foundation
+import Logging
+import RegistryEtcd
+import XCTest
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Real etcd members (Debian's etcd-server) on free loopback ports, each with its own data directory: one member,
+/// or a cluster of three that survives losing one. Members can be killed and restarted on the same data, or on
+/// another client port (so a test can change etcd behind a watcher's back).
+final class EtcdCluster {
+    struct Member {
+        let name: String
+        var clientPort: Int
+        let peerPort: Int
+        let dataDirectory: String
+        var process: Process?
+
+        var endpoint: String { "http://127.0.0.1:\(clientPort)" }
+        var peerURL: String { "http://127.0.0.1:\(peerPort)" }
+    }
+
+    private(set) var members: [Member] = []
+    private let directory: String
+    private let token = "scdns-test-" + UUID().uuidString
+    let log = LockedText()
+
+    static var binary: String {
+        for candidate in ["/usr/bin/etcd", "/usr/local/bin/etcd"]
+        where FileManager.default.isExecutableFile(atPath: candidate) {
+            return candidate
+        }
+        return "etcd"
+    }
+
+    /// Starts `size` members and waits until each serves linearizable reads (a leader is elected).
+    init(size: Int = 1, file: StaticString = #filePath, line: UInt = #line) async throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
+            XCTFail("etcd not found: install etcd-server (make test-deps does)", file: file, line: line)
+            throw TestFailure("no etcd")
+        }
+        directory = NSTemporaryDirectory() + "scdns-etcd-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        for index in 0..<size {
+            members.append(
+                Member(
+                    name: "m\(index)", clientPort: try freePort(), peerPort: try freePort(),
+                    dataDirectory: directory + "/m\(index)"))
+        }
+        for index in members.indices { try launch(index, state: "new") }
+        for index in members.indices { try await awaitReady(index, file: file, line: line) }
+    }
+
+    deinit {
+        for member in members where member.process?.isRunning == true {
+            Glibc.kill(member.process!.processIdentifier, SIGKILL)
+            member.process!.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    var endpoints: [String] { members.map(\.endpoint) }
+
+    /// A client of every member, for the test's own reads and writes.
+    func client(_ indices: [Int]? = nil) throws -> EtcdClient {
+        let chosen = (indices ?? Array(members.indices)).map { members[$0].endpoint }
+        return try EtcdClient(endpoints: chosen, logger: Logger(label: "test-etcd-client"))
+    }
+
+    /// SIGKILL, as a crash or a lost machine would end it.
+    func kill(_ index: Int) {
+        guard let process = members[index].process, process.isRunning else { return }
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        members[index].process = nil
+    }
+
+    /// Starts a killed member again on its data, on `clientPort` if given (else its own), and waits for it.
+    func restart(
+        _ index: Int, clientPort: Int? = nil, file: StaticString = #filePath, line: UInt = #line
+    )
+        async throws
+    {
+        if let clientPort { members[index].clientPort = clientPort }
+        try launch(index, state: "existing")
+        try await awaitReady(index, file: file, line: line)
+    }
+
+    private func launch(_ index: Int, state: String) throws {
+        let member = members[index]
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = [
+            "--name", member.name, "--data-dir", member.dataDirectory,
+            "--listen-client-urls", member.endpoint, "--advertise-client-urls", member.endpoint,
+            "--listen-peer-urls", member.peerURL, "--initial-advertise-peer-urls", member.peerURL,
+            "--initial-cluster", members.map { "\($0.name)=\($0.peerURL)" }.joined(separator: ","),
+            "--initial-cluster-state", state, "--initial-cluster-token", token,
+            // Fast elections keep a three-member test short; loopback has no latency to allow for.
+            "--heartbeat-interval", "50", "--election-timeout", "500",
+            "--logger", "zap", "--log-level", "warn",
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        let log = self.log
+        let name = member.name
+        output.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if !data.isEmpty { log.append("[\(name)] " + String(decoding: data, as: UTF8.self)) }
+        }
+        try process.run()
+        members[index].process = process
+    }
+
+    private func awaitReady(_ index: Int, file: StaticString, line: UInt) async throws {
+        let client = try EtcdClient(
+            endpoints: [members[index].endpoint], callTimeout: .seconds(1), logger: Logger(label: "test-etcd-probe"))
+        defer { Task { await client.shutdown() } }
+        let deadline = ContinuousClock.now + .seconds(30)
+        var lastError: (any Error)?
+        while ContinuousClock.now < deadline {
+            guard members[index].process?.isRunning == true else { break }
+            do {
+                _ = try await client.currentRevision()
+                return
+            } catch {
+                lastError = error
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        XCTFail(
+            "etcd member \(index) never became ready (last: \(lastError.map { "\($0)" } ?? "exited")); its log:\n"
+                + log.text, file: file, line: line)
+        throw TestFailure("etcd not ready")
+    }
+}
+
+/// A loopback TCP port nothing listens on now (bound, read back, released).
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw TestFailure("socket failed") }
+    defer { close(fd) }
+    var address = UDPClient.loopback(port: 0)
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard bound == 0 else { throw TestFailure("bind failed") }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}

@@ -1,0 +1,314 @@
+import Foundation
+import XCTest
+
+/// `scdns serve --etcd` against real etcd: changes reach answers, leases forget dead publishers, outages and
+/// compactions lose nothing, and a three-member cluster loses a member without a gap.
+final class EtcdRegistryIntegrationTests: XCTestCase {
+    private var directory = ""
+
+    override func setUpWithError() throws {
+        directory = NSTemporaryDirectory() + "scdns-etcd-it-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    static let name = "web.shop.svc.supercluster.local"
+
+    static func export(_ addresses: [String], name: String = "web", cluster: String = "c1") -> String {
+        let list = addresses.map { "\"\($0)\"" }.joined(separator: ",")
+        return #"{"name":"\#(name)","namespace":"shop","cluster":"\#(cluster)","addresses":[\#(list)]}"#
+    }
+
+    /// Runs `scdns registry ARGUMENTS` to the end; returns its standard output, failing on a non-zero exit.
+    @discardableResult
+    static func registry(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ServerProcess.binary)
+        process.arguments = ["registry"] + arguments
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(
+            process.terminationStatus, 0, "scdns registry \(arguments): \(errorText)", file: file, line: line)
+        return text
+    }
+
+    /// The A records (sorted) and status dig sees for `name`.
+    static func answer(
+        _ server: ServerProcess, _ name: String = EtcdRegistryIntegrationTests.name
+    ) throws -> (
+        status: String, addresses: [String]
+    ) {
+        let output = try Tools.dig(port: server.port, ["+tries=1", "+time=1", name, "A"])
+        let addresses = Tools.records(output).compactMap { record -> String? in
+            let fields = record.split(separator: " ")
+            return fields.count == 5 && fields[3] == "A" ? String(fields[4]) : nil
+        }
+        return (Tools.status(output) ?? "no answer", addresses.sorted())
+    }
+
+    /// Polls until `name` is answered with `addresses` (NXDOMAIN when empty) or the deadline passes.
+    static func awaitAnswer(
+        _ server: ServerProcess, _ addresses: [String], name: String = EtcdRegistryIntegrationTests.name,
+        timeout: TimeInterval = 15, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
+        let expected = addresses.isEmpty ? ("NXDOMAIN", []) : ("NOERROR", addresses.sorted())
+        let deadline = Date().addingTimeInterval(timeout)
+        var last = (status: "", addresses: [String]())
+        while Date() < deadline {
+            last = try answer(server, name)
+            if last.status == expected.0 && last.addresses == expected.1 { return }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        XCTFail(
+            "\(name): expected \(expected), last saw \(last); server log:\n\(server.output)", file: file, line: line)
+    }
+
+    func testAPutIsAnsweredAndADeleteGivesNXDOMAIN() async throws {
+        let etcd = try await EtcdCluster()
+        let server = try ServerProcess(arguments: ["--etcd", etcd.endpoints[0]])
+        try Self.awaitAnswer(server, [])
+
+        let etcdFlag = ["--etcd", etcd.endpoints[0]]
+        try Self.registry(["put"] + etcdFlag + ["shop/web/c1", Self.export(["10.9.0.1"])])
+        try Self.registry(["put"] + etcdFlag + ["shop/web/c2", Self.export(["10.9.0.2"], cluster: "c2")])
+        try Self.awaitAnswer(server, ["10.9.0.1", "10.9.0.2"])
+
+        // A value that fails validation never gets in through the CLI...
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ServerProcess.binary)
+        process.arguments = ["registry", "put"] + etcdFlag + ["shop/web/c1", Self.export(["10.9.0.300"])]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 1)
+        // ...and one written straight to etcd is rejected by the server, naming the key and field, while the
+        // key keeps its last good value.
+        let client = try etcd.client()
+        let offset = server.output.count
+        try await client.put("/scdns/v1/services/shop/web/c1", value: Self.export(["10.9.0.300"]))
+        try server.awaitLog(matching: #"etcd:/scdns/v1/services/shop/web/c1:1:\d+: addresses\[0\]"#, after: offset)
+        XCTAssertEqual(try Self.answer(server).addresses, ["10.9.0.1", "10.9.0.2"])
+
+        try Self.registry(["delete"] + etcdFlag + ["shop/web/c1"])
+        try Self.awaitAnswer(server, ["10.9.0.2"])
+        try Self.registry(["delete"] + etcdFlag + ["shop/web"])
+        try Self.awaitAnswer(server, [])
+
+        let listing = try Self.registry(["list"] + etcdFlag)
+        XCTAssertTrue(listing.hasPrefix("revision "), listing)
+        XCTAssertTrue(listing.contains("0 export(s)"), listing)
+        await client.shutdown()
+    }
+
+    func testAKilledPublishersExportsDisappearAfterItsLeaseTTL() async throws {
+        let etcd = try await EtcdCluster()
+        let file = directory + "/exports.yaml"
+        func write(_ services: [(String, String)]) throws {
+            var text = "services:\n"
+            for (name, address) in services {
+                text += """
+                      - name: \(name)
+                        namespace: shop
+                        clusters:
+                          - { cluster: c1, addresses: [\(address)] }
+
+                    """
+            }
+            let temporary = file + ".tmp"
+            try text.write(toFile: temporary, atomically: false, encoding: .utf8)
+            _ = rename(temporary, file)
+        }
+        try write([("web", "10.8.0.1"), ("api", "10.8.0.2")])
+        let publisher = Process()
+        publisher.executableURL = URL(fileURLWithPath: ServerProcess.binary)
+        publisher.arguments = [
+            "registry", "publish", "--etcd", etcd.endpoints[0], "--cluster", "c1", "--file", file, "--lease-ttl", "2",
+        ]
+        let publisherLog = LockedText()
+        let pipe = Pipe()
+        publisher.standardError = pipe
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            publisherLog.append(String(decoding: handle.availableData, as: UTF8.self))
+        }
+        try publisher.run()
+        defer { if publisher.isRunning { kill(publisher.processIdentifier, SIGKILL) } }
+
+        let server = try ServerProcess(arguments: ["--etcd", etcd.endpoints[0]])
+        try Self.awaitAnswer(server, ["10.8.0.1"])
+        try Self.awaitAnswer(server, ["10.8.0.2"], name: "api.shop.svc.supercluster.local")
+        let listing = try Self.registry(["list", "--etcd", etcd.endpoints[0]])
+        XCTAssertFalse(listing.contains("lease=none"), "every published export is on the lease: \(listing)")
+
+        // Publishing again replaces the cluster's set: api is gone, web changed, in one transaction.
+        try write([("web", "10.8.0.3")])
+        try Self.awaitAnswer(server, [], name: "api.shop.svc.supercluster.local")
+        try Self.awaitAnswer(server, ["10.8.0.3"])
+
+        // The lease outlives keep-alives that stop: web survives several TTLs while the publisher runs...
+        let keptUntil = Date().addingTimeInterval(5)
+        while Date() < keptUntil {
+            XCTAssertEqual(try Self.answer(server).addresses, ["10.8.0.3"])
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        // ...and goes once it dies without a word.
+        kill(publisher.processIdentifier, SIGKILL)
+        publisher.waitUntilExit()
+        try Self.awaitAnswer(server, [], timeout: 10)
+        XCTAssertTrue(publisherLog.text.contains("exports published"), publisherLog.text)
+    }
+
+    func testEtcdDownForTenSecondsChangesNoAnswerAndALaterChangeIsPickedUp() async throws {
+        let etcd = try await EtcdCluster()
+        let client = try etcd.client()
+        try await client.put("/scdns/v1/services/shop/web/c1", value: Self.export(["10.7.0.1"]))
+        let server = try ServerProcess(arguments: ["--etcd", etcd.endpoints[0]])
+        try Self.awaitAnswer(server, ["10.7.0.1"])
+
+        let offset = server.output.count
+        etcd.kill(0)
+        try server.awaitLog(matching: "etcd unreachable: answering from the last snapshot", after: offset)
+        let until = Date().addingTimeInterval(10)
+        var queries = 0
+        while Date() < until {
+            let seen = try Self.answer(server)
+            XCTAssertEqual(seen.status, "NOERROR")
+            XCTAssertEqual(seen.addresses, ["10.7.0.1"])
+            queries += 1
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        XCTAssertGreaterThan(queries, 20)
+
+        try await etcd.restart(0)
+        try server.awaitLog(matching: "etcd reachable again", after: offset)
+        try await client.put("/scdns/v1/services/shop/web/c2", value: Self.export(["10.7.0.2"], cluster: "c2"))
+        try Self.awaitAnswer(server, ["10.7.0.1", "10.7.0.2"])
+        await client.shutdown()
+    }
+
+    func testACompactionPastTheWatchersRevisionForcesAResyncWithTheRightAnswers() async throws {
+        let etcd = try await EtcdCluster()
+        let client = try etcd.client()
+        try await client.put("/scdns/v1/services/shop/web/c1", value: Self.export(["10.6.0.1"]))
+        try await client.put("/scdns/v1/services/shop/old/c1", value: Self.export(["10.6.0.9"], name: "old"))
+        let server = try ServerProcess(arguments: ["--etcd", etcd.endpoints[0]])
+        try Self.awaitAnswer(server, ["10.6.0.1"])
+        try Self.awaitAnswer(server, ["10.6.0.9"], name: "old.shop.svc.supercluster.local")
+        await client.shutdown()
+
+        // Behind the watcher's back: etcd comes up on another port, changes, compacts past every revision the
+        // watcher has seen, and returns to the port the watcher knows.
+        let offset = server.output.count
+        let home = etcd.members[0].clientPort
+        etcd.kill(0)
+        try await etcd.restart(0, clientPort: try freePort())
+        let hidden = try etcd.client()
+        try await hidden.put("/scdns/v1/services/shop/web/c1", value: Self.export(["10.6.0.2"]))
+        try await hidden.delete("/scdns/v1/services/shop/old/c1")
+        try await hidden.put("/scdns/v1/services/shop/new/c1", value: Self.export(["10.6.0.3"], name: "new"))
+        try await hidden.compact(revision: try await hidden.currentRevision())
+        await hidden.shutdown()
+        etcd.kill(0)
+        try await etcd.restart(0, clientPort: home)
+
+        try server.awaitLog(matching: "etcd compacted past the watched revision; listing again", after: offset)
+        try Self.awaitAnswer(server, ["10.6.0.2"])
+        try Self.awaitAnswer(server, [], name: "old.shop.svc.supercluster.local")
+        try Self.awaitAnswer(server, ["10.6.0.3"], name: "new.shop.svc.supercluster.local")
+    }
+
+    func testAThreeMemberClusterLosesTheWatchedMemberWithNoGapInAnswersOrUpdates() async throws {
+        let etcd = try await EtcdCluster(size: 3)
+        let client = try etcd.client([1, 2])
+        try await client.put("/scdns/v1/services/shop/web/c1", value: Self.export(["10.5.0.1"]))
+        // The server follows member 0 first (the first endpoint), the one that is killed.
+        let server = try ServerProcess(arguments: etcd.endpoints.flatMap { ["--etcd", $0] })
+        try Self.awaitAnswer(server, ["10.5.0.1"])
+
+        let failures = LockedText()
+        let answered = Counter()
+        let stop = Counter()
+        let port = server.port
+        let querying = Thread {
+            while stop.value == 0 {
+                do {
+                    let output = try Tools.dig(port: port, ["+tries=1", "+time=1", Self.name, "A"])
+                    let status = Tools.status(output) ?? "no answer"
+                    let records = Tools.records(output)
+                    if status != "NOERROR" || records.isEmpty { failures.append("\(status) \(records)\n") }
+                    answered.increment()
+                } catch {
+                    failures.append("\(error)\n")
+                }
+            }
+            stop.increment()
+        }
+        querying.start()
+        defer {
+            if stop.value == 0 { stop.increment() }
+        }
+
+        // Queries run before the kill, through the failover, and on until 20 more were answered after both
+        // updates arrived: the loop spans the whole failover whatever its speed.
+        try await awaitCount(answered, atLeast: 5)
+        let offset = server.output.count
+        etcd.kill(0)
+        // The next change, written through the surviving members, must arrive by the watch on another member.
+        try await client.put("/scdns/v1/services/shop/web/c2", value: Self.export(["10.5.0.2"], cluster: "c2"))
+        try Self.awaitAnswer(server, ["10.5.0.1", "10.5.0.2"])
+        try await client.put("/scdns/v1/services/shop/web/c1", value: Self.export(["10.5.0.3"]))
+        try Self.awaitAnswer(server, ["10.5.0.2", "10.5.0.3"])
+        try await awaitCount(answered, atLeast: answered.value + 20)
+        stop.increment()
+        while stop.value < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        XCTAssertEqual(failures.text, "", "every query during the failover was answered")
+        let after = String(server.output.dropFirst(offset))
+        XCTAssertTrue(
+            after.contains("etcd watch moved to another member") && after.contains("from=\(etcd.endpoints[0])"),
+            after)
+        XCTAssertFalse(after.contains("listing again"), "a failover resumes, it does not relist")
+        await client.shutdown()
+    }
+}
+
+/// Waits until `counter` reaches `target`, failing after 30 seconds.
+func awaitCount(
+    _ counter: Counter, atLeast target: Int, file: StaticString = #filePath, line: UInt = #line
+)
+    async throws
+{
+    let deadline = ContinuousClock.now + .seconds(30)
+    while counter.value < target {
+        guard ContinuousClock.now < deadline else {
+            XCTFail("count stayed at \(counter.value), below \(target)", file: file, line: line)
+            throw TestFailure("count not reached")
+        }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+}
+
+/// A counter shared between a test and its helper thread.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    func increment() {
+        lock.lock()
+        count += 1
+        lock.unlock()
+    }
+
+    var value: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return count
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import Logging
+import RegistryEtcd
+import ServiceRegistry
+import Synchronization
+import XCTest
+
+/// The etcd source and publisher in-process against real etcd, where revisions and status can be read directly.
+final class EtcdSourceTests: XCTestCase {
+    let layout = RegistryKeyLayout()
+
+    static func export(_ name: String, cluster: String = "c1", _ address: String) -> String {
+        #"{"name":"\#(name)","namespace":"shop","cluster":"\#(cluster)","addresses":["\#(address)"]}"#
+    }
+
+    /// Snapshots published by a source, awaited by condition.
+    final class Published: Sendable {
+        private let snapshots = Mutex<[RegistrySnapshot]>([])
+
+        func append(_ snapshot: RegistrySnapshot) { snapshots.withLock { $0.append(snapshot) } }
+        var last: RegistrySnapshot? { snapshots.withLock { $0.last } }
+
+        func await(
+            timeout: Duration = .seconds(10), file: StaticString = #filePath, line: UInt = #line,
+            _ condition: (RegistrySnapshot) -> Bool
+        ) async throws -> RegistrySnapshot {
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline {
+                if let last, condition(last) { return last }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            XCTFail(
+                "no published snapshot met the condition; last: \(String(describing: last))", file: file, line: line)
+            throw TestFailure("condition not met")
+        }
+    }
+
+    func testTheSnapshotCarriesTheRevisionItWasBuiltFromAndStalenessIsReported() async throws {
+        let etcd = try await EtcdCluster()
+        let client = try etcd.client()
+        let revision = try await client.put(
+            layout.key(namespace: "shop", name: "web", cluster: "c1"), value: Self.export("web", "10.4.0.1"))
+        let source = EtcdRegistrySource(client: try etcd.client(), layout: layout, logger: Logger(label: "test"))
+        let initial = try await source.initialSnapshot()
+        XCTAssertEqual(initial.revision, revision)
+        XCTAssertEqual(initial.services.map(\.name), ["web"])
+        XCTAssertEqual(
+            source.status(), RegistrySourceStatus(stale: false, revision: revision, endpoint: etcd.endpoints[0]))
+
+        let published = Published()
+        let watching = Task { await source.watch { published.append($0) } }
+        defer { watching.cancel() }
+        let next = try await client.put(
+            layout.key(namespace: "shop", name: "api", cluster: "c1"), value: Self.export("api", "10.4.0.2"))
+        let snapshot = try await published.await { $0.services.count == 2 }
+        XCTAssertEqual(snapshot.revision, next)
+        XCTAssertGreaterThan(snapshot.version, initial.version)
+
+        etcd.kill(0)
+        let deadline = ContinuousClock.now + .seconds(15)
+        while !source.status().stale && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        XCTAssertTrue(source.status().stale, "a source that lost etcd says so")
+        XCTAssertEqual(source.status().revision, next, "and keeps the revision it last saw")
+
+        try await etcd.restart(0)
+        let third = try await client.put(
+            layout.key(namespace: "shop", name: "db", cluster: "c1"), value: Self.export("db", "10.4.0.3"))
+        let resumed = try await published.await { $0.services.count == 3 }
+        XCTAssertEqual(resumed.revision, third)
+        XCTAssertFalse(source.status().stale)
+        watching.cancel()
+        await watching.value
+        await client.shutdown()
+        await source.client.shutdown()
+    }
+
+    func testRepublishingReplacesTheClustersSetInOneRevisionAndLeavesOtherClustersAlone() async throws {
+        let etcd = try await EtcdCluster()
+        let client = try etcd.client()
+        // Another cluster's export of the same service must survive c1's republish.
+        try await client.put(
+            layout.key(namespace: "shop", name: "web", cluster: "c2"),
+            value: Self.export("web", cluster: "c2", "10.3.1.1"))
+        let publisher = RegistryPublisher(
+            client: client, layout: layout, cluster: "c1", leaseTTL: 10, logger: Logger(label: "test"))
+        let lease = try await client.grantLease(ttl: 10)
+        let services = try RegistryDecoder.decode(
+            """
+            services:
+              - { name: web, namespace: shop, clusters: [{ cluster: c1, addresses: [10.3.0.1] }] }
+              - { name: api, namespace: shop, clusters: [{ cluster: c1, addresses: [10.3.0.2] }] }
+            """, file: "exports.yaml")
+        let first = try await publisher.publish(
+            try RegistryPublisher.exports(of: services, cluster: "c1", layout: layout, file: "exports.yaml"),
+            lease: lease.id)
+
+        let events = EventLog()
+        let prefix = layout.servicesPrefix
+        let watcher = Task {
+            try await client.watch(prefix: prefix, from: first + 1) { messages in
+                for message in messages {
+                    for event in message.watchEvents {
+                        events.append(event.kv.modRevision, (event.isDelete ? "DELETE " : "PUT ") + event.kv.keyText)
+                    }
+                }
+            }
+        }
+        defer { watcher.cancel() }
+        let second = try await publisher.publish(
+            [layout.key(namespace: "shop", name: "web", cluster: "c1"): Self.export("web", "10.3.0.9")], lease: lease.id
+        )
+        let deadline = ContinuousClock.now + .seconds(10)
+        while events.all.count < 2 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let seen = events.all
+        XCTAssertEqual(seen.map(\.0), [second, second], "one transaction, one revision: \(seen)")
+        XCTAssertEqual(
+            Set(seen.map(\.1)), ["DELETE /scdns/v1/services/shop/api/c1", "PUT /scdns/v1/services/shop/web/c1"])
+
+        // Revoking the lease (what its expiry does) removes c1's exports and nothing of c2's.
+        try await client.revokeLease(lease.id)
+        let left = try await client.list(prefix: layout.servicesPrefix).keyValues.map(\.keyText)
+        XCTAssertEqual(left, ["/scdns/v1/services/shop/web/c2"])
+
+        // A file that lists another cluster's export is refused, naming it.
+        XCTAssertThrowsError(
+            try RegistryPublisher.exports(of: services, cluster: "c9", layout: layout, file: "exports.yaml")
+        ) {
+            XCTAssertTrue("\($0)".contains(": lists cluster 'c1'; this publisher publishes cluster 'c9' only"), "\($0)")
+        }
+        await client.shutdown()
+    }
+
+    func testAListingLargerThanOnePageIsReadAtOneRevision() async throws {
+        let etcd = try await EtcdCluster()
+        let client = try etcd.client()
+        for index in 0..<25 {
+            try await client.put(
+                layout.key(namespace: "shop", name: "s\(index)", cluster: "c1"),
+                value: Self.export("s\(index)", "10.2.0.\(index + 1)"))
+        }
+        let listing = try await client.list(prefix: layout.servicesPrefix, pageSize: 7)
+        XCTAssertEqual(listing.keyValues.count, 25)
+        XCTAssertEqual(Set(listing.keyValues.map(\.keyText)).count, 25)
+        let current = try await client.currentRevision()
+        XCTAssertEqual(listing.revision, current)
+        await client.shutdown()
+    }
+}
+
+/// Watch events collected from the watch's callback.
+final class EventLog: Sendable {
+    private let events = Mutex<[(Int64, String)]>([])
+
+    func append(_ revision: Int64, _ text: String) { events.withLock { $0.append((revision, text)) } }
+    var all: [(Int64, String)] { events.withLock { $0 } }
+}
