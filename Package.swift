@@ -98,6 +98,16 @@ let package = Package(
             dependencies: ["DNSPipeline", "DNSWire", "ServiceRegistry"],
             path: "bench/PipelineBench"
         ),
+        // Put-to-answer latency and bulk loading against real etcd (bench/etcd.sh); not shipped.
+        .executableTarget(
+            name: "EtcdBench",
+            dependencies: [
+                "DNSWire",
+                "RegistryEtcd",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/EtcdBench"
+        ),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "CLDNS"]),
         .testTarget(name: "ZoneFileTests", dependencies: ["ZoneFile", "DNSWire"]),
         .testTarget(name: "ServiceRegistryTests", dependencies: ["ServiceRegistry"]),

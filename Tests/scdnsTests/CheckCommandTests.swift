@@ -31,6 +31,32 @@ final class CheckCommandTests: XCTestCase {
         XCTAssertTrue(result.output.contains("ok: 2 zone file(s)"), result.output)
     }
 
+    func testAnEtcdRegistryIsListedAndARejectedKeyFailsTheCheck() async throws {
+        let etcd = try await EtcdCluster()
+        let client = try etcd.client()
+        try await client.put(
+            "/scdns/v1/services/shop/web/c1",
+            value: #"{"name":"web","namespace":"shop","cluster":"c1","addresses":["10.1.0.1"]}"#)
+        var result = try check(["--etcd", etcd.endpoints[0]])
+        XCTAssertEqual(result.status, 0, result.output)
+        XCTAssertTrue(result.output.contains("1 service(s)"), result.output)
+
+        try await client.put(
+            "/scdns/v1/services/shop/api/c1", value: #"{"name":"api","namespace":"shop","cluster":"c1","weight":0}"#)
+        result = try check(["--etcd", etcd.endpoints[0]])
+        XCTAssertEqual(result.status, 1, result.output)
+        XCTAssertTrue(
+            result.output.contains("1 etcd export(s) rejected; the first: etcd:/scdns/v1/services/shop/api/c1:1:"),
+            result.output)
+        XCTAssertTrue(result.output.contains("weight"), result.output)
+
+        etcd.kill(0)
+        result = try check(["--etcd", etcd.endpoints[0]])
+        XCTAssertEqual(result.status, 1, result.output)
+        XCTAssertTrue(result.output.contains("etcd unreachable"), result.output)
+        await client.shutdown()
+    }
+
     func testBadRegistryNamesFileLineAndField() throws {
         let path = try temporaryFile(
             "registry.yaml",

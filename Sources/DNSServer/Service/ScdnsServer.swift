@@ -95,13 +95,21 @@ public struct ScdnsServer: Sendable {
             let client = try EtcdClient(endpoints: etcd.endpoints, logger: logger)
             let source = EtcdRegistrySource(
                 client: client, layout: RegistryKeyLayout(prefix: etcd.prefix), logger: logger)
+            let listed: (snapshot: RegistrySnapshot, rejected: [RegistryError])
             do {
-                registry = try await source.listOnce()
+                listed = try await source.listOnce()
             } catch {
                 await client.shutdown()
                 throw error
             }
             await client.shutdown()
+            // The server would serve without these keys; a check is where an operator wants to hear of them.
+            if let first = listed.rejected.first {
+                throw ConfigFileError(
+                    file: first.file,
+                    message: "\(listed.rejected.count) etcd export(s) rejected; the first: \(first)")
+            }
+            registry = listed.snapshot
         } else {
             registry = try FileRegistrySource(path: config.registryFile, logger: logger).loadNow()
         }

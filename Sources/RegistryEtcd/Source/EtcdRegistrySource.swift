@@ -60,7 +60,7 @@ public final class EtcdRegistrySource: RegistrySource {
         var backoff = Backoff(timing)
         while true {
             do {
-                return try await list()
+                return try await list().snapshot
             } catch {
                 logger.warning(
                     "etcd not answering; the registry is not loaded yet", metadata: ["error": "\(error)"])
@@ -71,12 +71,14 @@ public final class EtcdRegistrySource: RegistrySource {
     }
 
     /// One listing, no retry: for `scdns check`, which must say at once whether etcd answers.
-    public func listOnce() async throws(EtcdError) -> RegistrySnapshot {
+    /// Returns the snapshot and what was rejected (each also logged), so `check` can fail on it.
+    public func listOnce() async throws(EtcdError) -> (snapshot: RegistrySnapshot, rejected: [RegistryError]) {
         try await list()
     }
 
-    /// Lists every export and makes it the state; returns the snapshot.
-    private func list() async throws(EtcdError) -> RegistrySnapshot {
+    /// Lists every export and makes it the state; returns the snapshot and the values rejected.
+    @discardableResult
+    private func list() async throws(EtcdError) -> (snapshot: RegistrySnapshot, rejected: [RegistryError]) {
         let start = ContinuousClock.now
         let listing = try await client.list(prefix: layout.servicesPrefix)
         let (snapshot, rejections) = shared.withLock { shared in
@@ -93,7 +95,7 @@ public final class EtcdRegistrySource: RegistrySource {
                 "services": "\(snapshot.services.count)", "rejected": "\(rejections.count)",
                 "took": "\(ContinuousClock.now - start)",
             ])
-        return snapshot
+        return (snapshot, rejections.map(\.error))
     }
 
     public func watch(publish: @escaping @Sendable (RegistrySnapshot) -> Void) async {
@@ -104,7 +106,7 @@ public final class EtcdRegistrySource: RegistrySource {
             do {
                 if mustList {
                     let before = shared.withLock { $0.state.services }
-                    let snapshot = try await list()
+                    let snapshot = try await list().snapshot
                     mustList = false
                     if snapshot.services != before { publish(snapshot) }
                 }
