@@ -111,6 +111,9 @@ start_scdns "$WORK/scdns-base.log"
     echo '```'
     echo
 } >>"$OUT"
+builds=$(grep -o 'build=[0-9.]*' "$WORK/scdns-base.log" | cut -d= -f2 | sort -n | awk '{ a[NR] = $1 } END { if (NR) printf "%.2f ms p50, %.2f ms max over %d rebuilds", a[int((NR + 1) / 2)] * 1000, a[NR] * 1000, NR }')
+echo "answer rebuilds: $builds" | tee -a "$OUT"
+echo >>"$OUT"
 kill "$scdns_pid" "$etcd_pid"
 wait "$scdns_pid" "$etcd_pid" 2>/dev/null || true
 

@@ -84,7 +84,7 @@ final class EtcdRegistryStateTests: XCTestCase {
         XCTAssertEqual(addresses(state, "web"), ["10.0.0.1"])
 
         // ...and by watch, where the key also keeps its previous good value.
-        _ = state.apply([put("app/web/c2", export("web", cluster: "c2", "10.0.0.2"), revision: 6)], revision: 6)
+        _ = state.apply([put("app/web/c2", export("web", cluster: "c2", "10.0.0.2"), revision: 6)])
         XCTAssertEqual(addresses(state, "web"), ["10.0.0.1", "10.0.0.2"])
         let outcome = state.apply(
             [
@@ -92,8 +92,7 @@ final class EtcdRegistryStateTests: XCTestCase {
                     "app/web/c2",
                     #"{"name":"web","namespace":"app","type":"Headless","cluster":"c2","endpoints":[]}"#,
                     revision: 7)
-            ],
-            revision: 7)
+            ])
         XCTAssertEqual(outcome.rejections.count, 1, "the type disagrees with c1's")
         XCTAssertFalse(outcome.changed)
         XCTAssertEqual(addresses(state, "web"), ["10.0.0.1", "10.0.0.2"])
@@ -108,21 +107,67 @@ final class EtcdRegistryStateTests: XCTestCase {
             [
                 put("app/api/c1", export("api", cluster: "c1", "10.0.1.1"), revision: 3),
                 put("app/web/c1", export("web", cluster: "c1", "10.0.0.7"), revision: 3),
-            ], revision: 3)
+            ])
         XCTAssertTrue(outcome.changed)
         XCTAssertEqual(state.services.map(\.name), ["api", "web"])
         XCTAssertEqual(addresses(state, "web"), ["10.0.0.7"])
 
-        outcome = state.apply([put("app/web/c1", export("web", cluster: "c1", "10.0.0.7"), revision: 4)], revision: 4)
+        outcome = state.apply([put("app/web/c1", export("web", cluster: "c1", "10.0.0.7"), revision: 4)])
         XCTAssertFalse(outcome.changed, "rewriting the same value changes no answer")
 
-        outcome = state.apply([delete("app/web/c1", revision: 5)], revision: 5)
+        outcome = state.apply([delete("app/web/c1", revision: 5)])
         XCTAssertTrue(outcome.changed)
         XCTAssertEqual(state.services.map(\.name), ["api"])
 
-        outcome = state.apply([delete("app/nothere/c1", revision: 6)], revision: 6)
+        outcome = state.apply([delete("app/nothere/c1", revision: 6)])
         XCTAssertFalse(outcome.changed)
         XCTAssertEqual(state.revision, 6)
+    }
+
+    func testARelistKeepsTheLastGoodValueOfAKeyWhoseValueIsNowRejected() {
+        var state = EtcdRegistryState(layout: layout)
+        _ = state.reset(
+            to: [keyValue("app/web/c1", export("web", cluster: "c1", "10.0.0.1"), revision: 2)], revision: 2)
+        // A bad write is rejected by watch; then a compaction forces a relist that lists the bad value.
+        _ = state.apply([put("app/web/c1", export("web", cluster: "c1", "10.0.0.300"), revision: 3)])
+        let rejections = state.reset(
+            to: [
+                keyValue("app/web/c1", export("web", cluster: "c1", "10.0.0.300"), revision: 3),
+                keyValue("app/api/c1", export("api", cluster: "c1", "10.0.1.1"), revision: 4),
+            ], revision: 9)
+        XCTAssertEqual(rejections.count, 1)
+        XCTAssertEqual(addresses(state, "web"), ["10.0.0.1"], "the key keeps its last good value across the relist")
+        XCTAssertEqual(state.services.map(\.name), ["api", "web"])
+        // A key that is gone from etcd is gone, whatever it held.
+        _ = state.reset(
+            to: [keyValue("app/api/c1", export("api", cluster: "c1", "10.0.1.1"), revision: 4)], revision: 10)
+        XCTAssertEqual(state.services.map(\.name), ["api"])
+    }
+
+    func testAnExportThatDisagreedIsTakenOnceTheExportItDisagreedWithIsGone() {
+        let headless =
+            #"{"name":"web","namespace":"app","type":"Headless","cluster":"c2","endpoints":[{"hostname":"w0","addresses":["10.0.0.2"]}]}"#
+        var watched = EtcdRegistryState(layout: layout)
+        _ = watched.reset(
+            to: [keyValue("app/web/c1", export("web", cluster: "c1", "10.0.0.1"), revision: 2)], revision: 2)
+        XCTAssertEqual(watched.apply([put("app/web/c2", headless, revision: 3)]).rejections.count, 1)
+        XCTAssertEqual(watched.services.first?.type, .clusterSetIP)
+        XCTAssertTrue(watched.apply([delete("app/web/c1", revision: 4)]).changed)
+        XCTAssertEqual(watched.services.first?.type, .headless, "c2's export waited aside and now fits")
+
+        // An instance starting at that revision sees the same.
+        var fresh = EtcdRegistryState(layout: layout)
+        _ = fresh.reset(to: [keyValue("app/web/c2", headless, revision: 3)], revision: 4)
+        XCTAssertEqual(fresh.services, watched.services)
+
+        // A newer, invalid value of a waiting key drops the waiting one: it is no longer what etcd holds.
+        var state = EtcdRegistryState(layout: layout)
+        _ = state.reset(
+            to: [keyValue("app/web/c1", export("web", cluster: "c1", "10.0.0.1"), revision: 2)], revision: 2)
+        _ = state.apply([put("app/web/c2", headless, revision: 3)])
+        _ = state.apply([put("app/web/c2", "{", revision: 4)])
+        _ = state.apply([delete("app/web/c1", revision: 5)])
+        XCTAssertTrue(state.services.isEmpty)
     }
 
     func testManyChangesAtOnceKeepTheServicesSorted() {
@@ -133,13 +178,13 @@ final class EtcdRegistryStateTests: XCTestCase {
                 "app/s\(index)/c1", export("s\(index)", cluster: "c1", "10.1.\(index / 250).\(index % 250 + 1)"),
                 revision: 2)
         }
-        XCTAssertTrue(state.apply(events, revision: 2).changed)
+        XCTAssertTrue(state.apply(events).changed)
         XCTAssertEqual(state.services.count, 200)
         XCTAssertEqual(state.services.map(\.name), state.services.map(\.name).sorted())
         let few = [
             delete("app/s5/c1", revision: 3), put("app/s5a/c1", export("s5a", cluster: "c1", "10.2.0.1"), revision: 3),
         ]
-        XCTAssertTrue(state.apply(few, revision: 3).changed)
+        XCTAssertTrue(state.apply(few).changed)
         XCTAssertEqual(state.services.count, 200)
         XCTAssertEqual(state.services.map(\.name), state.services.map(\.name).sorted())
         XCTAssertNotNil(state.services.first { $0.name == "s5a" })

@@ -37,12 +37,12 @@ final class RegistryKeyLayoutTests: XCTestCase {
         }
     }
 
-    func testNewlineSplitterReassemblesMessagesAcrossChunks() {
+    func testNewlineSplitterReassemblesMessagesAcrossChunks() throws {
         var splitter = NewlineSplitter()
-        splitter.append(.init(string: "{\"a\":1}\n{\"b\""))
+        try splitter.append(.init(string: "{\"a\":1}\n{\"b\""))
         XCTAssertEqual(splitter.next().map { String(decoding: $0, as: UTF8.self) }, "{\"a\":1}")
         XCTAssertNil(splitter.next())
-        splitter.append(.init(string: ":2}\r\n\n{\"c\":3}\n"))
+        try splitter.append(.init(string: ":2}\r\n\n{\"c\":3}\n"))
         XCTAssertEqual(splitter.next().map { String(decoding: $0, as: UTF8.self) }, "{\"b\":2}\r")
         XCTAssertEqual(splitter.next().map { String(decoding: $0, as: UTF8.self) }, "{\"c\":3}")
         XCTAssertNil(splitter.next())

@@ -89,7 +89,7 @@ extension EtcdClient {
                 RequestOp(request_delete_range: DeleteRangeRequest(key: Data(key.utf8)))
             }
         }
-        let response = try await call("/v3/kv/txn", TxnRequest(success: ops), as: TxnResponse.self)
+        let response = try await call("/v3/kv/txn", TxnRequest(compare: nil, success: ops), as: TxnResponse.self)
         return response.header?.revision?.value ?? 0
     }
 
@@ -127,6 +127,31 @@ extension EtcdClient {
         _ = try await call(
             "/v3/kv/compaction", CompactionRequest(revision: EtcdInt64(revision), physical: true),
             as: HeaderOnlyResponse.self)
+    }
+
+    /// The highest mod revision of any key under `prefix` (0 when there is none), by a linearizable read of one
+    /// key, at `endpoint` only: what a watch of the prefix served by that member must have delivered by now.
+    public func latestModRevision(prefix: String, at endpoint: EtcdEndpoint) async throws(EtcdError) -> Int64 {
+        let request = RangeRequest(
+            key: Data(prefix.utf8), range_end: Self.prefixEnd(prefix), limit: EtcdInt64(1), keys_only: true,
+            sort_order: "DESCEND", sort_target: "MOD")
+        return try await call("/v3/kv/range", request, as: RangeResponse.self, only: endpoint).kvs?.first?
+            .modRevision ?? 0
+    }
+
+    /// Whether every key in `keys` exists and is bound to `lease`, checked by compare-only transactions of at
+    /// most 100 keys each (etcd's --max-txn-ops counts comparisons too).
+    public func keysHeld(_ keys: [String], lease: Int64) async throws(EtcdError) -> Bool {
+        var start = 0
+        while start < keys.count {
+            let chunk = keys[start..<min(keys.count, start + 100)]
+            let request = TxnRequest(
+                compare: chunk.map { Compare(key: Data($0.utf8), target: "LEASE", lease: EtcdInt64(lease)) },
+                success: [])
+            guard try await call("/v3/kv/txn", request, as: TxnResponse.self).succeeded == true else { return false }
+            start += 100
+        }
+        return true
     }
 
     /// The current store revision, by a linearizable read (it needs a quorum, so it also proves the member

@@ -18,12 +18,13 @@ extension EtcdClient {
     ) async throws {
         let request = WatchRequest(
             create_request: WatchCreate(
-                key: Data(prefix.utf8), range_end: Self.prefixEnd(prefix), start_revision: EtcdInt64(startRevision)))
+                key: Data(prefix.utf8), range_end: Self.prefixEnd(prefix), start_revision: EtcdInt64(startRevision),
+                progress_notify: true))
         let (endpoint, response) = try await openStream("/v3/watch", request)
         var lines = NewlineSplitter()
         do {
             for try await chunk in response.body {
-                lines.append(chunk)
+                try lines.append(chunk)
                 var batch: [WatchResponse] = []
                 while let line = lines.next() {
                     let message = try decode(StreamMessage<WatchResponse>.self, from: line)
@@ -60,16 +61,32 @@ extension EtcdClient {
 
 /// Cuts a byte stream into newline-terminated messages (the gateway writes one JSON message per line).
 struct NewlineSplitter {
-    private var buffer = ByteBuffer()
+    /// A catch-up message holds at most a few MiB of events; anything near this is not etcd talking.
+    static let maximumLine = 64 << 20
 
-    mutating func append(_ chunk: ByteBuffer) {
+    private var buffer = ByteBuffer()
+    /// Bytes of the unfinished line already searched for a newline, so a long message arriving in small chunks
+    /// is scanned once, not once per chunk.
+    private var scanned = 0
+
+    mutating func append(_ chunk: ByteBuffer) throws(EtcdError) {
         var chunk = chunk
         buffer.writeBuffer(&chunk)
+        if buffer.readableBytes > Self.maximumLine {
+            throw .malformed("a watch message longer than \(Self.maximumLine) bytes")
+        }
     }
 
     /// The next complete line without its newline, or nil until more bytes arrive. Blank lines are skipped.
     mutating func next() -> Data? {
-        while let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
+        while true {
+            let unread = buffer.readableBytesView
+            guard let newline = unread.dropFirst(scanned).firstIndex(of: UInt8(ascii: "\n")) else {
+                scanned = unread.count
+                if buffer.readerIndex > 1 << 16 { buffer.discardReadBytes() }
+                return nil
+            }
+            scanned = 0
             let length = newline - buffer.readerIndex
             let line = buffer.readData(length: length) ?? Data()
             buffer.moveReaderIndex(forwardBy: 1)
@@ -77,7 +94,5 @@ struct NewlineSplitter {
                 return line
             }
         }
-        if buffer.readerIndex > 1 << 16 { buffer.discardReadBytes() }
-        return nil
     }
 }

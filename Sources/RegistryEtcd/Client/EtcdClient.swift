@@ -49,7 +49,9 @@ public final class EtcdClient: Sendable {
     // MARK: - Calls
 
     /// `POST path` with `request` as JSON, decoded as `Response`, trying each endpoint in turn from the preferred
-    /// one, or only `endpoint` when given (a probe of one member).
+    /// one, or only `endpoint` when given (a probe of one member). Writes are retried on the next endpoint too:
+    /// after a timeout the first may have committed, so a put can land twice (the same value) and a delete can
+    /// report 0 deleted.
     func call<Request: Encodable, Response: Decodable>(
         _ path: String, _ request: Request, as: Response.Type = Response.self, only endpoint: EtcdEndpoint? = nil
     ) async throws(EtcdError) -> Response {
@@ -65,13 +67,15 @@ public final class EtcdClient: Sendable {
                 let response = try decode(Response.self, from: data)
                 if offset != 0 { preferred.store(index, ordering: .relaxed) }
                 return response
-            } catch let error as EtcdError where error.isEndpointFailure && tries > 1 {
-                failures.append("\(endpoint): \(error)")
-                logger.debug("etcd endpoint failed; trying the next", metadata: ["endpoint": "\(endpoint)"])
-            } catch let error as EtcdError {
-                throw error
+            } catch is CancellationError {
+                throw .cancelled
             } catch {
-                throw .unreachable("\(endpoint): \(error)")
+                // A body cut short or too big, a reset: as much the endpoint's failure as a refused connect.
+                let failure = error as? EtcdError ?? .unreachable("\(endpoint): \(error)")
+                if Task.isCancelled { throw .cancelled }
+                guard failure.isEndpointFailure, tries > 1 else { throw failure }
+                failures.append("\(endpoint): \(failure)")
+                logger.debug("etcd endpoint failed; trying the next", metadata: ["endpoint": "\(endpoint)"])
             }
         }
         throw .unreachable(failures.joined(separator: "; "))
@@ -168,7 +172,10 @@ public final class EtcdClient: Sendable {
                 return (endpoint, response)
             } catch let error as EtcdError {
                 throw error
+            } catch is CancellationError {
+                throw .cancelled
             } catch {
+                if Task.isCancelled { throw .cancelled }
                 failures.append("\(endpoint): \(error)")
             }
         }

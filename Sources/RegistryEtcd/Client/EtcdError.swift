@@ -10,6 +10,8 @@ public enum EtcdError: Error, Sendable, CustomStringConvertible, Equatable {
     case malformed(String)
     /// An endpoint URL that is not `http://HOST:PORT`.
     case badEndpoint(String)
+    /// The calling task was cancelled.
+    case cancelled
 
     public var description: String {
         switch self {
@@ -18,11 +20,13 @@ public enum EtcdError: Error, Sendable, CustomStringConvertible, Equatable {
         case .compacted(let revision): "etcd revision compacted (compact revision \(revision))"
         case .malformed(let detail): "unreadable etcd response: \(detail)"
         case .badEndpoint(let text): "'\(text)' is not an etcd endpoint (http://HOST:PORT)"
+        case .cancelled: "cancelled"
         }
     }
 
     /// gRPC status codes the gateway passes through (google.golang.org/grpc/codes).
     static let notFound = 5
+    static let resourceExhausted = 8
     static let outOfRange = 11
     static let unavailable = 14
 

@@ -56,6 +56,8 @@ struct RangeRequest: Encodable {
     var revision: EtcdInt64?
     var keys_only: Bool?
     var count_only: Bool?
+    var sort_order: String?
+    var sort_target: String?
 }
 
 struct RangeResponse: Decodable {
@@ -87,7 +89,15 @@ struct RequestOp: Encodable {
     var request_delete_range: DeleteRangeRequest?
 }
 
+/// A transaction condition; only "this key is bound to this lease" is used (a missing key has lease 0).
+struct Compare: Encodable {
+    var key: Data
+    var target: String
+    var lease: EtcdInt64
+}
+
 struct TxnRequest: Encodable {
+    var compare: [Compare]?
     var success: [RequestOp]
 }
 
@@ -132,6 +142,7 @@ struct WatchCreate: Encodable {
     var key: Data
     var range_end: Data?
     var start_revision: EtcdInt64?
+    /// etcd then sends an empty message now and then (every 10 minutes by default) on an idle watch.
     var progress_notify: Bool?
 }
 

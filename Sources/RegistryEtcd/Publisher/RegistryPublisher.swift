@@ -60,6 +60,12 @@ public final class RegistryPublisher: Sendable {
                 message:
                     "\(message): \(operations.count) operations in one transaction; raise etcd's --max-txn-ops "
                     + "(default 128) so the cluster's set can be replaced atomically")
+        } catch .server(let code, let message) where message.contains("too large") {
+            throw .server(
+                code: code,
+                message:
+                    "\(message): the cluster's set is one transaction; raise etcd's --max-request-bytes "
+                    + "(default 1.5 MiB)")
         }
     }
 
@@ -73,7 +79,8 @@ public final class RegistryPublisher: Sendable {
 
     /// Publishes `initial`, then keeps the lease alive and republishes each new set from `updates`, until the task
     /// is cancelled. A lease lost (etcd unreachable for longer than its TTL) is replaced by a new one and the set
-    /// published again. Errors are logged and retried at the next tick; nothing here gives up.
+    /// published again; so is a set that someone else overwrote or deleted (checked at every renewal). Errors are
+    /// logged and retried at the next tick; nothing here gives up.
     public func run(initial: [String: String], updates: AsyncStream<[String: String]>) async throws {
         let interval = Duration.milliseconds(max(500, leaseTTL * 1000 / 3))
         let (events, continuation) = AsyncStream.makeStream(of: Event.self)
@@ -117,6 +124,16 @@ public final class RegistryPublisher: Sendable {
                         published = false
                         logger.info(
                             "lease granted", metadata: ["lease": "\(hex(granted.id))", "ttl": "\(granted.ttl)s"])
+                    }
+                    if published, case .tick = event, let lease,
+                        !(try await client.keysHeld(exports.keys.sorted(), lease: lease))
+                    {
+                        // Another writer (a second publisher of this cluster during a rollout, an operator's
+                        // delete) moved or removed exports: if that writer's lease ran out, they would vanish.
+                        logger.warning(
+                            "some exports are no longer on this publisher's lease; publishing again",
+                            metadata: ["cluster": "\(cluster)", "lease": "\(hex(lease))"])
+                        published = false
                     }
                     if !published, let lease {
                         let revision = try await publish(exports, lease: lease)

@@ -113,12 +113,12 @@ public final class EtcdRegistrySource: RegistrySource {
                 try await follow(publish: publish)
                 continue
             } catch let ended as WatchEnded {
-                if ended.opened { backoff.reset() }
+                if ended.progressed { backoff.reset() }
                 failure = ended.cause
             } catch {
                 failure = error
             }
-            if failure is CancellationError || Task.isCancelled { return }
+            if failure is CancellationError || Task.isCancelled || (failure as? EtcdError) == .cancelled { return }
             if case EtcdError.compacted(let compactRevision) = failure {
                 logger.notice(
                     "etcd compacted past the watched revision; listing again",
@@ -136,46 +136,69 @@ public final class EtcdRegistrySource: RegistrySource {
         }
     }
 
-    /// Why `follow` returned, and whether the watch had been confirmed open first (then the next failure
-    /// starts a fresh backoff).
+    /// Why `follow` returned, and whether the watch made progress first (events applied or the member proved
+    /// in a quorum): only then does the next failure start a fresh backoff, so a watch that opens and fails at
+    /// once, again and again, backs off and is reported stale instead of spinning.
     private struct WatchEnded: Error {
-        var opened: Bool
+        var progressed: Bool
         var cause: any Error
     }
 
     /// Watches from the revision after the state's, publishing each change, with a probe of the serving member
     /// alongside. Returns never; throws `WatchEnded`.
+    ///
+    /// The probe, at once and then every `probeInterval`, asks the member serving the watch for the newest mod
+    /// revision under the prefix by a linearizable read: it fails if the member has no quorum, and if a change
+    /// it reports has still not come down the watch by the next probe, while the watch sits idle, the stream
+    /// is dead without having closed (a middlebox that dropped it) and is reopened.
     private func follow(publish: @escaping @Sendable (RegistrySnapshot) -> Void) async throws {
         let from = shared.withLock { $0.state.revision } + 1
-        let opened = OpenedEndpoint()
+        let progress = WatchProgress(received: from - 1)
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     try await self.client.watch(
                         prefix: self.layout.servicesPrefix, from: from,
-                        onOpen: { endpoint in
-                            opened.set(endpoint)
-                            self.markCurrent(endpoint: endpoint)
-                        },
-                        onMessages: { messages in self.apply(messages, publish: publish) })
+                        onOpen: { endpoint in progress.opened(endpoint) },
+                        onMessages: { messages in
+                            progress.receiving(messages.flatMap(\.watchEvents).map(\.kv.modRevision).max() ?? 0)
+                            self.apply(messages, publish: publish)
+                            progress.applied()
+                        })
                 }
                 group.addTask {
+                    var expected: Int64? = nil
                     while true {
-                        try await Task.sleep(for: self.timing.probeInterval)
-                        guard let endpoint = opened.get() else { continue }
+                        guard let endpoint = progress.endpoint else {
+                            try await Task.sleep(for: .milliseconds(10))
+                            continue
+                        }
+                        let latest: Int64
                         do {
-                            _ = try await self.client.currentRevision(at: endpoint)
+                            latest = try await self.client.latestModRevision(
+                                prefix: self.layout.servicesPrefix, at: endpoint)
                         } catch {
                             self.client.avoid(endpoint)
                             throw EtcdError.unreachable("\(endpoint) failed its probe: \(error)")
                         }
+                        self.markCurrent(endpoint: endpoint)
+                        progress.proved()
+                        let (received, busy) = progress.delivery
+                        if let target = expected, !busy, received < target {
+                            self.client.avoid(endpoint)
+                            throw EtcdError.unreachable(
+                                "\(endpoint): the watch has not delivered revision \(target) after \(self.timing.probeInterval)"
+                            )
+                        }
+                        expected = latest > received ? latest : nil
+                        try await Task.sleep(for: self.timing.probeInterval)
                     }
                 }
                 defer { group.cancelAll() }
                 try await group.next()
             }
         } catch {
-            throw WatchEnded(opened: opened.get() != nil, cause: error)
+            throw WatchEnded(progressed: progress.progressed, cause: error)
         }
     }
 
@@ -184,7 +207,7 @@ public final class EtcdRegistrySource: RegistrySource {
             var changed = false
             var rejections: [EtcdRegistryState.Rejection] = []
             for message in messages {
-                let outcome = shared.state.apply(message.watchEvents, revision: message.revision)
+                let outcome = shared.state.apply(message.watchEvents)
                 changed = changed || outcome.changed
                 rejections += outcome.rejections
             }
@@ -243,11 +266,43 @@ public final class EtcdRegistrySource: RegistrySource {
     }
 }
 
-/// The endpoint a watch was confirmed on, shared between the watch and its probe.
-private final class OpenedEndpoint: Sendable {
-    private let endpoint = Mutex<EtcdEndpoint?>(nil)
-    func set(_ value: EtcdEndpoint) { endpoint.withLock { $0 = value } }
-    func get() -> EtcdEndpoint? { endpoint.withLock { $0 } }
+/// What one watch has done, shared between the watch and its probe.
+private final class WatchProgress: Sendable {
+    private struct State {
+        var endpoint: EtcdEndpoint?
+        var received: Int64
+        var busy = false
+        var progressed = false
+    }
+
+    private let state: Mutex<State>
+
+    init(received: Int64) { state = Mutex(State(received: received)) }
+
+    var endpoint: EtcdEndpoint? { state.withLock { $0.endpoint } }
+    /// The newest event revision the watch has handed over, and whether it is still applying it.
+    var delivery: (received: Int64, busy: Bool) { state.withLock { ($0.received, $0.busy) } }
+    var progressed: Bool { state.withLock { $0.progressed } }
+
+    func opened(_ endpoint: EtcdEndpoint) { state.withLock { $0.endpoint = endpoint } }
+
+    /// Events up to `revision` arrived; applying them (and rebuilding answers) may take a while.
+    func receiving(_ revision: Int64) {
+        state.withLock { state in
+            state.received = max(state.received, revision)
+            state.busy = true
+        }
+    }
+
+    func applied() {
+        state.withLock { state in
+            state.busy = false
+            state.progressed = true
+        }
+    }
+
+    /// The serving member answered a quorum read.
+    func proved() { state.withLock { $0.progressed = true } }
 }
 
 /// Exponential backoff with jitter, so instances that lost etcd together do not return in lockstep.

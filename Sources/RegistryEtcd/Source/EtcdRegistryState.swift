@@ -6,7 +6,10 @@ import ServiceRegistry
 ///
 /// "Last good" is per key: a value that fails validation, or that cannot merge with the service's other exports
 /// (a type or vip disagreement), is rejected and the key keeps its previous value, so one cluster's bad write
-/// never takes a service, let alone the registry, out of the answers.
+/// never takes a service, let alone the registry, out of the answers. That holds across a relist too: a key whose
+/// listed value is rejected keeps the value it had. A value rejected only for disagreeing with the others is
+/// kept aside and taken as soon as the service changes so that it fits (the export it disagreed with deleted),
+/// so an instance that watched the change and one that starts afterwards answer alike.
 struct EtcdRegistryState {
     /// A value etcd holds that was not taken, with the reason as file (the etcd key), line, field.
     struct Rejection: Error, CustomStringConvertible {
@@ -18,11 +21,14 @@ struct EtcdRegistryState {
     let layout: RegistryKeyLayout
     /// The accepted export of each key, by service then cluster.
     private(set) var exports: [ServiceID: [String: Service]] = [:]
+    /// Valid exports that disagreed with the rest of their service, by service then cluster, retried whenever
+    /// that service changes.
+    private(set) var pending: [ServiceID: [String: Service]] = [:]
     /// Each service's exports merged.
     private(set) var merged: [ServiceID: Service] = [:]
     /// `merged`'s values sorted by (namespace, name), as a snapshot holds them.
     private(set) var services: [Service] = []
-    /// The etcd revision everything above is current at.
+    /// The etcd revision everything above is current at: the listing's, then the last event's.
     private(set) var revision: Int64 = 0
 
     init(layout: RegistryKeyLayout) {
@@ -32,9 +38,12 @@ struct EtcdRegistryState {
     var exportCount: Int { exports.values.reduce(0) { $0 + $1.count } }
 
     /// Replaces everything with a listing. Keys are taken oldest first, so when two exports of a service
-    /// disagree, the later write is the one rejected, as it would have been had it arrived by watch.
+    /// disagree, the later write is the one rejected, as it would have been had it arrived by watch. A key whose
+    /// listed value is rejected keeps the export it had before the listing, if it had one.
     mutating func reset(to keyValues: [KeyValue], revision: Int64) -> [Rejection] {
+        let previous = exports
         exports = [:]
+        pending = [:]
         merged = [:]
         var rejections: [Rejection] = []
         var byService: [ServiceID: [(key: String, service: Service)]] = [:]
@@ -44,6 +53,11 @@ struct EtcdRegistryState {
                 byService[exportKey.service, default: []].append((keyValue.keyText, service))
             case .failure(let rejection):
                 rejections.append(rejection)
+                if let exportKey = layout.parse(keyValue.keyText),
+                    let kept = previous[exportKey.service]?[exportKey.cluster]
+                {
+                    byService[exportKey.service, default: []].append((keyValue.keyText, kept))
+                }
             }
         }
         for (id, exportsOfService) in byService {
@@ -57,8 +71,13 @@ struct EtcdRegistryState {
                 continue
             }
             for export in exportsOfService {
+                let cluster = export.service.clusters[0].cluster
                 if let rejection = accept(export.service, key: export.key, id: id) {
                     rejections.append(rejection)
+                    // The key's export from before the listing, if it still fits, rather than none.
+                    if let kept = previous[id]?[cluster], kept != export.service, exports[id]?[cluster] == nil {
+                        _ = accept(kept, key: export.key, id: id, keepPending: true)
+                    }
                 }
             }
         }
@@ -67,18 +86,24 @@ struct EtcdRegistryState {
         return rejections
     }
 
-    /// Applies watch events in order; returns whether any service changed, and the values rejected.
-    mutating func apply(_ events: [WatchEvent], revision: Int64) -> (changed: Bool, rejections: [Rejection]) {
+    /// Applies watch events in order; returns whether any service changed, and the values rejected. The
+    /// revision becomes the last event's: a message's header may be ahead of its events while etcd sends a
+    /// long catch-up in parts, and resuming from the header would skip the rest.
+    mutating func apply(_ events: [WatchEvent]) -> (changed: Bool, rejections: [Rejection]) {
         var rejections: [Rejection] = []
         var touched: Set<ServiceID> = []
         for event in events {
+            revision = max(revision, event.kv.modRevision)
             let key = event.kv.keyText
             if event.isDelete {
-                guard let exportKey = layout.parse(key), exports[exportKey.service]?[exportKey.cluster] != nil
-                else { continue }
-                exports[exportKey.service]?[exportKey.cluster] = nil
-                remerge(exportKey.service)
-                touched.insert(exportKey.service)
+                guard let exportKey = layout.parse(key) else { continue }
+                let id = exportKey.service
+                pending[id]?[exportKey.cluster] = nil
+                guard exports[id]?[exportKey.cluster] != nil else { continue }
+                exports[id]?[exportKey.cluster] = nil
+                remerge(id)
+                retryPending(id)
+                touched.insert(id)
                 continue
             }
             switch decode(key: key, value: event.kv.value) {
@@ -90,26 +115,56 @@ struct EtcdRegistryState {
                 }
             case .failure(let rejection):
                 rejections.append(rejection)
+                // The key's newest value is unusable: an older one waiting aside is no longer what etcd holds.
+                if let exportKey = layout.parse(key) { pending[exportKey.service]?[exportKey.cluster] = nil }
             }
         }
-        self.revision = max(self.revision, revision)
         let changed = resort(touched)
         return (changed, rejections)
     }
 
     /// Takes `service` (one cluster's export) as the new value of its key if the service still merges with it;
-    /// otherwise leaves the key's previous value in place and says why.
-    private mutating func accept(_ service: Service, key: String, id: ServiceID) -> Rejection? {
+    /// otherwise leaves the key's previous value in place, keeps the value aside for a later retry (unless
+    /// `keepPending`, for a fallback), and says why.
+    private mutating func accept(
+        _ service: Service, key: String, id: ServiceID, keepPending: Bool = false
+    )
+        -> Rejection?
+    {
         let cluster = service.clusters[0].cluster
         let previous = exports[id]?[cluster]
         exports[id, default: [:]][cluster] = service
         do {
             merged[id] = try mergeExports(of: id)
+            if !keepPending { pending[id]?[cluster] = nil }
+            retryPending(id)
             return nil
         } catch {
             exports[id]?[cluster] = previous
             if exports[id]?.isEmpty == true { exports[id] = nil }
+            if !keepPending { pending[id, default: [:]][cluster] = service }
             return Rejection(key: key, error: error)
+        }
+    }
+
+    /// Takes whichever exports kept aside for `id` now fit, until none does.
+    private mutating func retryPending(_ id: ServiceID) {
+        var progress = true
+        while progress, let waiting = pending[id], !waiting.isEmpty {
+            progress = false
+            for (cluster, service) in waiting.sorted(by: { $0.key < $1.key }) {
+                let previous = exports[id]?[cluster]
+                exports[id, default: [:]][cluster] = service
+                if let service = try? mergeExports(of: id) {
+                    merged[id] = service
+                    pending[id]?[cluster] = nil
+                    progress = true
+                } else {
+                    exports[id]?[cluster] = previous
+                    if exports[id]?.isEmpty == true { exports[id] = nil }
+                }
+            }
+            if pending[id]?.isEmpty == true { pending[id] = nil }
         }
     }
 

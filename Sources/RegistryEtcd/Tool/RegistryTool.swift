@@ -117,6 +117,12 @@ public struct RegistryTool: Sendable {
             } catch let error as EtcdError where error.isEndpointFailure {
                 next = progress.value
                 try await Task.sleep(for: .milliseconds(500))
+            } catch EtcdError.compacted(let compactRevision) {
+                // The changes between are gone from etcd's history; say so, and go on from what is left.
+                output(
+                    "# revisions \(progress.value) to \(compactRevision - 1) were compacted; watching from \(compactRevision)"
+                )
+                next = compactRevision
             }
         }
     }
