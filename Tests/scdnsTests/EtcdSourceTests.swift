@@ -132,6 +132,72 @@ final class EtcdSourceTests: XCTestCase {
         await client.shutdown()
     }
 
+    func testAWatchThatSilentlyStopsDeliveringIsNoticedAndReopened() async throws {
+        let etcd = try await EtcdCluster()
+        let proxy = try FreezingProxy(to: etcd.members[0].clientPort)
+        defer { proxy.stop() }
+        let client = try etcd.client()
+        var timing = EtcdRegistrySource.Timing()
+        timing.probeInterval = .milliseconds(300)
+        let source = EtcdRegistrySource(
+            client: try EtcdClient(endpoints: ["http://127.0.0.1:\(proxy.port)"], logger: Logger(label: "test")),
+            layout: layout, timing: timing, logger: Logger(label: "test"))
+        _ = try await source.initialSnapshot()
+        let published = Published()
+        let watching = Task { await source.watch { published.append($0) } }
+        defer { watching.cancel() }
+        try await client.put(
+            layout.key(namespace: "shop", name: "a", cluster: "c1"), value: Self.export("a", "10.1.0.1"))
+        _ = try await published.await { $0.services.map(\.name) == ["a"] }
+
+        // The watch's connection goes silent without closing; the probe's own connections still work. Only the
+        // probe's check that the watch delivers what the member holds can notice.
+        proxy.freezeWatches()
+        let revision = try await client.put(
+            layout.key(namespace: "shop", name: "b", cluster: "c1"), value: Self.export("b", "10.1.0.2"))
+        let snapshot = try await published.await(timeout: .seconds(15)) { $0.services.count == 2 }
+        XCTAssertEqual(snapshot.revision, revision)
+        watching.cancel()
+        await watching.value
+        await client.shutdown()
+        await source.client.shutdown()
+    }
+
+    func testThePublisherPutsBackExportsSomeoneElseMovedOffItsLease() async throws {
+        let etcd = try await EtcdCluster()
+        let client = try etcd.client()
+        let publisher = RegistryPublisher(
+            client: client, layout: layout, cluster: "c1", leaseTTL: 2, logger: Logger(label: "test"))
+        let key = layout.key(namespace: "shop", name: "web", cluster: "c1")
+        let value = Self.export("web", "10.3.0.1")
+        let (updates, _) = AsyncStream.makeStream(of: [String: String].self)
+        let running = Task { try await publisher.run(initial: [key: value], updates: updates) }
+        defer { running.cancel() }
+
+        func awaitLeased(_ description: String) async throws -> Int64 {
+            let deadline = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < deadline {
+                if let held = try await client.get(key), held.leaseID != 0, held.valueText == value {
+                    return held.leaseID
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            XCTFail("the export never came back on a lease: \(description)")
+            throw TestFailure(description)
+        }
+        let lease = try await awaitLeased("first publish")
+        // Another writer puts the key without a lease (as a second publisher or an operator might)...
+        try await client.put(key, value: Self.export("web", "10.3.0.9"))
+        let afterOverwrite = try await awaitLeased("after an overwrite")
+        XCTAssertEqual(afterOverwrite, lease)
+        // ...or deletes it.
+        try await client.delete(key)
+        let afterDelete = try await awaitLeased("after a delete")
+        XCTAssertEqual(afterDelete, lease)
+        running.cancel()
+        await client.shutdown()
+    }
+
     func testAListingLargerThanOnePageIsReadAtOneRevision() async throws {
         let etcd = try await EtcdCluster()
         let client = try etcd.client()

@@ -19,7 +19,6 @@ public final class EtcdClient: Sendable {
     public let endpoints: [EtcdEndpoint]
     /// How long one unary call may take on one endpoint, connect included.
     public let callTimeout: Duration
-    private let http: HTTPClient
     private let preferred = Atomic<Int>(0)
     private let logger: Logger
 
@@ -30,18 +29,23 @@ public final class EtcdClient: Sendable {
         self.endpoints = parsed
         self.callTimeout = callTimeout
         self.logger = logger
+    }
+
+    /// One HTTP client for the process, as AHC advises: its connections are pooled per endpoint and shared by
+    /// every `EtcdClient`, and it lives as long as the process, so there is nothing to shut down.
+    private static let sharedHTTP: HTTPClient = {
         var configuration = HTTPClient.Configuration()
         // A member that is down refuses at once on loopback; one that is partitioned away must not hold a call
         // for long before the next endpoint is tried.
         configuration.timeout = .init(connect: .seconds(1), read: nil)
         configuration.httpVersion = .http1Only
-        http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-    }
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 
-    /// Closes the connections. Calls made afterwards fail.
-    public func shutdown() async {
-        try? await http.shutdown()
-    }
+    private var http: HTTPClient { Self.sharedHTTP }
+
+    /// Kept for callers that end their use of etcd explicitly; connections belong to the process-wide pool.
+    public func shutdown() async {}
 
     /// The endpoint calls start at: the one that answered last.
     public var currentEndpoint: EtcdEndpoint { endpoints[preferred.load(ordering: .relaxed) % endpoints.count] }

@@ -98,7 +98,31 @@ public final class EtcdRegistrySource: RegistrySource {
         return (snapshot, rejections.map(\.error))
     }
 
+    /// Follows etcd until cancelled. Snapshots reach `publish` from a task of their own: compiling answers for a
+    /// big registry takes long, and meanwhile the watch goes on applying events; when several snapshots pile up
+    /// only the newest is published, so a burst of updates costs a rebuild or two, not one each.
     public func watch(publish: @escaping @Sendable (RegistrySnapshot) -> Void) async {
+        let latest = LatestSnapshot()
+        let (signals, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in signals {
+                    if let snapshot = latest.take() { publish(snapshot) }
+                }
+            }
+            group.addTask {
+                await self.follow { snapshot in
+                    latest.put(snapshot)
+                    signal.yield()
+                }
+                signal.finish()
+            }
+            await group.waitForAll()
+        }
+    }
+
+    /// The watch loop: follow, and on failure resume, relist or back off, until cancelled.
+    private func follow(publish: @escaping @Sendable (RegistrySnapshot) -> Void) async {
         var backoff = Backoff(timing)
         var mustList = false
         while !Task.isCancelled {
@@ -110,7 +134,7 @@ public final class EtcdRegistrySource: RegistrySource {
                     mustList = false
                     if snapshot.services != before { publish(snapshot) }
                 }
-                try await follow(publish: publish)
+                try await followOnce(publish: publish)
                 continue
             } catch let ended as WatchEnded {
                 if ended.progressed { backoff.reset() }
@@ -151,7 +175,7 @@ public final class EtcdRegistrySource: RegistrySource {
     /// revision under the prefix by a linearizable read: it fails if the member has no quorum, and if a change
     /// it reports has still not come down the watch by the next probe, while the watch sits idle, the stream
     /// is dead without having closed (a middlebox that dropped it) and is reopened.
-    private func follow(publish: @escaping @Sendable (RegistrySnapshot) -> Void) async throws {
+    private func followOnce(publish: @escaping @Sendable (RegistrySnapshot) -> Void) async throws {
         let from = shared.withLock { $0.state.revision } + 1
         let progress = WatchProgress(received: from - 1)
         do {
@@ -162,6 +186,8 @@ public final class EtcdRegistrySource: RegistrySource {
                         onOpen: { endpoint in progress.opened(endpoint) },
                         onMessages: { messages in
                             progress.receiving(messages.flatMap(\.watchEvents).map(\.kv.modRevision).max() ?? 0)
+                            // Events from the watch prove it current as well as a probe does.
+                            if let endpoint = progress.endpoint { self.markCurrent(endpoint: endpoint) }
                             self.apply(messages, publish: publish)
                             progress.applied()
                         })
@@ -262,6 +288,18 @@ public final class EtcdRegistrySource: RegistrySource {
         } else if let previous, previous != endpoint.description {
             logger.notice(
                 "etcd watch moved to another member", metadata: ["from": "\(previous)", "to": "\(endpoint)"])
+        }
+    }
+}
+
+/// The newest snapshot not yet published.
+private final class LatestSnapshot: Sendable {
+    private let snapshot = Mutex<RegistrySnapshot?>(nil)
+    func put(_ value: RegistrySnapshot) { snapshot.withLock { $0 = value } }
+    func take() -> RegistrySnapshot? {
+        snapshot.withLock { value in
+            defer { value = nil }
+            return value
         }
     }
 }
