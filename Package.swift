@@ -110,7 +110,8 @@ let package = Package(
         ),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "CLDNS"]),
         .testTarget(name: "ZoneFileTests", dependencies: ["ZoneFile", "DNSWire"]),
-        .testTarget(name: "ServiceRegistryTests", dependencies: ["ServiceRegistry"]),
+        .testTarget(
+            name: "ServiceRegistryTests", dependencies: ["ServiceRegistry", .product(name: "Yams", package: "Yams")]),
         .testTarget(
             name: "RegistryEtcdTests",
             dependencies: [

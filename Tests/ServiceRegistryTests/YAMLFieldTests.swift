@@ -1,4 +1,5 @@
 import XCTest
+import Yams
 
 @testable import ServiceRegistry
 
@@ -168,5 +169,40 @@ final class YAMLFieldTests: XCTestCase {
             YAMLField.unknownKeyMessage("colour", allowed: allowed),
             "unknown field 'colour'; expected one of: services, addresses, weight, healthy"
         )
+    }
+}
+
+/// `plainScalarKind` replaces the resolver's regular expressions on the decoding path; both must type every
+/// plain scalar alike.
+final class PlainScalarKindTests: XCTestCase {
+    func testAgreesWithTheResolversPatterns() throws {
+        let samples = [
+            "", "~", "null", "Null", "NULL", "nULL", "true", "True", "TRUE", "tRUE", "false", "yes", "no", "on",
+            "0", "7", "-7", "+7", "007", "1_000", "0x1F", "0o17", "1:2", "1:2:3:4:5:6:7:8", "10.0.0.1", "1.", ".5",
+            "1.5", "-1.5", "+.5", ".", "-x", "+", "1e5", "1E-5", "1.5e+10", ".5e3", "1e", "e5", "1.5.1", ".inf",
+            "-.Inf",
+            "+.INF", ".nan", ".NaN", "-.nan", "inf", "nan", "10s", "500ms", "fd00::1", "a b", "12ab", " 1", "١٢",
+        ]
+        for sample in samples {
+            let document = try XCTUnwrap(
+                try Yams.compose(yaml: "value: " + (sample.isEmpty ? "" : sample), YAMLField.resolver))
+            guard case .mapping(let mapping) = document, let node = mapping.first?.value,
+                case .scalar(let scalar) = node
+            else {
+                XCTFail("'\(sample)' did not parse as a scalar")
+                continue
+            }
+            let byResolver = node.tag.description
+            let expected: YAMLField.ScalarKind =
+                switch byResolver {
+                case Tag.Name.str.rawValue: .string
+                case Tag.Name.int.rawValue: .integer
+                case Tag.Name.float.rawValue: .float
+                case Tag.Name.bool.rawValue: .boolean
+                case Tag.Name.null.rawValue: .null
+                default: .other(byResolver)
+                }
+            XCTAssertEqual(YAMLField.plainScalarKind(scalar.string), expected, "'\(sample)'")
+        }
     }
 }

@@ -50,7 +50,16 @@ extension WireReader {
 /// Writing names with compression. The table maps a lower-cased suffix to the offset where it was first
 /// written; only offsets a 14-bit pointer can reach are remembered.
 struct CompressionTable {
-    private var offsets: [[UInt8]: Int] = [:]
+    /// A lower-cased name suffix, hashed in one call rather than octet by octet.
+    private struct Suffix: Hashable {
+        let octets: [UInt8]
+
+        func hash(into hasher: inout Hasher) {
+            octets.withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
+    }
+
+    private var offsets: [Suffix: Int] = [:]
     /// When false nothing is remembered or reused: every name is written in full.
     let enabled: Bool
 
@@ -71,14 +80,15 @@ struct CompressionTable {
                 buffer.append(contentsOf: wire[position...])
                 return
             }
-            let suffix = Array(wire[position...].map(DNSName.lowercaseASCII))
-            if enabled && compress, let target = offsets[suffix] {
+            let suffix = Suffix(octets: wire[position...].map(DNSName.lowercaseASCII))
+            let known = offsets[suffix]
+            if compress, let target = known {
                 buffer.append(0xC0 | UInt8(target >> 8))
                 buffer.append(UInt8(target & 0xFF))
                 return
             }
             let here = buffer.count
-            if enabled && here <= 0x3FFF && offsets[suffix] == nil { offsets[suffix] = here }
+            if here <= 0x3FFF && known == nil { offsets[suffix] = here }
             let length = Int(wire[position])
             buffer.append(contentsOf: wire[position...(position + length)])
             position += 1 + length

@@ -11,8 +11,13 @@ extension YAMLField {
     }
 
     var scalarKind: ScalarKind? {
-        guard case .scalar = node else { return nil }
-        switch node.tag.description {
+        guard case .scalar(let scalar) = node else { return nil }
+        // A plain scalar with no tag is typed by `YAMLField.resolver`'s rules; `plainScalarKind` applies the same
+        // rules without its regular expressions (ICU's matcher cost more than the rest of decoding together).
+        // Quoted scalars arrive tagged as strings; explicit tags are taken as written.
+        let raw = scalar.tag.description
+        if raw.isEmpty { return Self.plainScalarKind(scalar.string) }
+        switch raw {
         case Tag.Name.str.rawValue: return .string
         case Tag.Name.int.rawValue: return .integer
         case Tag.Name.float.rawValue: return .float
@@ -20,6 +25,56 @@ extension YAMLField {
         case Tag.Name.null.rawValue: return .null
         case let other: return .other(other)
         }
+    }
+
+    /// The type `YAMLField.resolver` gives an untagged plain scalar, tried in its order: boolean, integer, float,
+    /// null, else string. `YAMLFieldTests` checks the two agree on a table of edge cases.
+    static func plainScalarKind(_ text: String) -> ScalarKind {
+        switch text {
+        case "true", "True", "TRUE", "false", "False", "FALSE": return .boolean
+        case "~", "null", "Null", "NULL", "": return .null
+        case ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN":
+            return .float
+        default: break
+        }
+        var bytes = Substring(text).utf8[...]
+        if let first = bytes.first, first == UInt8(ascii: "+") || first == UInt8(ascii: "-") {
+            bytes = bytes.dropFirst()
+        }
+        func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+        if !bytes.isEmpty && bytes.allSatisfy(isDigit) { return .integer }
+        // [0-9]+(\.[0-9]*)? or \.[0-9]+, then an optional exponent [eE][-+]?[0-9]+
+        var index = bytes.startIndex
+        var mantissaDigits = 0
+        while index < bytes.endIndex, isDigit(bytes[index]) {
+            mantissaDigits += 1
+            index = bytes.index(after: index)
+        }
+        if index < bytes.endIndex, bytes[index] == UInt8(ascii: ".") {
+            index = bytes.index(after: index)
+            var fraction = 0
+            while index < bytes.endIndex, isDigit(bytes[index]) {
+                fraction += 1
+                index = bytes.index(after: index)
+            }
+            // "1." is a float, ".5" is a float, "." is not.
+            guard mantissaDigits > 0 || fraction > 0 else { return .string }
+        } else if mantissaDigits == 0 {
+            return .string
+        }
+        if index < bytes.endIndex, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            index = bytes.index(after: index)
+            if index < bytes.endIndex, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                index = bytes.index(after: index)
+            }
+            var exponent = 0
+            while index < bytes.endIndex, isDigit(bytes[index]) {
+                exponent += 1
+                index = bytes.index(after: index)
+            }
+            guard exponent > 0 else { return .string }
+        }
+        return index == bytes.endIndex ? .float : .string
     }
 
     /// True for an explicit null (`~`, `null`, or nothing after the colon).
