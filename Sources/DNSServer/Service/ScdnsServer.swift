@@ -21,8 +21,7 @@ public struct ScdnsServer: Sendable {
 
     public func run() async throws {
         let zones = try ZoneFileLoader.loadDirectory(config.zonesDirectory).map(AuthoritativeZone.init)
-        let (source, reloadRegistry, etcdClient) = try makeSource()
-        defer { if let etcdClient { Task { await etcdClient.shutdown() } } }
+        let (source, reloadRegistry) = try makeSource()
         let registry = try await source.initialSnapshot()
         // The cache holds forwarded answers only: without forward rules there is nothing to keep.
         let cache =
@@ -60,18 +59,18 @@ public struct ScdnsServer: Sendable {
         try await group.shutdownGracefully()
     }
 
-    /// The registry source the config names, what SIGHUP does to it, and the etcd client to close at the end.
-    private func makeSource() throws -> (any RegistrySource, @Sendable () -> Void, EtcdClient?) {
+    /// The registry source the config names, and what SIGHUP does to it.
+    private func makeSource() throws -> (any RegistrySource, @Sendable () -> Void) {
         guard let etcd = config.registryEtcd else {
             let source = FileRegistrySource(path: config.registryFile, logger: logger)
-            return (source, { source.reload() }, nil)
+            return (source, { source.reload() })
         }
         let client = try EtcdClient(endpoints: etcd.endpoints, logger: logger)
         let source = EtcdRegistrySource(client: client, layout: RegistryKeyLayout(prefix: etcd.prefix), logger: logger)
         let logger = self.logger
         // etcd pushes every change as it happens; there is nothing to re-read.
         let reload: @Sendable () -> Void = { logger.info("the registry follows etcd; SIGHUP reloads zones only") }
-        return (source, reload, client)
+        return (source, reload)
     }
 
     /// What `scdns check` reports when everything is valid.
