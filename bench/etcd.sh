@@ -10,7 +10,7 @@
 #   ETCD_BENCH_PORT=15400         first of the 3 loopback ports used (etcd client, etcd peer, scdns)
 #   ETCD_BENCH_UPDATES=1000       updates timed from put to answer
 #   ETCD_BENCH_BASE=1000          services (x 3 clusters) in the registry while latency is measured
-#   ETCD_BENCH_SCALE=100000       services (x 3 clusters) of the load measurement
+#   ETCD_BENCH_SCALE=100000       services (x 3 clusters) of the load measurement; 0 leaves it out
 #
 # What each figure is:
 #   - put / put-to-answer: bench/EtcdBench/main.swift (one put at a time; the next put only after the answer
@@ -116,6 +116,11 @@ echo "answer rebuilds: $builds" | tee -a "$OUT"
 echo >>"$OUT"
 kill "$scdns_pid" "$etcd_pid"
 wait "$scdns_pid" "$etcd_pid" 2>/dev/null || true
+
+if [[ $SCALE -eq 0 ]]; then
+    cat "$OUT"
+    exit 0
+fi
 
 echo "== load: $SCALE services x 3 clusters"
 start_etcd
