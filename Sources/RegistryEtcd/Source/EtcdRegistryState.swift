@@ -228,8 +228,7 @@ struct EtcdRegistryState {
         return low
     }
 
-    /// Decodes one key's value and checks it against the key: the export must name the namespace, service and
-    /// cluster its key does, or a copy-paste slip would publish one cluster's addresses as another's.
+    /// Decodes one key's value and checks it against the key (`ExportKey.mismatch`).
     private func decode(key: String, value: Data?) -> Result<(ExportKey, Service), Rejection> {
         let origin = "etcd:" + key
         guard let exportKey = layout.parse(key) else {
@@ -248,10 +247,7 @@ struct EtcdRegistryState {
         } catch {
             return .failure(Rejection(key: key, error: error))
         }
-        for (field, inValue, inKey) in [
-            ("namespace", service.namespace, exportKey.namespace), ("name", service.name, exportKey.name),
-            ("cluster", service.clusters[0].cluster, exportKey.cluster),
-        ] where inValue != inKey {
+        if let (field, inValue, inKey) = exportKey.mismatch(with: service) {
             return .failure(
                 Rejection(
                     key: key,

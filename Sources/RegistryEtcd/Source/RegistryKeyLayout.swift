@@ -47,6 +47,19 @@ public struct ExportKey: Hashable, Sendable, CustomStringConvertible {
 
     public var service: ServiceID { ServiceID(namespace: namespace, name: name) }
     public var description: String { "\(namespace)/\(name)/\(cluster)" }
+
+    /// The first of namespace, name and cluster where `export` (one cluster's export) says otherwise than the
+    /// key: an export must sit under its own key, or a copy-paste slip would publish one cluster's addresses as
+    /// another's.
+    public func mismatch(with export: Service) -> (field: String, inValue: String, inKey: String)? {
+        for (field, inValue, inKey) in [
+            ("namespace", export.namespace, namespace), ("name", export.name, name),
+            ("cluster", export.clusters.first?.cluster ?? "", cluster),
+        ] where inValue != inKey {
+            return (field, inValue, inKey)
+        }
+        return nil
+    }
 }
 
 /// A service's identity in the registry: exports merge by (namespace, name).

@@ -72,10 +72,8 @@ public struct RegistryTool: Sendable {
         let parts = try split(path, allowService: false)
         let key = layout.key(namespace: parts[0], name: parts[1], cluster: parts[2])
         let service = try RegistryDecoder.decodeExport(value, file: path)
-        for (field, inValue, inPath) in [
-            ("namespace", service.namespace, parts[0]), ("name", service.name, parts[1]),
-            ("cluster", service.clusters[0].cluster, parts[2]),
-        ] where inValue != inPath {
+        let exportKey = ExportKey(namespace: parts[0], name: parts[1], cluster: parts[2])
+        if let (field, inValue, inPath) = exportKey.mismatch(with: service) {
             throw UsageError(description: "\(path): \(field) '\(inValue)' in the value does not match '\(inPath)'")
         }
         return try await client.put(key, value: ExportEncoder.flatJSON(service, cluster: service.clusters[0]))
