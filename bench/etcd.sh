@@ -11,6 +11,7 @@
 #   ETCD_BENCH_UPDATES=1000       updates timed from put to answer
 #   ETCD_BENCH_BASE=1000          services (x 3 clusters) in the registry while latency is measured
 #   ETCD_BENCH_SCALE=100000       services (x 3 clusters) of the load measurement; 0 leaves it out
+#   ETCD_BENCH_SCALE_UPDATES=20   updates timed from put to answer once that registry is loaded
 #
 # What each figure is:
 #   - put / put-to-answer: bench/EtcdBench/main.swift (one put at a time; the next put only after the answer
@@ -28,6 +29,7 @@ PORT=${ETCD_BENCH_PORT:-15400}
 UPDATES=${ETCD_BENCH_UPDATES:-1000}
 BASE=${ETCD_BENCH_BASE:-1000}
 SCALE=${ETCD_BENCH_SCALE:-100000}
+SCALE_UPDATES=${ETCD_BENCH_SCALE_UPDATES:-20}
 ETCD_URL=http://127.0.0.1:$PORT
 DNS_PORT=$((PORT + 2))
 
@@ -136,6 +138,19 @@ compiled_line=$(grep 'answers compiled' "$WORK/scdns-scale.log" | head -1)
     echo "- VmRSS $(rss "$scdns_pid" VmRSS), VmHWM $(rss "$scdns_pid" VmHWM) once listening"
     echo "- log: \`${listed_line#*scdns: }\`"
     echo "- log: \`${compiled_line#*scdns: }\`"
+    echo
+} >>"$OUT"
+echo "== put-to-answer latency: $SCALE_UPDATES updates over $SCALE services x 3 clusters"
+"$BENCH" latency "$ETCD_URL" "$DNS_PORT" "$SCALE_UPDATES" | tee "$WORK/scale-latency"
+scale_builds=$(grep -o 'build=[0-9.]*' "$WORK/scdns-scale.log" | cut -d= -f2 | sort -n | awk '{ a[NR] = $1 } END { if (NR) printf "%.2f ms p50, %.2f ms max over %d rebuilds", a[int((NR + 1) / 2)] * 1000, a[NR] * 1000, NR }')
+{
+    echo "## Put to answer, $SCALE_UPDATES updates ($SCALE services x 3 clusters in the registry)"
+    echo
+    echo '```'
+    cat "$WORK/scale-latency"
+    echo '```'
+    echo
+    echo "answer rebuilds: $scale_builds"
     echo
 } >>"$OUT"
 cat "$OUT"

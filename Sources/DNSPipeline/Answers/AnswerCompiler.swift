@@ -3,10 +3,15 @@ import ServiceRegistry
 
 /// Builds an `AnswerSnapshot`: gathers every record into a `RecordStore`, then precompiles one response per
 /// (name, type) so the query path only copies bytes and patches the ID, flags and the question's case.
+///
+/// With a previous snapshot (same zones and settings), a service whose value and naming tree are unchanged has
+/// its nodes copied from it instead: its names are all under `SVC.NS.BASE` and nothing else reads them, unless
+/// a zone file has a record at or below that name or pointing into it (then it is compiled as before).
 struct AnswerCompiler {
     let registry: RegistrySnapshot
     let zoneFiles: [AuthoritativeZone]
     let settings: PipelineSettings
+    var previous: AnswerSnapshot? = nil
 
     /// Registry data wins over a static record of the same name and type.
     private static let registrySource = 0
@@ -29,7 +34,26 @@ struct AnswerCompiler {
         let resolver = LocalityResolver(own: settings.locality, clients: settings.clients)
         let generator = RegistryRecords(settings: settings, localities: resolver.localities)
         var ordered: [OrderedKey: OrderedRRset] = [:]
+        // Reuse: services copied from `previous` (their old node indices), and for services compiled now, the
+        // root of their names, to record which nodes are theirs for the next build.
+        let unsafeRoots = previous == nil ? [] : Self.namesReferencedByZoneFiles(zoneFiles)
+        var copied: [(fragment: ServiceFragment, nodes: [Int32])] = []
+        var compiledRoots: [(fragment: ServiceFragment, root: DNSName, firstName: Int)] = []
         func addService(_ service: Service, base: DNSName) {
+            let fragment = ServiceFragment(service: service, base: base)
+            let root = try? base.prepending(service.namespace).prepending(service.name)
+            if let previous, let root, !unsafeRoots.contains(root), let nodes = previous.fragments[fragment] {
+                // Its ancestors still exist (NS.svc.ZONE as an empty non-terminal) as when it was compiled.
+                if !nodes.isEmpty, let parent = root.parent {
+                    let zone = zoneIndex(of: parent)
+                    store.touch(parent, zone: zone, apex: zone == RecordStore.noZone ? nil : zones[zone].origin)
+                }
+                copied.append((fragment, nodes))
+                return
+            }
+            if let root, !unsafeRoots.contains(root) {
+                compiledRoots.append((fragment, root, store.order.count))
+            }
             let output = generator.records(for: service, base: base)
             for record in output.records { add(record, source: Self.registrySource) }
             for rrset in output.ordered {
@@ -59,13 +83,34 @@ struct AnswerCompiler {
             for record in [zone.soa] + zone.nameServers + zone.records { add(record, source: Self.staticSource) }
         }
 
-        var table = NameTable(capacity: store.order.count)
+        let copiedCount = copied.reduce(0) { $0 + $1.nodes.count }
+        var table = NameTable(capacity: store.order.count + copiedCount)
         var output = Output()
-        output.nodes.reserveCapacity(store.order.count)
+        output.nodes.reserveCapacity(store.order.count + copiedCount)
+        // Every name in `order` has a node, so a name's node index is its position there.
         for name in store.order {
             guard let node = store.node(name) else { continue }
             table.insert(node.name.wire, value: output.nodes.count)
             output.nodes.append(compileNode(node, store: store, ordered: ordered, into: &output))
+        }
+        var fragments: [ServiceFragment: [Int32]] = [:]
+        for (index, entry) in compiledRoots.enumerated() {
+            let end = index + 1 < compiledRoots.count ? compiledRoots[index + 1].firstName : store.order.count
+            // Names first seen while adding the service: its own, and maybe its namespace's empty non-terminal,
+            // which is not its to carry.
+            fragments[entry.fragment] = (entry.firstName..<end).filter { store.order[$0].isSubdomain(of: entry.root) }
+                .map { Int32($0) }
+        }
+        if let previous, !copied.isEmpty {
+            let names = previous.table.keysByValue(count: previous.nodes.count)
+            for (fragment, nodes) in copied {
+                fragments[fragment] = nodes.map { old in
+                    let new = Int32(output.nodes.count)
+                    table.insert(Array(names[Int(old)]), value: Int(new))
+                    output.nodes.append(Self.copyNode(Int(old), from: previous, into: &output))
+                    return new
+                }
+            }
         }
         let compiledZones = zones.map { zone in
             AnswerSnapshot.Zone(origin: zone.origin.lowercased(), negativeSOA: Self.negativeSOA(zone))
@@ -83,7 +128,73 @@ struct AnswerCompiler {
                 variantChoices: output.variantChoices, choices: output.choices,
                 localityCount: resolver.localities.count),
             templates: output.templates, rotations: output.rotations, localities: resolver, zones: compiledZones,
-            failingOpen: failingOpen, registryVersion: registry.version, settings: settings)
+            failingOpen: failingOpen, registryVersion: registry.version, settings: settings, fragments: fragments,
+            reusedNames: copiedCount)
+    }
+
+    /// Names a zone file's records own or point at (CNAME, SRV, NS, MX targets), with all their ancestors: a
+    /// service whose root is among them shares data with the zone files and is always compiled afresh.
+    static func namesReferencedByZoneFiles(_ zones: [AuthoritativeZone]) -> Set<DNSName> {
+        var names = Set<DNSName>()
+        func insertWithAncestors(_ name: DNSName) {
+            var current: DNSName? = name
+            while let here = current, names.insert(here).inserted { current = here.parent }
+        }
+        for zone in zones {
+            for record in [zone.soa] + zone.nameServers + zone.records {
+                insertWithAncestors(record.name)
+                switch record.data {
+                case .cname(let target), .ns(let target), .ptr(let target): insertWithAncestors(target)
+                case .srv(let srv): insertWithAncestors(srv.target)
+                case .mx(_, let exchange): insertWithAncestors(exchange)
+                default: continue
+                }
+            }
+        }
+        return names
+    }
+
+    /// Appends node `index` of `previous` with everything it refers to (templates, per-locality variants,
+    /// choice groups, rotation plans), re-based onto `output`.
+    private static func copyNode(
+        _ index: Int, from previous: AnswerSnapshot, into output: inout Output
+    )
+        -> AnswerSnapshot.Node
+    {
+        let old = previous.nodes[index]
+        let types = previous.types
+        func template(_ index: Int32) -> Int32 { output.templates.copy(index, from: previous.templates) }
+        var node = AnswerSnapshot.Node(
+            zone: old.zone, firstType: Int32(output.typeCodes.count), typeCount: old.typeCount,
+            anyTemplate: template(old.anyTemplate), fallbackTemplate: template(old.fallbackTemplate))
+        // Each new index is computed before it is appended: `template` writes to `output` too.
+        for entry in Int(old.firstType)..<Int(old.firstType + old.typeCount) {
+            let copiedTemplate = template(types.templates[entry])
+            output.typeCodes.append(types.codes[entry])
+            output.typeTemplates.append(copiedTemplate)
+            let variant = types.variants[entry]
+            guard variant >= 0 else {
+                output.typeVariants.append(-1)
+                continue
+            }
+            output.typeVariants.append(Int32(output.variantTemplates.count))
+            for locality in Int(variant)..<(Int(variant) + types.localityCount) {
+                let variantTemplate = template(types.variantTemplates[locality])
+                output.variantTemplates.append(variantTemplate)
+                let plan = types.variantPlans[locality]
+                let copiedPlan = plan < 0 ? -1 : output.rotations.copy(plan, from: previous.rotations)
+                output.variantPlans.append(copiedPlan)
+                let choice = types.variantChoices[locality]
+                var copiedChoice: Int32 = -1
+                if choice >= 0 {
+                    let options = types.choices.options(choice).map { (template($0.template), $0.weight) }
+                    copiedChoice = output.choices.add(options)
+                }
+                output.variantChoices.append(copiedChoice)
+            }
+        }
+        node.typeCount = old.typeCount
+        return node
     }
 
     private struct OrderedKey: Hashable {

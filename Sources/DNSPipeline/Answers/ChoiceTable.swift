@@ -32,6 +32,18 @@ struct ChoiceTable: Sendable {
     }
 
     /// The template of group `index` that `bits` (uniform random) selects, each with its weight's share.
+    /// The options of group `index`: templates and weights, as `add` took them.
+    func options(_ index: Int32) -> [(template: Int32, weight: UInt64)] {
+        let group = groups[Int(index)]
+        var previous: UInt64 = 0
+        var options: [(template: Int32, weight: UInt64)] = []
+        for offset in Int(group.first)..<Int(group.first + group.count) {
+            options.append((templates[offset], cumulative[offset] - previous))
+            previous = cumulative[offset]
+        }
+        return options
+    }
+
     @inline(__always)
     func pick(_ index: Int, bits: UInt64) -> Int32 {
         let group = groups[index]

@@ -35,6 +35,16 @@ struct NameTable: Sendable {
     }
 
     /// Finds `name` (wire form, any letter case). Nil when absent.
+    /// Every key (lower-cased wire name) by its value, for values `0..<count`: where a later snapshot that
+    /// reuses nodes finds their names.
+    func keysByValue(count: Int) -> [ArraySlice<UInt8>] {
+        var result = [ArraySlice<UInt8>](repeating: [], count: count)
+        for slot in slots where slot.keyLength != 0 && Int(slot.value) < count {
+            result[Int(slot.value)] = keys[Int(slot.keyStart)..<Int(slot.keyStart + slot.keyLength)]
+        }
+        return result
+    }
+
     func lookup(_ name: UnsafeRawBufferPointer) -> Int? {
         guard let base = name.baseAddress, name.count > 0 else { return nil }
         let count = name.count

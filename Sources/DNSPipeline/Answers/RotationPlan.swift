@@ -65,6 +65,22 @@ struct RotationPlans: Sendable {
     /// Reorders the answer section of `out` (a fresh copy of `template`) by plan `index`: a rotated tier is
     /// written back from the template in two block copies, leader first, so nothing needs a scratch buffer.
     /// `entropy` is called once per tier that has more than one unit.
+    /// Adds plan `index` of `other` (a previous snapshot's) with its tiers and units.
+    mutating func copy(_ index: Int32, from other: RotationPlans) -> Int32 {
+        var plan = other.plans[Int(index)]
+        let firstTier = Int(plan.firstTier)
+        plan.firstTier = Int32(tiers.count)
+        for tierIndex in firstTier..<(firstTier + Int(plan.tierCount)) {
+            var tier = other.tiers[tierIndex]
+            let firstUnit = Int(tier.firstUnit)
+            tier.firstUnit = Int32(units.count)
+            units += other.units[firstUnit..<(firstUnit + Int(tier.unitCount))]
+            tiers.append(tier)
+        }
+        plans.append(plan)
+        return Int32(plans.count - 1)
+    }
+
     @inline(__always)
     func rotate(
         _ index: Int, answerStart: Int, template: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer,

@@ -20,6 +20,16 @@ struct TemplateStore: Sendable {
         return Int32(spans.count - 1)
     }
 
+    /// Stores the bytes of template `index` of `other` (a previous snapshot's) and returns the new index; -1 stays
+    /// -1 (no template).
+    mutating func copy(_ index: Int32, from other: TemplateStore) -> Int32 {
+        guard index >= 0 else { return -1 }
+        let span = other.spans[Int(index)]
+        spans.append(Span(start: Int32(bytes.count), count: span.count))
+        bytes += other.bytes[Int(span.start)..<Int(span.start + span.count)]
+        return Int32(spans.count - 1)
+    }
+
     /// Calls `body` with the bytes of template `index`.
     @inline(__always)
     func withTemplate<Result>(_ index: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {

@@ -43,23 +43,26 @@ final class AnswerPublisher: Sendable {
         }
     }
 
+    /// A registry change reuses the serving snapshot's compiled names for the services it leaves alone.
     func publish(registry: RegistrySnapshot) {
         inputs.withLock { inputs in
             inputs.registry = registry
-            rebuild(inputs)
+            rebuild(inputs, reusing: processor.snapshot)
         }
     }
 
+    /// New zones compile everything afresh: what a service's names answer may depend on the zone files.
     func publish(zones: [AuthoritativeZone]) {
         inputs.withLock { inputs in
             inputs.zones = zones
-            rebuild(inputs)
+            rebuild(inputs, reusing: nil)
         }
     }
 
-    private func rebuild(_ inputs: Inputs) {
+    private func rebuild(_ inputs: Inputs, reusing previous: AnswerSnapshot?) {
         let start = ContinuousClock.now
-        let snapshot = AnswerSnapshot.build(registry: inputs.registry, zones: inputs.zones, settings: settings)
+        let snapshot = AnswerSnapshot.build(
+            registry: inputs.registry, zones: inputs.zones, settings: settings, previous: previous)
         let previous = processor.snapshot
         processor.replace(with: snapshot)
         Self.logFailOpenTransitions(from: previous.failingOpen, to: snapshot.failingOpen, logger: logger)
@@ -75,6 +78,7 @@ final class AnswerPublisher: Sendable {
         ]
         if let revision = registry.revision { metadata["etcd_revision"] = "\(revision)" }
         if let took { metadata["build"] = "\(took)" }
+        if snapshot.reusedNames > 0 { metadata["reused_names"] = "\(snapshot.reusedNames)" }
         logger.info("answers compiled", metadata: metadata)
     }
 }
