@@ -41,9 +41,14 @@ final class IncrementalBuildTests: XCTestCase {
                 }
             }
             for address in service.clusters.flatMap({ $0.addresses + $0.endpoints.flatMap(\.addresses) })
-                + [service.vip].compactMap({ $0 }) where address.isIPv4
+                + [service.vip].compactMap({ $0 })
             {
-                names.insert(address.bytes.reversed().map(String.init).joined(separator: ".") + ".in-addr.arpa")
+                if address.isIPv4 {
+                    names.insert(address.bytes.reversed().map(String.init).joined(separator: ".") + ".in-addr.arpa")
+                } else {
+                    let nibbles = address.bytes.reversed().flatMap { [$0 & 0x0F, $0 >> 4] }
+                    names.insert(nibbles.map { String($0, radix: 16) }.joined(separator: ".") + ".ip6.arpa")
+                }
             }
         }
         return names.sorted()

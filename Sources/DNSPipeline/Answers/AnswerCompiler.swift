@@ -37,22 +37,25 @@ struct AnswerCompiler {
         // Reuse: services copied from `previous` (their old node indices), and for services compiled now, the
         // root of their names, to record which nodes are theirs for the next build.
         let unsafeRoots = previous == nil ? [] : Self.namesReferencedByZoneFiles(zoneFiles)
-        var copied: [(fragment: ServiceFragment, nodes: [Int32])] = []
-        var compiledRoots: [(fragment: ServiceFragment, root: DNSName, firstName: Int)] = []
+        var copied: [(fragment: ServiceFragment, service: Service, nodes: [Int32])] = []
+        var compiledRoots: [(fragment: ServiceFragment, service: Service, root: DNSName, firstName: Int)] = []
         func addService(_ service: Service, base: DNSName) {
-            let fragment = ServiceFragment(service: service, base: base)
+            let fragment = ServiceFragment(namespace: service.namespace, name: service.name, base: base)
             let root = try? base.prepending(service.namespace).prepending(service.name)
-            if let previous, let root, !unsafeRoots.contains(root), let nodes = previous.fragments[fragment] {
+            if let previous, let root, !unsafeRoots.contains(root), let compiled = previous.fragments[fragment],
+                compiled.service == service
+            {
+                let nodes = compiled.nodes
                 // Its ancestors still exist (NS.svc.ZONE as an empty non-terminal) as when it was compiled.
                 if !nodes.isEmpty, let parent = root.parent {
                     let zone = zoneIndex(of: parent)
                     store.touch(parent, zone: zone, apex: zone == RecordStore.noZone ? nil : zones[zone].origin)
                 }
-                copied.append((fragment, nodes))
+                copied.append((fragment, service, nodes))
                 return
             }
             if let root, !unsafeRoots.contains(root) {
-                compiledRoots.append((fragment, root, store.order.count))
+                compiledRoots.append((fragment, service, root, store.order.count))
             }
             let output = generator.records(for: service, base: base)
             for record in output.records { add(record, source: Self.registrySource) }
@@ -73,17 +76,45 @@ struct AnswerCompiler {
         if let global = settings.globalZone {
             for service in registry.services { addService(service, base: global) }
         }
+        // PTR names: one per address, its records from every service holding the address (deduplicated, in the
+        // order seen, as the store would). A name whose records are as before is copied like a service's.
+        var copiedReverse: [(name: DNSName, records: [ResourceRecord], node: Int32)] = []
+        var compiledReverse: [(name: DNSName, records: [ResourceRecord], node: Int32)] = []
         if let first = settings.serviceZones.first, let base = try? first.prepending("svc") {
             let reverse = ReverseRecords(settings: settings)
+            var order: [DNSName] = []
+            var sets: [DNSName: [ResourceRecord]] = [:]
             for service in registry.services {
-                for record in reverse.records(for: service, base: base) { add(record, source: Self.registrySource) }
+                for record in reverse.records(for: service, base: base) {
+                    if let existing = sets[record.name] {
+                        if !existing.contains(where: { $0.data == record.data }) { sets[record.name]!.append(record) }
+                    } else {
+                        sets[record.name] = [record]
+                        order.append(record.name)
+                    }
+                }
+            }
+            for name in order {
+                let records = sets[name]!
+                // Only names outside every zone of ours (no empty non-terminals to keep) and unknown to zone files.
+                let reusable = zoneIndex(of: name) == RecordStore.noZone && !unsafeRoots.contains(name)
+                if reusable, let compiled = previous?.reverseFragments[name], compiled.records == records,
+                    store.node(name) == nil
+                {
+                    copiedReverse.append((name, records, compiled.node))
+                    continue
+                }
+                let position = store.order.count
+                let isNew = store.node(name) == nil
+                for record in records { add(record, source: Self.registrySource) }
+                if reusable && isNew { compiledReverse.append((name, records, Int32(position))) }
             }
         }
         for zone in zones {
             for record in [zone.soa] + zone.nameServers + zone.records { add(record, source: Self.staticSource) }
         }
 
-        let copiedCount = copied.reduce(0) { $0 + $1.nodes.count }
+        let copiedCount = copied.reduce(0) { $0 + $1.nodes.count } + copiedReverse.count
         var table = NameTable(capacity: store.order.count + copiedCount)
         var output = Output()
         output.nodes.reserveCapacity(store.order.count + copiedCount)
@@ -93,23 +124,33 @@ struct AnswerCompiler {
             table.insert(node.name.wire, value: output.nodes.count)
             output.nodes.append(compileNode(node, store: store, ordered: ordered, into: &output))
         }
-        var fragments: [ServiceFragment: [Int32]] = [:]
+        var fragments: [ServiceFragment: CompiledFragment] = [:]
+        fragments.reserveCapacity(compiledRoots.count + copied.count)
         for (index, entry) in compiledRoots.enumerated() {
             let end = index + 1 < compiledRoots.count ? compiledRoots[index + 1].firstName : store.order.count
             // Names first seen while adding the service: its own, and maybe its namespace's empty non-terminal,
             // which is not its to carry.
-            fragments[entry.fragment] = (entry.firstName..<end).filter { store.order[$0].isSubdomain(of: entry.root) }
-                .map { Int32($0) }
+            let nodes = (entry.firstName..<end).filter { store.order[$0].isSubdomain(of: entry.root) }
+            fragments[entry.fragment] = CompiledFragment(service: entry.service, nodes: nodes.map { Int32($0) })
         }
-        if let previous, !copied.isEmpty {
+        var reverseFragments: [DNSName: CompiledReverse] = [:]
+        reverseFragments.reserveCapacity(compiledReverse.count + copiedReverse.count)
+        for entry in compiledReverse {
+            reverseFragments[entry.name] = CompiledReverse(records: entry.records, node: entry.node)
+        }
+        if let previous, copiedCount > 0 {
             let names = previous.table.keysByValue(count: previous.nodes.count)
-            for (fragment, nodes) in copied {
-                fragments[fragment] = nodes.map { old in
-                    let new = Int32(output.nodes.count)
-                    table.insert(Array(names[Int(old)]), value: Int(new))
-                    output.nodes.append(Self.copyNode(Int(old), from: previous, into: &output))
-                    return new
-                }
+            func copy(_ old: Int32) -> Int32 {
+                let new = Int32(output.nodes.count)
+                table.insert(Array(names[Int(old)]), value: Int(new))
+                output.nodes.append(Self.copyNode(Int(old), from: previous, into: &output))
+                return new
+            }
+            for (fragment, service, nodes) in copied {
+                fragments[fragment] = CompiledFragment(service: service, nodes: nodes.map(copy))
+            }
+            for entry in copiedReverse {
+                reverseFragments[entry.name] = CompiledReverse(records: entry.records, node: copy(entry.node))
             }
         }
         let compiledZones = zones.map { zone in
@@ -129,6 +170,7 @@ struct AnswerCompiler {
                 localityCount: resolver.localities.count),
             templates: output.templates, rotations: output.rotations, localities: resolver, zones: compiledZones,
             failingOpen: failingOpen, registryVersion: registry.version, settings: settings, fragments: fragments,
+            reverseFragments: reverseFragments,
             reusedNames: copiedCount)
     }
 

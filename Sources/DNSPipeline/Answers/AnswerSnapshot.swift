@@ -62,7 +62,9 @@ public final class AnswerSnapshot: Sendable {
     public let settings: PipelineSettings
     /// The nodes each service compiled to, by the service and its naming tree: what the next snapshot copies
     /// instead of compiling again when the service is unchanged (`AnswerCompiler`).
-    let fragments: [ServiceFragment: [Int32]]
+    let fragments: [ServiceFragment: CompiledFragment]
+    /// The same for PTR names, by name: the records a node was compiled from.
+    let reverseFragments: [DNSName: CompiledReverse]
     /// How many of `nameCount` names were copied from the previous snapshot rather than compiled.
     public let reusedNames: Int
 
@@ -71,9 +73,11 @@ public final class AnswerSnapshot: Sendable {
     init(
         table: NameTable, nodes: [Node], types: TypeTable, templates: TemplateStore, rotations: RotationPlans,
         localities: LocalityResolver, zones: [Zone], failingOpen: [String], registryVersion: UInt64,
-        settings: PipelineSettings, fragments: [ServiceFragment: [Int32]] = [:], reusedNames: Int = 0
+        settings: PipelineSettings, fragments: [ServiceFragment: CompiledFragment] = [:],
+        reverseFragments: [DNSName: CompiledReverse] = [:], reusedNames: Int = 0
     ) {
         self.fragments = fragments
+        self.reverseFragments = reverseFragments
         self.reusedNames = reusedNames
         self.table = table
         self.nodes = nodes
@@ -120,10 +124,24 @@ public final class AnswerSnapshot: Sendable {
 }
 
 /// One service's names under one naming tree (`svc.ZONE` or the global zone): the unit compiled nodes are
-/// reused by.
+/// reused by. Hashed by identity only; whether the service changed is an equality check of the value kept in
+/// `CompiledFragment`, which is cheap when it did not (unchanged arrays share storage and compare by identity).
 struct ServiceFragment: Hashable, Sendable {
-    var service: Service
+    var namespace: String
+    var name: String
     var base: DNSName
+}
+
+/// What a service compiled to: its value then, and its nodes.
+struct CompiledFragment: Sendable {
+    var service: Service
+    var nodes: [Int32]
+}
+
+/// A PTR name's records and its node.
+struct CompiledReverse: Sendable {
+    var records: [ResourceRecord]
+    var node: Int32
 }
 
 /// A set of wire-name lengths (0...255) as a 256-bit map: membership is two instructions, no allocation.
