@@ -13,10 +13,22 @@ final class IncrementalBuildTests: XCTestCase {
     let sources = ["10.244.0.5", "10.245.0.5", "10.246.0.5"]
     let types: [RecordType] = [.a, .aaaa, .srv, .any, .txt, .ptr, .soa, .ns, .cname]
 
-    func build(_ services: [Service], version: UInt64, previous: AnswerSnapshot? = nil) -> AnswerSnapshot {
+    func build(
+        _ services: [Service], version: UInt64, previous: AnswerSnapshot? = nil, settings: PipelineSettings? = nil
+    ) -> AnswerSnapshot {
         AnswerSnapshot.build(
             registry: PipelineFixture.registry(services, version: version), zones: [PipelineFixture.zone],
-            settings: settings, previous: previous)
+            settings: settings ?? self.settings, previous: previous)
+    }
+
+    /// The fixture's services plus `ns.dns`, whose global name is the NS host of the synthesized `global.` zone:
+    /// `global. NS` carries its addresses as additional data.
+    var baseServices: [Service] {
+        (PipelineFixture.services + [
+            Service(
+                name: "ns", namespace: "dns",
+                clusters: [ClusterExport(locality: LocalityFixture.a, addresses: [IPAddress("10.100.53.1")!])])
+        ]).sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
     }
 
     /// Every name either registry can answer or deny, and a few around them.
@@ -87,7 +99,7 @@ final class IncrementalBuildTests: XCTestCase {
     }
 
     func testEveryKindOfChangeAnswersAsABuildFromScratch() throws {
-        let base = PipelineFixture.services
+        let base = baseServices
         var changes: [(String, [Service])] = []
         func changed(_ description: String, _ edit: (inout [Service]) -> Void) {
             var services = changes.last?.1 ?? base
@@ -146,6 +158,30 @@ final class IncrementalBuildTests: XCTestCase {
             // Chained: the next step builds on the incremental one, as a server does.
             previous = incremental
         }
+    }
+
+    func testNamingTreesThatOverlapAreCompiledAfreshAndStillAnswerAlike() throws {
+        // The global zone is also a service zone: api.svc.clusterset.local is both service `api` of namespace
+        // `svc` (global naming) and the namespace name of services in `api`.
+        let overlapping = PipelineSettings(
+            serviceZones: [PipelineFixture.name("clusterset.local.")],
+            globalZone: PipelineFixture.name("clusterset.local."),
+            ttl: 5, locality: LocalityFixture.a, allow: [IPNetwork("0.0.0.0/0")!])
+        var services =
+            baseServices + [
+                Service(
+                    name: "api", namespace: "svc",
+                    clusters: [ClusterExport(locality: LocalityFixture.b, addresses: [IPAddress("10.101.7.7")!])])
+            ]
+        let first = build(services, version: 1, settings: overlapping)
+        let frontend = services.firstIndex { $0.name == "frontend" }!
+        services[frontend].clusters[0].addresses = [IPAddress("10.100.0.77")!]
+        let incremental = build(services, version: 2, previous: first, settings: overlapping)
+        let scratch = build(services, version: 2, settings: overlapping)
+        XCTAssertEqual(incremental.reusedNames, 0, "overlapping naming trees are never copied")
+        var names = names([services])
+        names += services.map { "\($0.name).\($0.namespace).clusterset.local" } + ["api.svc.clusterset.local"]
+        try assertSameAnswers(incremental, scratch, names: names)
     }
 
     func testAZoneRecordPointingIntoAServiceKeepsItCompiledAfresh() throws {

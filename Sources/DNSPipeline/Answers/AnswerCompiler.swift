@@ -35,8 +35,13 @@ struct AnswerCompiler {
         let generator = RegistryRecords(settings: settings, localities: resolver.localities)
         var ordered: [OrderedKey: OrderedRRset] = [:]
         // Reuse: services copied from `previous` (their old node indices), and for services compiled now, the
-        // root of their names, to record which nodes are theirs for the next build.
-        let unsafeRoots = previous == nil ? [] : Self.namesReferencedByZoneFiles(zoneFiles)
+        // root of their names, to record which nodes are theirs for the next build. Only when every naming tree
+        // stands apart from the others: with `globalZone: clusterset.local` beside `serviceZones:
+        // [clusterset.local]`, SVC.NS.global of one service is NS.svc.ZONE of others, and names stop belonging to
+        // one service.
+        let reuse = Self.namingTreesAreDisjoint(settings)
+        let previous = reuse ? self.previous : nil
+        let unsafeRoots = reuse ? Self.namesReferencedByZones(zones) : []
         var copied: [(fragment: ServiceFragment, service: Service, nodes: [Int32])] = []
         var compiledRoots: [(fragment: ServiceFragment, service: Service, root: DNSName, firstName: Int)] = []
         func addService(_ service: Service, base: DNSName) {
@@ -54,7 +59,7 @@ struct AnswerCompiler {
                 copied.append((fragment, service, nodes))
                 return
             }
-            if let root, !unsafeRoots.contains(root) {
+            if reuse, let root, !unsafeRoots.contains(root) {
                 compiledRoots.append((fragment, service, root, store.order.count))
             }
             let output = generator.records(for: service, base: base)
@@ -97,7 +102,7 @@ struct AnswerCompiler {
             for name in order {
                 let records = sets[name]!
                 // Only names outside every zone of ours (no empty non-terminals to keep) and unknown to zone files.
-                let reusable = zoneIndex(of: name) == RecordStore.noZone && !unsafeRoots.contains(name)
+                let reusable = reuse && zoneIndex(of: name) == RecordStore.noZone && !unsafeRoots.contains(name)
                 if reusable, let compiled = previous?.reverseFragments[name], compiled.records == records,
                     store.node(name) == nil
                 {
@@ -138,7 +143,7 @@ struct AnswerCompiler {
         for entry in compiledReverse {
             reverseFragments[entry.name] = CompiledReverse(records: entry.records, node: entry.node)
         }
-        if let previous, copiedCount > 0 {
+        if let previous, !copied.isEmpty || !copiedReverse.isEmpty {
             let names = previous.table.keysByValue(count: previous.nodes.count)
             func copy(_ old: Int32) -> Int32 {
                 let new = Int32(output.nodes.count)
@@ -174,9 +179,22 @@ struct AnswerCompiler {
             reusedNames: copiedCount)
     }
 
-    /// Names a zone file's records own or point at (CNAME, SRV, NS, MX targets), with all their ancestors: a
-    /// service whose root is among them shares data with the zone files and is always compiled afresh.
-    static func namesReferencedByZoneFiles(_ zones: [AuthoritativeZone]) -> Set<DNSName> {
+    /// Whether no naming tree (`svc.ZONE` of each service zone, the global zone) equals or contains another.
+    static func namingTreesAreDisjoint(_ settings: PipelineSettings) -> Bool {
+        let bases =
+            settings.serviceZones.compactMap { try? $0.prepending("svc") } + [settings.globalZone].compactMap { $0 }
+        for (index, base) in bases.enumerated() {
+            for other in bases[(index + 1)...] where base.isSubdomain(of: other) || other.isSubdomain(of: base) {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Names the zones' records own or point at (CNAME, SRV, NS, MX targets), with all their ancestors: a
+    /// service whose root is among them shares data with a zone (a zone file's record, or the `ns.dns.ZONE`
+    /// host of a synthesized zone, whose NS answer carries its addresses) and is always compiled afresh.
+    static func namesReferencedByZones(_ zones: [AuthoritativeZone]) -> Set<DNSName> {
         var names = Set<DNSName>()
         func insertWithAncestors(_ name: DNSName) {
             var current: DNSName? = name
