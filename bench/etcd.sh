@@ -128,8 +128,8 @@ echo "== load: $SCALE services x 3 clusters"
 start_etcd
 "$BENCH" load "$ETCD_URL" "$SCALE" 3 1000 | tee "$WORK/load"
 start_scdns "$WORK/scdns-scale.log"
-listed_line=$(grep 'etcd registry listed' "$WORK/scdns-scale.log" | head -1)
-compiled_line=$(grep 'answers compiled' "$WORK/scdns-scale.log" | head -1)
+listed_line=$(grep -m1 'etcd registry listed' "$WORK/scdns-scale.log")
+compiled_line=$(grep -m1 'answers compiled' "$WORK/scdns-scale.log")
 {
     echo "## Load $SCALE services x 3 clusters from etcd"
     echo

@@ -448,7 +448,7 @@ for server in scdns:$pid_scdns scdns-scale:$pid_scale; do
     before=$(grep -c 'answers compiled' "$WORK/$name.log" || true)
     kill -HUP "$pid"
     if wait_log "$WORK/$name.log" 'build=.*answers compiled' 1 120; then
-        line=$(grep 'build=.*answers compiled' "$WORK/$name.log" | head -n 1)
+        line=$(grep -m1 'build=.*answers compiled' "$WORK/$name.log")
         fact "${name}_build" "$(sed -n 's/.*build=\([^ ]* [a-z]*\).*/\1/p' <<<"$line")"
         fact "${name}_names" "$(sed -n 's/.*names=\([0-9]*\).*/\1/p' <<<"$line")"
     else
