@@ -36,7 +36,8 @@ final class EtcdCluster {
     }
 
     /// Starts `size` members and waits until each serves linearizable reads (a leader is elected).
-    init(size: Int = 1, file: StaticString = #filePath, line: UInt = #line) async throws {
+    /// `clientPorts` fixes the members' client ports (a server may already be waiting on one).
+    init(size: Int = 1, clientPorts: [Int]? = nil, file: StaticString = #filePath, line: UInt = #line) async throws {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
             XCTFail("etcd not found: install etcd-server (make test-deps does)", file: file, line: line)
             throw TestFailure("no etcd")
@@ -46,7 +47,7 @@ final class EtcdCluster {
         for index in 0..<size {
             members.append(
                 Member(
-                    name: "m\(index)", clientPort: try freePort(), peerPort: try freePort(),
+                    name: "m\(index)", clientPort: try clientPorts?[index] ?? freePort(), peerPort: try freePort(),
                     dataDirectory: directory + "/m\(index)"))
         }
         for index in members.indices { try launch(index, state: "new") }

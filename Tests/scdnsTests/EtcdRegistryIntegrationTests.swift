@@ -109,6 +109,20 @@ final class EtcdRegistryIntegrationTests: XCTestCase {
         await client.shutdown()
     }
 
+    func testAServerStartedBeforeEtcdWaitsForItAndThenServesTheRegistry() async throws {
+        let port = try freePort()
+        let server = try ServerProcess(arguments: ["--etcd", "http://127.0.0.1:\(port)"], awaitListening: false)
+        // It does not answer from an empty registry it knows to be wrong: no listener until etcd answers.
+        try server.awaitLog(matching: "etcd not answering; the registry is not loaded yet")
+        XCTAssertFalse(server.output.contains("listening"), server.output)
+        let etcd = try await EtcdCluster(clientPorts: [port])
+        let client = try etcd.client()
+        try await client.put("/scdns/v1/services/shop/web/c1", value: Self.export(["10.4.4.4"]))
+        try server.awaitListening()
+        try Self.awaitAnswer(server, ["10.4.4.4"])
+        await client.shutdown()
+    }
+
     func testAKilledPublishersExportsDisappearAfterItsLeaseTTL() async throws {
         let etcd = try await EtcdCluster()
         let file = directory + "/exports.yaml"

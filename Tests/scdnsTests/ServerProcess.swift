@@ -24,7 +24,8 @@ final class ServerProcess {
         return repositoryRoot + "/.build/debug/scdns"
     }
 
-    init(arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+    /// Starts `scdns serve` and, unless `awaitListening` is false, waits until it listens (see `awaitListening`).
+    init(arguments: [String], awaitListening: Bool = true, file: StaticString = #filePath, line: UInt = #line) throws {
         let binary = Self.binary
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             XCTFail(
@@ -43,7 +44,13 @@ final class ServerProcess {
             if !data.isEmpty { log.append(String(decoding: data, as: UTF8.self)) }
         }
         try process.run()
-        let listening = try awaitLog(matching: #"address=127\.0\.0\.1:(\d+) .*listening"#, file: file, line: line)
+        if awaitListening { try self.awaitListening(file: file, line: line) }
+    }
+
+    /// Waits for the log line that says the server listens, and takes the port from it.
+    func awaitListening(timeout: TimeInterval = 20, file: StaticString = #filePath, line: UInt = #line) throws {
+        let listening = try awaitLog(
+            matching: #"address=127\.0\.0\.1:(\d+) .*listening"#, timeout: timeout, file: file, line: line)
         port = Int(listening[1]) ?? 0
     }
 

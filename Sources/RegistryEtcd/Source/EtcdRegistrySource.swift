@@ -58,12 +58,19 @@ public final class EtcdRegistrySource: RegistrySource {
     /// registry it knows to be wrong). Throws only when cancelled.
     public func initialSnapshot() async throws -> RegistrySnapshot {
         var backoff = Backoff(timing)
+        var attempts = 0
         while true {
             do {
                 return try await list().snapshot
             } catch {
-                logger.warning(
-                    "etcd not answering; the registry is not loaded yet", metadata: ["error": "\(error)"])
+                attempts += 1
+                // The first failure, then about every 30 s (15 tries at the 2 s ceiling): enough to see it
+                // is still waiting without a line per retry.
+                if attempts == 1 || attempts % 15 == 0 {
+                    logger.warning(
+                        "etcd not answering; the registry is not loaded yet",
+                        metadata: ["error": "\(error)", "attempts": "\(attempts)"])
+                }
                 markStale(error)
                 try await Task.sleep(for: backoff.next())
             }
