@@ -52,7 +52,7 @@ final class CacheIntegrationTests: XCTestCase {
             let output = try scdns.dig([name, type])
             XCTAssertEqual(Tools.status(output), status, "\(name) \(type) with Knot stopped:\n\(output)")
             XCTAssertTrue(output.contains("ANSWER: 0,"), output)
-            let soa = Tools.records(section("AUTHORITY", of: output)).filter { $0.contains(" IN SOA ") }
+            let soa = Tools.records(Tools.section("AUTHORITY", of: output)).filter { $0.contains(" IN SOA ") }
             XCTAssertEqual(soa.count, 1, "the negative answer keeps its SOA:\n\(output)")
             XCTAssertTrue(
                 soa.first?.hasSuffix("ns.dns.cluster.local. hostmaster.cluster.local. 1 7200 1800 86400 60") == true,
@@ -99,7 +99,7 @@ final class CacheIntegrationTests: XCTestCase {
 
     /// The answer records of dig's output: TTL, then type and data ("A 10.96.0.1").
     private func answers(_ output: String) -> [Answer] {
-        Tools.records(section("ANSWER", of: output)).compactMap { record in
+        Tools.records(Tools.section("ANSWER", of: output)).compactMap { record in
             let fields = record.split(separator: " ", maxSplits: 3).map(String.init)
             guard fields.count == 4, let ttl = Int(fields[1]) else { return nil }
             return Answer(ttl: ttl, data: fields[3])
@@ -133,13 +133,6 @@ final class CacheIntegrationTests: XCTestCase {
         }
         XCTFail("no such answer for \(name) within \(seconds) s; the last:\n\(output)", file: file, line: line)
         throw TestFailure("answer not seen")
-    }
-
-    /// The lines of one `;; NAME SECTION:` of dig's output, up to the blank line that ends it.
-    private func section(_ name: String, of output: String) -> String {
-        guard let start = output.range(of: ";; \(name) SECTION:\n") else { return "" }
-        let rest = output[start.upperBound...]
-        return String(rest[..<(rest.range(of: "\n\n")?.lowerBound ?? rest.endIndex)])
     }
 }
 

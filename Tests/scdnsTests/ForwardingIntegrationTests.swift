@@ -199,7 +199,7 @@ final class ForwardingIntegrationTests: XCTestCase {
     private func assertClusterLocalSOA(
         in output: String, _ context: String, file: StaticString = #filePath, line: UInt = #line
     ) {
-        let soa = Tools.records(section("AUTHORITY", of: output)).filter { $0.contains(" IN SOA ") }
+        let soa = Tools.records(Tools.section("AUTHORITY", of: output)).filter { $0.contains(" IN SOA ") }
         XCTAssertEqual(soa.count, 1, "\(context): no SOA in the authority section:\n\(output)", file: file, line: line)
         if let record = soa.first {
             XCTAssertTrue(record.hasPrefix("cluster.local. "), "\(context): \(record)", file: file, line: line)
@@ -209,14 +209,7 @@ final class ForwardingIntegrationTests: XCTestCase {
         }
     }
 
-    private func answerSection(_ output: String) -> [String] { Tools.records(section("ANSWER", of: output)) }
-
-    /// The lines of one `;; NAME SECTION:` of dig's output, up to the blank line that ends it.
-    private func section(_ name: String, of output: String) -> String {
-        guard let start = output.range(of: ";; \(name) SECTION:\n") else { return "" }
-        let rest = output[start.upperBound...]
-        return String(rest[..<(rest.range(of: "\n\n")?.lowerBound ?? rest.endIndex)])
-    }
+    private func answerSection(_ output: String) -> [String] { Tools.records(Tools.section("ANSWER", of: output)) }
 }
 
 /// `scdns serve` with the repository's zones and registry and one `forward:` rule for cluster.local, from a

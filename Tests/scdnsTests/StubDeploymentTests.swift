@@ -62,13 +62,13 @@ final class StubDeploymentTests: XCTestCase {
         XCTAssertEqual(Tools.status(registry), "NXDOMAIN", registry)
         XCTAssertTrue(registry.contains("ANSWER: 0,"), registry)
         XCTAssertTrue(
-            Tools.records(section("AUTHORITY", of: registry)).contains { $0.hasPrefix("supercluster.local. ") },
+            Tools.records(Tools.section("AUTHORITY", of: registry)).contains { $0.hasPrefix("supercluster.local. ") },
             "scdns's SOA should reach the client:\n\(registry)")
         // An unknown cluster.local name: Knot's NXDOMAIN, through scdns and Unbound.
         let cluster = try unbound.dig(["missing.default.svc.cluster.local.", "A"])
         XCTAssertEqual(Tools.status(cluster), "NXDOMAIN", cluster)
         XCTAssertTrue(
-            Tools.records(section("AUTHORITY", of: cluster)).contains { $0.hasPrefix("cluster.local. ") },
+            Tools.records(Tools.section("AUTHORITY", of: cluster)).contains { $0.hasPrefix("cluster.local. ") },
             "Knot's SOA should reach the client:\n\(cluster)")
     }
 
@@ -82,7 +82,9 @@ final class StubDeploymentTests: XCTestCase {
     ) throws {
         let output = try unbound.dig(options + [name, type], file: file, line: line)
         XCTAssertEqual(Tools.status(output), "NOERROR", output, file: file, line: line)
-        let answers = Tools.records(section("ANSWER", of: output)).map { $0.split(separator: " ").map(String.init) }
+        let answers = Tools.records(Tools.section("ANSWER", of: output)).map {
+            $0.split(separator: " ").map(String.init)
+        }
         XCTAssertEqual(answers.count, addresses.count, output, file: file, line: line)
         XCTAssertEqual(answers.compactMap(\.last), addresses, output, file: file, line: line)
         for fields in answers {
@@ -92,13 +94,6 @@ final class StubDeploymentTests: XCTestCase {
             XCTAssertLessThanOrEqual(Int(fields[1]) ?? .max, maxTTL, output, file: file, line: line)
             XCTAssertEqual(fields[2...3], ["IN", type], output, file: file, line: line)
         }
-    }
-
-    /// The lines of one `;; NAME SECTION:` of dig's output, up to the blank line that ends it.
-    private func section(_ name: String, of output: String) -> String {
-        guard let start = output.range(of: ";; \(name) SECTION:\n") else { return "" }
-        let rest = output[start.upperBound...]
-        return String(rest[..<(rest.range(of: "\n\n")?.lowerBound ?? rest.endIndex)])
     }
 }
 

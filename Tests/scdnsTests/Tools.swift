@@ -54,6 +54,13 @@ enum Tools {
             .map { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ") }
     }
 
+    /// The lines of one `;; NAME SECTION:` of dig's output, up to the blank line that ends it.
+    static func section(_ name: String, of output: String) -> String {
+        guard let start = output.range(of: ";; \(name) SECTION:\n") else { return "" }
+        let rest = output[start.upperBound...]
+        return String(rest[..<(rest.range(of: "\n\n")?.lowerBound ?? rest.endIndex)])
+    }
+
     /// The `status:` dig prints.
     static func status(_ output: String) -> String? {
         guard let range = output.range(of: #"status: ([A-Z]+)"#, options: .regularExpression) else { return nil }
