@@ -49,9 +49,7 @@ struct EtcdOptions: ParsableArguments {
 func runRegistryCommand(_ tool: RegistryTool, _ body: (RegistryTool) async throws -> Void) async throws {
     do {
         try await body(tool)
-        await tool.client.shutdown()
     } catch {
-        await tool.client.shutdown()
         printError("scdns registry: \(error)")
         throw ExitCode.failure
     }
@@ -156,7 +154,6 @@ extension Registry {
             do {
                 try await publisher.run(file: file)
             } catch {
-                await client.shutdown()
                 printError("scdns registry publish: \(error)")
                 throw ExitCode.failure
             }

@@ -54,7 +54,6 @@ final class CheckCommandTests: XCTestCase {
         result = try check(["--etcd", etcd.endpoints[0]])
         XCTAssertEqual(result.status, 1, result.output)
         XCTAssertTrue(result.output.contains("etcd unreachable"), result.output)
-        await client.shutdown()
     }
 
     func testBadRegistryNamesFileLineAndField() throws {

@@ -119,7 +119,6 @@ final class EtcdCluster {
     private func awaitReady(_ index: Int, file: StaticString, line: UInt) async throws {
         let client = try EtcdClient(
             endpoints: [members[index].endpoint], callTimeout: .seconds(1), logger: Logger(label: "test-etcd-probe"))
-        defer { Task { await client.shutdown() } }
         let deadline = ContinuousClock.now + .seconds(30)
         var lastError: (any Error)?
         while ContinuousClock.now < deadline {

@@ -106,7 +106,6 @@ final class EtcdRegistryIntegrationTests: XCTestCase {
         let listing = try Self.registry(["list"] + etcdFlag)
         XCTAssertTrue(listing.hasPrefix("revision "), listing)
         XCTAssertTrue(listing.contains("0 export(s)"), listing)
-        await client.shutdown()
     }
 
     func testAServerStartedBeforeEtcdWaitsForItAndThenServesTheRegistry() async throws {
@@ -120,7 +119,6 @@ final class EtcdRegistryIntegrationTests: XCTestCase {
         try await client.put("/scdns/v1/services/shop/web/c1", value: Self.export(["10.4.4.4"]))
         try server.awaitListening()
         try Self.awaitAnswer(server, ["10.4.4.4"])
-        await client.shutdown()
     }
 
     func testAKilledPublishersExportsDisappearAfterItsLeaseTTL() async throws {
@@ -205,7 +203,6 @@ final class EtcdRegistryIntegrationTests: XCTestCase {
         try server.awaitLog(matching: "etcd reachable again", after: offset)
         try await client.put("/scdns/v1/services/shop/web/c2", value: Self.export(["10.7.0.2"], cluster: "c2"))
         try Self.awaitAnswer(server, ["10.7.0.1", "10.7.0.2"])
-        await client.shutdown()
     }
 
     func testACompactionPastTheWatchersRevisionForcesAResyncWithTheRightAnswers() async throws {
@@ -216,7 +213,6 @@ final class EtcdRegistryIntegrationTests: XCTestCase {
         let server = try ServerProcess(arguments: ["--etcd", etcd.endpoints[0]])
         try Self.awaitAnswer(server, ["10.6.0.1"])
         try Self.awaitAnswer(server, ["10.6.0.9"], name: "old.shop.svc.supercluster.local")
-        await client.shutdown()
 
         // Behind the watcher's back: etcd comes up on another port, changes, compacts past every revision the
         // watcher has seen, and returns to the port the watcher knows.
@@ -229,7 +225,6 @@ final class EtcdRegistryIntegrationTests: XCTestCase {
         try await hidden.delete("/scdns/v1/services/shop/old/c1")
         try await hidden.put("/scdns/v1/services/shop/new/c1", value: Self.export(["10.6.0.3"], name: "new"))
         try await hidden.compact(revision: try await hidden.currentRevision())
-        await hidden.shutdown()
         etcd.kill(0)
         try await etcd.restart(0, clientPort: home)
 
@@ -291,7 +286,6 @@ final class EtcdRegistryIntegrationTests: XCTestCase {
         XCTAssertTrue(
             survivors.contains { after.contains("to=\($0)") || after.contains("endpoint=\($0)") }, after)
         XCTAssertFalse(after.contains("listing again"), "a failover resumes, it does not relist")
-        await client.shutdown()
     }
 }
 

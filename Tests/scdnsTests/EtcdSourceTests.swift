@@ -70,8 +70,6 @@ final class EtcdSourceTests: XCTestCase {
         XCTAssertFalse(source.status().stale)
         watching.cancel()
         await watching.value
-        await client.shutdown()
-        await source.client.shutdown()
     }
 
     func testRepublishingReplacesTheClustersSetInOneRevisionAndLeavesOtherClustersAlone() async throws {
@@ -129,7 +127,6 @@ final class EtcdSourceTests: XCTestCase {
         ) {
             XCTAssertTrue("\($0)".contains(": lists cluster 'c1'; this publisher publishes cluster 'c9' only"), "\($0)")
         }
-        await client.shutdown()
     }
 
     func testAWatchThatSilentlyStopsDeliveringIsNoticedAndReopened() async throws {
@@ -159,8 +156,6 @@ final class EtcdSourceTests: XCTestCase {
         XCTAssertEqual(snapshot.revision, revision)
         watching.cancel()
         await watching.value
-        await client.shutdown()
-        await source.client.shutdown()
     }
 
     func testThePublisherPutsBackExportsSomeoneElseMovedOffItsLease() async throws {
@@ -195,7 +190,6 @@ final class EtcdSourceTests: XCTestCase {
         let afterDelete = try await awaitLeased("after a delete")
         XCTAssertEqual(afterDelete, lease)
         running.cancel()
-        await client.shutdown()
     }
 
     func testAListingLargerThanOnePageIsReadAtOneRevision() async throws {
@@ -211,7 +205,6 @@ final class EtcdSourceTests: XCTestCase {
         XCTAssertEqual(Set(listing.keyValues.map(\.keyText)).count, 25)
         let current = try await client.currentRevision()
         XCTAssertEqual(listing.revision, current)
-        await client.shutdown()
     }
 }
 

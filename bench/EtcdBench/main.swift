@@ -123,7 +123,6 @@ case "latency":
 default:
     fail("unknown mode \(arguments[0])")
 }
-await client.shutdown()
 
 /// A connected UDP socket to 127.0.0.1:PORT with a 1-second receive timeout.
 struct UDPSocket {

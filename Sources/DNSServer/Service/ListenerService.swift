@@ -78,7 +78,7 @@ struct ListenerService: ServiceLifecycle.Service {
         let processor = self.processor
         let forwarder = self.forwarder
         let limit = tcpConnections
-        let idle = TimeAmount.nanoseconds(tcpIdle.nanoseconds)
+        let idle = TimeAmount(tcpIdle)
         let open = ConnectionCounter()
         let logger = self.logger
         return try await ServerBootstrap(group: group)

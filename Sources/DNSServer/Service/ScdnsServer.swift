@@ -94,14 +94,7 @@ public struct ScdnsServer: Sendable {
             let client = try EtcdClient(endpoints: etcd.endpoints, logger: logger)
             let source = EtcdRegistrySource(
                 client: client, layout: RegistryKeyLayout(prefix: etcd.prefix), logger: logger)
-            let listed: (snapshot: RegistrySnapshot, rejected: [RegistryError])
-            do {
-                listed = try await source.listOnce()
-            } catch {
-                await client.shutdown()
-                throw error
-            }
-            await client.shutdown()
+            let listed = try await source.listOnce()
             // The server would serve without these keys; a check is where an operator wants to hear of them.
             if let first = listed.rejected.first {
                 throw ConfigFileError(

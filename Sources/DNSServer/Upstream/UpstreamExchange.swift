@@ -25,7 +25,7 @@ enum UpstreamExchange {
                 .bind(host: upstream.protocol == .inet6 ? "::" : "0.0.0.0", port: 0).get()
         }
         defer { channel.close(promise: nil) }
-        let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) { promise.fail(Timeout()) }
+        let timer = channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) { promise.fail(Timeout()) }
         defer { timer.cancel() }
         let bytes = query.serialized()
         try await completing(promise) {
@@ -88,8 +88,4 @@ enum UpstreamExchange {
             promise.fail(error)
         }
     }
-}
-
-extension Duration {
-    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
 }

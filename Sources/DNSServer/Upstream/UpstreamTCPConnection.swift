@@ -34,7 +34,7 @@ final class UpstreamTCPConnection: Sendable {
             state.pending[id] = (query.questions[0], promise)
         }
         let id = outgoing.header.id
-        let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) {
+        let timer = channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
             self.finish(id, with: .failure(UpstreamExchange.Timeout()))
         }
         defer { timer.cancel() }
@@ -52,7 +52,7 @@ final class UpstreamTCPConnection: Sendable {
             if let channel = state.channel, channel.isActive { return channel.eventLoop.makeSucceededFuture(channel) }
             if let connecting = state.connecting { return connecting }
             let connecting = ClientBootstrap(group: group)
-                .connectTimeout(.nanoseconds(timeout.nanoseconds))
+                .connectTimeout(TimeAmount(timeout))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TCPFrameDecoder()))

@@ -44,9 +44,6 @@ public final class EtcdClient: Sendable {
 
     private var http: HTTPClient { Self.sharedHTTP }
 
-    /// Kept for callers that end their use of etcd explicitly; connections belong to the process-wide pool.
-    public func shutdown() async {}
-
     /// The endpoint calls start at: the one that answered last.
     public var currentEndpoint: EtcdEndpoint { endpoints[preferred.load(ordering: .relaxed) % endpoints.count] }
 
@@ -60,6 +57,17 @@ public final class EtcdClient: Sendable {
         _ path: String, _ request: Request, as: Response.Type = Response.self, only endpoint: EtcdEndpoint? = nil
     ) async throws(EtcdError) -> Response {
         let body = try encode(request)
+        return try await withFailover(only: endpoint) { endpoint throws in
+            try decode(Response.self, from: try await post(endpoint.base + path, body: body, timeout: callTimeout))
+        }
+    }
+
+    /// Runs `attempt` on each endpoint in turn from the preferred one (or on `only`), until one succeeds; that
+    /// one becomes the preferred. An error that another member might not have (a connection refused, reset or
+    /// cut short, a timeout, "unavailable") moves on; any other is thrown at once.
+    private func withFailover<Result>(
+        only endpoint: EtcdEndpoint? = nil, _ attempt: (EtcdEndpoint) async throws -> Result
+    ) async throws(EtcdError) -> Result {
         let start = endpoint.flatMap { endpoints.firstIndex(of: $0) } ?? preferred.load(ordering: .relaxed)
         let tries = endpoint == nil ? endpoints.count : 1
         var failures: [String] = []
@@ -67,14 +75,13 @@ public final class EtcdClient: Sendable {
             let index = (start + offset) % endpoints.count
             let endpoint = endpoints[index]
             do {
-                let data = try await post(endpoint.base + path, body: body, timeout: callTimeout)
-                let response = try decode(Response.self, from: data)
-                if offset != 0 { preferred.store(index, ordering: .relaxed) }
-                return response
+                let result = try await attempt(endpoint)
+                // A probe of one member says nothing about which member calls should start at.
+                if tries > 1 { preferred.store(index, ordering: .relaxed) }
+                return result
             } catch is CancellationError {
                 throw .cancelled
             } catch {
-                // A body cut short or too big, a reset: as much the endpoint's failure as a refused connect.
                 let failure = error as? EtcdError ?? .unreachable("\(endpoint): \(error)")
                 if Task.isCancelled { throw .cancelled }
                 guard failure.isEndpointFailure, tries > 1 else { throw failure }
@@ -85,18 +92,23 @@ public final class EtcdClient: Sendable {
         throw .unreachable(failures.joined(separator: "; "))
     }
 
-    /// One POST, its whole body read, bounded by `timeout` from start to end.
-    private func post(_ url: String, body: ByteBuffer, timeout: Duration) async throws -> Data {
+    /// A JSON POST to `url`.
+    private static func request(_ url: String, body: ByteBuffer) -> HTTPClientRequest {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(body)
+        return request
+    }
+
+    /// One POST, its whole body read, bounded by `timeout` from start to end.
+    private func post(_ url: String, body: ByteBuffer, timeout: Duration) async throws -> Data {
         let http = self.http
-        let prepared = request
+        let prepared = Self.request(url, body: body)
         return try await withDeadline(timeout) {
             let response: HTTPClientResponse
             do {
-                response = try await http.execute(prepared, timeout: .nanoseconds(Int64(timeout.nanoseconds)))
+                response = try await http.execute(prepared, timeout: TimeAmount(timeout))
             } catch {
                 throw EtcdError.unreachable("\(error)")
             }
@@ -150,40 +162,18 @@ public final class EtcdClient: Sendable {
         EtcdEndpoint, HTTPClientResponse
     ) {
         let body = try encode(request)
-        let start = preferred.load(ordering: .relaxed)
-        var failures: [String] = []
-        for offset in 0..<endpoints.count {
-            let index = (start + offset) % endpoints.count
-            let endpoint = endpoints[index]
-            var request = HTTPClientRequest(url: endpoint.base + path)
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/json")
+        return try await withFailover { endpoint throws in
+            var request = Self.request(endpoint.base + path, body: body)
             // gRPC metadata through the gateway: a member cut off from the leader cancels the watch instead of
             // keeping it open with no events, so the watcher moves to a member that has a quorum.
             request.headers.add(name: "Grpc-Metadata-Hasleader", value: "true")
-            request.body = .bytes(body)
-            do {
-                let response = try await http.execute(
-                    request, timeout: .nanoseconds(Int64(callTimeout.nanoseconds)))
-                guard response.status == .ok else {
-                    let data = Data(buffer: try await response.body.collect(upTo: 1 << 20))
-                    let error = Self.gatewayError(status: response.status, body: data)
-                    guard error.isEndpointFailure else { throw error }
-                    failures.append("\(endpoint): \(error)")
-                    continue
-                }
-                preferred.store(index, ordering: .relaxed)
-                return (endpoint, response)
-            } catch let error as EtcdError {
-                throw error
-            } catch is CancellationError {
-                throw .cancelled
-            } catch {
-                if Task.isCancelled { throw .cancelled }
-                failures.append("\(endpoint): \(error)")
+            let response = try await http.execute(request, timeout: TimeAmount(callTimeout))
+            guard response.status == .ok else {
+                let data = Data(buffer: try await response.body.collect(upTo: 1 << 20))
+                throw Self.gatewayError(status: response.status, body: data)
             }
+            return (endpoint, response)
         }
-        throw .unreachable(failures.joined(separator: "; "))
     }
 
     /// Moves the preferred endpoint past `endpoint`, after a stream from it broke.
@@ -192,13 +182,6 @@ public final class EtcdClient: Sendable {
         if preferred.load(ordering: .relaxed) % endpoints.count == index {
             preferred.store((index + 1) % endpoints.count, ordering: .relaxed)
         }
-    }
-}
-
-extension Duration {
-    var nanoseconds: UInt64 {
-        let (seconds, attoseconds) = components
-        return UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds)) / 1_000_000_000
     }
 }
 

@@ -39,7 +39,6 @@ struct ResponseHeader: Decodable, Sendable {
 public struct KeyValue: Decodable, Sendable {
     public var key: Data
     public var value: Data?
-    var create_revision: EtcdInt64?
     var mod_revision: EtcdInt64?
     var lease: EtcdInt64?
 
@@ -159,8 +158,6 @@ public struct WatchResponse: Decodable, Sendable {
     var cancel_reason: String?
     var events: [WatchEvent]?
 
-    /// The store's revision when the message was sent; every event in it is at or below.
-    public var revision: Int64 { header?.revision?.value ?? 0 }
     public var isCreated: Bool { created ?? false }
     public var isCanceled: Bool { canceled ?? false }
     /// Non-zero when the watch was cancelled because its start revision was compacted away.

@@ -35,8 +35,6 @@ struct EtcdRegistryState {
         self.layout = layout
     }
 
-    var exportCount: Int { exports.values.reduce(0) { $0 + $1.count } }
-
     /// Replaces everything with a listing. Keys are taken oldest first, so when two exports of a service
     /// disagree, the later write is the one rejected, as it would have been had it arrived by watch. A key whose
     /// listed value is rejected keeps the export it had before the listing, if it had one.
@@ -132,18 +130,28 @@ struct EtcdRegistryState {
         -> Rejection?
     {
         let cluster = service.clusters[0].cluster
-        let previous = exports[id]?[cluster]
-        exports[id, default: [:]][cluster] = service
-        do {
-            merged[id] = try mergeExports(of: id)
+        do throws(RegistryError) {
+            try take(service, cluster: cluster, id: id)
             if !keepPending { pending[id]?[cluster] = nil }
             retryPending(id)
             return nil
         } catch {
-            exports[id]?[cluster] = previous
-            if exports[id]?.isEmpty == true { exports[id] = nil }
             if !keepPending { pending[id, default: [:]][cluster] = service }
             return Rejection(key: key, error: error)
+        }
+    }
+
+    /// Makes `service` the export of `cluster` if the service still merges with it; otherwise leaves everything
+    /// as it was and throws why.
+    private mutating func take(_ service: Service, cluster: String, id: ServiceID) throws(RegistryError) {
+        let previous = exports[id]?[cluster]
+        exports[id, default: [:]][cluster] = service
+        do throws(RegistryError) {
+            merged[id] = try mergeExports(of: id)
+        } catch {
+            exports[id]?[cluster] = previous
+            if exports[id]?.isEmpty == true { exports[id] = nil }
+            throw error
         }
     }
 
@@ -153,16 +161,9 @@ struct EtcdRegistryState {
         while progress, let waiting = pending[id], !waiting.isEmpty {
             progress = false
             for (cluster, service) in waiting.sorted(by: { $0.key < $1.key }) {
-                let previous = exports[id]?[cluster]
-                exports[id, default: [:]][cluster] = service
-                if let service = try? mergeExports(of: id) {
-                    merged[id] = service
-                    pending[id]?[cluster] = nil
-                    progress = true
-                } else {
-                    exports[id]?[cluster] = previous
-                    if exports[id]?.isEmpty == true { exports[id] = nil }
-                }
+                guard (try? take(service, cluster: cluster, id: id)) != nil else { continue }
+                pending[id]?[cluster] = nil
+                progress = true
             }
             if pending[id]?.isEmpty == true { pending[id] = nil }
         }
