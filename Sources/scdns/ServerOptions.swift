@@ -11,6 +11,17 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .long, help: "ADDRESS:PORT to serve on, UDP and TCP; repeat for several. Overrides 'listen'.")
     var listen: [String] = []
 
+    @Option(
+        name: .long,
+        help: "ADDRESS:PORT of the admin endpoint (/health, /ready, /metrics, /registry), or 'off'. Overrides 'admin'.")
+    var admin: String?
+
+    @Option(
+        name: .long,
+        help: "After SIGTERM, how long /ready says 503 while queries are still answered (5s, 0s). Overrides 'lameduck'."
+    )
+    var lameduck: String?
+
     @Option(name: .long, help: "Directory of master files (*.zone). Overrides 'zones'.")
     var zones: String?
 
@@ -44,6 +55,22 @@ struct ServerOptions: ParsableArguments {
                 }
                 return address
             }
+        }
+        if let admin {
+            if admin == "off" {
+                loaded.admin = nil
+            } else {
+                guard let address = ListenAddress(admin) else {
+                    throw ValidationError("--admin '\(admin)' is not ADDRESS:PORT or 'off'")
+                }
+                loaded.admin = address
+            }
+        }
+        if let lameduck {
+            guard let value = ServerConfig.parseDuration(lameduck, allowingZero: true) else {
+                throw ValidationError("--lameduck '\(lameduck)' is not a duration such as 5s or 0s")
+            }
+            loaded.lameDuck = value
         }
         if let zones { loaded.zonesDirectory = zones }
         if registry != nil && !etcd.isEmpty {

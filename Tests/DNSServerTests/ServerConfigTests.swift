@@ -32,6 +32,22 @@ final class ServerConfigTests: XCTestCase {
         XCTAssertEqual(config.pipeline.allow.count, 6)
         XCTAssertEqual(config.pipeline.maxAnswers, 0)
         XCTAssertTrue(config.pipeline.clusterNames)
+        XCTAssertEqual(config.admin, ListenAddress(host: "127.0.0.1", port: 9253))
+        XCTAssertEqual(config.lameDuck, .seconds(5))
+    }
+
+    func testAdminIsOffAndLameDuckFiveSecondsByDefault() throws {
+        let config = try ServerConfig.load(file: "scdns.yaml", text: "ttl: 5\n")
+        XCTAssertNil(config.admin)
+        XCTAssertEqual(config.lameDuck, .seconds(5))
+        let set = try ServerConfig.load(
+            file: "scdns.yaml",
+            text:
+                "admin: \"[::1]:9253\"\nlameduck: 0s\nregistry: { etcd: { endpoints: [http://e:2379], maxStale: 2m } }\n"
+        )
+        XCTAssertEqual(set.admin, ListenAddress(host: "::1", port: 9253))
+        XCTAssertEqual(set.lameDuck, .zero)
+        XCTAssertEqual(set.registryEtcd?.maxStale, .seconds(120))
     }
 
     func testAnEmptyFileMeansEveryDefault() throws {
@@ -71,7 +87,12 @@ final class ServerConfigTests: XCTestCase {
             ("serviceZones: [supercluster.local, \"a..b\"]\n", 1, "serviceZones[1]", "domain name"),
             ("allow: [10.0.0.0/33]\n", 1, "allow[0]", "network"),
             ("clusterNames: yes\n", 1, "clusterNames", "true or false"),
-            ("ttl: 5\nadmin: { listen: 127.0.0.1:9153 }\n", 2, "admin", "not supported"),
+            ("ttl: 5\nadmin: 127.0.0.1\n", 2, "admin", "ADDRESS:PORT"),
+            ("lameduck: soon\n", 1, "lameduck", "duration"),
+            (
+                "registry:\n  etcd: { endpoints: [http://e:2379], maxStale: 0s }\n", 2, "registry.etcd.maxStale",
+                "duration"
+            ),
             ("locality: { cluster: a, rack: b }\n", 1, "locality.rack", "unknown field"),
             ("ttl: \"5\"\n", 1, "ttl", "integer"),
         ]

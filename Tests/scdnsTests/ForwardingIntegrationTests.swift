@@ -250,7 +250,7 @@ private final class Forwarder {
 
 /// An upstream that never answers: a UDP socket nobody reads and a TCP socket whose connections complete in the
 /// kernel's backlog and are never accepted, both on one loopback port.
-private final class SilentUpstream {
+final class SilentUpstream {
     private var descriptors: [Int32] = []
     private(set) var port = 0
 

@@ -33,7 +33,11 @@ final class ServerProcess {
             throw TestFailure("no scdns binary")
         }
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--listen", "127.0.0.1:0"] + arguments
+        // The admin endpoint on a kernel-chosen port too (`adminPort`), and no lame duck, so stopping a server
+        // costs no 5 s wait; unless the test sets either itself.
+        let admin = arguments.contains("--admin") ? [] : ["--admin", "127.0.0.1:0"]
+        let lameDuck = arguments.contains("--lameduck") ? [] : ["--lameduck", "0s"]
+        process.arguments = ["serve", "--listen", "127.0.0.1:0"] + admin + lameDuck + arguments
         process.currentDirectoryURL = URL(fileURLWithPath: Self.repositoryRoot)
         let errors = Pipe()
         process.standardError = errors
@@ -45,6 +49,13 @@ final class ServerProcess {
         }
         try process.run()
         if awaitListening { try self.awaitListening(file: file, line: line) }
+    }
+
+    /// The admin endpoint's port, from the line it logs once it listens (it does before the registry loads).
+    func adminPort(file: StaticString = #filePath, line: UInt = #line) throws -> Int {
+        let listening = try awaitLog(
+            matching: #"admin=127\.0\.0\.1:(\d+) .*admin endpoint listening"#, file: file, line: line)
+        return Int(listening[1]) ?? 0
     }
 
     /// Waits for the log line that says the server listens, and takes the port from it.

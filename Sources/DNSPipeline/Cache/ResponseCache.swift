@@ -23,8 +23,11 @@ public final class ResponseCache: Sendable {
     private let ring: Mutex<Ring>
     /// Called with a query and its forward rule when a hit falls in the last tenth of its entry's lifetime.
     private let prefetcher = Mutex<(@Sendable ([UInt8], Int) -> Void)?>(nil)
-    /// Counters for operators (and the metrics endpoint to come): answered fresh, answered stale, refreshed.
+    /// Counters for the metrics endpoint: answered fresh, not answered (absent or expired), answered stale,
+    /// refreshed early, and entries pushed out to make room (`scdns_cache_*_total`).
     public let hits = Atomic<Int>(0)
+    public let misses = Atomic<Int>(0)
+    public let evictions = Atomic<Int>(0)
     public let staleAnswers = Atomic<Int>(0)
     public let prefetches = Atomic<Int>(0)
     private let clock: @Sendable () -> UInt64
@@ -65,7 +68,11 @@ public final class ResponseCache: Sendable {
             ring.entries[slot] = entry
             return (true, true)
         }
-        if hit { hits.wrappingAdd(1, ordering: .relaxed) }
+        if hit {
+            hits.wrappingAdd(1, ordering: .relaxed)
+        } else {
+            misses.wrappingAdd(1, ordering: .relaxed)
+        }
         if refresh, let prefetcher = prefetcher.withLock({ $0 }) {
             prefetches.wrappingAdd(1, ordering: .relaxed)
             prefetcher(Array(query), rule)
@@ -114,6 +121,7 @@ public final class ResponseCache: Sendable {
                 let slot = Self.victim(&ring)
                 if let old = ring.entries[slot] {
                     ring.index[Self.hash(key: old.key)] = nil
+                    evictions.wrappingAdd(1, ordering: .relaxed)
                 }
                 ring.entries[slot] = entry
                 ring.referenced[slot] = false

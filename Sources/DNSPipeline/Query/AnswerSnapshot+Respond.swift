@@ -5,9 +5,11 @@ extension AnswerSnapshot {
     /// only when an answer has a tier to rotate.
     func respond(
         to query: UnsafeRawBufferPointer, client: ClientContext, into response: inout [UInt8],
-        entropy: RotationEntropy, cache: ResponseCache? = nil
+        entropy: RotationEntropy, cache: ResponseCache? = nil, facts: inout QueryFacts
     ) -> QueryOutcome {
         response.removeAll(keepingCapacity: true)
+        facts.type = 0
+        facts.extendedRCode = 0
         // Fewer than 12 octets has no ID to answer to; a response must never be answered (loops).
         guard query.count >= 12, query[2] & 0x80 == 0 else { return .drop }
         let view: QueryView
@@ -21,6 +23,7 @@ extension AnswerSnapshot {
             writeError(.formErr, id: query, flags: view.flags, into: &response)
             return .respond
         }
+        facts.type = view.type.rawValue
         var reply = ReplyOptions()
         if view.opcode != .query {
             writeError(.notImp, view: view, query: query, reply: reply, into: &response)
@@ -28,6 +31,7 @@ extension AnswerSnapshot {
         }
         if let edns = view.edns {
             if edns.version > 0 {
+                facts.extendedRCode = UInt8(truncatingIfNeeded: RCode.badVers.rawValue >> 4)
                 writeError(.badVers, view: view, query: query, reply: reply, into: &response)
                 return .respond
             }
@@ -60,10 +64,12 @@ extension AnswerSnapshot {
         let name = UnsafeRawBufferPointer(rebasing: query[view.nameStart..<view.nameEnd])
         guard let index = table.lookup(name) else {
             if let zone = coveringZone(of: name) {
+                facts.zone = Int32(truncatingIfNeeded: zone)
                 writeNegative(.nxDomain, zone: zone, view: view, query: query, reply: reply, into: &response)
             } else if let rule = longestSuffix(of: name, in: forwardTable, lengths: forwardLengths) {
                 // Only names outside every zone of ours get here, so CoreDNS -> scdns -> CoreDNS cannot loop
                 // on a name scdns is authoritative for. A cache hit is answered here, on the fast path.
+                facts.zone = Int32(truncatingIfNeeded: zones.count + rule)
                 if let cache, cache.answer(query, view: view, rule: rule, into: &response) {
                     finishCached(view: view, query: query, client: client, reply: reply, into: &response)
                     return .respond
@@ -75,6 +81,7 @@ extension AnswerSnapshot {
             return .respond
         }
         let node = nodes[index]
+        facts.zone = node.zone
         var template = node.fallbackTemplate
         var plan: Int32 = -1
         if view.type == .any {

@@ -4,7 +4,20 @@ import Synchronization
 /// The pipeline's entry point: bytes of a query and who sent it in, bytes of a response out. Synchronous and
 /// socket-free, so any listener (a NIO channel, a batched recvmmsg loop, a test) calls it the same way.
 public final class QueryProcessor: Sendable {
-    private let current: Mutex<AnswerSnapshot>
+    /// A snapshot and the metric zone slot of each of its zones and `forward:` rules, swapped as one.
+    private final class Serving: Sendable {
+        let snapshot: AnswerSnapshot
+        let zoneSlots: [UInt8]
+
+        init(_ snapshot: AnswerSnapshot, labels: ZoneLabels) {
+            self.snapshot = snapshot
+            zoneSlots = labels.slots(for: snapshot.zones.map(\.origin) + snapshot.settings.forwardZones)
+        }
+    }
+
+    private let current: Mutex<Serving>
+    /// The `zone` label of every slot `QueryFacts.zoneSlot` can name.
+    public let zoneLabels = ZoneLabels()
     /// Drives the weighted rotation: a counter mixed by SplitMix64, so a fixed seed gives a repeatable
     /// sequence (tests depend on it) and threads share one relaxed atomic increment, taken only when an
     /// answer has something to rotate.
@@ -16,25 +29,41 @@ public final class QueryProcessor: Sendable {
     public init(
         snapshot: AnswerSnapshot, seed: UInt64 = UInt64.random(in: .min ... .max), cache: ResponseCache? = nil
     ) {
-        current = Mutex(snapshot)
+        current = Mutex(Serving(snapshot, labels: zoneLabels))
         self.cache = cache
         entropy = RotationEntropy(seed: seed)
     }
 
     /// The snapshot queries are answered from now.
-    public var snapshot: AnswerSnapshot { current.withLock { $0 } }
+    public var snapshot: AnswerSnapshot { current.withLock { $0 }.snapshot }
 
     /// Swaps in a new snapshot; queries already running finish on the old one.
     public func replace(with snapshot: AnswerSnapshot) {
-        current.withLock { $0 = snapshot }
+        let serving = Serving(snapshot, labels: zoneLabels)
+        current.withLock { $0 = serving }
     }
 
     /// Answers one query. `response` is cleared and reused, so a caller that keeps one buffer per thread
-    /// allocates nothing per query on the answering path.
+    /// allocates nothing per query on the answering path. `facts` receives what the server counts.
+    public func process(
+        _ query: UnsafeRawBufferPointer, client: ClientContext, into response: inout [UInt8],
+        facts: inout QueryFacts
+    ) -> QueryOutcome {
+        let serving = current.withLock { $0 }
+        facts.zone = -1
+        let outcome = serving.snapshot.respond(
+            to: query, client: client, into: &response, entropy: entropy, cache: cache, facts: &facts)
+        let zone = Int(facts.zone)
+        facts.zoneSlot = zone >= 0 && zone < serving.zoneSlots.count ? serving.zoneSlots[zone] : 0
+        return outcome
+    }
+
+    /// Answers one query, for callers that count nothing.
     public func process(
         _ query: UnsafeRawBufferPointer, client: ClientContext, into response: inout [UInt8]
     ) -> QueryOutcome {
-        snapshot.respond(to: query, client: client, into: &response, entropy: entropy, cache: cache)
+        var facts = QueryFacts()
+        return process(query, client: client, into: &response, facts: &facts)
     }
 
     /// A stale cached answer (RFC 8767) for a query no upstream could answer, or nil.

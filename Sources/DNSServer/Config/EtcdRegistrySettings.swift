@@ -7,13 +7,16 @@ public struct EtcdRegistrySettings: Sendable, Equatable {
     public var endpoints: [String]
     /// `prefix`: where the registry lives in etcd; exports are under `PREFIX services/NS/NAME/CLUSTER`.
     public var prefix: String
+    /// `maxStale`: how long the last snapshot may be served while etcd is unreachable before `/ready` fails, so
+    /// an instance cut off for long leaves its Service's endpoints (it keeps answering all the same).
+    public var maxStale: Duration = .seconds(60)
 
     public init(endpoints: [String], prefix: String = RegistryKeyLayout.defaultPrefix) {
         self.endpoints = endpoints
         self.prefix = prefix
     }
 
-    static let keys = ["endpoints", "prefix"]
+    static let keys = ["endpoints", "prefix", "maxStale"]
 
     static func decode(_ field: YAMLField) throws(RegistryError) -> EtcdRegistrySettings {
         let mapping = try field.mapping(allowing: keys)
@@ -35,6 +38,7 @@ public struct EtcdRegistrySettings: Sendable, Equatable {
             guard prefix.hasPrefix("/") else { throw prefixField.error("a prefix starts with '/', like /scdns/v1/") }
             settings.prefix = prefix
         }
+        if let field = mapping["maxStale"] { settings.maxStale = try ServerConfig.duration(field) }
         return settings
     }
 }

@@ -13,6 +13,12 @@ public struct ServerConfig: Sendable {
     public var zonesDirectory: String = "zones"
     /// `registry.file`: the service registry, YAML or JSON.
     public var registryFile: String = "registry.yaml"
+    /// `admin`: ADDRESS:PORT of the admin HTTP endpoint (`/health`, `/ready`, `/metrics`, `/registry`); nil, the
+    /// default, serves none.
+    public var admin: ListenAddress?
+    /// `lameduck`: after SIGTERM, how long `/ready` says 503 while queries are still answered, before the
+    /// listeners close (CoreDNS's `health { lameduck }`). `0s` closes at once.
+    public var lameDuck: Duration = .seconds(5)
     /// `registry.etcd`: the replicated registry in etcd v3; when set, `registry.file` is not read.
     public var registryEtcd: EtcdRegistrySettings?
     /// `limits.tcpConnections`: open TCP connections at most; more are closed at once.
@@ -35,9 +41,10 @@ public struct ServerConfig: Sendable {
 
     /// Keys DESIGN.md names that later versions implement. Refusing them beats ignoring them: a `forward:` rule
     /// silently dropped would look like a broken upstream.
-    static let notYetSupported: Set<String> = ["admin"]
+    static let notYetSupported: Set<String> = []
     static let topLevelKeys = [
-        "listen", "admin", "zones", "serviceZones", "globalZone", "ttl", "locality", "clients", "registry", "forward",
+        "listen", "admin", "lameduck", "zones", "serviceZones", "globalZone", "ttl", "locality", "clients", "registry",
+        "forward",
         "cache", "limits", "allow", "maxAnswers", "clusterNames",
     ]
 
@@ -60,6 +67,16 @@ public struct ServerConfig: Sendable {
                 config.listen.append(address)
             }
         }
+        if let field = map["admin"] {
+            let text = try field.scalarText()
+            if !text.isEmpty {
+                guard let address = ListenAddress(text) else {
+                    throw field.error("'\(text)' is not ADDRESS:PORT (an IPv6 address goes in brackets)")
+                }
+                config.admin = address
+            }
+        }
+        if let field = map["lameduck"] { config.lameDuck = try duration(field, allowingZero: true) }
         if let field = map["zones"] { config.zonesDirectory = try field.string() }
         if let field = map["serviceZones"] {
             config.pipeline.serviceZones = []
@@ -164,17 +181,30 @@ public struct ServerConfig: Sendable {
         return name
     }
 
-    /// `10s`, `500ms`, `2m`, or a bare number of seconds.
+    /// `10s`, `500ms`, `2m`, or a bare number of seconds; zero only where `allowingZero`.
     static func duration(_ field: YAMLField) throws(RegistryError) -> Duration {
+        try duration(field, allowingZero: false)
+    }
+
+    static func duration(_ field: YAMLField, allowingZero: Bool) throws(RegistryError) -> Duration {
         let text = try field.scalarText()
+        guard let value = parseDuration(text, allowingZero: allowingZero) else {
+            throw field.error("'\(text)' is not a duration such as 10s, 500ms or 2m")
+        }
+        return value
+    }
+
+    /// `10s`, `500ms`, `2m`, `1h`, or a bare number of seconds; zero only where `allowingZero`.
+    public static func parseDuration(_ text: String, allowingZero: Bool = false) -> Duration? {
         let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
+        let smallest: Int64 = allowingZero ? 0 : 1
         for (suffix, milliseconds) in units where text.hasSuffix(suffix) {
-            if let value = Int64(text.dropLast(suffix.count)), value > 0 {
+            if let value = Int64(text.dropLast(suffix.count)), value >= smallest {
                 return .milliseconds(value * milliseconds)
             }
         }
-        if let seconds = Int64(text), seconds > 0 { return .seconds(seconds) }
-        throw field.error("'\(text)' is not a duration such as 10s, 500ms or 2m")
+        if let seconds = Int64(text), seconds >= smallest { return .seconds(seconds) }
+        return nil
     }
 
     static func directory(of file: String) -> String {

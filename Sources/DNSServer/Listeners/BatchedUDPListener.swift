@@ -10,6 +10,8 @@ import Synchronization
 /// pipeline measured 1.7–2.3× the floor responder before doing any DNS work.
 ///
 /// Nothing is allocated per query: the slots, their buffers and the pipeline's response buffer are made once.
+/// Each listener counts into a `QueryCounters` block only its thread writes (forwarded replies, sent from NIO's
+/// threads, count into the shared block).
 final class BatchedUDPListener: Sendable {
     static let batchSize = 32
     /// Large enough for any query; the EDNS payload we accept is capped at 4096 too (limits.udpPayload).
@@ -19,13 +21,25 @@ final class BatchedUDPListener: Sendable {
     let port: Int
     private let processor: QueryProcessor
     private let forwarder: UpstreamForwarder?
+    private let counters: QueryCounters
+    private let sharedCounters: QueryCounters?
     private let stopping = Atomic<Bool>(false)
     private let thread = Mutex<pthread_t?>(nil)
+    /// Whether the socket is still open: a forwarded reply is sent under this lock, and `close` takes it, so a
+    /// late reply can never reach a descriptor number the kernel has handed to something else.
+    private let open = Mutex<Bool>(true)
+    /// Forwarded queries whose replies have not been sent yet; `drain` waits for them.
+    private let pendingForwards = Atomic<Int>(0)
 
-    /// Binds the socket; `start()` begins serving.
-    init(address: ListenAddress, processor: QueryProcessor, forwarder: UpstreamForwarder? = nil) throws {
+    /// Binds the socket; `start()` begins serving. `metrics` gives the thread its own counter block.
+    init(
+        address: ListenAddress, processor: QueryProcessor, forwarder: UpstreamForwarder? = nil,
+        metrics: QueryMetrics? = nil
+    ) throws {
         self.processor = processor
         self.forwarder = forwarder
+        counters = metrics?.makeThreadCounters() ?? QueryCounters(concurrent: false)
+        sharedCounters = metrics?.shared
         let (socketAddress, length, family) = try Self.socketAddress(address)
         let descriptor = socket(family, Int32(SOCK_DGRAM.rawValue), 0)
         guard descriptor >= 0 else { throw ListenerError.system("socket", errno) }
@@ -71,6 +85,22 @@ final class BatchedUDPListener: Sendable {
 
     /// Stops the loop (within the receive timeout), waits for the thread and closes the socket.
     func stop() {
+        stopReceiving()
+        closeSocket()
+    }
+
+    /// Stops reading queries, waits up to `bound` for the replies of forwarded queries already read, then
+    /// closes the socket: a query that was read gets its answer.
+    func drain(within bound: Duration) async {
+        stopReceiving()
+        let deadline = ContinuousClock.now + bound
+        while pendingForwards.load(ordering: .relaxed) > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        closeSocket()
+    }
+
+    private func stopReceiving() {
         stopping.store(true, ordering: .relaxed)
         if let handle = thread.withLock({ thread -> pthread_t? in
             defer { thread = nil }
@@ -78,7 +108,14 @@ final class BatchedUDPListener: Sendable {
         }) {
             pthread_join(handle, nil)
         }
-        close(descriptor)
+    }
+
+    private func closeSocket() {
+        open.withLock { open in
+            guard open else { return }
+            open = false
+            close(descriptor)
+        }
     }
 
     /// The loop the thread runs until `stop()`.
@@ -97,6 +134,8 @@ final class BatchedUDPListener: Sendable {
         }
         var response: [UInt8] = []
         response.reserveCapacity(size)
+        var facts = QueryFacts()
+        let counters = self.counters
         while !stopping.load(ordering: .relaxed) {
             for index in 0..<batch {
                 incoming[index].buffer = queries + index * size
@@ -104,17 +143,20 @@ final class BatchedUDPListener: Sendable {
             }
             let received = scdns_recv_batch(descriptor, incoming, UInt32(batch), Int32(MSG_WAITFORONE))
             guard received > 0 else { continue }  // timeout (EAGAIN) or EINTR: check `stopping` and go on
+            let start = monotonicNanoseconds()
             var count = 0
             for index in 0..<Int(received) {
                 guard let client = Self.clientAddress(incoming[index].address) else { continue }
                 let query = UnsafeRawBufferPointer(start: incoming[index].buffer, count: incoming[index].length)
                 let outcome = processor.process(
-                    query, client: ClientContext(address: client, transport: .udp), into: &response)
+                    query, client: ClientContext(address: client, transport: .udp), into: &response, facts: &facts)
+                counters.countRequest(transport: 0, facts: facts)
                 if case .forward(let plan) = outcome {
-                    forward(Array(query), plan: plan, to: PeerAddress(incoming[index]))
+                    forward(Array(query), plan: plan, to: PeerAddress(incoming[index]), start: start)
                     continue
                 }
                 guard outcome == .respond, response.count <= size else { continue }
+                counters.countResponse(headerRCode: response[3], extended: facts.extendedRCode)
                 let slot = answers + count * size
                 response.withUnsafeBytes { slot.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
                 outgoing[count].buffer = slot
@@ -123,6 +165,9 @@ final class BatchedUDPListener: Sendable {
                 outgoing[count].address_length = incoming[index].address_length
                 count += 1
             }
+            // One duration for the whole batch, from its receipt to its send: two clock reads per recvmmsg rather
+            // than two per query, an upper bound for each query in it.
+            if count > 0 { counters.observe(nanoseconds: monotonicNanoseconds() &- start, count: count) }
             var sent = 0
             while sent < count {
                 let result = scdns_send_batch(descriptor, outgoing + sent, UInt32(count - sent), 0)
@@ -134,15 +179,23 @@ final class BatchedUDPListener: Sendable {
     }
 
     /// Hands a query to the upstream client; its answer is sent from whichever thread it completes on
-    /// (sendto on one socket from several threads is safe), unless the listener has stopped by then.
-    private func forward(_ query: [UInt8], plan: ForwardPlan, to peer: PeerAddress) {
+    /// (sendto on one socket from several threads is safe), unless the socket has been closed by then.
+    private func forward(_ query: [UInt8], plan: ForwardPlan, to peer: PeerAddress, start: UInt64) {
         guard let forwarder else { return }
+        pendingForwards.wrappingAdd(1, ordering: .relaxed)
         forwarder.forward(query, rule: plan.rule, overTCP: false) { [self] response in
-            guard !stopping.load(ordering: .relaxed) else { return }
-            var address = peer.storage
-            _ = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(descriptor, response, response.count, 0, $0, peer.length)
+            defer { pendingForwards.wrappingSubtract(1, ordering: .relaxed) }
+            open.withLock { open in
+                guard open else { return }
+                // A forwarded reply's RCODE is its header's: our query upstream carries EDNS version 0, so no
+                // upstream has a reason to answer it with an extended RCODE.
+                sharedCounters?.countResponse(headerRCode: response[3], extended: 0)
+                sharedCounters?.observe(nanoseconds: monotonicNanoseconds() &- start, count: 1)
+                var address = peer.storage
+                _ = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        sendto(descriptor, response, response.count, 0, $0, peer.length)
+                    }
                 }
             }
         }
@@ -213,6 +266,14 @@ private func batchedUDPListenerMain(_ context: UnsafeMutableRawPointer?) -> Unsa
     let listener = Unmanaged<BatchedUDPListener>.fromOpaque(context!).takeRetainedValue()
     listener.serve()
     return nil
+}
+
+/// CLOCK_MONOTONIC in nanoseconds (the vDSO: no system call).
+@inline(__always)
+private func monotonicNanoseconds() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
 }
 
 /// A client's socket address carried to another thread with its answer.

@@ -3,17 +3,29 @@ import NIOCore
 
 /// Answers each framed query on a TCP connection, in arrival order; pipelined queries are all answered
 /// (RFC 7766 6.2.1.1). A connection idle for `limits.tcpIdle` is closed by the IdleStateHandler's event.
+///
+/// At shutdown the listener sends `Drain`: the connection stops reading, answers what it has read (forwarded
+/// queries included, when their replies come) and then closes, so no query a client got read is lost.
 final class TCPQueryHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
+    /// Stop reading, finish what was read, close.
+    struct Drain {}
+
     private let processor: QueryProcessor
     private let forwarder: UpstreamForwarder?
+    private let counters: QueryCounters?
     private var response: [UInt8] = []
+    private var facts = QueryFacts()
+    /// Forwarded queries whose replies have not been written yet.
+    private var pendingForwards = 0
+    private var draining = false
 
-    init(processor: QueryProcessor, forwarder: UpstreamForwarder? = nil) {
+    init(processor: QueryProcessor, forwarder: UpstreamForwarder? = nil, counters: QueryCounters? = nil) {
         self.processor = processor
         self.forwarder = forwarder
+        self.counters = counters
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -22,22 +34,31 @@ final class TCPQueryHandler: ChannelInboundHandler {
             context.close(promise: nil)
             return
         }
+        let start = NIODeadline.now()
         let client = ClientContext(address: address, transport: .tcp)
         let outcome = query.withUnsafeReadableBytes { bytes in
-            processor.process(bytes, client: client, into: &response)
+            processor.process(bytes, client: client, into: &response, facts: &facts)
         }
+        counters?.countRequest(transport: 1, facts: facts)
         if case .forward(let plan) = outcome, let forwarder {
             // The answer may come after later pipelined queries' answers: RFC 7766 7 allows it.
             let channel = context.channel
+            let counters = self.counters
+            pendingForwards += 1
             forwarder.forward(Array(buffer: query), rule: plan.rule, overTCP: true) { response in
+                counters?.countResponse(headerRCode: response[3], extended: 0)
+                counters?.observe(nanoseconds: Self.nanoseconds(since: start), count: 1)
                 var buffer = channel.allocator.buffer(capacity: response.count + 2)
                 buffer.writeInteger(UInt16(response.count))
                 buffer.writeBytes(response)
                 channel.writeAndFlush(buffer, promise: nil)
+                channel.pipeline.fireUserInboundEventTriggered(ForwardDone())
             }
             return
         }
         guard outcome == .respond else { return }
+        counters?.countResponse(headerRCode: response[3], extended: facts.extendedRCode)
+        counters?.observe(nanoseconds: Self.nanoseconds(since: start), count: 1)
         var buffer = context.channel.allocator.buffer(capacity: response.count + 2)
         buffer.writeInteger(UInt16(response.count))
         buffer.writeBytes(response)
@@ -49,14 +70,36 @@ final class TCPQueryHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-        } else {
+        switch event {
+        case is IdleStateHandler.IdleStateEvent:
+            // Not while forwarded answers are owed: the client is waiting on us, not idle.
+            if pendingForwards == 0 { context.close(promise: nil) }
+        case is Drain:
+            draining = true
+            context.channel.setOption(.autoRead, value: false).whenComplete { _ in }
+            closeIfDrained(context: context)
+        case is ForwardDone:
+            pendingForwards -= 1
+            closeIfDrained(context: context)
+        default:
             context.fireUserInboundEventTriggered(event)
         }
     }
 
+    private func closeIfDrained(context: ChannelHandlerContext) {
+        guard draining, pendingForwards == 0 else { return }
+        context.flush()
+        context.close(promise: nil)
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         context.close(promise: nil)
+    }
+
+    /// A forwarded reply was written (sent through the pipeline, so the count changes on the channel's loop).
+    private struct ForwardDone {}
+
+    static func nanoseconds(since start: NIODeadline) -> UInt64 {
+        UInt64(max(0, (NIODeadline.now() - start).nanoseconds))
     }
 }

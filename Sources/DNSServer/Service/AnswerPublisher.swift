@@ -12,35 +12,60 @@ final class AnswerPublisher: Sendable {
         var zones: [AuthoritativeZone]
     }
 
+    /// What the admin endpoint reads: the registry being served and when it was swapped in, and counts.
+    struct Published: Sendable {
+        var registry: RegistrySnapshot
+        var at: ContinuousClock.Instant
+        /// Registry snapshots swapped in after the first (`scdns_registry_reloads_total{result="success"}`).
+        var reloads = 0
+        /// Services that went into fail open (`scdns_locality_failopen_total`).
+        var failOpenStarts = 0
+    }
+
     let processor: QueryProcessor
+    /// Where registry snapshots come from, for its status (stale, revision, rejections).
+    let source: (any RegistrySource)?
     private let settings: PipelineSettings
     private let logger: Logger
     /// Held across a whole rebuild so two updates cannot publish out of order.
     private let inputs: Mutex<Inputs>
+    private let published: Mutex<Published>
 
     init(
         registry: RegistrySnapshot, zones: [AuthoritativeZone], settings: PipelineSettings, cache: ResponseCache? = nil,
-        logger: Logger
+        source: (any RegistrySource)? = nil, logger: Logger
     ) {
         self.settings = settings
         self.logger = logger
+        self.source = source
         let snapshot = AnswerSnapshot.build(registry: registry, zones: zones, settings: settings)
         processor = QueryProcessor(snapshot: snapshot, cache: cache)
         inputs = Mutex(Inputs(registry: registry, zones: zones))
+        published = Mutex(Published(registry: registry, at: .now))
         Self.logBuilt(snapshot, registry: registry, logger: logger)
-        Self.logFailOpenTransitions(from: [], to: snapshot.failingOpen, logger: logger)
+        let starts = Self.logFailOpenTransitions(from: [], to: snapshot.failingOpen, logger: logger)
+        published.withLock { $0.failOpenStarts += starts }
     }
 
+    /// The registry being served, when it was swapped in, and the counts since start.
+    var current: Published { published.withLock { $0 } }
+
+    /// The source's status; a publisher without one (tests) is never stale.
+    func sourceStatus() -> RegistrySourceStatus { source?.status() ?? RegistrySourceStatus() }
+
     /// A service with no healthy export is answered with all of them (fail open); operators need to know when
-    /// that starts and stops, once per transition rather than per query.
-    static func logFailOpenTransitions(from previous: Set<String>, to current: Set<String>, logger: Logger) {
-        for service in current.subtracting(previous).sorted() {
+    /// that starts and stops, once per transition rather than per query. Returns how many services started.
+    @discardableResult
+    static func logFailOpenTransitions(from previous: Set<String>, to current: Set<String>, logger: Logger) -> Int {
+        let started = current.subtracting(previous)
+        for service in started.sorted() {
             logger.warning(
                 "no healthy export: answering every export (fail open)", metadata: ["service": "\(service)"])
         }
         for service in previous.subtracting(current).sorted() {
             logger.notice("healthy exports again: fail open ended", metadata: ["service": "\(service)"])
         }
+        return started.count
     }
 
     /// A registry change reuses the serving snapshot's compiled names for the services it leaves alone.
@@ -65,7 +90,17 @@ final class AnswerPublisher: Sendable {
             registry: inputs.registry, zones: inputs.zones, settings: settings, previous: previous)
         let previous = processor.snapshot
         processor.replace(with: snapshot)
-        Self.logFailOpenTransitions(from: previous.failingOpen, to: snapshot.failingOpen, logger: logger)
+        let starts = Self.logFailOpenTransitions(from: previous.failingOpen, to: snapshot.failingOpen, logger: logger)
+        published.withLock { published in
+            if published.registry.version != inputs.registry.version
+                || published.registry.origin != inputs.registry.origin
+            {
+                published.reloads += 1
+                published.at = .now
+            }
+            published.registry = inputs.registry
+            published.failOpenStarts += starts
+        }
         Self.logBuilt(snapshot, registry: inputs.registry, logger: logger, took: ContinuousClock.now - start)
     }
 

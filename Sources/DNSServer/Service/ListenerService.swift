@@ -6,6 +6,11 @@ import ServiceLifecycle
 import Synchronization
 
 /// Binds UDP and TCP on every `listen` address and serves until graceful shutdown (SIGTERM, SIGINT).
+///
+/// Shutdown is CoreDNS's lame duck: `/ready` turns 503 at once (`ServerState.enterLameDuck`) while queries are
+/// still answered for `lameDuck`, so a load balancer stops sending before anything closes; then the listeners
+/// stop reading, every query already read is answered (forwarded ones included, for up to `drainBound`), and
+/// the sockets close.
 struct ListenerService: ServiceLifecycle.Service {
     let addresses: [ListenAddress]
     let processor: QueryProcessor
@@ -13,15 +18,21 @@ struct ListenerService: ServiceLifecycle.Service {
     let tcpConnections: Int
     let tcpIdle: Duration
     let group: MultiThreadedEventLoopGroup
+    var metrics: QueryMetrics? = nil
+    var state: ServerState? = nil
+    var lameDuck: Duration = .zero
+    /// How long shutdown waits for replies owed to clients: the longest forward timeout and a margin.
+    var drainBound: Duration = .seconds(3)
     let logger: Logger
 
     func run() async throws {
-        var channels: [Channel] = []
+        var servers: [Channel] = []
+        let connections = OpenConnections()
         #if os(Linux)
         var batched: [BatchedUDPListener] = []
         #endif
         func closeAll() async {
-            for channel in channels { try? await channel.close() }
+            for channel in servers { try? await channel.close() }
             #if os(Linux)
             for listener in batched { listener.stop() }
             #endif
@@ -31,17 +42,18 @@ struct ListenerService: ServiceLifecycle.Service {
                 // UDP first: with port 0 the kernel picks one, and TCP is then bound to the same port.
                 #if os(Linux)
                 // The batched recvmmsg/sendmmsg loop (DESIGN.md section 7); TCP stays on NIO.
-                let listener = try BatchedUDPListener(address: address, processor: processor, forwarder: forwarder)
+                let listener = try BatchedUDPListener(
+                    address: address, processor: processor, forwarder: forwarder, metrics: metrics)
                 batched.append(listener)
                 try listener.start()
                 let port = listener.port
                 #else
                 let udp = try await bindUDP(address)
-                channels.append(udp)
+                servers.append(udp)
                 let port = udp.localAddress?.port ?? address.port
                 #endif
-                let tcp = try await bindTCP(ListenAddress(host: address.host, port: port))
-                channels.append(tcp)
+                let tcp = try await bindTCP(ListenAddress(host: address.host, port: port), connections: connections)
+                servers.append(tcp)
                 logger.info("listening", metadata: ["address": "\(ListenAddress(host: address.host, port: port))"])
             }
         } catch {
@@ -53,13 +65,26 @@ struct ListenerService: ServiceLifecycle.Service {
             Task { await forwarder.probeForLoops() }
         }
         try? await gracefulShutdown()
-        logger.info("shutting down")
-        await closeAll()
+        state?.enterLameDuck()
+        if lameDuck > .zero {
+            logger.notice("lame duck: /ready answers 503, queries are still answered", metadata: ["for": "\(lameDuck)"])
+            try? await Task.sleep(for: lameDuck)
+        }
+        logger.info("shutting down: answering the queries already read, then closing")
+        for channel in servers { try? await channel.close() }
+        let drainBound = self.drainBound
+        await withTaskGroup(of: Void.self) { drains in
+            #if os(Linux)
+            for listener in batched { drains.addTask { await listener.drain(within: drainBound) } }
+            #endif
+            drains.addTask { await connections.drain(within: drainBound) }
+        }
     }
 
     private func bindUDP(_ address: ListenAddress) async throws -> Channel {
         let processor = self.processor
         let forwarder = self.forwarder
+        let counters = metrics?.shared
         return try await DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             // Read up to 32 datagrams per system call: the kernel's per-call cost dominates small queries.
@@ -68,15 +93,16 @@ struct ListenerService: ServiceLifecycle.Service {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        UDPQueryHandler(processor: processor, forwarder: forwarder))
+                        UDPQueryHandler(processor: processor, forwarder: forwarder, counters: counters))
                 }
             }
             .bind(host: address.host, port: address.port).get()
     }
 
-    private func bindTCP(_ address: ListenAddress) async throws -> Channel {
+    private func bindTCP(_ address: ListenAddress, connections: OpenConnections) async throws -> Channel {
         let processor = self.processor
         let forwarder = self.forwarder
+        let counters = metrics?.shared
         let limit = tcpConnections
         let idle = TimeAmount(tcpIdle)
         let open = ConnectionCounter()
@@ -92,12 +118,16 @@ struct ListenerService: ServiceLifecycle.Service {
                     logger.debug("tcp connection limit reached", metadata: ["limit": "\(limit)"])
                     return channel.close()
                 }
-                channel.closeFuture.whenComplete { _ in open.release() }
+                connections.insert(channel)
+                channel.closeFuture.whenComplete { _ in
+                    open.release()
+                    connections.remove(channel)
+                }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TCPFrameDecoder()))
                     try channel.pipeline.syncOperations.addHandler(
-                        TCPQueryHandler(processor: processor, forwarder: forwarder))
+                        TCPQueryHandler(processor: processor, forwarder: forwarder, counters: counters))
                 }
             }
             .bind(host: address.host, port: address.port).get()
@@ -118,5 +148,33 @@ final class ConnectionCounter: Sendable {
 
     func release() {
         count.wrappingSubtract(1, ordering: .relaxed)
+    }
+}
+
+/// The accepted TCP connections of every listener, so shutdown can drain each one.
+final class OpenConnections: Sendable {
+    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+
+    func insert(_ channel: any Channel) {
+        channels.withLock { $0[ObjectIdentifier(channel)] = channel }
+    }
+
+    func remove(_ channel: any Channel) {
+        _ = channels.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+
+    /// Asks every connection to finish what it has read and close (`TCPQueryHandler.Drain`); those still open
+    /// after `bound` are closed as they are.
+    func drain(within bound: Duration) async {
+        let open = channels.withLock { Array($0.values) }
+        for channel in open { channel.pipeline.fireUserInboundEventTriggered(TCPQueryHandler.Drain()) }
+        let closing = open.map { channel in
+            Task {
+                let timeout = channel.eventLoop.scheduleTask(in: TimeAmount(bound)) { channel.close(promise: nil) }
+                try? await channel.closeFuture.get()
+                timeout.cancel()
+            }
+        }
+        for task in closing { await task.value }
     }
 }

@@ -19,44 +19,100 @@ public struct ScdnsServer: Sendable {
         self.logger = logger
     }
 
+    /// The version `scdns_build_info` and CHAOS `version.server` report.
+    public static let version = "0.11.0"
+
     public func run() async throws {
+        let state = ServerState(maxStale: config.registryEtcd?.maxStale ?? .seconds(60))
         let zones = try ZoneFileLoader.loadDirectory(config.zonesDirectory).map(AuthoritativeZone.init)
         let (source, reloadRegistry) = try makeSource()
-        let registry = try await source.initialSnapshot()
-        // The cache holds forwarded answers only: without forward rules there is nothing to keep.
-        let cache =
-            config.forward.isEmpty || config.cache.capacity == 0 ? nil : ResponseCache(settings: config.cache)
-        let publisher = AnswerPublisher(
-            registry: registry, zones: zones, settings: config.pipeline, cache: cache, logger: logger)
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(4, System.coreCount)))
-        let forwarder =
-            config.forward.isEmpty
-            ? nil
-            : try UpstreamForwarder(
-                targets: config.forward, group: group, udpPayloadLimit: config.pipeline.udpPayloadLimit,
-                processor: publisher.processor, logger: logger)
-        if let cache, let forwarder, cache.settings.prefetch {
-            cache.setPrefetcher { query, rule in forwarder.refresh(query, rule: rule) }
-        }
-        let listeners = ListenerService(
-            addresses: config.listen, processor: publisher.processor, forwarder: forwarder,
-            tcpConnections: config.tcpConnections,
-            tcpIdle: config.tcpIdle, group: group, logger: logger)
-        let reloads = ReloadService(
-            source: source, reloadRegistry: reloadRegistry, zonesDirectory: config.zonesDirectory,
-            publisher: publisher, logger: logger)
-        let services = ServiceGroup(
+        // The admin endpoint answers from the start, not ready, while an etcd registry is still being listed.
+        let admin = config.admin.map { address in AdminService(address: address, state: state, logger: logger) }
+        let dns = DNSService(
+            server: self, zones: zones, source: source, reloadRegistry: reloadRegistry, state: state)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let admin { services.append(.init(service: admin)) }
+        services.append(.init(service: dns))
+        // Shut down in reverse: the DNS listeners first (lame duck, drain), the admin endpoint last.
+        let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: listeners), .init(service: reloads)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-        do {
-            try await services.run()
-        } catch {
-            try? await group.shutdownGracefully()
-            throw error
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        logger.info("stopped")
+    }
+
+    /// Loads the registry, then serves DNS: listeners and reloads, in a group of their own under the server's.
+    private struct DNSService: ServiceLifecycle.Service {
+        let server: ScdnsServer
+        let zones: [AuthoritativeZone]
+        let source: any RegistrySource
+        let reloadRegistry: @Sendable () -> Void
+        let state: ServerState
+
+        func run() async throws {
+            let source = self.source
+            let registry: RegistrySnapshot
+            do {
+                registry = try await cancelWhenGracefulShutdown { try await source.initialSnapshot() }
+            } catch {
+                // SIGTERM while an etcd registry was still being listed: nothing to drain.
+                if Task.isCancelled || error is CancellationError { return }
+                throw error
+            }
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(4, System.coreCount)))
+            do {
+                try await serve(registry: registry, group: group)
+            } catch {
+                try? await group.shutdownGracefully()
+                throw error
+            }
+            try await group.shutdownGracefully()
         }
-        try await group.shutdownGracefully()
+
+        private func serve(registry: RegistrySnapshot, group: MultiThreadedEventLoopGroup) async throws {
+            let config = server.config
+            let logger = server.logger
+            // The cache holds forwarded answers only: without forward rules there is nothing to keep.
+            let cache =
+                config.forward.isEmpty || config.cache.capacity == 0 ? nil : ResponseCache(settings: config.cache)
+            let publisher = AnswerPublisher(
+                registry: registry, zones: zones, settings: config.pipeline, cache: cache, source: source,
+                logger: logger)
+            let metrics = ServerMetrics(processor: publisher.processor, version: ScdnsServer.version)
+            let forwarder =
+                config.forward.isEmpty
+                ? nil
+                : try UpstreamForwarder(
+                    targets: config.forward, group: group, udpPayloadLimit: config.pipeline.udpPayloadLimit,
+                    processor: publisher.processor, metrics: metrics, logger: logger)
+            if let cache, let forwarder, cache.settings.prefetch {
+                cache.setPrefetcher { query, rule in forwarder.refresh(query, rule: rule) }
+            }
+            let longestForward = config.forward.map(\.timeout).max() ?? .zero
+            let listeners = ListenerService(
+                addresses: config.listen, processor: publisher.processor, forwarder: forwarder,
+                tcpConnections: config.tcpConnections, tcpIdle: config.tcpIdle, group: group,
+                metrics: metrics.queries, state: state, lameDuck: config.lameDuck,
+                drainBound: longestForward + .seconds(1), logger: logger)
+            let reloads = ReloadService(
+                source: source, reloadRegistry: reloadRegistry, zonesDirectory: config.zonesDirectory,
+                publisher: publisher, logger: logger)
+            state.loaded(publisher, metrics: metrics)
+            logger.info(
+                "serving",
+                metadata: [
+                    "listen": "\(config.listen.map(\.description).joined(separator: ","))",
+                    "registry": "\(registry.origin)", "services": "\(registry.services.count)",
+                    "zones": "\(zones.map(\.origin.description).joined(separator: ","))",
+                    "forward": "\(config.forward.map(\.zone.description).joined(separator: ","))",
+                    "admin": "\(config.admin?.description ?? "off")",
+                ])
+            // Listeners last, so they are shut down first: lame duck while the registry still follows its source.
+            let services = ServiceGroup(
+                configuration: ServiceGroupConfiguration(
+                    services: [.init(service: reloads), .init(service: listeners)], logger: logger))
+            try await services.run()
+        }
     }
 
     /// The registry source the config names, and what SIGHUP does to it.

@@ -19,6 +19,8 @@ final class UpstreamForwarder: Sendable {
     private let udpPayloadLimit: Int
     /// For its cache: answers are stored there, and served stale from it when every upstream fails.
     private let processor: QueryProcessor?
+    /// Counts each exchange and failed health check, when the server has metrics.
+    private let metrics: ServerMetrics?
     private let logger: Logger
     private let turn = Atomic<Int>(0)
     private let inFlight = Mutex<[InFlightKey: Task<Message?, Never>]>([:])
@@ -29,9 +31,10 @@ final class UpstreamForwarder: Sendable {
 
     init(
         targets: [ForwardTarget], group: EventLoopGroup, udpPayloadLimit: Int, processor: QueryProcessor? = nil,
-        logger: Logger
+        metrics: ServerMetrics? = nil, logger: Logger
     ) throws {
         self.processor = processor
+        self.metrics = metrics
         self.targets = targets
         let addresses = try targets.map { target in
             try target.upstreams.map { try SocketAddress(ipAddress: $0.host, port: $0.port) }
@@ -130,6 +133,7 @@ final class UpstreamForwarder: Sendable {
                 questions: query.questions,
                 edns: EDNS(udpPayloadSize: 1232, dnssecOK: query.edns?.dnssecOK ?? false))
             let timeout = min(target.tryTimeout, left)
+            let started = ContinuousClock.now
             do {
                 var answer: Message
                 let connection = connections[rule][index]
@@ -142,8 +146,15 @@ final class UpstreamForwarder: Sendable {
                             outgoing, timeout: min(target.tryTimeout, deadline - ContinuousClock.now))
                     }
                 }
+                metrics?.forwarded(
+                    upstream: "\(target.upstreams[index])", rcode: answer.rcode.description,
+                    duration: ContinuousClock.now - started)
                 return answer
             } catch {
+                metrics?.forwarded(
+                    upstream: "\(target.upstreams[index])",
+                    rcode: error is UpstreamExchange.Timeout ? "timeout" : "error",
+                    duration: ContinuousClock.now - started)
                 logger.debug(
                     "upstream failed", metadata: ["upstream": "\(target.upstreams[index])", "error": "\(error)"])
                 markDown(rule: rule, index: index)
@@ -229,6 +240,7 @@ final class UpstreamForwarder: Sendable {
                 if (try? await UpstreamExchange.udp(probe, to: upstream, timeout: .seconds(1), group: group)) != nil {
                     break
                 }
+                metrics?.healthCheckFailed(upstream: "\(targets[rule].upstreams[index])")
             }
             unhealthy.withLock { _ = $0.remove(id) }
             logger.notice("upstream answers again", metadata: ["upstream": "\(targets[rule].upstreams[index])"])

@@ -26,7 +26,10 @@ public final class EtcdRegistrySource: RegistrySource {
         var state: EtcdRegistryState
         var version: UInt64 = 0
         var stale = false
+        var staleSince: ContinuousClock.Instant?
         var endpoint: String?
+        /// Values rejected since start (each logged once), for `scdns_registry_reloads_total{result="failure"}`.
+        var rejections = 0
     }
 
     public let client: EtcdClient
@@ -50,7 +53,9 @@ public final class EtcdRegistrySource: RegistrySource {
 
     public func status() -> RegistrySourceStatus {
         shared.withLock { shared in
-            RegistrySourceStatus(stale: shared.stale, revision: shared.state.revision, endpoint: shared.endpoint)
+            RegistrySourceStatus(
+                stale: shared.stale, revision: shared.state.revision, endpoint: shared.endpoint,
+                staleSince: shared.staleSince, rejections: shared.rejections)
         }
     }
 
@@ -90,6 +95,7 @@ public final class EtcdRegistrySource: RegistrySource {
         let listing = try await client.list(prefix: layout.servicesPrefix)
         let (snapshot, rejections) = shared.withLock { shared in
             let rejections = shared.state.reset(to: listing.keyValues, revision: listing.revision)
+            shared.rejections += rejections.count
             shared.version += 1
             return (makeSnapshot(shared), rejections)
         }
@@ -244,6 +250,7 @@ public final class EtcdRegistrySource: RegistrySource {
                 changed = changed || outcome.changed
                 rejections += outcome.rejections
             }
+            shared.rejections += rejections.count
             guard changed else { return (nil, rejections) }
             shared.version += 1
             return (makeSnapshot(shared), rejections)
@@ -271,6 +278,7 @@ public final class EtcdRegistrySource: RegistrySource {
     private func markStale(_ error: any Error) {
         let (wasStale, revision) = shared.withLock { shared in
             defer { shared.stale = true }
+            if !shared.stale { shared.staleSince = .now }
             return (shared.stale, shared.state.revision)
         }
         if !wasStale {
@@ -284,6 +292,7 @@ public final class EtcdRegistrySource: RegistrySource {
         let (wasStale, previous, revision) = shared.withLock { shared in
             defer {
                 shared.stale = false
+                shared.staleSince = nil
                 shared.endpoint = endpoint.description
             }
             return (shared.stale, shared.endpoint, shared.state.revision)

@@ -79,6 +79,7 @@ extension FileRegistrySource {
             defer { state.missingReported = true }
             state.seen = nil
             state.seenContentHash = nil
+            if !state.missingReported { state.rejections += 1 }
             return state.missingReported
         }
         guard forced || !alreadyReported else { return }
@@ -96,6 +97,7 @@ extension FileRegistrySource {
             state.seen = fingerprint
             state.seenContentHash = hash
             state.missingReported = false
+            if !reported { state.rejections += 1 }
             return (state.current?.version ?? 0, reported)
         }
         guard forced || !alreadyReported else { return }

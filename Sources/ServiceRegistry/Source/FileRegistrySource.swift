@@ -31,6 +31,8 @@ public final class FileRegistrySource: RegistrySource {
         var seen: FileFingerprint?
         var seenContentHash: Int?
         var missingReported = false
+        /// Unreadable or invalid file versions seen, each counted once, when first reported.
+        var rejections = 0
         var reloadPending = false
         var waiter: CheckedContinuation<Bool, Never>?
     }
@@ -43,6 +45,10 @@ public final class FileRegistrySource: RegistrySource {
 
     public func initialSnapshot() async throws -> RegistrySnapshot {
         try loadNow()
+    }
+
+    public func status() -> RegistrySourceStatus {
+        RegistrySourceStatus(rejections: withState { $0.rejections })
     }
 
     /// Reads and decodes the file once. An unchanged registry returns the current snapshot again; a changed one

@@ -10,8 +10,8 @@ public protocol RegistrySource: Sendable {
     /// (with file, line, field) and skipped: the last good snapshot keeps serving.
     func watch(publish: @escaping @Sendable (RegistrySnapshot) -> Void) async
 
-    /// Whether the source is in touch with what it follows, for logs now and the admin endpoint's `/ready` and
-    /// metrics later. A file source is never stale: the file is the truth.
+    /// Whether the source is in touch with what it follows, for the admin endpoint's `/ready` and metrics. A
+    /// file source is never stale: the file is the truth.
     func status() -> RegistrySourceStatus
 }
 
@@ -28,10 +28,20 @@ public struct RegistrySourceStatus: Sendable, Equatable {
     public var revision: Int64?
     /// The endpoint the source last talked to successfully; nil for a file.
     public var endpoint: String?
+    /// When the source became stale, while it is; `/ready` fails once this is older than its bound.
+    public var staleSince: ContinuousClock.Instant?
+    /// Inputs rejected since start: file versions that failed validation or could not be read, etcd values that
+    /// failed validation. Each is counted once, when it is first logged (`scdns_registry_reloads_total`).
+    public var rejections: Int
 
-    public init(stale: Bool = false, revision: Int64? = nil, endpoint: String? = nil) {
+    public init(
+        stale: Bool = false, revision: Int64? = nil, endpoint: String? = nil,
+        staleSince: ContinuousClock.Instant? = nil, rejections: Int = 0
+    ) {
         self.stale = stale
         self.revision = revision
         self.endpoint = endpoint
+        self.staleSince = staleSince
+        self.rejections = rejections
     }
 }

@@ -1,0 +1,79 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// The admin endpoint (`admin:`, DESIGN.md section 5), on Hummingbird 2: what a CoreDNS, Knot or dnsdist
+/// operator expects to find.
+///
+/// | path | answer |
+/// |---|---|
+/// | `/` | this table, as text |
+/// | `/health` | 200 while the process serves (liveness) |
+/// | `/ready` | 200 once a registry snapshot is loaded and it is not stale past `registry.etcd.maxStale`; 503 with the reason otherwise, and from the start of lame duck |
+/// | `/metrics` | Prometheus text format (0.0.4) |
+/// | `/registry` | the serving registry snapshot as JSON |
+///
+/// It runs first in the service group, so it answers (not ready) while the registry is still loading, and it is
+/// shut down last, so `/ready` keeps saying 503 through lame duck.
+struct AdminService: ServiceLifecycle.Service {
+    let address: ListenAddress
+    let state: ServerState
+    let logger: Logger
+
+    static let index = """
+        scdns admin endpoint
+          /health    200 while the process serves
+          /ready     200 when a registry snapshot is loaded and current; 503 and the reason otherwise
+          /metrics   Prometheus metrics
+          /registry  the serving registry snapshot as JSON
+
+        """
+
+    func run() async throws {
+        let router = Router()
+        let state = self.state
+        router.get("/") { _, _ in Self.text(Self.index) }
+        router.get("/health") { _, _ in Self.text("ok\n") }
+        router.get("/ready") { _, _ in
+            let (ready, reason) = state.readiness()
+            return Self.text(reason + "\n", status: ready ? .ok : .serviceUnavailable)
+        }
+        router.get("/metrics") { _, _ in
+            // Before the registry is loaded there is nothing to count yet but the build.
+            let text =
+                state.metrics?.render(publisher: state.publisher)
+                ?? "# TYPE scdns_build_info gauge\nscdns_build_info{version=\"\(ScdnsServer.version)\"} 1\n"
+            return Self.text(text, contentType: "text/plain; version=0.0.4; charset=utf-8")
+        }
+        router.get("/registry") { _, _ in
+            guard let publisher = state.publisher else {
+                return Self.text("no registry snapshot loaded yet\n", status: .serviceUnavailable)
+            }
+            return Self.text(RegistryDocument.json(publisher: publisher), contentType: "application/json")
+        }
+        let logger = self.logger
+        let address = self.address
+        var appLogger = logger
+        // Hummingbird logs every request at debug and its own start at info; the start line below says it.
+        appLogger.logLevel = max(logger.logLevel, .notice)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(address.host, port: address.port), serverName: "scdns"),
+            onServerRunning: { channel in
+                let bound = channel.localAddress?.port.map { ListenAddress(host: address.host, port: $0) } ?? address
+                logger.info("admin endpoint listening", metadata: ["admin": "\(bound)"])
+            },
+            logger: appLogger)
+        try await app.run()
+    }
+
+    static func text(
+        _ body: String, status: HTTPResponse.Status = .ok, contentType: String = "text/plain; charset=utf-8"
+    ) -> Response {
+        Response(
+            status: status, headers: [.contentType: contentType],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+    }
+}

@@ -1,0 +1,117 @@
+import DNSPipeline
+import Prometheus
+import ServiceRegistry
+import Synchronization
+
+/// Everything `/metrics` shows. Metrics produced off the query path live in a swift-prometheus collector
+/// registry (used directly rather than through swift-metrics' facade, whose API carries no HELP text):
+/// forwarding, health checks, the registry, build info. The query path's counters are per thread and summed
+/// on scrape (`QueryMetrics`), written in the same text format after the registry's.
+final class ServerMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    let queries: QueryMetrics
+    private let cache: ResponseCache?
+    private let forwardBuckets: [Duration] = (0..<16).map { .microseconds(250 << $0) }
+
+    private let cacheEntries: Gauge
+    private let registryServices: Gauge
+    private let registryRevision: Gauge
+    private let registryAge: Gauge
+    private let registryStale: Gauge
+    private let reloadsSucceeded: SyncedCounter
+    private let reloadsFailed: SyncedCounter
+    private let failOpenStarts: SyncedCounter
+
+    init(processor: QueryProcessor, version: String) {
+        cache = processor.cache
+        queries = QueryMetrics(zoneLabels: processor.zoneLabels, cache: processor.cache)
+        registry.makeGauge(
+            name: "scdns_build_info", labels: [("version", version)], help: "The running scdns's version (always 1)."
+        ).set(Int64(1))
+        cacheEntries = registry.makeGauge(name: "scdns_cache_entries", help: "Forwarded answers held in the cache.")
+        registryServices = registry.makeGauge(
+            name: "scdns_registry_services", help: "Services in the registry snapshot being served.")
+        registryRevision = registry.makeGauge(
+            name: "scdns_registry_revision",
+            help: "The etcd revision of the serving registry snapshot (a file registry: its version).")
+        registryAge = registry.makeGauge(
+            name: "scdns_registry_snapshot_age_seconds", help: "Seconds since the serving registry snapshot changed.")
+        registryStale = registry.makeGauge(
+            name: "scdns_registry_stale",
+            help: "1 while the registry source (etcd) is unreachable and the last snapshot is served.")
+        let reloadsHelp = "Registry changes taken (success) and rejected inputs (failure: a file or etcd value)."
+        reloadsSucceeded = SyncedCounter(
+            registry.makeCounter(
+                name: "scdns_registry_reloads_total", labels: [("result", "success")], help: reloadsHelp))
+        reloadsFailed = SyncedCounter(
+            registry.makeCounter(
+                name: "scdns_registry_reloads_total", labels: [("result", "failure")], help: reloadsHelp))
+        failOpenStarts = SyncedCounter(
+            registry.makeCounter(
+                name: "scdns_locality_failopen_total",
+                help: "Times a service had no healthy export and was answered with all of them (fail open)."))
+    }
+
+    /// One forwarded query's exchange with one upstream: its reply's RCODE, or `timeout`/`error` without one.
+    func forwarded(upstream: String, rcode: String, duration: Duration) {
+        registry.makeCounter(
+            name: "scdns_forward_requests_total", labels: [("upstream", upstream), ("rcode", rcode)],
+            help: "Queries sent to upstreams, by upstream and the reply's RCODE (timeout, error: none came)."
+        ).increment()
+        registry.makeDurationHistogram(
+            name: "scdns_forward_request_duration_seconds", labels: [("upstream", upstream)], buckets: forwardBuckets,
+            help: "Time from sending a query upstream to its reply or failure."
+        ).record(duration)
+    }
+
+    /// A health check of a down upstream went unanswered.
+    func healthCheckFailed(upstream: String) {
+        registry.makeCounter(
+            name: "scdns_forward_healthcheck_failures_total", labels: [("upstream", upstream)],
+            help: "Health checks (. IN NS) of upstreams marked down that went unanswered."
+        ).increment()
+    }
+
+    /// The whole exposition, gauges read now.
+    func render(publisher: AnswerPublisher?, now: ContinuousClock.Instant = .now) -> String {
+        if let cache { cacheEntries.set(Int64(cache.count)) }
+        if let publisher {
+            let published = publisher.current
+            let status = publisher.sourceStatus()
+            registryServices.set(Int64(published.registry.services.count))
+            registryRevision.set(published.registry.revision ?? Int64(published.registry.version))
+            registryAge.set((now - published.at).secondsValue)
+            registryStale.set(Int64(status.stale ? 1 : 0))
+            reloadsSucceeded.sync(to: published.reloads)
+            reloadsFailed.sync(to: status.rejections)
+            failOpenStarts.sync(to: published.failOpenStarts)
+        }
+        var text = registry.emitToString()
+        queries.write(into: &text)
+        return text
+    }
+}
+
+/// A Prometheus counter that mirrors a total kept elsewhere: each sync adds what the total grew by.
+final class SyncedCounter: Sendable {
+    private let counter: Counter
+    private let last = Mutex(0)
+
+    init(_ counter: Counter) {
+        self.counter = counter
+    }
+
+    func sync(to total: Int) {
+        let delta = last.withLock { last -> Int in
+            defer { last = max(last, total) }
+            return max(0, total - last)
+        }
+        if delta > 0 { counter.increment(by: Int64(delta)) }
+    }
+}
+
+extension Duration {
+    var secondsValue: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
