@@ -73,6 +73,7 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         // recvmmsg/sendmmsg: Glibc does not expose them (no _GNU_SOURCE), so a tiny C target declares and
@@ -142,6 +143,7 @@ let package = Package(
             name: "scdnsTests",
             dependencies: [
                 "DNSWire",
+                .product(name: "Yams", package: "Yams"),
                 "RegistryEtcd",
                 "ServiceRegistry",
                 .product(name: "Logging", package: "swift-log"),

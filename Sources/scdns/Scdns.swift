@@ -6,6 +6,6 @@ struct Scdns: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scdns",
         abstract: "A cross-cluster DNS server for multi-cluster Kubernetes services.",
-        subcommands: [Serve.self, Check.self, Qps.self, Registry.self],
+        subcommands: [Serve.self, Check.self, Explain.self, Health.self, Qps.self, Registry.self],
         defaultSubcommand: Serve.self)
 }

@@ -84,8 +84,10 @@ struct ServerOptions: ParsableArguments {
             for endpoint in etcd {
                 do { _ = try EtcdEndpoint(endpoint) } catch { throw ValidationError("--etcd: \(error)") }
             }
-            let prefix = loaded.registryEtcd?.prefix ?? RegistryKeyLayout.defaultPrefix
-            loaded.registryEtcd = EtcdRegistrySettings(endpoints: etcd, prefix: prefix)
+            // The config's other etcd settings (prefix, maxStale) stay; only the endpoints change.
+            var settings = loaded.registryEtcd ?? EtcdRegistrySettings(endpoints: etcd)
+            settings.endpoints = etcd
+            loaded.registryEtcd = settings
         }
         if let etcdPrefix {
             guard loaded.registryEtcd != nil else { throw ValidationError("--etcd-prefix needs an etcd registry") }

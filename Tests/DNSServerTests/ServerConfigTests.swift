@@ -50,6 +50,22 @@ final class ServerConfigTests: XCTestCase {
         XCTAssertEqual(set.registryEtcd?.maxStale, .seconds(120))
     }
 
+    func testIdentityVersionAndQueryLog() throws {
+        let defaults = try ServerConfig.load(file: "scdns.yaml", text: "ttl: 5\n")
+        XCTAssertEqual(defaults.pipeline.identity, ServerConfig.hostName(), "the host name, as NSD and Knot")
+        XCTAssertNotNil(defaults.pipeline.identity)
+        XCTAssertEqual(defaults.pipeline.version, "scdns \(ScdnsServer.version)")
+        XCTAssertEqual(defaults.queryLogEvery, 0)
+        let set = try ServerConfig.load(
+            file: "scdns.yaml", text: "identity: dns-a-1\nversion: hide\nqueryLog: 100\n")
+        XCTAssertEqual(set.pipeline.identity, "dns-a-1")
+        XCTAssertNil(set.pipeline.version)
+        XCTAssertEqual(set.queryLogEvery, 100)
+        let hidden = try ServerConfig.load(file: "scdns.yaml", text: "identity: hide\nversion: \"9.9\"\n")
+        XCTAssertNil(hidden.pipeline.identity)
+        XCTAssertEqual(hidden.pipeline.version, "9.9")
+    }
+
     func testAnEmptyFileMeansEveryDefault() throws {
         let config = try ServerConfig.load(file: "scdns.yaml", text: "# nothing set\n")
         XCTAssertEqual(config.listen, [ListenAddress(host: "127.0.0.1", port: 5353)])
@@ -95,6 +111,10 @@ final class ServerConfigTests: XCTestCase {
             ),
             ("locality: { cluster: a, rack: b }\n", 1, "locality.rack", "unknown field"),
             ("ttl: \"5\"\n", 1, "ttl", "integer"),
+            ("identity: \"\"\n", 1, "identity", "255 octets"),
+            ("version: \(String(repeating: "v", count: 256))\n", 1, "version", "255 octets"),
+            ("queryLog: -1\n", 1, "queryLog", "0"),
+            ("workers: 2\n", 1, "workers", "unknown field"),
         ]
         assertConfigErrors(cases)
     }

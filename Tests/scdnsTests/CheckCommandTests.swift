@@ -4,17 +4,7 @@ import XCTest
 /// `scdns check` accepts the example and rejects bad input with the file, line and field.
 final class CheckCommandTests: XCTestCase {
     private func check(_ arguments: [String]) throws -> Tools.Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ServerProcess.binary)
-        process.arguments = ["check"] + arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: ServerProcess.repositoryRoot)
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Tools.Result(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+        try Tools.scdns(["check"] + arguments)
     }
 
     private func temporaryFile(_ name: String, _ text: String) throws -> String {

@@ -8,7 +8,9 @@ enum Tools {
         var output: String
     }
 
+    /// A tool by name from the usual directories, or by absolute path.
     static func path(of tool: String) -> String? {
+        if tool.hasPrefix("/") { return FileManager.default.isExecutableFile(atPath: tool) ? tool : nil }
         for directory in ["/usr/bin", "/usr/local/bin", "/bin", "/usr/sbin"] {
             let candidate = directory + "/" + tool
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
@@ -28,6 +30,21 @@ enum Tools {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+    }
+
+    /// The scdns binary under test with `arguments`, from the repository root; its output and errors together.
+    static func scdns(_ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ServerProcess.binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: ServerProcess.repositoryRoot)
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output

@@ -52,21 +52,4 @@ struct ClientSubnet: Sendable {
         addressStart = start + 4
         addressLength = length
     }
-
-    /// Finds the ECS option among a query's EDNS options; more than one is malformed (RFC 7871 7.1.2).
-    static func find(in packet: UnsafeRawBufferPointer, options: Range<Int>) throws(Invalid) -> ClientSubnet? {
-        var position = options.lowerBound
-        var found: ClientSubnet? = nil
-        while position + 4 <= options.upperBound {
-            let code = UInt16(packet[position]) << 8 | UInt16(packet[position + 1])
-            let length = Int(packet[position + 2]) << 8 | Int(packet[position + 3])
-            let dataStart = position + 4
-            if code == 8 {
-                guard found == nil else { throw .malformed }
-                found = try ClientSubnet(packet, start: dataStart, end: dataStart + length)
-            }
-            position = dataStart + length
-        }
-        return found
-    }
 }

@@ -14,6 +14,8 @@ struct LocalityResolver: Sendable {
         var maskLow: UInt64
         var prefixLength: Int
         var locality: Int
+        /// Its position in `clients:`, to name the network that matched (`/explain`).
+        var client: Int
     }
 
     /// IPv4 networks in the shape the common case needs: one 32-bit compare per network.
@@ -34,7 +36,7 @@ struct LocalityResolver: Sendable {
     init(own: Locality, clients: [ClientNetwork]) {
         var localities = [own]
         var entries: [Entry] = []
-        for client in clients {
+        for (position, client) in clients.enumerated() {
             let index: Int
             if let existing = localities.firstIndex(of: client.locality) {
                 index = existing
@@ -48,7 +50,8 @@ struct LocalityResolver: Sendable {
             entries.append(
                 Entry(
                     isIPv4: client.network.address.isIPv4, high: high & maskHigh, low: low & maskLow,
-                    maskHigh: maskHigh, maskLow: maskLow, prefixLength: client.network.prefixLength, locality: index))
+                    maskHigh: maskHigh, maskLow: maskLow, prefixLength: client.network.prefixLength, locality: index,
+                    client: position))
         }
         self.localities = localities
         // Stable: among equal prefixes the first listed wins.
@@ -98,13 +101,31 @@ struct LocalityResolver: Sendable {
 
     private func locate(isIPv4: Bool, high: UInt64, low: UInt64, maxPrefix: Int) -> (locality: Int, prefixLength: Int)?
     {
-        for entry in entries
-        where entry.isIPv4 == isIPv4 && entry.prefixLength <= maxPrefix && high & entry.maskHigh == entry.high
-            && low & entry.maskLow == entry.low
-        {
-            return (entry.locality, entry.prefixLength)
+        firstMatch(isIPv4: isIPv4, high: high, low: low, maxPrefix: maxPrefix).map { ($0.locality, $0.prefixLength) }
+    }
+
+    private func firstMatch(isIPv4: Bool, high: UInt64, low: UInt64, maxPrefix: Int) -> Entry? {
+        entries.first {
+            $0.isIPv4 == isIPv4 && $0.prefixLength <= maxPrefix && high & $0.maskHigh == $0.high
+                && low & $0.maskLow == $0.low
         }
-        return nil
+    }
+
+    /// The position in `clients:` of the network `locate(address)` matched: the same longest match, for telling
+    /// an operator which network gave the locality (`/explain`), off the query path.
+    func matchingClient(_ address: ClientAddress) -> Int? {
+        switch address {
+        case .v4(let value):
+            return firstMatch(isIPv4: true, high: UInt64(value) << 32, low: 0, maxPrefix: 32)?.client
+        case .v6(let high, let low):
+            return firstMatch(isIPv4: false, high: high, low: low, maxPrefix: 128)?.client
+        }
+    }
+
+    /// The position in `clients:` of the network `locate(subnet)` matched.
+    func matchingClient(_ subnet: ClientSubnet) -> Int? {
+        firstMatch(
+            isIPv4: subnet.isIPv4, high: subnet.high, low: subnet.low, maxPrefix: subnet.sourcePrefixLength)?.client
     }
 
     /// An address as two words, IPv4 in the top 32 bits of the first so one mask shape serves both families.

@@ -36,7 +36,7 @@ extension AnswerSnapshot {
                 return .respond
             }
             do {
-                reply.subnet = try ClientSubnet.find(in: query, options: edns.optionsStart..<edns.optionsEnd)
+                reply = try ReplyOptions(query: query, options: edns.optionsStart..<edns.optionsEnd)
             } catch {
                 // RFC 7871 7.1.1: a malformed ECS option is a FORMERR.
                 writeError(.formErr, view: view, query: query, reply: reply, into: &response)
@@ -44,7 +44,11 @@ extension AnswerSnapshot {
             }
         }
         guard allow.contains(client.address), view.qclass == .in else {
-            writeError(.refused, view: view, query: query, reply: reply, into: &response)
+            if view.qclass == .ch && allow.contains(client.address) {
+                writeChaos(view: view, query: query, reply: reply, into: &response)
+            } else {
+                writeError(.refused, view: view, query: query, reply: reply, into: &response)
+            }
             return .respond
         }
         switch view.type {
@@ -128,7 +132,7 @@ extension AnswerSnapshot {
         else { return false }
         var reply = ReplyOptions()
         if let edns = view.edns {
-            reply.subnet = try? ClientSubnet.find(in: query, options: edns.optionsStart..<edns.optionsEnd)
+            reply = (try? ReplyOptions(query: query, options: edns.optionsStart..<edns.optionsEnd)) ?? ReplyOptions()
         }
         finishCached(view: view, query: query, client: client, reply: reply, into: &response)
         return true
@@ -189,9 +193,31 @@ extension AnswerSnapshot {
     }
 }
 
-/// What a response's OPT record echoes besides the basics: the query's ECS option, with the scope the answer
-/// actually depended on (0 when it is the same for every client, RFC 7871 7.2.1).
+/// What a response's OPT record carries besides the basics: the query's ECS option, with the scope the answer
+/// actually depended on (0 when it is the same for every client, RFC 7871 7.2.1), and our NSID when asked.
 struct ReplyOptions {
     var subnet: ClientSubnet? = nil
     var scope: UInt8 = 0
+    /// The query carried an NSID option (RFC 5001 2.1): the reply names this instance.
+    var nsid = false
+
+    init() {}
+
+    /// The options of a query's OPT record (`options` of `packet`, framing already checked by the scan) that
+    /// shape the reply: ECS, of which more than one is malformed (RFC 7871 7.1.2), and NSID.
+    init(query packet: UnsafeRawBufferPointer, options: Range<Int>) throws(ClientSubnet.Invalid) {
+        var position = options.lowerBound
+        while position + 4 <= options.upperBound {
+            let code = UInt16(packet[position]) << 8 | UInt16(packet[position + 1])
+            let length = Int(packet[position + 2]) << 8 | Int(packet[position + 3])
+            let dataStart = position + 4
+            if code == EDNSOption.clientSubnetCode {
+                guard subnet == nil else { throw .malformed }
+                subnet = try ClientSubnet(packet, start: dataStart, end: dataStart + length)
+            } else if code == EDNSOption.nsidCode {
+                nsid = true
+            }
+            position = dataStart + length
+        }
+    }
 }

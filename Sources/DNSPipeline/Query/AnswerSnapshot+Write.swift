@@ -99,20 +99,28 @@ extension AnswerSnapshot {
     }
 
     /// Our OPT record when the query had one (RFC 6891 7): our payload size, the extended RCODE bits, version 0,
-    /// DO echoed (RFC 3225 3), and the query's ECS option echoed with our scope (RFC 7871 7.2.1).
+    /// DO echoed (RFC 3225 3), the query's ECS option echoed with our scope (RFC 7871 7.2.1), and our identity
+    /// as NSID when the query asked for it (RFC 5001 2.2) and it is not hidden.
     func appendOPT(
         view: QueryView, rcode: RCode, query: UnsafeRawBufferPointer, reply: ReplyOptions,
         into response: inout [UInt8]
     ) {
         guard let edns = view.edns else { return }
         let payload = UInt16(clamping: settings.udpPayloadLimit)
-        let optionLength = reply.subnet.map { 8 + $0.addressLength } ?? 0
+        let nsid = reply.nsid ? settings.identity : nil
+        let optionLength = (reply.subnet.map { 8 + $0.addressLength } ?? 0) + (nsid.map { 4 + $0.utf8.count } ?? 0)
         // Root owner, TYPE 41, CLASS = payload size, TTL = extended RCODE, version 0, DO; RDLENGTH.
         let record: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (
             0, 0, UInt8(RecordType.opt.rawValue), UInt8(payload >> 8), UInt8(truncatingIfNeeded: payload),
-            rcode.extendedBits, 0, edns.dnssecOK ? 0x80 : 0, 0, 0, UInt8(optionLength)
+            rcode.extendedBits, 0, edns.dnssecOK ? 0x80 : 0, 0, UInt8(optionLength >> 8),
+            UInt8(truncatingIfNeeded: optionLength)
         )
         withUnsafeBytes(of: record) { response.append(contentsOf: $0) }
+        if let nsid {
+            let length = nsid.utf8.count
+            response.append(contentsOf: [0, UInt8(EDNSOption.nsidCode), UInt8(length >> 8), UInt8(length & 0xFF)])
+            response.append(contentsOf: nsid.utf8)
+        }
         if let subnet = reply.subnet {
             let source = UInt8(subnet.sourcePrefixLength)
             let header: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (
@@ -129,5 +137,61 @@ extension AnswerSnapshot {
             out[10] = UInt8(count >> 8)
             out[11] = UInt8(truncatingIfNeeded: count)
         }
+    }
+
+    /// A CHAOS-class query (DESIGN.md section 1), answered as NSD and Knot answer it: `id.server` and
+    /// `hostname.bind` TXT give the identity, `version.server` and `version.bind` TXT the version, authoritative
+    /// and with TTL 0; another type at those names is NODATA. A hidden value and every other CHAOS name: REFUSED.
+    func writeChaos(view: QueryView, query: UnsafeRawBufferPointer, reply: ReplyOptions, into response: inout [UInt8]) {
+        let name = UnsafeRawBufferPointer(rebasing: query[view.nameStart..<view.nameEnd])
+        let text: String?
+        if Self.chaosIdentityNames.contains(where: { Self.equalIgnoringCase($0, name) }) {
+            text = settings.identity
+        } else if Self.chaosVersionNames.contains(where: { Self.equalIgnoringCase($0, name) }) {
+            text = settings.version
+        } else {
+            text = nil
+        }
+        guard let text else {
+            writeError(.refused, view: view, query: query, reply: reply, into: &response)
+            return
+        }
+        writeHeaderAndQuestion(.noError, authoritative: true, view: view, query: query, into: &response)
+        if view.type == .txt || view.type == .any {
+            // One character-string per 255 octets (RFC 1035 3.3.14); the config keeps it to one.
+            let octets = Array(text.utf8)
+            let strings = stride(from: 0, to: max(octets.count, 1), by: 255).map {
+                octets[$0..<min($0 + 255, octets.count)]
+            }
+            let length = strings.reduce(0) { $0 + 1 + $1.count }
+            // Owner: a pointer to the question's name; TXT, CH, TTL 0.
+            response.append(contentsOf: [0xC0, 12, 0, UInt8(RecordType.txt.rawValue), 0, 3, 0, 0, 0, 0])
+            response.append(contentsOf: [UInt8(length >> 8), UInt8(length & 0xFF)])
+            for string in strings {
+                response.append(UInt8(string.count))
+                response.append(contentsOf: string)
+            }
+            response[7] = 1  // ANCOUNT
+        }
+        appendOPT(view: view, rcode: .noError, query: query, reply: reply, into: &response)
+    }
+
+    static let chaosIdentityNames: [[UInt8]] = [
+        Array("\u{2}id\u{6}server\u{0}".utf8), Array("\u{8}hostname\u{4}bind\u{0}".utf8),
+    ]
+    static let chaosVersionNames: [[UInt8]] = [
+        Array("\u{7}version\u{6}server\u{0}".utf8), Array("\u{7}version\u{4}bind\u{0}".utf8),
+    ]
+
+    /// Whether a wire name equals `lowercase` (a lower-case wire name) ignoring ASCII case; length octets are
+    /// below 64, so folding them as letters changes nothing.
+    static func equalIgnoringCase(_ lowercase: [UInt8], _ name: UnsafeRawBufferPointer) -> Bool {
+        guard lowercase.count == name.count else { return false }
+        for index in 0..<name.count {
+            let octet = name[index]
+            let folded = octet >= 0x41 && octet <= 0x5A ? octet | 0x20 : octet
+            if folded != lowercase[index] { return false }
+        }
+        return true
     }
 }

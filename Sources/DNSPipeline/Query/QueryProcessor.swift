@@ -21,7 +21,7 @@ public final class QueryProcessor: Sendable {
     /// Drives the weighted rotation: a counter mixed by SplitMix64, so a fixed seed gives a repeatable
     /// sequence (tests depend on it) and threads share one relaxed atomic increment, taken only when an
     /// answer has something to rotate.
-    private let entropy: RotationEntropy
+    let entropy: RotationEntropy
 
     /// Forwarded answers, kept across snapshots; nil without `cache:` (or with capacity 0).
     public let cache: ResponseCache?

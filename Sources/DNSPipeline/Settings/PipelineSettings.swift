@@ -25,6 +25,11 @@ public struct PipelineSettings: Sendable {
     public var forwardZones: [DNSName] = []
     /// Clients allowed to query (`allow`); everyone else gets REFUSED. Empty allows everyone.
     public var allow: [IPNetwork]
+    /// What CHAOS `id.server`/`hostname.bind` answer and NSID (RFC 5001) carries (`identity`); nil hides it
+    /// (REFUSED, no NSID). The config loader defaults it to the host name, as NSD and Knot do.
+    public var identity: String? = nil
+    /// What CHAOS `version.server`/`version.bind` answer (`version`); nil hides it (REFUSED).
+    public var version: String? = nil
 
     public init(
         serviceZones: [DNSName] = PipelineSettings.defaultServiceZones,

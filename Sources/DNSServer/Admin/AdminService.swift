@@ -14,6 +14,7 @@ import ServiceLifecycle
 /// | `/ready` | 200 once a registry snapshot is loaded and it is not stale past `registry.etcd.maxStale`; 503 with the reason otherwise, and from the start of lame duck |
 /// | `/metrics` | Prometheus text format (0.0.4) |
 /// | `/registry` | the serving registry snapshot as JSON |
+/// | `/explain` | why a query is answered as it is, as JSON (`?name=N&type=T&client=ADDR[&ecs=PREFIX]`) |
 ///
 /// It runs first in the service group, so it answers (not ready) while the registry is still loading, and it is
 /// shut down last, so `/ready` keeps saying 503 through lame duck.
@@ -28,6 +29,7 @@ struct AdminService: ServiceLifecycle.Service {
           /ready     200 when a registry snapshot is loaded and current; 503 and the reason otherwise
           /metrics   Prometheus metrics
           /registry  the serving registry snapshot as JSON
+          /explain   ?name=NAME&type=TYPE&client=ADDRESS[&ecs=PREFIX]: why that client gets the answer it gets
 
         """
 
@@ -52,6 +54,21 @@ struct AdminService: ServiceLifecycle.Service {
                 return Self.text("no registry snapshot loaded yet\n", status: .serviceUnavailable)
             }
             return Self.text(RegistryDocument.json(publisher: publisher), contentType: "application/json")
+        }
+        router.get("/explain") { request, _ in
+            guard let publisher = state.publisher else {
+                return Self.text("no registry snapshot loaded yet\n", status: .serviceUnavailable)
+            }
+            let parameters = request.uri.queryParameters
+            do {
+                let explain = try ExplainRequest(
+                    name: parameters["name"].map(String.init), type: parameters["type"].map(String.init),
+                    client: parameters["client"].map(String.init), ecs: parameters["ecs"].map(String.init))
+                return Self.text(explain.explain(with: publisher).json, contentType: "application/json")
+            } catch {
+                return Self.text(
+                    "\(error)\nusage: /explain?name=NAME&type=TYPE&client=ADDRESS[&ecs=PREFIX]\n", status: .badRequest)
+            }
         }
         let logger = self.logger
         let address = self.address

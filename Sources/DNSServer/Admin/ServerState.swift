@@ -6,6 +6,8 @@ final class ServerState: Sendable {
     private struct State {
         var publisher: AnswerPublisher?
         var metrics: ServerMetrics?
+        /// Every listen address is bound: until then a query sent to this instance would find no socket.
+        var listening = false
         var lameDuck = false
     }
 
@@ -29,6 +31,10 @@ final class ServerState: Sendable {
         }
     }
 
+    func startedListening() {
+        state.withLock { $0.listening = true }
+    }
+
     func enterLameDuck() {
         state.withLock { $0.lameDuck = true }
     }
@@ -37,9 +43,10 @@ final class ServerState: Sendable {
 
     /// Ready, or the reason not, as `/ready` says it.
     func readiness(now: ContinuousClock.Instant = .now) -> (ready: Bool, reason: String) {
-        let (publisher, lameDuck) = state.withLock { ($0.publisher, $0.lameDuck) }
+        let (publisher, listening, lameDuck) = state.withLock { ($0.publisher, $0.listening, $0.lameDuck) }
         if lameDuck { return (false, "shutting down (lame duck)") }
         guard let publisher else { return (false, "no registry snapshot loaded yet") }
+        guard listening else { return (false, "registry loaded; the DNS listeners are not bound yet") }
         let status = publisher.sourceStatus()
         if status.stale, let since = status.staleSince, now - since > maxStale {
             let seconds = Int((now - since).components.seconds)

@@ -16,10 +16,8 @@ public struct EtcdRegistrySettings: Sendable, Equatable {
         self.prefix = prefix
     }
 
-    static let keys = ["endpoints", "prefix", "maxStale"]
-
     static func decode(_ field: YAMLField) throws(RegistryError) -> EtcdRegistrySettings {
-        let mapping = try field.mapping(allowing: keys)
+        let mapping = try field.mapping(allowing: ConfigKeys.etcd)
         let endpointsField = try mapping.required("endpoints")
         var endpoints: [String] = []
         for item in try endpointsField.sequence() {

@@ -2,6 +2,10 @@ import DNSPipeline
 import DNSWire
 import ServiceRegistry
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `scdns.yaml` (DESIGN.md section 5), every key optional. Flags override it after loading.
 ///
 /// Relative paths (`zones`, `registry.file`) are resolved against the config file's directory, so a config
@@ -19,6 +23,8 @@ public struct ServerConfig: Sendable {
     /// `lameduck`: after SIGTERM, how long `/ready` says 503 while queries are still answered, before the
     /// listeners close (CoreDNS's `health { lameduck }`). `0s` closes at once.
     public var lameDuck: Duration = .seconds(5)
+    /// `queryLog`: log one query in this many at info level (1: every query); 0, the default, logs none.
+    public var queryLogEvery: Int = 0
     /// `registry.etcd`: the replicated registry in etcd v3; when set, `registry.file` is not read.
     public var registryEtcd: EtcdRegistrySettings?
     /// `limits.tcpConnections`: open TCP connections at most; more are closed at once.
@@ -30,33 +36,32 @@ public struct ServerConfig: Sendable {
     /// `forward`: zones resolved by upstream servers, most often the cluster's own DNS.
     public var forward: [ForwardTarget] = []
     /// Everything the answering policy reads: serviceZones, globalZone, ttl, locality, clients, maxAnswers,
-    /// clusterNames, allow, limits.udpPayload.
+    /// clusterNames, allow, limits.udpPayload, identity (the host name unless set) and version.
     public var pipeline = PipelineSettings(allow: ServerConfig.defaultAllow)
 
-    public init() {}
+    public init() {
+        pipeline.identity = Self.hostName()
+        pipeline.version = "scdns \(ScdnsServer.version)"
+    }
+
+    /// The host name, as NSD and Knot report by default (in Kubernetes, the pod's name); nil if it has none.
+    static func hostName() -> String? {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return nil }
+        let name = String(cString: buffer)
+        return name.isEmpty ? nil : name
+    }
 
     public static let defaultAllow: [IPNetwork] = [
         "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "::1/128", "fc00::/7",
     ].map { IPNetwork($0)! }
-
-    /// Keys DESIGN.md names that later versions implement. Refusing them beats ignoring them: a `forward:` rule
-    /// silently dropped would look like a broken upstream.
-    static let notYetSupported: Set<String> = []
-    static let topLevelKeys = [
-        "listen", "admin", "lameduck", "zones", "serviceZones", "globalZone", "ttl", "locality", "clients", "registry",
-        "forward",
-        "cache", "limits", "allow", "maxAnswers", "clusterNames",
-    ]
 
     /// Reads and validates a config file. Errors name the file, line, column and field.
     public static func load(file: String, text: String) throws(RegistryError) -> ServerConfig {
         var config = ServerConfig()
         let base = directory(of: file)
         guard let root = try YAMLField.parse(text, file: file) else { return config.resolvingPaths(against: base) }
-        let map = try root.mapping(allowing: topLevelKeys)
-        for key in map.keys where notYetSupported.contains(key) {
-            throw (map.keyField(key) ?? root).error("'\(key)' is not supported by this version of scdns yet")
-        }
+        let map = try root.mapping(allowing: ConfigKeys.top)
         if let field = map["listen"] {
             config.listen = []
             for item in try field.sequence() {
@@ -77,6 +82,9 @@ public struct ServerConfig: Sendable {
             }
         }
         if let field = map["lameduck"] { config.lameDuck = try duration(field, allowingZero: true) }
+        if let field = map["identity"] { config.pipeline.identity = try chaosText(field) }
+        if let field = map["version"] { config.pipeline.version = try chaosText(field) }
+        if let field = map["queryLog"] { config.queryLogEvery = try field.int(in: 0...1_000_000_000) }
         if let field = map["zones"] { config.zonesDirectory = try field.string() }
         if let field = map["serviceZones"] {
             config.pipeline.serviceZones = []
@@ -87,7 +95,7 @@ public struct ServerConfig: Sendable {
         }
         if let field = map["ttl"] { config.pipeline.ttl = try field.int(in: 0...86400) }
         if let field = map["locality"] {
-            let locality = try field.mapping(allowing: ["cluster", "region", "zone"])
+            let locality = try field.mapping(allowing: ConfigKeys.locality)
             config.pipeline.locality = Locality(
                 cluster: try locality["cluster"]?.string() ?? "",
                 region: try locality["region"]?.string() ?? "",
@@ -95,7 +103,7 @@ public struct ServerConfig: Sendable {
         }
         if let field = map["clients"] {
             for item in try field.sequence() {
-                let client = try item.mapping(allowing: ["network", "cluster", "region", "zone"])
+                let client = try item.mapping(allowing: ConfigKeys.clients)
                 config.pipeline.clients.append(
                     ClientNetwork(
                         network: try client.required("network").ipNetwork(),
@@ -107,7 +115,7 @@ public struct ServerConfig: Sendable {
         }
         if let field = map["forward"] {
             for item in try field.sequence() {
-                let rule = try item.mapping(allowing: ["zone", "upstreams", "policy", "tryTimeout", "timeout"])
+                let rule = try item.mapping(allowing: ConfigKeys.forward)
                 let zoneField = try rule.required("zone")
                 let zone = try domainName(zoneField)
                 if config.forward.contains(where: { $0.zone == zone }) {
@@ -134,7 +142,7 @@ public struct ServerConfig: Sendable {
             }
         }
         if let field = map["cache"] {
-            let cache = try field.mapping(allowing: ["capacity", "minTTL", "maxTTL", "prefetch", "serveStale"])
+            let cache = try field.mapping(allowing: ConfigKeys.cache)
             if let value = cache["capacity"] { config.cache.capacity = try value.int(in: 0...10_000_000) }
             if let value = cache["minTTL"] { config.cache.minTTL = try value.int(in: 0...604_800) }
             if let value = cache["maxTTL"] { config.cache.maxTTL = try value.int(in: 0...604_800) }
@@ -145,7 +153,7 @@ public struct ServerConfig: Sendable {
             }
         }
         if let field = map["registry"] {
-            let registry = try field.mapping(allowing: ["file", "etcd"])
+            let registry = try field.mapping(allowing: ConfigKeys.registry)
             if let file = registry["file"] { config.registryFile = try file.string() }
             if let etcd = registry["etcd"] {
                 if let file = registry.keyField("file") {
@@ -155,7 +163,7 @@ public struct ServerConfig: Sendable {
             }
         }
         if let field = map["limits"] {
-            let limits = try field.mapping(allowing: ["udpPayload", "tcpConnections", "tcpIdle", "rrl"])
+            let limits = try field.mapping(allowing: ConfigKeys.limits)
             if let value = limits["udpPayload"] { config.pipeline.udpPayloadLimit = try value.int(in: 512...4096) }
             if let value = limits["tcpConnections"] { config.tcpConnections = try value.int(in: 1...65535) }
             if let value = limits["tcpIdle"] { config.tcpIdle = try duration(value) }
@@ -171,6 +179,16 @@ public struct ServerConfig: Sendable {
         if let field = map["clusterNames"] { config.pipeline.clusterNames = try field.bool() }
         config.pipeline.forwardZones = config.forward.map(\.zone)
         return config.resolvingPaths(against: base)
+    }
+
+    /// `identity` or `version`: a string of at most 255 octets (one TXT character-string), or `hide` for none.
+    static func chaosText(_ field: YAMLField) throws(RegistryError) -> String? {
+        let text = try field.scalarText()
+        if text == "hide" { return nil }
+        guard !text.isEmpty, text.utf8.count <= 255 else {
+            throw field.error("'\(text)' is not 1 to 255 octets of text, or 'hide'")
+        }
+        return text
     }
 
     static func domainName(_ field: YAMLField) throws(RegistryError) -> DNSName {

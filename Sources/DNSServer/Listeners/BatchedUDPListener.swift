@@ -23,6 +23,7 @@ final class BatchedUDPListener: Sendable {
     private let forwarder: UpstreamForwarder?
     private let counters: QueryCounters
     private let sharedCounters: QueryCounters?
+    private let queryLog: QueryLog?
     private let stopping = Atomic<Bool>(false)
     private let thread = Mutex<pthread_t?>(nil)
     /// Whether the socket is still open: a forwarded reply is sent under this lock, and `close` takes it, so a
@@ -34,9 +35,10 @@ final class BatchedUDPListener: Sendable {
     /// Binds the socket; `start()` begins serving. `metrics` gives the thread its own counter block.
     init(
         address: ListenAddress, processor: QueryProcessor, forwarder: UpstreamForwarder? = nil,
-        metrics: QueryMetrics? = nil
+        metrics: QueryMetrics? = nil, queryLog: QueryLog? = nil
     ) throws {
         self.processor = processor
+        self.queryLog = queryLog
         self.forwarder = forwarder
         counters = metrics?.makeThreadCounters() ?? QueryCounters(concurrent: false)
         sharedCounters = metrics?.shared
@@ -136,6 +138,9 @@ final class BatchedUDPListener: Sendable {
         response.reserveCapacity(size)
         var facts = QueryFacts()
         let counters = self.counters
+        // The sampled query log's one-in-N, counted down on this thread alone; 0 when it is off.
+        let logEvery = queryLog?.every ?? 0
+        var countdown = logEvery
         while !stopping.load(ordering: .relaxed) {
             for index in 0..<batch {
                 incoming[index].buffer = queries + index * size
@@ -151,9 +156,24 @@ final class BatchedUDPListener: Sendable {
                 let outcome = processor.process(
                     query, client: ClientContext(address: client, transport: .udp), into: &response, facts: &facts)
                 counters.countRequest(transport: 0, facts: facts)
+                var sampled = false
+                if logEvery > 0 {
+                    countdown -= 1
+                    if countdown == 0 {
+                        countdown = logEvery
+                        sampled = true
+                    }
+                }
                 if case .forward(let plan) = outcome {
-                    forward(Array(query), plan: plan, to: PeerAddress(incoming[index]), start: start)
+                    forward(
+                        Array(query), plan: plan, to: PeerAddress(incoming[index]), client: client, start: start,
+                        logged: sampled)
                     continue
+                }
+                if sampled {
+                    queryLog?.log(
+                        query: query, response: outcome == .respond ? response : nil, client: client,
+                        transport: "udp", nanoseconds: monotonicNanoseconds() &- start)
                 }
                 guard outcome == .respond, response.count <= size else { continue }
                 counters.countResponse(headerRCode: response[3], extended: facts.extendedRCode)
@@ -180,7 +200,9 @@ final class BatchedUDPListener: Sendable {
 
     /// Hands a query to the upstream client; its answer is sent from whichever thread it completes on
     /// (sendto on one socket from several threads is safe), unless the socket has been closed by then.
-    private func forward(_ query: [UInt8], plan: ForwardPlan, to peer: PeerAddress, start: UInt64) {
+    private func forward(
+        _ query: [UInt8], plan: ForwardPlan, to peer: PeerAddress, client: ClientAddress, start: UInt64, logged: Bool
+    ) {
         guard let forwarder else { return }
         pendingForwards.wrappingAdd(1, ordering: .relaxed)
         forwarder.forward(query, rule: plan.rule, overTCP: false) { [self] response in
@@ -191,6 +213,13 @@ final class BatchedUDPListener: Sendable {
                 // upstream has a reason to answer it with an extended RCODE.
                 sharedCounters?.countResponse(headerRCode: response[3], extended: 0)
                 sharedCounters?.observe(nanoseconds: monotonicNanoseconds() &- start, count: 1)
+                if logged {
+                    query.withUnsafeBytes {
+                        queryLog?.log(
+                            query: $0, response: response, client: client, transport: "udp",
+                            nanoseconds: monotonicNanoseconds() &- start)
+                    }
+                }
                 var address = peer.storage
                 _ = withUnsafePointer(to: &address) {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {

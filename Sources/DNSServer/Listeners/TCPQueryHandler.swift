@@ -16,14 +16,19 @@ final class TCPQueryHandler: ChannelInboundHandler {
     private let processor: QueryProcessor
     private let forwarder: UpstreamForwarder?
     private let counters: QueryCounters?
+    private let queryLog: QueryLog?
     private var response: [UInt8] = []
     private var facts = QueryFacts()
     /// Forwarded queries whose replies have not been written yet.
     private var pendingForwards = 0
     private var draining = false
 
-    init(processor: QueryProcessor, forwarder: UpstreamForwarder? = nil, counters: QueryCounters? = nil) {
+    init(
+        processor: QueryProcessor, forwarder: UpstreamForwarder? = nil, counters: QueryCounters? = nil,
+        queryLog: QueryLog? = nil
+    ) {
         self.processor = processor
+        self.queryLog = queryLog
         self.forwarder = forwarder
         self.counters = counters
     }
@@ -40,14 +45,21 @@ final class TCPQueryHandler: ChannelInboundHandler {
             processor.process(bytes, client: client, into: &response, facts: &facts)
         }
         counters?.countRequest(transport: 1, facts: facts)
+        let queryLog = self.queryLog.flatMap { $0.sample() ? $0 : nil }
         if case .forward(let plan) = outcome, let forwarder {
             // The answer may come after later pipelined queries' answers: RFC 7766 7 allows it.
             let channel = context.channel
             let counters = self.counters
             pendingForwards += 1
-            forwarder.forward(Array(buffer: query), rule: plan.rule, overTCP: true) { response in
+            let bytes = Array(buffer: query)
+            forwarder.forward(bytes, rule: plan.rule, overTCP: true) { response in
                 counters?.countResponse(headerRCode: response[3], extended: 0)
                 counters?.observe(nanoseconds: Self.nanoseconds(since: start), count: 1)
+                bytes.withUnsafeBytes {
+                    queryLog?.log(
+                        query: $0, response: response, client: address, transport: "tcp",
+                        nanoseconds: Self.nanoseconds(since: start))
+                }
                 var buffer = channel.allocator.buffer(capacity: response.count + 2)
                 buffer.writeInteger(UInt16(response.count))
                 buffer.writeBytes(response)
@@ -55,6 +67,13 @@ final class TCPQueryHandler: ChannelInboundHandler {
                 channel.pipeline.fireUserInboundEventTriggered(ForwardDone())
             }
             return
+        }
+        if let queryLog {
+            query.withUnsafeReadableBytes {
+                queryLog.log(
+                    query: $0, response: outcome == .respond ? response : nil, client: address, transport: "tcp",
+                    nanoseconds: Self.nanoseconds(since: start))
+            }
         }
         guard outcome == .respond else { return }
         counters?.countResponse(headerRCode: response[3], extended: facts.extendedRCode)

@@ -23,6 +23,8 @@ struct ListenerService: ServiceLifecycle.Service {
     var lameDuck: Duration = .zero
     /// How long shutdown waits for replies owed to clients: the longest forward timeout and a margin.
     var drainBound: Duration = .seconds(3)
+    /// The sampled query log, when `queryLog` is on.
+    var queryLog: QueryLog? = nil
     let logger: Logger
 
     func run() async throws {
@@ -43,7 +45,8 @@ struct ListenerService: ServiceLifecycle.Service {
                 #if os(Linux)
                 // The batched recvmmsg/sendmmsg loop (DESIGN.md section 7); TCP stays on NIO.
                 let listener = try BatchedUDPListener(
-                    address: address, processor: processor, forwarder: forwarder, metrics: metrics)
+                    address: address, processor: processor, forwarder: forwarder, metrics: metrics,
+                    queryLog: queryLog)
                 batched.append(listener)
                 try listener.start()
                 let port = listener.port
@@ -60,6 +63,7 @@ struct ListenerService: ServiceLifecycle.Service {
             await closeAll()
             throw error
         }
+        state?.startedListening()
         if let forwarder {
             // Only now can a probe that loops come back to us.
             Task { await forwarder.probeForLoops() }
@@ -103,6 +107,7 @@ struct ListenerService: ServiceLifecycle.Service {
         let processor = self.processor
         let forwarder = self.forwarder
         let counters = metrics?.shared
+        let queryLog = self.queryLog
         let limit = tcpConnections
         let idle = TimeAmount(tcpIdle)
         let open = ConnectionCounter()
@@ -127,7 +132,8 @@ struct ListenerService: ServiceLifecycle.Service {
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TCPFrameDecoder()))
                     try channel.pipeline.syncOperations.addHandler(
-                        TCPQueryHandler(processor: processor, forwarder: forwarder, counters: counters))
+                        TCPQueryHandler(
+                            processor: processor, forwarder: forwarder, counters: counters, queryLog: queryLog))
                 }
             }
             .bind(host: address.host, port: address.port).get()

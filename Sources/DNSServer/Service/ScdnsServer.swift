@@ -93,7 +93,9 @@ public struct ScdnsServer: Sendable {
                 addresses: config.listen, processor: publisher.processor, forwarder: forwarder,
                 tcpConnections: config.tcpConnections, tcpIdle: config.tcpIdle, group: group,
                 metrics: metrics.queries, state: state, lameDuck: config.lameDuck,
-                drainBound: longestForward + .seconds(1), logger: logger)
+                drainBound: longestForward + .seconds(1),
+                queryLog: config.queryLogEvery > 0 ? QueryLog(every: config.queryLogEvery, logger: logger) : nil,
+                logger: logger)
             let reloads = ReloadService(
                 source: source, reloadRegistry: reloadRegistry, zonesDirectory: config.zonesDirectory,
                 publisher: publisher, logger: logger)
@@ -145,27 +147,39 @@ public struct ScdnsServer: Sendable {
     /// listed once (etcd must answer); keys it rejects are logged as the server would log them.
     public func check() async throws -> CheckReport {
         let loaded = try ZoneFileLoader.loadDirectory(config.zonesDirectory)
-        let registry: RegistrySnapshot
-        if let etcd = config.registryEtcd {
-            let client = try EtcdClient(endpoints: etcd.endpoints, logger: logger)
-            let source = EtcdRegistrySource(
-                client: client, layout: RegistryKeyLayout(prefix: etcd.prefix), logger: logger)
-            let listed = try await source.listOnce()
-            // The server would serve without these keys; a check is where an operator wants to hear of them.
-            if let first = listed.rejected.first {
-                throw ConfigFileError(
-                    file: first.file,
-                    message: "\(listed.rejected.count) etcd export(s) rejected; the first: \(first)")
-            }
-            registry = listed.snapshot
-        } else {
-            registry = try FileRegistrySource(path: config.registryFile, logger: logger).loadNow()
-        }
+        // The server would serve without etcd's rejected keys; a check is where an operator wants to hear of them.
+        let registry = try await loadRegistryOnce(rejectingInvalidKeys: true)
         let snapshot = AnswerSnapshot.build(
             registry: registry, zones: loaded.map(AuthoritativeZone.init), settings: config.pipeline)
         return CheckReport(
             zones: loaded.map { $0.origin.description }, services: registry.services.count,
             names: snapshot.nameCount)
+    }
+
+    /// `scdns explain`: the zones and registry loaded as `check` loads them, compiled, and the query explained as
+    /// a server with this config would answer it (`/explain` asks the running server instead).
+    public func explain(_ request: ExplainRequest) async throws -> QueryExplanation {
+        let zones = try ZoneFileLoader.loadDirectory(config.zonesDirectory).map(AuthoritativeZone.init)
+        let registry = try await loadRegistryOnce(rejectingInvalidKeys: false)
+        let processor = QueryProcessor(
+            snapshot: AnswerSnapshot.build(registry: registry, zones: zones, settings: config.pipeline))
+        return processor.explain(
+            name: request.name, type: request.type, client: request.client, ecs: request.ecs, registry: registry)
+    }
+
+    /// The registry as `run` would first load it: the file, or one listing of etcd (which must answer).
+    private func loadRegistryOnce(rejectingInvalidKeys: Bool) async throws -> RegistrySnapshot {
+        guard let etcd = config.registryEtcd else {
+            return try FileRegistrySource(path: config.registryFile, logger: logger).loadNow()
+        }
+        let client = try EtcdClient(endpoints: etcd.endpoints, logger: logger)
+        let source = EtcdRegistrySource(client: client, layout: RegistryKeyLayout(prefix: etcd.prefix), logger: logger)
+        let listed = try await source.listOnce()
+        if rejectingInvalidKeys, let first = listed.rejected.first {
+            throw ConfigFileError(
+                file: first.file, message: "\(listed.rejected.count) etcd export(s) rejected; the first: \(first)")
+        }
+        return listed.snapshot
     }
 
     /// Reads a config file, or the defaults when `path` is nil.

@@ -267,7 +267,7 @@ final class UpstreamForwarder: Sendable {
         response.header.id = query.header.id
         response.header.truncated = false
         response.questions = query.questions
-        response.edns = query.edns.map { EDNS(udpPayloadSize: UInt16(udpPayloadLimit), dnssecOK: $0.dnssecOK) }
+        response.edns = replyEDNS(to: query)
         // An extended RCODE means nothing to a client without EDNS.
         if response.edns == nil && response.rcode.rawValue > 15 { response.rcode = .servFail }
         return response.serialized(maxSize: limit)
@@ -278,8 +278,20 @@ final class UpstreamForwarder: Sendable {
             header: Header(
                 id: query.header.id, isResponse: true, recursionDesired: query.header.recursionDesired,
                 recursionAvailable: true, checkingDisabled: query.header.checkingDisabled),
-            rcode: .servFail, questions: query.questions,
-            edns: query.edns.map { EDNS(udpPayloadSize: UInt16(udpPayloadLimit), dnssecOK: $0.dnssecOK) }
+            rcode: .servFail, questions: query.questions, edns: replyEDNS(to: query)
         ).serialized(maxSize: limit)
+    }
+
+    /// Our OPT for a client that sent one: our payload size, DO echoed, and our identity as NSID when asked
+    /// (RFC 5001), as the pipeline gives on its own answers.
+    private func replyEDNS(to query: Message) -> EDNS? {
+        guard let edns = query.edns else { return nil }
+        var reply = EDNS(udpPayloadSize: UInt16(udpPayloadLimit), dnssecOK: edns.dnssecOK)
+        if edns.options.contains(where: { $0.code == EDNSOption.nsidCode }),
+            let identity = processor?.snapshot.settings.identity
+        {
+            reply.options.append(EDNSOption(code: EDNSOption.nsidCode, data: Array(identity.utf8)))
+        }
+        return reply
     }
 }

@@ -11,6 +11,7 @@ public struct RCode: RawRepresentable, Hashable, Sendable, CustomStringConvertib
     public static let nxDomain = RCode(3)
     public static let notImp = RCode(4)
     public static let refused = RCode(5)
+    public static let notAuth = RCode(9)
     public static let badVers = RCode(16)
 
     /// The four bits that live in the header.
@@ -26,6 +27,11 @@ public struct RCode: RawRepresentable, Hashable, Sendable, CustomStringConvertib
         case 3: return "NXDOMAIN"
         case 4: return "NOTIMP"
         case 5: return "REFUSED"
+        case 6: return "YXDOMAIN"
+        case 7: return "YXRRSET"
+        case 8: return "NXRRSET"
+        case 9: return "NOTAUTH"
+        case 10: return "NOTZONE"
         case 16: return "BADVERS"
         default: return "RCODE\(rawValue)"
         }
