@@ -17,13 +17,15 @@ BENCH_SCRATCH ?= .build-bench
 
 all: build
 
-# Build dependencies: libldns-dev (pkg-config module `ldns`, for the CLDNS target) and pkg-config.
+# Build dependencies: libldns-dev (pkg-config module `ldns`, for the CLDNS target), pkg-config, and dig
+# (bind9-dnsutils), which README tells a new user to query `make serve` with.
 deps:
 	@bash scripts/install-deps.sh build
 
 # Build dependencies plus test tools and real peers: dig (bind9-dnsutils), kdig (knot-dnsutils),
 # ldns-read-zone (ldnsutils, differential zone tests), knot, nsd and unbound (run by hand by tests and
-# bench/, never as system services), etcd and etcdctl (etcd-server, etcd-client: the etcd registry tests).
+# bench/, never as system services), etcd and etcdctl (etcd-server, etcd-client: the etcd registry tests), and
+# kubernetes-validate from PyPI in .build-tools/venv (python3-venv; the manifests of deploy/kubernetes/).
 test-deps:
 	@bash scripts/install-deps.sh test
 

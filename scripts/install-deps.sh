@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Installs what scdns needs on Debian/Ubuntu, and only what is missing.
 #
-#   scripts/install-deps.sh build   libldns-dev (pkg-config module `ldns`, for the CLDNS target) and pkg-config
+#   scripts/install-deps.sh build   libldns-dev (pkg-config module `ldns`, for the CLDNS target), pkg-config, and dig
+#                                   (README's first steps query `make serve` with it)
 #   scripts/install-deps.sh test    build, plus the test tools and the real peers used by tests and bench/:
 #                                   dig, kdig, ldns-read-zone, knot (knotd, kzonecheck), nsd, unbound,
-#                                   etcd and etcdctl (the etcd registry tests)
+#                                   etcd and etcdctl (the etcd registry tests), and from PyPI kubernetes-validate
+#                                   (deploy/kubernetes/ checked offline against the Kubernetes API schemas)
 #   scripts/install-deps.sh bench   build, plus what `make bench` runs: dnsperf, knot, nsd, unbound, dig, valgrind
 #
 # Root installs with apt-get; otherwise `sudo -n` is used when it works without a password, else the script
-# fails naming the exact packages and the command to run. The daemons (knot, nsd, unbound, etcd) are only run by
+# fails naming the exact packages and the command to run. PyPI tools go into a virtual environment of the project's
+# own, .build-tools/venv (ignored by git as every .build-*), so neither a system python3 (PEP 668) nor the user's
+# packages are touched; the tests look for them there. The daemons (knot, nsd, unbound, etcd) are only run by
 # hand by tests on unprivileged ports: a policy-rc.d keeps Debian from starting them as services on port 53.
 set -euo pipefail
 
@@ -26,6 +30,7 @@ set_name=$1
 build_deps=(
     "pkg-config cmd:pkg-config"
     "libldns-dev pc:ldns"
+    "bind9-dnsutils cmd:dig"
 )
 test_deps=(
     "bind9-dnsutils cmd:dig"
@@ -36,6 +41,7 @@ test_deps=(
     "unbound cmd:unbound"
     "etcd-server cmd:etcd"
     "etcd-client cmd:etcdctl"
+    "python3-venv py:ensurepip"
 )
 bench_deps=(
     "bind9-dnsutils cmd:dig"
@@ -45,6 +51,9 @@ bench_deps=(
     "unbound cmd:unbound"
     "valgrind cmd:valgrind"
 )
+# PyPI packages for `test`, each installed into the tools venv and named as its command.
+test_pypi=(kubernetes-validate)
+tools_venv="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.build-tools/venv"
 # The packages whose daemons must not run as system services, as PACKAGE:SERVICE.
 daemon_packages=(knot:knot nsd:nsd unbound:unbound etcd-server:etcd)
 
@@ -71,6 +80,9 @@ check_passes() {
     pc:*)
         command -v pkg-config >/dev/null 2>&1 && pkg-config --exists "${check#pc:}"
         ;;
+    py:*)
+        command -v python3 >/dev/null 2>&1 && python3 -c "import ${check#py:}" >/dev/null 2>&1
+        ;;
     *) return 1 ;;
     esac
 }
@@ -84,7 +96,37 @@ for entry in "${wanted[@]}"; do
     missing+=("$pkg")
 done
 
+# The PyPI tools of `test`, into the tools venv (made on first use), after the Debian packages (python3-venv).
+install_pypi() {
+    [[ $set_name == test ]] || return 0
+    local wanted_tools=() tool
+    for tool in "${test_pypi[@]}"; do
+        [[ -x $tools_venv/bin/$tool ]] || wanted_tools+=("$tool")
+    done
+    [[ ${#wanted_tools[@]} -gt 0 ]] || return 0
+    local pip_log
+    pip_log=$(mktemp -t scdns-install-deps-pip.XXXXXX)
+    if [[ ! -x $tools_venv/bin/pip ]]; then
+        rm -rf "$tools_venv"
+        if ! python3 -m venv "$tools_venv" >"$pip_log" 2>&1; then
+            echo "install-deps: failed: python3 -m venv $tools_venv" >&2
+            tail -n 20 "$pip_log" >&2
+            rm -f "$pip_log"
+            exit 1
+        fi
+    fi
+    if ! "$tools_venv/bin/pip" install --quiet --disable-pip-version-check "${wanted_tools[@]}" >"$pip_log" 2>&1; then
+        echo "install-deps: failed: $tools_venv/bin/pip install ${wanted_tools[*]}" >&2
+        tail -n 30 "$pip_log" >&2
+        rm -f "$pip_log"
+        exit 1
+    fi
+    rm -f "$pip_log"
+    log "installed from PyPI into $tools_venv: ${wanted_tools[*]}"
+}
+
 if [[ ${#missing[@]} -eq 0 ]]; then
+    install_pypi
     log "$set_name dependencies present"
     exit 0
 fi
@@ -148,3 +190,5 @@ if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
         done
     done
 fi
+
+install_pypi
