@@ -17,13 +17,18 @@ final class OperatorViewTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    /// The example scdns.yaml with `extra` keys added, its paths made absolute.
+    /// The example scdns.yaml with the top-level keys of `extra` set instead, its paths made absolute.
     private func config(_ extra: String) throws -> String {
         let root = ServerProcess.repositoryRoot
+        let replaced = Set(extra.split(separator: "\n").compactMap { $0.split(separator: ":").first })
         let example = try String(contentsOfFile: root + "/scdns.yaml", encoding: .utf8)
             .replacingOccurrences(of: "zones: zones/", with: "zones: \(root)/zones/")
             .replacingOccurrences(
-                of: "registry: { file: registry.yaml }", with: "registry: { file: \(root)/registry.yaml }")
+                of: "registry: { file: registry.yaml }", with: "registry: { file: \(root)/registry.yaml }"
+            )
+            .split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { line in !replaced.contains { line.hasPrefix($0 + ":") } }
+            .joined(separator: "\n")
         let path = directory + "/scdns.yaml"
         try (example + "\n" + extra + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         return path
