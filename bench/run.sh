@@ -22,8 +22,9 @@
 #   - server CPU per answered query: utime+stime of the server's processes from /proc/PID/stat before and
 #     after a run, over the queries answered in it (bench/measure.py); generator CPU from its rusage;
 #   - p99 for dnsperf rows: a separate dnsperf -v pass (dnsperf 2.10 prints no percentiles);
-#   - instructions per query: callgrind over a server answering 20,000 and then 120,000 queries, the
-#     difference over 100,000 (start-up and shutdown cancel out);
+#   - instructions per query: callgrind over one server process: 20,000 queries to warm it, the counters
+#     zeroed (callgrind_control -z), 100,000 queries, the counters dumped (callgrind_control -d): start-up,
+#     which varies from run to run (threads, timers), is left out, not subtracted;
 #   - scale: scdns with BENCH_SCALE services against 1,000: CPU per query, start to 'listening', the snapshot
 #     build a SIGHUP triggers ('answers compiled ... build='), and VmRSS.
 set -euo pipefail
@@ -67,7 +68,8 @@ die() {
     exit 1
 }
 
-for tool in dnsperf dig knotd nsd nsd-checkzone unbound unbound-checkconf valgrind cc strip taskset python3; do
+for tool in dnsperf dig knotd nsd nsd-checkzone unbound unbound-checkconf valgrind callgrind_control cc strip taskset \
+    python3; do
     command -v "$tool" >/dev/null || die "$tool is missing: run 'make bench' (it installs the peers) or scripts/install-deps.sh bench"
 done
 [[ -x $SCDNS ]] || die "$SCDNS is missing: swift build -c release --product scdns --scratch-path $SCRATCH"
@@ -179,8 +181,8 @@ python3 bench/gen.py --services "$SCALE" --queries 200000 --out "$WORK/dscale"
 nsd-checkzone supercluster.local "$WORK/d1k/supercluster.local.zone" >/dev/null
 nsd-checkzone cluster.local "$WORK/d1k/cluster.local.zone" >/dev/null
 log "generated 1,000 and $SCALE services (registry, zone file, queries)"
-# Fixed-length query files for callgrind: the main file's first lines, looping.
-for n in 20000 120000; do
+# Fixed-length query files for callgrind: the main file's lines, looping; the warm-up, then the measured run.
+for n in 20000 100000; do
     awk -v n="$n" '{ q[NR] = $0 } END { for (i = 0; i < n; i++) print q[i % NR + 1] }' \
         "$WORK/d1k/queries.txt" >"$WORK/cg-$n.txt"
 done
@@ -459,34 +461,36 @@ stop "$pid_scale"
 stop "$pid_scdns"
 
 # ---------------------------------------------------------------------------------------------------------
-# Instructions per query: callgrind over 20,000 and 120,000 answered queries; the difference over 100,000.
+# Instructions per query: callgrind over one process per server, 20,000 queries to warm it, then 100,000 counted.
 # valgrind 3.19 cannot read the Swift toolchain's DWARF: run a copy of scdns without debug info. It also dies
 # on the sigsuspend of Swift's async main (bench/valgrind/sigsuspend-shim.c says why): preload the shim.
 strip --strip-debug -o "$WORK/scdns-stripped" "$SCDNS"
 cc -O2 -shared -fPIC -o "$WORK/sigsuspend-shim.so" bench/valgrind/sigsuspend-shim.c
-callgrind_run() { # callgrind_run NAME PORT QUERIES PRELOAD CMD...  (PRELOAD: a library for LD_PRELOAD, or "")
-    local name=$1 port=$2 n=$3 preload=$4
-    shift 4
-    local out=$WORK/callgrind-$name-$n.out
-    start "cg-$name-$n" env ${preload:+LD_PRELOAD="$preload"} \
+callgrind_run() { # callgrind_run NAME PORT PRELOAD CMD...  (PRELOAD: a library for LD_PRELOAD, or "")
+    local name=$1 port=$2 preload=$3
+    shift 3
+    local out=$WORK/callgrind-$name.out
+    start "cg-$name" env ${preload:+LD_PRELOAD="$preload"} \
         valgrind --tool=callgrind --trace-children=no --callgrind-out-file="$out" "$@"
     local pid=$started
-    wait_ready "cg-$name-$n" "$port" "$pid" 180
-    timeout 300 taskset -c "$GENERATOR_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$WORK/cg-$n.txt" -n 1 -c 1 -q 10 -t 10 \
-        >"$WORK/cg-$name-$n.dnsperf" 2>&1 || true
+    wait_ready "cg-$name" "$port" "$pid" 180
+    timeout 300 taskset -c "$GENERATOR_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$WORK/cg-20000.txt" -n 1 -c 1 -q 10 \
+        -t 10 >"$WORK/cg-$name-warm.dnsperf" 2>&1 || true
+    callgrind_control -z "$pid" >/dev/null
+    timeout 300 taskset -c "$GENERATOR_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$WORK/cg-100000.txt" -n 1 -c 1 -q 10 \
+        -t 10 >"$WORK/cg-$name.dnsperf" 2>&1 || true
+    callgrind_control -d "$pid" >/dev/null
     stop "$pid"
     local answered instructions
-    answered=$(awk '/Queries completed:/ { print $3 }' "$WORK/cg-$name-$n.dnsperf")
-    instructions=$(awk '/^(summary|totals):/ { print $2; exit }' "$out" 2>/dev/null || true)
-    echo "{\"kind\": \"callgrind\", \"server\": \"$name\", \"queries\": $n, \"answered\": ${answered:-0}, \"instructions\": ${instructions:-0}}" >>"$RESULTS"
-    log "callgrind $name $n queries: answered ${answered:-?}, ${instructions:-?} instructions"
+    answered=$(awk '/Queries completed:/ { print $3 }' "$WORK/cg-$name.dnsperf")
+    instructions=$(awk '/^(summary|totals):/ { print $2; exit }' "$out.1" 2>/dev/null || true)
+    echo "{\"kind\": \"callgrind\", \"server\": \"$name\", \"warmup\": 20000, \"queries\": 100000, \"answered\": ${answered:-0}, \"instructions\": ${instructions:-0}}" >>"$RESULTS"
+    log "callgrind $name: answered ${answered:-?} after the warm-up, ${instructions:-?} instructions"
 }
-for n in 20000 120000; do
-    callgrind_run scdns "$PORT_CG_SCDNS" "$n" "$WORK/sigsuspend-shim.so" \
-        "$WORK/scdns-stripped" serve --config "$WORK/d1k/scdns.yaml" \
-            --registry "$WORK/d1k/registry.yaml" --zones "$WORK/d1k/scdns-zones" --listen "127.0.0.1:$PORT_CG_SCDNS"
-    callgrind_run knot "$PORT_CG_KNOT" "$n" "" knotd -c "$WORK/knot-cg/knot.conf"
-done
+callgrind_run scdns "$PORT_CG_SCDNS" "$WORK/sigsuspend-shim.so" \
+    "$WORK/scdns-stripped" serve --config "$WORK/d1k/scdns.yaml" \
+        --registry "$WORK/d1k/registry.yaml" --zones "$WORK/d1k/scdns-zones" --listen "127.0.0.1:$PORT_CG_SCDNS"
+callgrind_run knot "$PORT_CG_KNOT" "" knotd -c "$WORK/knot-cg/knot.conf"
 
 # ---------------------------------------------------------------------------------------------------------
 fact elapsed_s "$(($(date +%s) - started_at))"

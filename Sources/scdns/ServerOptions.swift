@@ -91,6 +91,9 @@ struct ServerOptions: ParsableArguments {
         }
         if let etcdPrefix {
             guard loaded.registryEtcd != nil else { throw ValidationError("--etcd-prefix needs an etcd registry") }
+            guard etcdPrefix.hasPrefix("/") else {
+                throw ValidationError("--etcd-prefix '\(etcdPrefix)' does not start with '/', like /scdns/v1/")
+            }
             loaded.registryEtcd?.prefix = etcdPrefix
         }
         return loaded

@@ -48,6 +48,7 @@ final class ServerConfigTests: XCTestCase {
         XCTAssertEqual(set.admin, ListenAddress(host: "::1", port: 9253))
         XCTAssertEqual(set.lameDuck, .zero)
         XCTAssertEqual(set.registryEtcd?.maxStale, .seconds(120))
+        XCTAssertNil(try ServerConfig.load(file: "scdns.yaml", text: "admin: off\n").admin, "as --admin off")
     }
 
     func testIdentityVersionAndQueryLog() throws {

@@ -58,6 +58,11 @@ public final class AnswerSnapshot: Sendable {
     let forwardTable: NameTable
     let forwardLengths: LengthSet
     let allow: NetworkMatcher
+    /// The metric `zone` slot (`ZoneLabels.shared`) of each zone, then of each `forward:` rule.
+    let zoneSlots: [UInt8]
+    /// The NSID option (RFC 5001) a reply carries when asked, whole (code, length, identity); empty when the
+    /// identity is hidden. Built once, so the query path only copies it.
+    let nsidOption: [UInt8]
     public let registryVersion: UInt64
     public let settings: PipelineSettings
     /// The nodes each service compiled to, by the service and its naming tree: what the next snapshot copies
@@ -106,6 +111,11 @@ public final class AnswerSnapshot: Sendable {
         self.forwardTable = forwardTable
         self.forwardLengths = forwardLengths
         self.allow = NetworkMatcher(settings.allow)
+        zoneSlots = ZoneLabels.shared.slots(for: zones.map(\.origin) + settings.forwardZones)
+        let identity = Array((settings.identity ?? "").utf8.prefix(65535))
+        nsidOption =
+            identity.isEmpty
+            ? [] : [0, UInt8(EDNSOption.nsidCode), UInt8(identity.count >> 8), UInt8(identity.count & 0xFF)] + identity
         self.registryVersion = registryVersion
         self.settings = settings
     }

@@ -8,9 +8,6 @@ public struct QueryFacts: Sendable {
     public var zoneSlot: UInt8 = 0
     /// The response's extended RCODE bits above the header's four (BADVERS is 16: header 0, this 1).
     public var extendedRCode: UInt8 = 0
-    /// Where the policy found the query: an index into the snapshot's zones, then `forward:` rules after them,
-    /// or -1. `QueryProcessor` turns it into `zoneSlot`.
-    var zone: Int32 = -1
 
     public init() {}
 }

@@ -17,6 +17,11 @@ public final class ZoneLabels: Sendable {
 
     private let state = Mutex(State())
 
+    /// The process's labels: every snapshot takes its zones' slots from here when it is built, so a query reads
+    /// its slot from the snapshot it is answered from (no second reference to hold), and counters keep their
+    /// labels across snapshots and processors.
+    public static let shared = ZoneLabels()
+
     public init() {}
 
     /// The label of each slot handed out so far, in slot order: `.`, then zones in presentation form with the

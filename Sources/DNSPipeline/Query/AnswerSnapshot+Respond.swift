@@ -9,6 +9,7 @@ extension AnswerSnapshot {
     ) -> QueryOutcome {
         response.removeAll(keepingCapacity: true)
         facts.type = 0
+        facts.zoneSlot = 0
         facts.extendedRCode = 0
         // Fewer than 12 octets has no ID to answer to; a response must never be answered (loops).
         guard query.count >= 12, query[2] & 0x80 == 0 else { return .drop }
@@ -68,12 +69,12 @@ extension AnswerSnapshot {
         let name = UnsafeRawBufferPointer(rebasing: query[view.nameStart..<view.nameEnd])
         guard let index = table.lookup(name) else {
             if let zone = coveringZone(of: name) {
-                facts.zone = Int32(truncatingIfNeeded: zone)
+                facts.zoneSlot = zoneSlots[zone]
                 writeNegative(.nxDomain, zone: zone, view: view, query: query, reply: reply, into: &response)
             } else if let rule = longestSuffix(of: name, in: forwardTable, lengths: forwardLengths) {
                 // Only names outside every zone of ours get here, so CoreDNS -> scdns -> CoreDNS cannot loop
                 // on a name scdns is authoritative for. A cache hit is answered here, on the fast path.
-                facts.zone = Int32(truncatingIfNeeded: zones.count + rule)
+                facts.zoneSlot = zoneSlots[zones.count + rule]
                 if let cache, cache.answer(query, view: view, rule: rule, into: &response) {
                     finishCached(view: view, query: query, client: client, reply: reply, into: &response)
                     return .respond
@@ -85,7 +86,7 @@ extension AnswerSnapshot {
             return .respond
         }
         let node = nodes[index]
-        facts.zone = node.zone
+        if node.zone >= 0 { facts.zoneSlot = zoneSlots[Int(node.zone)] }
         var template = node.fallbackTemplate
         var plan: Int32 = -1
         if view.type == .any {

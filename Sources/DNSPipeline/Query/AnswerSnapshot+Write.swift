@@ -107,8 +107,8 @@ extension AnswerSnapshot {
     ) {
         guard let edns = view.edns else { return }
         let payload = UInt16(clamping: settings.udpPayloadLimit)
-        let nsid = reply.nsid ? settings.identity : nil
-        let optionLength = (reply.subnet.map { 8 + $0.addressLength } ?? 0) + (nsid.map { 4 + $0.utf8.count } ?? 0)
+        let nsidLength = reply.nsid ? nsidOption.count : 0
+        let optionLength = (reply.subnet.map { 8 + $0.addressLength } ?? 0) + nsidLength
         // Root owner, TYPE 41, CLASS = payload size, TTL = extended RCODE, version 0, DO; RDLENGTH.
         let record: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (
             0, 0, UInt8(RecordType.opt.rawValue), UInt8(payload >> 8), UInt8(truncatingIfNeeded: payload),
@@ -116,11 +116,7 @@ extension AnswerSnapshot {
             UInt8(truncatingIfNeeded: optionLength)
         )
         withUnsafeBytes(of: record) { response.append(contentsOf: $0) }
-        if let nsid {
-            let length = nsid.utf8.count
-            response.append(contentsOf: [0, UInt8(EDNSOption.nsidCode), UInt8(length >> 8), UInt8(length & 0xFF)])
-            response.append(contentsOf: nsid.utf8)
-        }
+        if nsidLength > 0 { response.append(contentsOf: nsidOption) }
         if let subnet = reply.subnet {
             let source = UInt8(subnet.sourcePrefixLength)
             let header: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (
@@ -142,6 +138,7 @@ extension AnswerSnapshot {
     /// A CHAOS-class query (DESIGN.md section 1), answered as NSD and Knot answer it: `id.server` and
     /// `hostname.bind` TXT give the identity, `version.server` and `version.bind` TXT the version, authoritative
     /// and with TTL 0; another type at those names is NODATA. A hidden value and every other CHAOS name: REFUSED.
+    @inline(never)
     func writeChaos(view: QueryView, query: UnsafeRawBufferPointer, reply: ReplyOptions, into response: inout [UInt8]) {
         let name = UnsafeRawBufferPointer(rebasing: query[view.nameStart..<view.nameEnd])
         let text: String?

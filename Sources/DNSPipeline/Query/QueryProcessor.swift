@@ -4,20 +4,9 @@ import Synchronization
 /// The pipeline's entry point: bytes of a query and who sent it in, bytes of a response out. Synchronous and
 /// socket-free, so any listener (a NIO channel, a batched recvmmsg loop, a test) calls it the same way.
 public final class QueryProcessor: Sendable {
-    /// A snapshot and the metric zone slot of each of its zones and `forward:` rules, swapped as one.
-    private final class Serving: Sendable {
-        let snapshot: AnswerSnapshot
-        let zoneSlots: [UInt8]
-
-        init(_ snapshot: AnswerSnapshot, labels: ZoneLabels) {
-            self.snapshot = snapshot
-            zoneSlots = labels.slots(for: snapshot.zones.map(\.origin) + snapshot.settings.forwardZones)
-        }
-    }
-
-    private let current: Mutex<Serving>
+    private let current: Mutex<AnswerSnapshot>
     /// The `zone` label of every slot `QueryFacts.zoneSlot` can name.
-    public let zoneLabels = ZoneLabels()
+    public var zoneLabels: ZoneLabels { .shared }
     /// Drives the weighted rotation: a counter mixed by SplitMix64, so a fixed seed gives a repeatable
     /// sequence (tests depend on it) and threads share one relaxed atomic increment, taken only when an
     /// answer has something to rotate.
@@ -29,18 +18,17 @@ public final class QueryProcessor: Sendable {
     public init(
         snapshot: AnswerSnapshot, seed: UInt64 = UInt64.random(in: .min ... .max), cache: ResponseCache? = nil
     ) {
-        current = Mutex(Serving(snapshot, labels: zoneLabels))
+        current = Mutex(snapshot)
         self.cache = cache
         entropy = RotationEntropy(seed: seed)
     }
 
     /// The snapshot queries are answered from now.
-    public var snapshot: AnswerSnapshot { current.withLock { $0 }.snapshot }
+    public var snapshot: AnswerSnapshot { current.withLock { $0 } }
 
     /// Swaps in a new snapshot; queries already running finish on the old one.
     public func replace(with snapshot: AnswerSnapshot) {
-        let serving = Serving(snapshot, labels: zoneLabels)
-        current.withLock { $0 = serving }
+        current.withLock { $0 = snapshot }
     }
 
     /// Answers one query. `response` is cleared and reused, so a caller that keeps one buffer per thread
@@ -49,13 +37,8 @@ public final class QueryProcessor: Sendable {
         _ query: UnsafeRawBufferPointer, client: ClientContext, into response: inout [UInt8],
         facts: inout QueryFacts
     ) -> QueryOutcome {
-        let serving = current.withLock { $0 }
-        facts.zone = -1
-        let outcome = serving.snapshot.respond(
+        current.withLock { $0 }.respond(
             to: query, client: client, into: &response, entropy: entropy, cache: cache, facts: &facts)
-        let zone = Int(facts.zone)
-        facts.zoneSlot = zone >= 0 && zone < serving.zoneSlots.count ? serving.zoneSlots[zone] : 0
-        return outcome
     }
 
     /// Answers one query, for callers that count nothing.

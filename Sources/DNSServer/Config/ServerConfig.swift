@@ -74,7 +74,8 @@ public struct ServerConfig: Sendable {
         }
         if let field = map["admin"] {
             let text = try field.scalarText()
-            if !text.isEmpty {
+            // `off`, as the flag takes it, or nothing: no admin endpoint.
+            if !text.isEmpty && text != "off" {
                 guard let address = ListenAddress(text) else {
                     throw field.error("'\(text)' is not ADDRESS:PORT (an IPv6 address goes in brackets)")
                 }

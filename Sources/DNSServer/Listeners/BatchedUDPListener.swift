@@ -137,7 +137,7 @@ final class BatchedUDPListener: Sendable {
         var response: [UInt8] = []
         response.reserveCapacity(size)
         var facts = QueryFacts()
-        let counters = self.counters
+        let counters = self.counters.owned
         // The sampled query log's one-in-N, counted down on this thread alone; 0 when it is off.
         let logEvery = queryLog?.every ?? 0
         var countdown = logEvery

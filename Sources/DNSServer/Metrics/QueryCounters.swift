@@ -9,7 +9,7 @@ import Synchronization
 ///
 /// Cells are atomics even where one thread writes them, so a scrape on another thread reads whole values:
 /// a relaxed load and store compile to ordinary moves.
-final class QueryCounters: @unchecked Sendable {
+final class QueryCounters: QueryCounting, @unchecked Sendable {
     /// Transports, in slot order.
     static let transports = ["udp", "tcp"]
     /// Query types given their own label, as CoreDNS's monitored types; everything else is "other".
@@ -21,14 +21,16 @@ final class QueryCounters: @unchecked Sendable {
     static let typeSlots = 16
     /// RCODEs 0...30 by value; slot 31 for anything above.
     static let rcodeSlots = 32
+    /// Duration buckets with a bound, then +Inf.
+    static let boundedBuckets = 16
     /// Upper bounds of the duration buckets in seconds: CoreDNS's, 0.25 ms doubling to 8.192 s, then +Inf.
-    static let bucketBounds: [Double] = (0..<16).map { 0.00025 * Double(1 << $0) }
-    static let bucketNanoseconds: [UInt64] = (0..<16).map { 250_000 << UInt64($0) }
+    static let bucketBounds: [Double] = (0..<boundedBuckets).map { 0.00025 * Double(1 << $0) }
 
+    // Every position below is a constant expression, so the query path reads no lazily initialised global.
     private static let requestCells = 2 * typeSlots * ZoneLabels.capacity
-    private static let rcodeBase = requestCells
-    private static let bucketBase = rcodeBase + rcodeSlots
-    private static let sumCell = bucketBase + bucketNanoseconds.count + 1
+    fileprivate static let rcodeBase = requestCells
+    fileprivate static let bucketBase = rcodeBase + rcodeSlots
+    fileprivate static let sumCell = bucketBase + boundedBuckets + 1
     static let cellCount = sumCell + 1
 
     private let cells: UnsafeMutablePointer<Atomic<UInt64>>
@@ -47,13 +49,20 @@ final class QueryCounters: @unchecked Sendable {
     }
 
     @inline(__always)
-    private func add(_ index: Int, _ amount: UInt64) {
+    func add(_ index: Int, _ amount: UInt64) {
         let cell = cells + index
         if concurrent {
             cell.pointee.wrappingAdd(amount, ordering: .relaxed)
         } else {
             cell.pointee.store(cell.pointee.load(ordering: .relaxed) &+ amount, ordering: .relaxed)
         }
+    }
+
+    /// The owning thread's view of a block only it writes (`concurrent: false`): the cells' address kept in a
+    /// register for the whole loop and no check of `concurrent` per count. The UDP loop counts through it.
+    var owned: OwnedQueryCounters {
+        precondition(!concurrent, "only a block one thread writes can be counted into without atomics")
+        return OwnedQueryCounters(cells: cells, block: self)
     }
 
     /// The type's slot in `typeNames`.
@@ -79,29 +88,13 @@ final class QueryCounters: @unchecked Sendable {
         }
     }
 
-    /// One query received over `transport` (0 UDP, 1 TCP).
+    /// The bucket of a duration: 0 up to 0.25 ms, one more per doubling, `boundedBuckets` (+Inf) past 8.192 s.
+    /// Found from the quotient's bit length, not by scanning the bounds.
     @inline(__always)
-    func countRequest(transport: Int, facts: QueryFacts) {
-        let slot =
-            (transport * Self.typeSlots + Self.typeSlot(facts.type)) * ZoneLabels.capacity
-            + Int(facts.zoneSlot)
-        add(slot, 1)
-    }
-
-    /// One response sent, its RCODE from the header's four bits and `extended` (the OPT record's upper eight).
-    @inline(__always)
-    func countResponse(headerRCode: UInt8, extended: UInt8) {
-        let rcode = Int(extended) << 4 | Int(headerRCode & 0x0F)
-        add(Self.rcodeBase + min(rcode, Self.rcodeSlots - 1), 1)
-    }
-
-    /// `count` requests that each took `nanoseconds` from being read to being answered.
-    @inline(__always)
-    func observe(nanoseconds: UInt64, count: Int) {
-        var bucket = 0
-        while bucket < Self.bucketNanoseconds.count && nanoseconds > Self.bucketNanoseconds[bucket] { bucket += 1 }
-        add(Self.bucketBase + bucket, UInt64(count))
-        add(Self.sumCell, nanoseconds &* UInt64(count))
+    static func bucket(nanoseconds: UInt64) -> Int {
+        guard nanoseconds > 250_000 else { return 0 }
+        let quarterMilliseconds = (nanoseconds - 1) / 250_000
+        return min(UInt64.bitWidth - quarterMilliseconds.leadingZeroBitCount, boundedBuckets)
     }
 
     /// Adds this block's cells to `totals` (`cellCount` long).
@@ -116,4 +109,48 @@ final class QueryCounters: @unchecked Sendable {
     static func rcodeIndex(_ rcode: Int) -> Int { rcodeBase + rcode }
     static func bucketIndex(_ bucket: Int) -> Int { bucketBase + bucket }
     static let sumIndex = sumCell
+}
+
+/// Where counts go: a block's cells, through the block (`QueryCounters`, which may be shared) or through its owner's
+/// view (`OwnedQueryCounters`). The counting itself is written once, here.
+protocol QueryCounting {
+    func add(_ index: Int, _ amount: UInt64)
+}
+
+extension QueryCounting {
+    /// One query received over `transport` (0 UDP, 1 TCP).
+    @inline(__always)
+    func countRequest(transport: Int, facts: QueryFacts) {
+        let slot =
+            (transport * QueryCounters.typeSlots + QueryCounters.typeSlot(facts.type)) * ZoneLabels.capacity
+            + Int(facts.zoneSlot)
+        add(slot, 1)
+    }
+
+    /// One response sent, its RCODE from the header's four bits and `extended` (the OPT record's upper eight).
+    @inline(__always)
+    func countResponse(headerRCode: UInt8, extended: UInt8) {
+        let rcode = Int(extended) << 4 | Int(headerRCode & 0x0F)
+        add(QueryCounters.rcodeBase + min(rcode, QueryCounters.rcodeSlots - 1), 1)
+    }
+
+    /// `count` requests that each took `nanoseconds` from being read to being answered.
+    @inline(__always)
+    func observe(nanoseconds: UInt64, count: Int) {
+        add(QueryCounters.bucketBase + QueryCounters.bucket(nanoseconds: nanoseconds), UInt64(count))
+        add(QueryCounters.sumCell, nanoseconds &* UInt64(count))
+    }
+}
+
+/// `QueryCounters.owned`: plain load-and-store counting into a block that one thread alone writes.
+struct OwnedQueryCounters: QueryCounting {
+    let cells: UnsafeMutablePointer<Atomic<UInt64>>
+    /// Keeps the block, and so the cells, alive as long as this view.
+    let block: QueryCounters
+
+    @inline(__always)
+    func add(_ index: Int, _ amount: UInt64) {
+        let cell = cells + index
+        cell.pointee.store(cell.pointee.load(ordering: .relaxed) &+ amount, ordering: .relaxed)
+    }
 }
