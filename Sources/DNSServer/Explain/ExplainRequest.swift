@@ -45,11 +45,10 @@ public struct ExplainRequest: Sendable {
 }
 
 extension QueryExplanation {
-    /// Pretty-printed JSON, as `/explain` serves it, fields in the order the type declares them (query, locality,
-    /// answer, then the candidates), which reads better than sorted.
+    /// Pretty-printed JSON, as `/explain` serves it, keys sorted so the same explanation always reads the same.
     public var json: String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         guard let data = try? encoder.encode(self) else { return "{}\n" }
         return String(decoding: data, as: UTF8.self) + "\n"
     }
