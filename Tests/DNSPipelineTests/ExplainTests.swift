@@ -139,4 +139,57 @@ final class ExplainTests: XCTestCase {
         XCTAssertEqual(denied.answer?.rcode, "REFUSED")
         XCTAssertTrue(denied.notes.contains { $0.contains("allow:") }, "\(denied.notes)")
     }
+
+    /// Names that hold no candidate for the type asked say so and list none, as the answer has none.
+    func testFormsAskedForTypesTheyDoNotHold() {
+        let rows: [(name: String, type: RecordType, rcode: String, note: String, line: UInt)] = [
+            ("cluster-b.backend.app.svc.supercluster.local", .mx, "NOERROR", "only A and AAAA", #line),
+            ("db-0.cluster-a.db.app.svc.supercluster.local", .txt, "NOERROR", "only A and AAAA", #line),
+            ("_postgres._tcp.db.app.svc.supercluster.local", .a, "NOERROR", "only SRV", #line),
+            ("_nope._udp.db.app.svc.supercluster.local", .srv, "NXDOMAIN", "no port named _nope", #line),
+            ("backend.app.svc.supercluster.local", .txt, "NOERROR", "only A and AAAA", #line),
+        ]
+        for row in rows {
+            let (explanation, _) = Self.explain(row.name, row.type)
+            XCTAssertEqual(explanation.answer?.rcode, row.rcode, row.name, line: row.line)
+            XCTAssertEqual(explanation.candidates.count, 0, "\(explanation.candidates)", line: row.line)
+            XCTAssertTrue(explanation.notes.contains { $0.contains(row.note) }, "\(explanation.notes)", line: row.line)
+        }
+        var strict = Fixture.settings(clients: Self.clients)
+        strict.clusterNames = false
+        let (cluster, _) = Self.explain("cluster-b.backend.app.svc.supercluster.local", settings: strict)
+        XCTAssertEqual(cluster.answer?.rcode, "NXDOMAIN")
+        XCTAssertEqual(cluster.candidates.count, 0)
+        XCTAssertTrue(cluster.notes.contains { $0.contains("clusterNames: false") }, "\(cluster.notes)")
+    }
+
+    /// A headless SRV name lists an unhealthy export's endpoints as not answered, and why.
+    func testHeadlessSRVWithAnUnhealthyExport() {
+        let services = Fixture.services(
+            """
+            services:
+              - name: db
+                namespace: app
+                type: Headless
+                ports: [{ name: postgres, port: 5432 }]
+                clusters:
+                  - cluster: cluster-a
+                    region: ap-northeast-2
+                    zone: ap-northeast-2a
+                    endpoints: [{ hostname: db-0, addresses: [10.100.1.10] }]
+                  - cluster: cluster-b
+                    region: ap-northeast-2
+                    zone: ap-northeast-2c
+                    healthy: false
+                    endpoints: [{ hostname: db-2, addresses: [10.101.1.12] }]
+            """)
+        let processor = Fixture.processor(Fixture.settings(), services: services)
+        let explanation = processor.explain(
+            name: try! DNSName("_postgres._tcp.db.app.svc.supercluster.local"), type: .srv,
+            client: IPAddress("127.0.0.1")!, ecs: nil, registry: PipelineFixture.registry(services))
+        XCTAssertEqual(explanation.answer?.records.count, 1)
+        XCTAssertEqual(explanation.candidates.map(\.endpoint), ["db-0", "db-2"])
+        XCTAssertEqual(explanation.candidates.map(\.answered), [true, false])
+        XCTAssertTrue(explanation.candidates[1].reason.contains("unhealthy"), explanation.candidates[1].reason)
+    }
 }

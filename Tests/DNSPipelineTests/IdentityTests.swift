@@ -107,4 +107,45 @@ final class IdentityTests: XCTestCase {
         XCTAssertEqual(options.first { $0.code == EDNSOption.clientSubnetCode }?.data.count, 7)
         XCTAssertEqual(response.answers.count, 3)
     }
+
+    /// The longest identity and version the config takes: one 255-octet string, RDLENGTH 256.
+    func testTheLongestValuesAnswer() throws {
+        let long = String(repeating: "v", count: 255)
+        let processor = Self.processor(identity: long, version: long)
+        for name in ["id.server", "version.bind"] {
+            let query = TestQuery(name: name, type: .txt, qclass: .ch)
+            let response = try XCTUnwrap(exchange(query.wire, with: processor))
+            XCTAssertEqual(response.answers.map(\.data), [.txt([Array(long.utf8)])], name)
+        }
+    }
+
+    /// NSID is left out rather than push a reply past the client's EDNS size: it must never truncate an answer.
+    func testNSIDIsLeftOutWhenItWouldNotFitTheClientsSize() throws {
+        let processor = Self.processor(identity: String(repeating: "n", count: 255))
+        let nsid = EDNSOption(code: EDNSOption.nsidCode, data: [])
+        let longName =
+            (0..<3).map { _ in String(repeating: "x", count: 60) }.joined(separator: ".")
+            + ".app.svc.supercluster.local"
+        // What fits 512 octets: a short answer with the 259 octets of NSID does; a long name's NXDOMAIN (the name
+        // twice, in the question and the SOA's owner pointer, and the SOA) or a 255-octet TXT with it does not.
+        let rows: [(name: String, type: RecordType, qclass: RecordClass, fitsIn512: Bool, line: UInt)] = [
+            (longName, .a, .in, false, #line),
+            ("id.server", .txt, .ch, false, #line),
+            ("backend.app.svc.supercluster.local", .a, .in, true, #line),
+        ]
+        for row in rows {
+            for size: UInt16 in [512, 1232] {
+                let query = TestQuery(
+                    name: row.name, type: row.type, qclass: row.qclass,
+                    edns: EDNS(udpPayloadSize: size, options: [nsid]))
+                let bytes = try XCTUnwrap(processor.process(query.wire, client: .pod))
+                let response = try Message(parsing: bytes)
+                XCTAssertLessThanOrEqual(bytes.count, Int(size), "at \(size)", line: row.line)
+                XCTAssertFalse(response.header.truncated, "at \(size)", line: row.line)
+                XCTAssertFalse(response.answers.isEmpty && response.rcode == .noError, line: row.line)
+                let carried = response.edns?.options.contains { $0.code == EDNSOption.nsidCode } ?? false
+                XCTAssertEqual(carried, size == 1232 || row.fitsIn512, "at \(size): \(bytes.count)", line: row.line)
+            }
+        }
+    }
 }

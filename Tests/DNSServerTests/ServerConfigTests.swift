@@ -115,6 +115,7 @@ final class ServerConfigTests: XCTestCase {
             ("identity: \"\"\n", 1, "identity", "255 octets"),
             ("version: \(String(repeating: "v", count: 256))\n", 1, "version", "255 octets"),
             ("queryLog: -1\n", 1, "queryLog", "0"),
+            ("version: 1.0\n", 1, "version", "string"),
             ("workers: 2\n", 1, "workers", "unknown field"),
         ]
         assertConfigErrors(cases)

@@ -20,6 +20,7 @@ struct AnswerCompiler {
 
     func compile() -> AnswerSnapshot {
         let zones = allZones()
+        let zoneSlots = AnswerSnapshot.zoneSlots(zones: zones.map(\.origin), settings: settings)
         var store = RecordStore()
         func zoneIndex(of name: DNSName) -> Int {
             zones.indices.filter { name.isSubdomain(of: zones[$0].origin) }
@@ -127,7 +128,9 @@ struct AnswerCompiler {
         for name in store.order {
             guard let node = store.node(name) else { continue }
             table.insert(node.name.wire, value: output.nodes.count)
-            output.nodes.append(compileNode(node, store: store, ordered: ordered, into: &output))
+            var compiled = compileNode(node, store: store, ordered: ordered, into: &output)
+            if compiled.zone >= 0 { compiled.zoneSlot = zoneSlots[Int(compiled.zone)] }
+            output.nodes.append(compiled)
         }
         var fragments: [ServiceFragment: CompiledFragment] = [:]
         fragments.reserveCapacity(compiledRoots.count + copied.count)
@@ -226,9 +229,10 @@ struct AnswerCompiler {
         func template(_ index: Int32) -> Int32 { output.templates.copy(index, from: previous.templates) }
         var node = AnswerSnapshot.Node(
             zone: old.zone, firstType: Int32(output.typeCodes.count), typeCount: old.typeCount,
-            anyTemplate: template(old.anyTemplate), fallbackTemplate: template(old.fallbackTemplate))
+            zoneSlot: old.zoneSlot, anyTemplate: template(old.anyTemplate),
+            fallbackTemplate: template(old.fallbackTemplate))
         // Each new index is computed before it is appended: `template` writes to `output` too.
-        for entry in Int(old.firstType)..<Int(old.firstType + old.typeCount) {
+        for entry in Int(old.firstType)..<(Int(old.firstType) + Int(old.typeCount)) {
             let copiedTemplate = template(types.templates[entry])
             output.typeCodes.append(types.codes[entry])
             output.typeTemplates.append(copiedTemplate)
@@ -378,7 +382,7 @@ struct AnswerCompiler {
             }
             compiled.fallbackTemplate = emit(.cname, chain, [])
         }
-        compiled.typeCount = Int32(types.count)
+        compiled.typeCount = UInt16(types.count)
         // A name without data (an empty non-terminal) answers ANY as any other type: NODATA with the SOA.
         if !node.types.isEmpty {
             compiled.anyTemplate = emit(.any, node.types.flatMap { node.rrsets[$0] ?? [] }, [])

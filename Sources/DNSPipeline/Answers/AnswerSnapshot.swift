@@ -13,7 +13,9 @@ public final class AnswerSnapshot: Sendable {
         /// The name's precompiled responses by type: `types.codes[firstType..<firstType + typeCount]`, and the
         /// answer of each in the type table at the same index, side by side for a short linear scan.
         var firstType: Int32
-        var typeCount: Int32
+        var typeCount: UInt16
+        /// The metric `zone` slot of `zone` (0 for none), kept here so counting a query reads no other array.
+        var zoneSlot: UInt8 = 0
         /// The response for QTYPE ANY: every RRset at the name (RFC 8482 allows less; this is simplest).
         var anyTemplate: Int32
         /// For a CNAME node, the response to any type it has no template for: the CNAME chain alone.
@@ -111,13 +113,18 @@ public final class AnswerSnapshot: Sendable {
         self.forwardTable = forwardTable
         self.forwardLengths = forwardLengths
         self.allow = NetworkMatcher(settings.allow)
-        zoneSlots = ZoneLabels.shared.slots(for: zones.map(\.origin) + settings.forwardZones)
-        let identity = Array((settings.identity ?? "").utf8.prefix(65535))
+        zoneSlots = Self.zoneSlots(zones: zones.map(\.origin), settings: settings)
+        let identity = Array((settings.identity ?? "").utf8.prefix(255))
         nsidOption =
             identity.isEmpty
             ? [] : [0, UInt8(EDNSOption.nsidCode), UInt8(identity.count >> 8), UInt8(identity.count & 0xFF)] + identity
         self.registryVersion = registryVersion
         self.settings = settings
+    }
+
+    /// The metric `zone` slot (`ZoneLabels.shared`) of each zone, then of each `forward:` rule.
+    static func zoneSlots(zones: [DNSName], settings: PipelineSettings) -> [UInt8] {
+        ZoneLabels.shared.slots(for: zones + settings.forwardZones)
     }
 
     /// Compiles the registry and the zones into a snapshot.

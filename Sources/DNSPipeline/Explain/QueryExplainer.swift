@@ -199,11 +199,17 @@ struct CandidateExplainer {
                 return
             }
             explainService(into: &explanation)
-        case .cluster:
-            explainCluster(into: &explanation)
-        case .endpoint:
-            explainEndpoint(into: &explanation)
+        case .cluster, .endpoint:
+            guard type == .a || type == .aaaa else {
+                explanation.notes.append("only A and AAAA of this name hold addresses")
+                return
+            }
+            if form.form == .cluster { explainCluster(into: &explanation) } else { explainEndpoint(into: &explanation) }
         case .srv:
+            guard type == .srv else {
+                explanation.notes.append("only SRV of a _PORT._PROTO name has records")
+                return
+            }
             explainSRV(into: &explanation)
         }
     }
@@ -233,8 +239,13 @@ struct CandidateExplainer {
         for (tier, tierExports) in ClusterOrdering.tiers(exports, from: locality) {
             explanation.tiers.append(
                 QueryExplanation.Tier(tier: tier, name: Self.tierNames[tier], clusters: tierExports.map(\.cluster)))
-            let rotating = tierExports.count > 1
-            let total = tierExports.reduce(UInt32(0)) { $0 + max(1, $1.weight) }
+            // As the compiler builds rotation units: an export whose addresses were all answered already adds none.
+            var unitSeen = Set(seen.keys)
+            let units = tierExports.filter { export in
+                addresses(of: export, ipv4: ipv4).reduce(false) { $0 || unitSeen.insert($1.0).inserted }
+            }
+            let rotating = units.count > 1
+            let total = units.reduce(UInt32(0)) { $0 + max(1, $1.weight) }
             for export in tierExports {
                 for (address, endpoint) in addresses(of: export, ipv4: ipv4) {
                     if let owner = seen[address] {
@@ -289,6 +300,7 @@ struct CandidateExplainer {
         }
         if service.type == .clusterSetIP && !settings.clusterNames {
             explanation.notes.append("clusterNames: false: CLUSTER.SVC.NS names are not answered (strict MCS)")
+            return
         }
         let answered = answers.filter { $0.data.type == type }
         let tier = ClusterOrdering.tier(of: export.locality, from: locality)
@@ -326,6 +338,15 @@ struct CandidateExplainer {
 
     /// _PORT._PROTO.SVC.NS: one SRV to the service name, or one per ready endpoint with its tier as priority.
     private func explainSRV(into explanation: inout QueryExplanation) {
+        guard
+            service.ports.contains(where: {
+                $0.name.map { "_" + $0.lowercased() } == form.first
+                    && "_" + $0.portProtocol.rawValue.lowercased() == form.second
+            })
+        else {
+            explanation.notes.append("the service has no port named \(form.first) over \(form.second)")
+            return
+        }
         guard service.type == .headless else {
             explanation.notes.append(
                 "one SRV record targets SVC.NS: explain that name's A or AAAA for the order of its addresses")
@@ -354,6 +375,17 @@ struct CandidateExplainer {
                         entry.position = position.map { $0 + 1 }
                         explanation.candidates.append(entry)
                     }
+                }
+            }
+        }
+        for export in exports where !ClusterOrdering.answerable(exports).contains(export) {
+            for endpoint in export.endpoints where endpoint.ready {
+                for address in endpoint.addresses {
+                    var entry = candidate(
+                        address, export, tier: ClusterOrdering.tier(of: export.locality, from: locality),
+                        reason: "not answered: unhealthy (healthy: false) while another export is healthy")
+                    entry.endpoint = endpoint.hostname
+                    explanation.candidates.append(entry)
                 }
             }
         }

@@ -86,7 +86,7 @@ extension AnswerSnapshot {
             return .respond
         }
         let node = nodes[index]
-        if node.zone >= 0 { facts.zoneSlot = zoneSlots[Int(node.zone)] }
+        facts.zoneSlot = node.zoneSlot
         var template = node.fallbackTemplate
         var plan: Int32 = -1
         if view.type == .any {

@@ -100,15 +100,23 @@ extension AnswerSnapshot {
 
     /// Our OPT record when the query had one (RFC 6891 7): our payload size, the extended RCODE bits, version 0,
     /// DO echoed (RFC 3225 3), the query's ECS option echoed with our scope (RFC 7871 7.2.1), and our identity
-    /// as NSID when the query asked for it (RFC 5001 2.2) and it is not hidden.
+    /// as NSID when the query asked for it (RFC 5001 2.2), it is not hidden, and it fits the client's EDNS size:
+    /// NSID is for the operator, and must never be why an answer is truncated.
     func appendOPT(
         view: QueryView, rcode: RCode, query: UnsafeRawBufferPointer, reply: ReplyOptions,
         into response: inout [UInt8]
     ) {
         guard let edns = view.edns else { return }
         let payload = UInt16(clamping: settings.udpPayloadLimit)
-        let nsidLength = reply.nsid ? nsidOption.count : 0
-        let optionLength = (reply.subnet.map { 8 + $0.addressLength } ?? 0) + nsidLength
+        let subnetLength = reply.subnet.map { 8 + $0.addressLength } ?? 0
+        var nsidLength = reply.nsid ? nsidOption.count : 0
+        if nsidLength > 0
+            && response.count + 11 + subnetLength + nsidLength
+                > max(512, min(Int(edns.udpPayloadSize), settings.udpPayloadLimit))
+        {
+            nsidLength = 0
+        }
+        let optionLength = subnetLength + nsidLength
         // Root owner, TYPE 41, CLASS = payload size, TTL = extended RCODE, version 0, DO; RDLENGTH.
         let record: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (
             0, 0, UInt8(RecordType.opt.rawValue), UInt8(payload >> 8), UInt8(truncatingIfNeeded: payload),
@@ -155,19 +163,13 @@ extension AnswerSnapshot {
         }
         writeHeaderAndQuestion(.noError, authoritative: true, view: view, query: query, into: &response)
         if view.type == .txt || view.type == .any {
-            // One character-string per 255 octets (RFC 1035 3.3.14); the config keeps it to one.
-            let octets = Array(text.utf8)
-            let strings = stride(from: 0, to: max(octets.count, 1), by: 255).map {
-                octets[$0..<min($0 + 255, octets.count)]
-            }
-            let length = strings.reduce(0) { $0 + 1 + $1.count }
-            // Owner: a pointer to the question's name; TXT, CH, TTL 0.
+            // One character-string (RFC 1035 3.3.14): the config keeps both values to 255 octets.
+            let string = text.utf8.prefix(255)
+            // Owner: a pointer to the question's name; TXT, CH, TTL 0; RDLENGTH.
+            let length = 1 + string.count
             response.append(contentsOf: [0xC0, 12, 0, UInt8(RecordType.txt.rawValue), 0, 3, 0, 0, 0, 0])
-            response.append(contentsOf: [UInt8(length >> 8), UInt8(length & 0xFF)])
-            for string in strings {
-                response.append(UInt8(string.count))
-                response.append(contentsOf: string)
-            }
+            response.append(contentsOf: [UInt8(length >> 8), UInt8(length & 0xFF), UInt8(string.count)])
+            response.append(contentsOf: string)
             response[7] = 1  // ANCOUNT
         }
         appendOPT(view: view, rcode: .noError, query: query, reply: reply, into: &response)

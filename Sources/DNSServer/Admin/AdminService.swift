@@ -11,7 +11,7 @@ import ServiceLifecycle
 /// |---|---|
 /// | `/` | this table, as text |
 /// | `/health` | 200 while the process serves (liveness) |
-/// | `/ready` | 200 once a registry snapshot is loaded and it is not stale past `registry.etcd.maxStale`; 503 with the reason otherwise, and from the start of lame duck |
+/// | `/ready` | 200 once a registry snapshot is loaded, the DNS listeners are bound, and it is not stale past `registry.etcd.maxStale`; 503 with the reason otherwise, and from the start of lame duck |
 /// | `/metrics` | Prometheus text format (0.0.4) |
 /// | `/registry` | the serving registry snapshot as JSON |
 /// | `/explain` | why a query is answered as it is, as JSON (`?name=N&type=T&client=ADDR[&ecs=PREFIX]`) |
@@ -26,7 +26,7 @@ struct AdminService: ServiceLifecycle.Service {
     static let index = """
         scdns admin endpoint
           /health    200 while the process serves
-          /ready     200 when a registry snapshot is loaded and current; 503 and the reason otherwise
+          /ready     200 when a registry snapshot is loaded and current and DNS is listening; 503 and why otherwise
           /metrics   Prometheus metrics
           /registry  the serving registry snapshot as JSON
           /explain   ?name=NAME&type=TYPE&client=ADDRESS[&ecs=PREFIX]: why that client gets the answer it gets

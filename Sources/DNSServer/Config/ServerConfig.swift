@@ -184,7 +184,7 @@ public struct ServerConfig: Sendable {
 
     /// `identity` or `version`: a string of at most 255 octets (one TXT character-string), or `hide` for none.
     static func chaosText(_ field: YAMLField) throws(RegistryError) -> String? {
-        let text = try field.scalarText()
+        let text = try field.string()
         if text == "hide" { return nil }
         guard !text.isEmpty, text.utf8.count <= 255 else {
             throw field.error("'\(text)' is not 1 to 255 octets of text, or 'hide'")

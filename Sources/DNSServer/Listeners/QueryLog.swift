@@ -28,6 +28,8 @@ final class QueryLog: Sendable {
         query: UnsafeRawBufferPointer, response: [UInt8]?, client: ClientAddress, transport: String,
         nanoseconds: UInt64
     ) {
+        // Below --log-level there is nothing to build, and a UDP thread has better things to do.
+        guard logger.logLevel <= .info else { return }
         var metadata: Logger.Metadata = ["client": "\(client.ipAddress)", "proto": "\(transport)"]
         if let message = try? Message(parsing: query), let question = message.questions.first {
             metadata["name"] = "\(question.name)"
