@@ -138,7 +138,8 @@ final class BatchedUDPListener: Sendable {
         response.reserveCapacity(size)
         var facts = QueryFacts()
         let counters = self.counters.owned
-        // The sampled query log's one-in-N, counted down on this thread alone; 0 when it is off.
+        // The sampled query log's one-in-N, counted down on this thread alone. Off, it starts at 0 and only goes
+        // further below, so it costs one decrement and one compare per query.
         let logEvery = queryLog?.every ?? 0
         var countdown = logEvery
         while !stopping.load(ordering: .relaxed) {
@@ -156,14 +157,9 @@ final class BatchedUDPListener: Sendable {
                 let outcome = processor.process(
                     query, client: ClientContext(address: client, transport: .udp), into: &response, facts: &facts)
                 counters.countRequest(transport: 0, facts: facts)
-                var sampled = false
-                if logEvery > 0 {
-                    countdown -= 1
-                    if countdown == 0 {
-                        countdown = logEvery
-                        sampled = true
-                    }
-                }
+                countdown &-= 1
+                let sampled = countdown == 0
+                if sampled { countdown = logEvery }
                 if case .forward(let plan) = outcome {
                     forward(
                         Array(query), plan: plan, to: PeerAddress(incoming[index]), client: client, start: start,

@@ -133,6 +133,11 @@ extension QueryCounting {
     /// One response sent, its RCODE from the header's four bits and `extended` (the OPT record's upper eight).
     @inline(__always)
     func countResponse(headerRCode: UInt8, extended: UInt8) {
+        // Almost every response's RCODE fits the header: no extended bits to add, nothing to clamp.
+        guard extended != 0 else {
+            add(QueryCounters.rcodeBase + Int(headerRCode & 0x0F), 1)
+            return
+        }
         let rcode = Int(extended) << 4 | Int(headerRCode & 0x0F)
         add(QueryCounters.rcodeBase + min(rcode, QueryCounters.rcodeSlots - 1), 1)
     }
