@@ -97,4 +97,12 @@ final class ClientNetworkTests: XCTestCase {
         XCTAssertEqual(plain.answers.first?.data.description, L.backendB)
         XCTAssertNil(plain.edns)
     }
+
+    /// The query log and /explain print a client's address from its inline form: the round trip is exact.
+    func testAClientAddressComesBackAsTheAddressItWasMadeFrom() {
+        for text in ["10.1.0.9", "0.0.0.0", "255.255.255.255", "::1", "fd00:100::7", "2001:db8:ffff::1:2"] {
+            let address = IPAddress(text)!
+            XCTAssertEqual(ClientAddress(address).ipAddress, address, text)
+        }
+    }
 }

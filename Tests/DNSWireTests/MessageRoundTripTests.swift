@@ -129,4 +129,15 @@ final class MessageRoundTripTests: XCTestCase {
         XCTAssertEqual(Set([lower, message]).count, 1)
         XCTAssertNotEqual(lower.serialized(compress: false), message.serialized(compress: false))
     }
+
+    /// Metric labels and logs name the RCODEs a server meets (RFC 1035, 2136, 6891); the rest by number.
+    func testRCodeNames() {
+        let names = (0...10).map { RCode(UInt16($0)).description } + [RCode.badVers.description, RCode(11).description]
+        XCTAssertEqual(
+            names,
+            [
+                "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET", "NXRRSET",
+                "NOTAUTH", "NOTZONE", "BADVERS", "RCODE11",
+            ])
+    }
 }

@@ -79,6 +79,13 @@ final class CheckCommandTests: XCTestCase {
         XCTAssertTrue(result.output.contains("clusternames"), result.output)
     }
 
+    /// Flags are checked as the keys they override: a prefix without its leading '/' is refused before etcd is asked.
+    func testAnEtcdPrefixFlagWithoutItsSlashIsRefused() throws {
+        let result = try check(["--etcd", "http://127.0.0.1:1", "--etcd-prefix", "scdns/v1/"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.output.contains("--etcd-prefix 'scdns/v1/' does not start with '/'"), result.output)
+    }
+
     func testBadZoneFileNamesFileAndLine() throws {
         let zone = try temporaryFile(
             "supercluster.local.zone",

@@ -124,6 +124,7 @@ final class ManifestTests: XCTestCase {
         XCTAssertFalse(constraints.isEmpty, "the pods should spread across nodes")
         for constraint in constraints {
             let selector = Field.labels(constraint, "labelSelector", "matchLabels")
+            XCTAssertFalse(selector.isEmpty, "a spread constraint without a selector counts no pod")
             XCTAssertTrue(selector.allSatisfy { labels[$0.key] == $0.value }, "spread \(selector) vs pod \(labels)")
         }
 

@@ -20,7 +20,8 @@ struct AnswerCompiler {
 
     func compile() -> AnswerSnapshot {
         let zones = allZones()
-        let zoneSlots = AnswerSnapshot.zoneSlots(zones: zones.map(\.origin), settings: settings)
+        // Each zone's metric slot, then each forward rule's: the snapshot keeps them, and nodes carry their zone's.
+        let zoneSlots = ZoneLabels.shared.slots(for: zones.map(\.origin) + settings.forwardZones)
         var store = RecordStore()
         func zoneIndex(of name: DNSName) -> Int {
             zones.indices.filter { name.isSubdomain(of: zones[$0].origin) }
@@ -177,6 +178,7 @@ struct AnswerCompiler {
                 variantChoices: output.variantChoices, choices: output.choices,
                 localityCount: resolver.localities.count),
             templates: output.templates, rotations: output.rotations, localities: resolver, zones: compiledZones,
+            zoneSlots: zoneSlots,
             failingOpen: failingOpen, registryVersion: registry.version, settings: settings, fragments: fragments,
             reverseFragments: reverseFragments,
             reusedNames: copiedCount)

@@ -79,7 +79,7 @@ public final class AnswerSnapshot: Sendable {
 
     init(
         table: NameTable, nodes: [Node], types: TypeTable, templates: TemplateStore, rotations: RotationPlans,
-        localities: LocalityResolver, zones: [Zone], failingOpen: [String], registryVersion: UInt64,
+        localities: LocalityResolver, zones: [Zone], zoneSlots: [UInt8], failingOpen: [String], registryVersion: UInt64,
         settings: PipelineSettings, fragments: [ServiceFragment: CompiledFragment] = [:],
         reverseFragments: [DNSName: CompiledReverse] = [:], reusedNames: Int = 0
     ) {
@@ -113,18 +113,13 @@ public final class AnswerSnapshot: Sendable {
         self.forwardTable = forwardTable
         self.forwardLengths = forwardLengths
         self.allow = NetworkMatcher(settings.allow)
-        zoneSlots = Self.zoneSlots(zones: zones.map(\.origin), settings: settings)
+        self.zoneSlots = zoneSlots
         let identity = Array((settings.identity ?? "").utf8.prefix(255))
         nsidOption =
             identity.isEmpty
             ? [] : [0, UInt8(EDNSOption.nsidCode), UInt8(identity.count >> 8), UInt8(identity.count & 0xFF)] + identity
         self.registryVersion = registryVersion
         self.settings = settings
-    }
-
-    /// The metric `zone` slot (`ZoneLabels.shared`) of each zone, then of each `forward:` rule.
-    static func zoneSlots(zones: [DNSName], settings: PipelineSettings) -> [UInt8] {
-        ZoneLabels.shared.slots(for: zones + settings.forwardZones)
     }
 
     /// Compiles the registry and the zones into a snapshot.

@@ -269,7 +269,26 @@ struct CandidateExplainer {
                 }
             }
         }
-        for export in exports where !ClusterOrdering.answerable(exports).contains(export) {
+        appendUnhealthy(exports, ipv4: ipv4, into: &explanation)
+        appendNotReady(into: &explanation)
+    }
+
+    /// The addresses an export gives the service's own name (`RegistryRecords.serviceAddresses`, in its order),
+    /// each with its headless endpoint's hostname; of one family, or both when `ipv4` is nil.
+    private func addresses(of export: ClusterExport, ipv4: Bool?) -> [(IPAddress, String?)] {
+        let all: [(IPAddress, String?)] =
+            service.type == .headless
+            ? export.endpoints.filter(\.ready).flatMap { endpoint in endpoint.addresses.map { ($0, endpoint.hostname) }
+            }
+            : export.addresses.map { ($0, nil) }
+        guard let ipv4 else { return all }
+        return all.filter { $0.0.isIPv4 == ipv4 }
+    }
+
+    /// The exports left out because another is healthy (none when all fail open): each address, not answered.
+    private func appendUnhealthy(_ exports: [ClusterExport], ipv4: Bool?, into explanation: inout QueryExplanation) {
+        let answerable = ClusterOrdering.answerable(exports)
+        for export in exports where !answerable.contains(export) {
             for (address, endpoint) in addresses(of: export, ipv4: ipv4) {
                 var entry = candidate(
                     address, export, tier: ClusterOrdering.tier(of: export.locality, from: locality),
@@ -278,18 +297,6 @@ struct CandidateExplainer {
                 explanation.candidates.append(entry)
             }
         }
-        appendNotReady(into: &explanation)
-    }
-
-    /// The addresses an export gives the service's own name (`RegistryRecords.serviceAddresses`, in its order),
-    /// each with its headless endpoint's hostname.
-    private func addresses(of export: ClusterExport, ipv4: Bool) -> [(IPAddress, String?)] {
-        let all: [(IPAddress, String?)] =
-            service.type == .headless
-            ? export.endpoints.filter(\.ready).flatMap { endpoint in endpoint.addresses.map { ($0, endpoint.hostname) }
-            }
-            : export.addresses.map { ($0, nil) }
-        return all.filter { $0.0.isIPv4 == ipv4 }
     }
 
     /// CLUSTER.SVC.NS: the asker chose the cluster, so its addresses come whatever their health.
@@ -378,17 +385,7 @@ struct CandidateExplainer {
                 }
             }
         }
-        for export in exports where !ClusterOrdering.answerable(exports).contains(export) {
-            for endpoint in export.endpoints where endpoint.ready {
-                for address in endpoint.addresses {
-                    var entry = candidate(
-                        address, export, tier: ClusterOrdering.tier(of: export.locality, from: locality),
-                        reason: "not answered: unhealthy (healthy: false) while another export is healthy")
-                    entry.endpoint = endpoint.hostname
-                    explanation.candidates.append(entry)
-                }
-            }
-        }
+        appendUnhealthy(exports, ipv4: nil, into: &explanation)
         appendNotReady(into: &explanation)
     }
 

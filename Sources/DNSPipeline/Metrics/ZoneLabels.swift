@@ -22,7 +22,7 @@ public final class ZoneLabels: Sendable {
     /// labels across snapshots and processors.
     public static let shared = ZoneLabels()
 
-    public init() {}
+    private init() {}
 
     /// The label of each slot handed out so far, in slot order: `.`, then zones in presentation form with the
     /// trailing dot as CoreDNS writes them, then "other" once the capacity was reached.

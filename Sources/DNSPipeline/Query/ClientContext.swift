@@ -31,6 +31,18 @@ public enum ClientAddress: Hashable, Sendable {
                 low: bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) })
         }
     }
+
+    /// The address back in the registry's model, for logs and explanations (the inverse of `init(_:)`).
+    public var ipAddress: IPAddress {
+        switch self {
+        case .v4(let value):
+            return IPAddress(bytes: (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * UInt32($0))) })!
+        case .v6(let high, let low):
+            let words = [high, low]
+            return IPAddress(
+                bytes: (0..<16).map { UInt8(truncatingIfNeeded: words[$0 / 8] >> (56 - 8 * UInt64($0 % 8))) })!
+        }
+    }
 }
 
 /// A set of networks matched without allocation, for `allow:`.

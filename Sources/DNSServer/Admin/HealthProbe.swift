@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Foundation
 import NIOCore
 
 /// `scdns health`: asks a running server's admin endpoint for `/health` (or another path), so a container's
@@ -16,18 +17,10 @@ public enum HealthProbe {
         do {
             let response = try await HTTPClient.shared.execute(request, timeout: TimeAmount(timeout))
             let body = try await response.body.collect(upTo: 1 << 20)
-            let text = String(buffer: body).trimmingTrailingNewlines
+            let text = String(buffer: body).trimmingCharacters(in: .newlines)
             return (response.status == .ok, "\(response.status.code) \(text)")
         } catch {
             return (false, "no answer from http://\(target)\(path): \(error)")
         }
-    }
-}
-
-extension String {
-    fileprivate var trimmingTrailingNewlines: String {
-        var text = self
-        while text.hasSuffix("\n") { text.removeLast() }
-        return text
     }
 }

@@ -1,7 +1,6 @@
 import DNSPipeline
 import DNSWire
 import Logging
-import ServiceRegistry
 import Synchronization
 
 /// The sampled query log (`queryLog: N`): one query in N at info level, saying who asked, over what, the question,
@@ -46,19 +45,5 @@ final class QueryLog: Sendable {
         }
         metadata["duration_us"] = "\(nanoseconds / 1000)"
         logger.info("query", metadata: metadata)
-    }
-}
-
-extension ClientAddress {
-    /// The address in its usual text form's model.
-    var ipAddress: IPAddress {
-        switch self {
-        case .v4(let value):
-            return IPAddress(bytes: (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * UInt32($0))) })!
-        case .v6(let high, let low):
-            let words = [high, low]
-            return IPAddress(
-                bytes: (0..<16).map { UInt8(truncatingIfNeeded: words[$0 / 8] >> (56 - 8 * UInt64($0 % 8))) })!
-        }
     }
 }
