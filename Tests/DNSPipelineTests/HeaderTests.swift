@@ -20,6 +20,70 @@ final class HeaderTests: XCTestCase {
         }
     }
 
+    /// DESIGN.md section 1: NOTIMP is decided from the header alone, so what follows it cannot make a FORMERR of
+    /// it: an UPDATE as nsupdate sends it (a class-ANY delete with RDLENGTH 0), a NOTIFY or an unknown opcode
+    /// without a question, a body that does not parse at all. CD is a QUERY flag and is not echoed.
+    func testAnOpcodeOtherThanQueryIsNOTIMPFromTheHeaderAlone() throws {
+        let zone: [UInt8] = [7] + Array("example".utf8) + [0, 0, 6, 0, 1]
+        // nsupdate's "update delete www.example A": NAME, TYPE A, CLASS ANY, TTL 0, RDLENGTH 0.
+        let delete: [UInt8] = [3] + Array("www".utf8) + [0xC0, 12, 0, 1, 0, 0xFF, 0, 0, 0, 0, 0, 0]
+        let cases: [(String, UInt8, [UInt8])] = [
+            ("UPDATE with a class-ANY delete", 5, [0, 1, 0, 0, 0, 1, 0, 0] + zone + delete),
+            ("NOTIFY without a question", 4, [0, 0, 0, 0, 0, 0, 0, 0]),
+            ("opcode 15 without a question", 15, [0, 0, 0, 0, 0, 0, 0, 0]),
+            ("opcode 3 with a body that does not parse", 3, [0, 1, 0, 0, 0, 0, 0, 0, 0xC0]),
+        ]
+        for (label, opcode, body) in cases {
+            // ID 0x1234, the opcode, RD and CD set.
+            let query: [UInt8] = [0x12, 0x34, opcode << 3 | 0x01, 0x10] + body
+            let bytes = try XCTUnwrap(PipelineFixture.shared.process(query, client: .pod), label)
+            let response = try Message(parsing: bytes)
+            XCTAssertEqual(response.rcode, .notImp, label)
+            XCTAssertEqual(response.header.opcode, Opcode(opcode), label)
+            XCTAssertEqual(response.header.id, 0x1234, label)
+            XCTAssertTrue(response.header.isResponse, label)
+            XCTAssertTrue(response.header.recursionDesired, label)
+            XCTAssertFalse(response.header.checkingDisabled, "\(label): CD echoed outside QUERY")
+            XCTAssertEqual(bytes.count, 12, "\(label): header only")
+        }
+    }
+
+    /// RFC 8945 5.2.2: scdns holds no keys, so a signed query is NOTAUTH with an unsigned TSIG whose error is
+    /// BADKEY, for a registry name as for any other; never an unsigned answer.
+    func testATSIGSignedQueryIsNOTAUTHWithBADKEY() throws {
+        for (name, edns) in [
+            ("backend.app.svc.supercluster.local", EDNS?.none), ("example.com", EDNS(udpPayloadSize: 1232)),
+        ] {
+            var query = TestQuery(name: name, type: .a).message
+            query.edns = edns
+            var bytes = query.serialized()
+            bytes[11] += 1
+            let keyName = try DNSName("tsig-key.example")
+            bytes += keyName.wire + [0, 250, 0, 255, 0, 0, 0, 0]
+            let rdata: [UInt8] =
+                try DNSName("hmac-sha256").wire + [0, 0, 0x65, 0x43, 0x21, 0x00, 1, 0x2C, 0, 4, 1, 2, 3, 4]
+                + [0xBE, 0xEF, 0, 0, 0, 0]
+            bytes += [0, UInt8(rdata.count)] + rdata
+            let response = try XCTUnwrap(exchange(bytes), name)
+            XCTAssertEqual(response.rcode, .notAuth, name)
+            XCTAssertEqual(response.answers, [], name)
+            XCTAssertEqual(response.questions, query.questions, name)
+            XCTAssertEqual(response.edns != nil, edns != nil, "\(name): OPT as the query had it")
+            let tsig = try XCTUnwrap(response.additional.last, name)
+            XCTAssertEqual(tsig.name, keyName, name)
+            XCTAssertEqual(tsig.rrClass, .any, name)
+            guard case .unknown(let type, let data) = tsig.data else { return XCTFail("\(name): \(tsig.data)") }
+            XCTAssertEqual(type, .tsig, name)
+            // Same algorithm, time and fudge; MAC size 0; original ID; error 17 (BADKEY); no other data.
+            XCTAssertEqual(
+                data,
+                try DNSName("hmac-sha256").wire + [
+                    0, 0, 0x65, 0x43, 0x21, 0x00, 1, 0x2C, 0, 0, 0xBE, 0xEF, 0, 17, 0, 0,
+                ],
+                name)
+        }
+    }
+
     func testQuestionCountOtherThanOneIsFORMERR() throws {
         var none = Self.backend.message
         none.questions = []

@@ -27,6 +27,7 @@ final class MalformedQueryTests: XCTestCase {
             ("question without class", Array(valid.prefix(valid.count - 2))),
             ("header only, QDCOUNT 1", Self.header()),
             ("pointer to itself", Self.header() + [0xC0, 12, 0, 1, 0, 1]),
+            ("pointer into the header", Self.header() + [0xC0, 4, 0, 1, 0, 1]),
             ("pointer forward", Self.header() + [0xC0, 20, 0, 1, 0, 1, 0, 0, 0, 0]),
             ("pointer outside the packet", Self.header() + [0xC0, 0xFF, 0, 1, 0, 1]),
             ("extended label type", Self.header() + [0x41, 0, 0, 1, 0, 1]),

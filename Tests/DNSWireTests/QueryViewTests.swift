@@ -2,7 +2,7 @@ import XCTest
 
 @testable import DNSWire
 
-/// The allocation-free query scanner must agree with the full parser.
+/// The allocation-free query scanner must agree with the full parser on framing, and skip what it need not read.
 final class QueryViewTests: XCTestCase {
     private func scan(_ bytes: [UInt8]) -> Result<QueryView, DNSWireError> {
         bytes.withUnsafeBytes { raw in
@@ -126,14 +126,144 @@ final class QueryViewTests: XCTestCase {
             case (.success, .failure(let error)):
                 XCTFail("scanner rejects (\(error)) what the parser accepts")
             case (.failure(let error), .success):
-                disagreements.append("\(error)")
+                // The scan skips RDATA other than OPT's by its length; only an error inside one may differ.
+                if !Self.hasUndecodableRData(bytes) { disagreements.append("\(error)") }
             case (.failure(let expected), .failure(let error)):
-                if error != expected { mismatched.append("\(error) vs \(expected)") }
+                if error != expected && !Self.hasUndecodableRData(bytes) {
+                    mismatched.append("\(error) vs \(expected)")
+                }
             }
         }
         XCTAssertEqual(disagreements, [], "accepted by QueryView, rejected by Message(parsing:)")
         XCTAssertEqual(mismatched, [], "both reject, with different errors")
     }
+}
+
+extension QueryViewTests {
+    /// Whether some record other than OPT, among those framed before the scan stops, has RDATA the parser
+    /// cannot decode: the scan skips such RDATA by its length, so only then may the two disagree.
+    fileprivate static func hasUndecodableRData(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { raw in
+            var reader = WireReader(raw, offset: 12)
+            let records =
+                Int(bytes[6]) << 8 + Int(bytes[7]) + Int(bytes[8]) << 8 + Int(bytes[9])
+                + Int(bytes[10]) << 8 + Int(bytes[11])
+            do throws(DNSWireError) {
+                try reader.skipName()
+                try reader.skip(4)
+                for _ in 0..<records {
+                    try reader.skipName()
+                    let type = try reader.readUInt16()
+                    try reader.skip(6)
+                    let length = Int(try reader.readUInt16())
+                    if type != RecordType.opt.rawValue {
+                        var inner = reader
+                        do throws(DNSWireError) {
+                            _ = try inner.readRData(type: RecordType(type), length: length)
+                        } catch {
+                            return true
+                        }
+                    }
+                    try reader.skip(length)
+                }
+            } catch {
+                return false
+            }
+            return false
+        }
+    }
+
+    /// A query packed with records whose RDATA names point at the question costs the scan no name decoding:
+    /// RDATA the parser would reject (a pointer outside the packet) is skipped, not read.
+    func testRDataOfOtherRecordsIsSkippedNotDecoded() throws {
+        var builder = WireBuilder(qd: 1, ar: 300)
+        builder.question("backend.app.svc.supercluster.local")
+        for _ in 0..<299 { builder.record(owner: [0xC0, 12], type: 5, rdata: [0xC0, 12]) }
+        builder.record(owner: [0], type: 5, rdata: [0x40, 0])
+        let view = try scan(builder.bytes).get()
+        XCTAssertEqual(view.type, .a)
+        XCTAssertEqual(parse(builder.bytes).failureValue, .badLabelType(offset: builder.count - 2))
+        // Framing is still checked: an RDLENGTH past the end is rejected.
+        var cut = builder.bytes
+        cut.removeLast()
+        XCTAssertNotNil(scan(cut).failureValue)
+    }
+
+    /// No name starts inside the header: a question name that points at offset 4 (the counts) is malformed.
+    func testAPointerIntoTheHeaderIsRejectedByBoth() {
+        for target: UInt8 in [0, 4, 11] {
+            var builder = WireBuilder(qd: 1)
+            builder.raw([0xC0, target, 0, 1, 0, 1])
+            XCTAssertEqual(scan(builder.bytes).failureValue, .badPointer(offset: 12), "C0 \(target)")
+            XCTAssertEqual(parse(builder.bytes).failureValue, .badPointer(offset: 12), "C0 \(target)")
+        }
+    }
+
+    /// RFC 8945 5.1: a TSIG that is not the last record, or not in the additional section, is a FORMERR.
+    func testTSIGMustBeTheLastAdditionalRecord() throws {
+        let tsig: [UInt8] = TSIGFixture.rdata
+        var last = WireBuilder(qd: 1, ar: 2)
+        last.question("a.example")
+        last.record(owner: [0], type: 41, rrClass: 1232, ttl: 0, rdata: [])
+        let start = last.record(owner: TSIGFixture.keyName, type: 250, rrClass: 255, ttl: 0, rdata: tsig).start
+        XCTAssertEqual(try scan(last.bytes).get().tsigStart, start)
+        XCTAssertNoThrow(try parse(last.bytes).get())
+
+        var notLast = WireBuilder(qd: 1, ar: 2)
+        notLast.question("a.example")
+        let misplaced = notLast.record(owner: TSIGFixture.keyName, type: 250, rrClass: 255, ttl: 0, rdata: tsig).start
+        notLast.record(owner: [0], type: 41, rrClass: 1232, ttl: 0, rdata: [])
+        XCTAssertEqual(scan(notLast.bytes).failureValue, .badTSIG(offset: misplaced))
+        XCTAssertEqual(parse(notLast.bytes).failureValue, .badTSIG(offset: misplaced))
+
+        var inAnswer = WireBuilder(qd: 1, an: 1)
+        inAnswer.question("a.example")
+        let answer = inAnswer.record(owner: TSIGFixture.keyName, type: 250, rrClass: 255, ttl: 0, rdata: tsig).start
+        XCTAssertEqual(scan(inAnswer.bytes).failureValue, .badTSIG(offset: answer))
+        XCTAssertEqual(parse(inAnswer.bytes).failureValue, .badTSIG(offset: answer))
+    }
+
+    func testTSIGFieldsAndItsBADKEYRecord() throws {
+        var builder = WireBuilder(qd: 1, ar: 1)
+        builder.question("a.example")
+        let start = builder.record(
+            owner: TSIGFixture.keyName, type: 250, rrClass: 255, ttl: 0, rdata: TSIGFixture.rdata
+        ).start
+        let tsig = try builder.bytes.withUnsafeBytes { raw throws(DNSWireError) in try TSIGRecord(raw, at: start) }
+        XCTAssertEqual(tsig.keyName, try DNSName("key.example"))
+        XCTAssertEqual(tsig.algorithm, try DNSName("hmac-sha256"))
+        XCTAssertEqual(tsig.timeSigned, 0x0000_6789_ABCD)
+        XCTAssertEqual(tsig.fudge, 300)
+        XCTAssertEqual(tsig.originalID, 0xBEEF)
+        let record = tsig.errorRecord(error: TSIGRecord.badKey)
+        var reply = WireBuilder(flags: 0x8009, qd: 0, ar: 1)
+        reply.raw(record)
+        let parsed = try XCTUnwrap(try Message(parsing: reply.bytes).additional.first)
+        XCTAssertEqual(parsed.name, tsig.keyName)
+        XCTAssertEqual(parsed.rrClass, .any)
+        XCTAssertEqual(parsed.ttl, 0)
+        // Algorithm, time, fudge 300, MAC size 0, original ID, error 17, other length 0.
+        XCTAssertEqual(
+            Array(record.suffix(16)), [0, 0, 0x67, 0x89, 0xAB, 0xCD, 1, 0x2C, 0, 0, 0xBE, 0xEF, 0, 17, 0, 0])
+
+        // RDATA that does not fill its length exactly is no TSIG.
+        var short = WireBuilder(qd: 1, ar: 1)
+        short.question("a.example")
+        let bad = short.record(
+            owner: TSIGFixture.keyName, type: 250, rrClass: 255, ttl: 0, rdata: Array(TSIGFixture.rdata.dropLast())
+        ).start
+        XCTAssertThrowsError(
+            try short.bytes.withUnsafeBytes { raw throws(DNSWireError) in try TSIGRecord(raw, at: bad) })
+    }
+}
+
+/// A TSIG record as a signer sends it: key `key.example.`, hmac-sha256, a 32-octet MAC.
+enum TSIGFixture {
+    static let keyName: [UInt8] = [3] + Array("key".utf8) + [7] + Array("example".utf8) + [0]
+    static let rdata: [UInt8] =
+        [11] + Array("hmac-sha256".utf8) + [0]
+        + [0, 0, 0x67, 0x89, 0xAB, 0xCD, 1, 0x2C, 0, 32] + Array(repeating: 0x5A, count: 32)
+        + [0xBE, 0xEF, 0, 0, 0, 0]
 }
 
 extension Result {

@@ -13,6 +13,12 @@ extension AnswerSnapshot {
         facts.extendedRCode = 0
         // Fewer than 12 octets has no ID to answer to; a response must never be answered (loops).
         guard query.count >= 12, query[2] & 0x80 == 0 else { return .drop }
+        // Any opcode but QUERY is NOTIMP from the header alone (DESIGN.md section 1, RFC 8906 3.1.3): an
+        // UPDATE's records or a NOTIFY without a question must not turn it into a FORMERR.
+        if query[2] & 0x78 != 0 {
+            writeNotImplemented(query, into: &response)
+            return .respond
+        }
         let view: QueryView
         do {
             view = try QueryView.scan(query)
@@ -26,8 +32,8 @@ extension AnswerSnapshot {
         }
         facts.type = view.type.rawValue
         var reply = ReplyOptions()
-        if view.opcode != .query {
-            writeError(.notImp, view: view, query: query, reply: reply, into: &response)
+        if let tsigStart = view.tsigStart {
+            writeBadKey(view: view, query: query, tsigStart: tsigStart, into: &response)
             return .respond
         }
         if let edns = view.edns {

@@ -85,6 +85,32 @@ extension AnswerSnapshot {
         response.append(contentsOf: repeatElement(0, count: 8))
     }
 
+    /// NOTIMP for an opcode other than QUERY: the header only (ID, opcode and RD echoed, no counts), as nothing
+    /// after it was read. CD has a meaning only in a QUERY, so it is not echoed.
+    func writeNotImplemented(_ query: UnsafeRawBufferPointer, into response: inout [UInt8]) {
+        response.append(query[0])
+        response.append(query[1])
+        response.append(0x80 | (query[2] & 0x79))
+        response.append(RCode.notImp.headerBits)
+        response.append(contentsOf: repeatElement(0, count: 8))
+    }
+
+    /// A TSIG-signed query (RFC 8945 5.2.2): scdns holds no keys, so every key is unknown. NOTAUTH with the
+    /// question, our OPT when the query had one, and an unsigned TSIG carrying BADKEY; FORMERR when the TSIG
+    /// record does not have TSIG's layout.
+    @inline(never)
+    func writeBadKey(view: QueryView, query: UnsafeRawBufferPointer, tsigStart: Int, into response: inout [UInt8]) {
+        guard let tsig = try? TSIGRecord(query, at: tsigStart) else {
+            writeError(.formErr, view: view, query: query, reply: ReplyOptions(), into: &response)
+            return
+        }
+        writeError(.notAuth, view: view, query: query, reply: ReplyOptions(), into: &response)
+        response.append(contentsOf: tsig.errorRecord(error: TSIGRecord.badKey))
+        let count = (UInt16(response[10]) << 8 | UInt16(response[11])) + 1
+        response[10] = UInt8(count >> 8)
+        response[11] = UInt8(truncatingIfNeeded: count)
+    }
+
     func writeHeaderAndQuestion(
         _ rcode: RCode, authoritative: Bool, view: QueryView, query: UnsafeRawBufferPointer,
         into response: inout [UInt8]

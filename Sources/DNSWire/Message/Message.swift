@@ -58,8 +58,11 @@ public struct Message: Hashable, Sendable {
         }
         var sections: [[ResourceRecord]] = [[], [], []]
         var edns: EDNS? = nil
+        let total = Int(counts[1]) + Int(counts[2]) + Int(counts[3])
+        var index = 0
         for section in 0..<3 {
             for _ in 0..<counts[section + 1] {
+                defer { index += 1 }
                 let start = reader.offset
                 let name = try reader.readName()
                 let type = RecordType(try reader.readUInt16())
@@ -77,6 +80,8 @@ public struct Message: Hashable, Sendable {
                         options: options)
                     continue
                 }
+                // RFC 8945 5.1: one TSIG, the last record of the additional section.
+                if type == .tsig && (section != 2 || index != total - 1) { throw .badTSIG(offset: start) }
                 let data = try reader.readRData(type: type, length: length)
                 sections[section].append(
                     ResourceRecord(name: name, rrClass: RecordClass(rrClass), ttl: ttl, data: data))

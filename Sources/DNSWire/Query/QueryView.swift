@@ -1,8 +1,11 @@
 /// What the answering fast path needs from a query, found without allocating: the header fields, where the
 /// question's name lies in the packet, its type and class, and the OPT record's fields.
 ///
-/// It validates the whole message as `Message(parsing:)` does (every record's framing, OPT placement), so a
-/// query it accepts is one the full parser accepts too; it only skips building the records.
+/// It checks the framing of the whole message (every record's owner name, fixed fields and RDLENGTH, OPT and
+/// TSIG placement, no trailing octets) and the OPT record's options, but skips the RDATA of every other record
+/// by its length: decoding names inside RDATA is work an attacker could multiply by packing a query with
+/// records, before `allow` is even checked, and nothing answers from them. So what `Message(parsing:)`
+/// accepts the scan accepts, and the scan also accepts records whose RDATA the parser would reject.
 public struct QueryView: Sendable {
     public var id: UInt16
     public var flags: UInt16
@@ -15,6 +18,8 @@ public struct QueryView: Sendable {
     /// The offset just after the question, where a response's answer section begins.
     public var questionEnd: Int
     public var edns: EDNSView?
+    /// Where the TSIG record (RFC 8945) starts, when the query is signed; it is always the last record.
+    public var tsigStart: Int?
 
     public var opcode: Opcode { Opcode(UInt8((flags >> 11) & 0x0F)) }
     public var isResponse: Bool { flags & 0x8000 != 0 }
@@ -47,7 +52,7 @@ extension QueryView {
         let additionalCount = try reader.readUInt16()
         var view = QueryView(
             id: id, flags: flags, questionCount: questionCount, nameStart: 12, nameEnd: 12, type: RecordType(0),
-            qclass: RecordClass(0), questionEnd: 12, edns: nil)
+            qclass: RecordClass(0), questionEnd: 12, edns: nil, tsigStart: nil)
         guard questionCount == 1 else { return view }
         // The first name of a message has nothing before it to point at, so it is never compressed; a pointer
         // here fails as a backward-only pointer would.
@@ -57,6 +62,7 @@ extension QueryView {
         view.qclass = RecordClass(try reader.readUInt16())
         view.questionEnd = reader.offset
         let total = Int(answerCount) + Int(authorityCount) + Int(additionalCount)
+        let firstAdditional = Int(answerCount) + Int(authorityCount)
         for index in 0..<total {
             let start = reader.offset
             try reader.skipName()
@@ -66,7 +72,7 @@ extension QueryView {
             let ttl = try reader.readUInt32()
             let length = Int(try reader.readUInt16())
             if type == RecordType.opt.rawValue {
-                guard index >= Int(answerCount) + Int(authorityCount), view.edns == nil, ownerIsRoot else {
+                guard index >= firstAdditional, view.edns == nil, ownerIsRoot else {
                     throw .badOPT(offset: start)
                 }
                 guard length <= reader.remaining else { throw .truncated(offset: reader.offset) }
@@ -86,8 +92,12 @@ extension QueryView {
                     optionsStart: optionsStart, optionsEnd: optionsStart + length)
                 try reader.skip(length)
             } else {
-                // Rare in queries (OPT aside): validate the RDATA as the parser does, names in it included.
-                _ = try reader.readRData(type: RecordType(type), length: length)
+                // RFC 8945 5.1: one TSIG, the last record of the additional section.
+                if type == RecordType.tsig.rawValue {
+                    guard index == total - 1, index >= firstAdditional else { throw .badTSIG(offset: start) }
+                    view.tsigStart = start
+                }
+                try reader.skip(length)
             }
         }
         guard reader.remaining == 0 else { throw .trailingBytes(offset: reader.offset) }
@@ -132,7 +142,9 @@ extension WireReader {
             case 0xC0:
                 guard position + 1 < bytes.count else { throw .truncated(offset: position) }
                 let target = Int(byte & 0x3F) << 8 | Int(bytes[position + 1])
-                guard target < pointerLimit, hops < Self.maxPointerHops else { throw .badPointer(offset: position) }
+                guard target < pointerLimit, target >= Self.firstNameOffset, hops < Self.maxPointerHops else {
+                    throw .badPointer(offset: position)
+                }
                 hops += 1
                 if endOfName == nil { endOfName = position + 2 }
                 pointerLimit = target

@@ -19,13 +19,14 @@ public struct RecordType: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static let rrsig = RecordType(46)
     public static let nsec = RecordType(47)
     public static let dnskey = RecordType(48)
+    public static let tsig = RecordType(250)
     public static let ixfr = RecordType(251)
     public static let axfr = RecordType(252)
     public static let any = RecordType(255)
 
     private static let mnemonics: [UInt16: String] = [
         1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 13: "HINFO", 15: "MX", 16: "TXT", 28: "AAAA", 33: "SRV",
-        41: "OPT", 43: "DS", 46: "RRSIG", 47: "NSEC", 48: "DNSKEY", 251: "IXFR", 252: "AXFR", 255: "ANY",
+        41: "OPT", 43: "DS", 46: "RRSIG", 47: "NSEC", 48: "DNSKEY", 250: "TSIG", 251: "IXFR", 252: "AXFR", 255: "ANY",
     ]
 
     /// Parses a mnemonic ("AAAA") or the RFC 3597 generic form ("TYPE65").

@@ -15,6 +15,9 @@ public enum DNSWireError: Error, Hashable, Sendable, CustomStringConvertible {
     case badRData(type: UInt16, offset: Int)
     /// More than one OPT record, an OPT outside the additional section, or an OPT whose owner is not the root.
     case badOPT(offset: Int)
+    /// A TSIG record that is not the last record of the additional section (RFC 8945 5.1), or whose RDATA
+    /// does not have TSIG's layout.
+    case badTSIG(offset: Int)
     /// An EDNS option overran its OPT record.
     case badEDNSOption(offset: Int)
     /// Bytes follow the last record the header announced.
@@ -31,6 +34,7 @@ public enum DNSWireError: Error, Hashable, Sendable, CustomStringConvertible {
         case .badLabelType(let offset): return "unsupported label type at offset \(offset)"
         case .badRData(let type, let offset): return "malformed RDATA of type \(RecordType(type)) at offset \(offset)"
         case .badOPT(let offset): return "misplaced or duplicate OPT record at offset \(offset)"
+        case .badTSIG(let offset): return "misplaced or malformed TSIG record at offset \(offset)"
         case .badEDNSOption(let offset): return "EDNS option overruns its OPT record at offset \(offset)"
         case .trailingBytes(let offset): return "unexpected bytes after the last record at offset \(offset)"
         case .badNameText(let text): return "invalid domain name '\(text)'"

@@ -4,6 +4,10 @@ extension WireReader {
     /// holds it, so loops are impossible; the bound only caps work on hostile input.
     static let maxPointerHops = 127
 
+    /// No name starts inside the 12-octet header, so a pointer below it is malformed (a question name of
+    /// `C0 04` would otherwise read the header's counts as labels).
+    static let firstNameOffset = 12
+
     /// Reads a possibly compressed name and leaves `offset` just after it (after the first pointer, if any).
     public mutating func readName() throws(DNSWireError) -> DNSName {
         var wire: [UInt8] = []
@@ -35,7 +39,9 @@ extension WireReader {
             case 0xC0:
                 guard position + 1 < bytes.count else { throw .truncated(offset: position) }
                 let target = Int(length & 0x3F) << 8 | Int(bytes[position + 1])
-                guard target < pointerLimit, hops < Self.maxPointerHops else { throw .badPointer(offset: position) }
+                guard target < pointerLimit, target >= Self.firstNameOffset, hops < Self.maxPointerHops else {
+                    throw .badPointer(offset: position)
+                }
                 hops += 1
                 if endOfName == nil { endOfName = position + 2 }
                 pointerLimit = target
