@@ -63,6 +63,14 @@ struct ParsedZone {
         guard record.name.isSubdomain(of: apex) else {
             throw ZoneFileError(file: file, line: parsed.line, .outOfZone(owner: record.name, apex: apex))
         }
+        // DESIGN.md section 1: a zone file holds apex and static data. A delegation would need referrals and
+        // glue, a wildcard owner synthesis (RFC 4592); served as ordinary data, both would answer wrongly.
+        if record.type == .ns && record.name != apex {
+            throw ZoneFileError(file: file, line: parsed.line, .delegation(owner: record.name))
+        }
+        if record.name.labels.contains(where: { $0 == [UInt8(ascii: "*")] }) {
+            throw ZoneFileError(file: file, line: parsed.line, .wildcard(owner: record.name))
+        }
     }
 
     /// A CNAME owner has no other data (RFC 1034 3.6.2) and one CNAME (RFC 2181 10.1); only DNSSEC's RRSIG and NSEC

@@ -38,6 +38,8 @@ extension ZoneFileError {
         case reservedType(owner: DNSName, type: String)
         case cnameAndOtherData(owner: DNSName, other: String)
         case secondCNAME(owner: DNSName)
+        case delegation(owner: DNSName)
+        case wildcard(owner: DNSName)
         case unconvertible(owner: String, detail: String)
         case duplicateOrigin(origin: DNSName, otherFile: String)
 
@@ -61,6 +63,11 @@ extension ZoneFileError {
             case .cnameAndOtherData(let owner, let other):
                 return "\(owner) has a CNAME and \(other) data; a CNAME owner has no other data (RFC 1034 3.6.2)"
             case .secondCNAME(let owner): return "\(owner) has more than one CNAME (RFC 2181 10.1)"
+            case .delegation(let owner):
+                return
+                    "\(owner) has NS records below the apex; delegations are not served (zone files hold apex and static data)"
+            case .wildcard(let owner):
+                return "\(owner) is a wildcard owner; wildcards are not served (zone files hold apex and static data)"
             case .unconvertible(let owner, let detail): return "\(owner): record cannot be converted: \(detail)"
             case .duplicateOrigin(let origin, let otherFile):
                 return "zone \(origin) is also defined by \(otherFile); each zone must come from one file"

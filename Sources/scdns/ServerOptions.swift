@@ -67,10 +67,10 @@ struct ServerOptions: ParsableArguments {
             }
         }
         if let lameduck {
-            guard let value = ServerConfig.parseDuration(lameduck, allowingZero: true) else {
-                throw ValidationError("--lameduck '\(lameduck)' is not a duration such as 5s or 0s")
+            if let problem = ServerConfig.durationProblem(lameduck, ServerConfig.DurationRange.lameDuck) {
+                throw ValidationError("--lameduck '\(lameduck)' \(problem)")
             }
-            loaded.lameDuck = value
+            loaded.lameDuck = ServerConfig.parseDuration(lameduck) ?? loaded.lameDuck
         }
         if let zones { loaded.zonesDirectory = zones }
         if registry != nil && !etcd.isEmpty {

@@ -24,14 +24,26 @@ final class AccessAndSwapTests: XCTestCase {
         }
     }
 
-    func testEmptyAllowAdmitsEveryone() {
-        let open = PipelineFixture.processor(PipelineFixture.settings(allow: []))
-        assertCases(
-            [
-                DNSCase(
-                    Self.backend, .a, answer: addresses(Self.backend + ".", ["10.100.0.1", "10.101.0.1", "10.102.0.1"]))
-            ],
-            processor: open, client: .from("203.0.113.9"))
+    /// DESIGN.md section 5: an explicit empty list allows nobody, so a typo cannot open the server to the world.
+    func testEmptyAllowAdmitsNobody() {
+        let closed = PipelineFixture.processor(PipelineFixture.settings(allow: []))
+        for client in ["127.0.0.1", "10.244.0.5", "203.0.113.9", "::1"] {
+            assertCases(
+                [DNSCase(Self.backend, .a, rcode: .refused, aa: false)], processor: closed, client: .from(client))
+        }
+    }
+
+    func testTheWholeAddressSpaceAdmitsEveryone() {
+        let open = PipelineFixture.processor(PipelineFixture.settings(allow: ["0.0.0.0/0", "::/0"]))
+        for client in ["203.0.113.9", "2001:db8::1"] {
+            assertCases(
+                [
+                    DNSCase(
+                        Self.backend, .a,
+                        answer: addresses(Self.backend + ".", ["10.100.0.1", "10.101.0.1", "10.102.0.1"]))
+                ],
+                processor: open, client: .from(client))
+        }
     }
 
     func testRefusedClientKeepsEDNSAndID() throws {

@@ -74,6 +74,23 @@ final class ServerConfigTests: XCTestCase {
         XCTAssertEqual(config.pipeline.allow, ServerConfig.defaultAllow)
     }
 
+    /// DESIGN.md section 5: an explicit empty `allow` allows nobody, down to the answers.
+    func testAnEmptyAllowListRefusesEveryClient() throws {
+        let config = try ServerConfig.load(file: "scdns.yaml", text: "allow: []\n")
+        XCTAssertEqual(config.pipeline.allow, [])
+        let snapshot = AnswerSnapshot.build(
+            registry: RegistrySnapshot(services: [], version: 1, origin: "test"), zones: [], settings: config.pipeline)
+        let processor = QueryProcessor(snapshot: snapshot)
+        var query = Message(
+            header: Header(id: 7), questions: [Question(name: try DNSName("version.bind"), type: .txt, qclass: .ch)])
+        for address in ["127.0.0.1", "10.0.0.1", "::1"] {
+            let client = ClientContext(address: ClientAddress(IPAddress(address)!), transport: .udp)
+            query.header.id += 1
+            let response = try Message(parsing: try XCTUnwrap(processor.process(query.serialized(), client: client)))
+            XCTAssertEqual(response.rcode, .refused, address)
+        }
+    }
+
     func testFlagsStyleValues() throws {
         let config = try ServerConfig.load(
             file: "/etc/scdns/scdns.yaml",
@@ -108,7 +125,22 @@ final class ServerConfigTests: XCTestCase {
             ("lameduck: soon\n", 1, "lameduck", "duration"),
             (
                 "registry:\n  etcd: { endpoints: [http://e:2379], maxStale: 0s }\n", 2, "registry.etcd.maxStale",
-                "duration"
+                "outside 1s to 168h"
+            ),
+            // Every duration is range-checked; one too large to hold is an error, never a crash at start.
+            ("limits:\n  tcpIdle: 9999999999999999h\n", 2, "limits.tcpIdle", "not a duration"),
+            ("limits:\n  tcpIdle: 99999999999999999999\n", 2, "limits.tcpIdle", "not a duration"),
+            ("limits:\n  tcpIdle: 2h\n", 2, "limits.tcpIdle", "outside 100ms to 1h"),
+            ("limits:\n  tcpIdle: 10ms\n", 2, "limits.tcpIdle", "outside 100ms to 1h"),
+            ("limits:\n  tcpIdle: -5s\n", 2, "limits.tcpIdle", "not a duration"),
+            ("lameduck: 11m\n", 1, "lameduck", "outside 0s to 10m"),
+            (
+                "forward:\n  - { zone: a, upstreams: [127.0.0.1:53], tryTimeout: 0s }\n", 2, "forward[0].tryTimeout",
+                "outside"
+            ),
+            (
+                "forward:\n  - { zone: a, upstreams: [127.0.0.1:53], timeout: 1000h }\n", 2, "forward[0].timeout",
+                "outside"
             ),
             ("locality: { cluster: a, rack: b }\n", 1, "locality.rack", "unknown field"),
             ("ttl: \"5\"\n", 1, "ttl", "integer"),

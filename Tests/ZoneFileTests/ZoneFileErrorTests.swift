@@ -32,7 +32,7 @@ final class ZoneFileErrorTests: XCTestCase {
                 "SOA owner sub.example.test. is not the zone apex example.test."
             ),
             (
-                "missing NS", "$ORIGIN example.test.\n@ 60 IN SOA ns1 hm 1 2 3 4 5\nsub 60 NS ns1\n", nil,
+                "missing NS", "$ORIGIN example.test.\n@ 60 IN SOA ns1 hm 1 2 3 4 5\nsub 60 A 192.0.2.1\n", nil,
                 "no NS record at the apex example.test."
             ),
             (
@@ -51,6 +51,13 @@ final class ZoneFileErrorTests: XCTestCase {
             ("CNAME at the apex", apex + "@ CNAME elsewhere.test.\n", 5, "has a CNAME and SOA data"),
             ("two CNAMEs", apex + "www CNAME a.test.\nwww CNAME b.test.\n", 6, "more than one CNAME"),
             ("class CH", apex + "version CH TXT \"1\"\n", 5, "has class CH; only IN is served"),
+            // DESIGN.md section 1: neither a delegation nor a wildcard may be served as ordinary data.
+            (
+                "delegation", apex + "www A 192.0.2.1\nsub NS ns.sub\nns.sub A 192.0.2.53\n", 6,
+                "NS records below the apex"
+            ),
+            ("wildcard", apex + "*.apps A 192.0.2.1\n", 5, "*.apps.example.test. is a wildcard owner"),
+            ("wildcard below a name", apex + "www A 192.0.2.1\na.*.b TXT \"x\"\n", 6, "wildcard owner"),
         ]
         for (label, text, line, message) in cases {
             let file = try fixture.write("example.test.zone", text)

@@ -49,10 +49,14 @@ public enum ClientAddress: Hashable, Sendable {
 struct NetworkMatcher: Sendable {
     private var v4: [(network: UInt32, mask: UInt32)] = []
     private var v6: [(high: UInt64, low: UInt64, maskHigh: UInt64, maskLow: UInt64)] = []
+    /// Both families' whole address space are listed: the common open case costs one branch.
     let allowsEveryone: Bool
 
+    /// An empty list matches nothing (DESIGN.md section 5: `allow: []` allows nobody).
     init(_ networks: [IPNetwork]) {
-        allowsEveryone = networks.isEmpty
+        allowsEveryone =
+            networks.contains { $0.prefixLength == 0 && $0.address.isIPv4 }
+            && networks.contains { $0.prefixLength == 0 && !$0.address.isIPv4 }
         for network in networks {
             let prefix = network.prefixLength
             switch ClientAddress(network.address) {

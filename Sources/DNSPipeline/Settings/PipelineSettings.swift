@@ -23,7 +23,8 @@ public struct PipelineSettings: Sendable {
     /// The zones of `forward:` rules, in the config's order: a name outside every zone of ours under one of
     /// these (the longest) is resolved by that rule's upstreams (DESIGN.md section 4).
     public var forwardZones: [DNSName] = []
-    /// Clients allowed to query (`allow`); everyone else gets REFUSED. Empty allows everyone.
+    /// Clients allowed to query (`allow`); everyone else gets REFUSED. Empty allows nobody; the default here
+    /// (for embedding and tests) is every address, the config loader's is the private ranges.
     public var allow: [IPNetwork]
     /// What CHAOS `id.server`/`hostname.bind` answer and NSID (RFC 5001) carries (`identity`); nil hides it
     /// (REFUSED, no NSID). The config loader defaults it to the host name, as NSD and Knot do.
@@ -31,11 +32,14 @@ public struct PipelineSettings: Sendable {
     /// What CHAOS `version.server`/`version.bind` answer (`version`); nil hides it (REFUSED).
     public var version: String? = nil
 
+    /// Every IPv4 and IPv6 address.
+    public static let everyone: [IPNetwork] = [IPNetwork("0.0.0.0/0")!, IPNetwork("::/0")!]
+
     public init(
         serviceZones: [DNSName] = PipelineSettings.defaultServiceZones,
         globalZone: DNSName? = PipelineSettings.defaultGlobalZone,
         ttl: UInt32 = 5, locality: Locality = Locality(cluster: ""), clusterNames: Bool = true, maxAnswers: Int = 0,
-        udpPayloadLimit: Int = 1232, clients: [ClientNetwork] = [], allow: [IPNetwork] = []
+        udpPayloadLimit: Int = 1232, clients: [ClientNetwork] = [], allow: [IPNetwork] = PipelineSettings.everyone
     ) {
         self.clients = clients
         self.serviceZones = serviceZones

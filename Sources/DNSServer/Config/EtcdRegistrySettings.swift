@@ -36,7 +36,9 @@ public struct EtcdRegistrySettings: Sendable, Equatable {
             guard prefix.hasPrefix("/") else { throw prefixField.error("a prefix starts with '/', like /scdns/v1/") }
             settings.prefix = prefix
         }
-        if let field = mapping["maxStale"] { settings.maxStale = try ServerConfig.duration(field) }
+        if let field = mapping["maxStale"] {
+            settings.maxStale = try ServerConfig.duration(field, ServerConfig.DurationRange.maxStale)
+        }
         return settings
     }
 }

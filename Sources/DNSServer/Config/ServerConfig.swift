@@ -82,7 +82,7 @@ public struct ServerConfig: Sendable {
                 config.admin = address
             }
         }
-        if let field = map["lameduck"] { config.lameDuck = try duration(field, allowingZero: true) }
+        if let field = map["lameduck"] { config.lameDuck = try duration(field, DurationRange.lameDuck) }
         if let field = map["identity"] { config.pipeline.identity = try chaosText(field) }
         if let field = map["version"] { config.pipeline.version = try chaosText(field) }
         if let field = map["queryLog"] { config.queryLogEvery = try field.int(in: 0...1_000_000_000) }
@@ -138,8 +138,12 @@ public struct ServerConfig: Sendable {
                     ForwardTarget(
                         zone: zone, upstreams: upstreams,
                         policy: try rule["policy"]?.oneOf(ForwardTarget.Policy.self) ?? .sequential,
-                        tryTimeout: try rule["tryTimeout"].map(duration) ?? .milliseconds(500),
-                        timeout: try rule["timeout"].map(duration) ?? .seconds(2)))
+                        tryTimeout: try rule["tryTimeout"].map { field throws(RegistryError) in
+                            try duration(field, DurationRange.forwardTimeout)
+                        } ?? .milliseconds(500),
+                        timeout: try rule["timeout"].map { field throws(RegistryError) in
+                            try duration(field, DurationRange.forwardTimeout)
+                        } ?? .seconds(2)))
             }
         }
         if let field = map["cache"] {
@@ -167,7 +171,7 @@ public struct ServerConfig: Sendable {
             let limits = try field.mapping(allowing: ConfigKeys.limits)
             if let value = limits["udpPayload"] { config.pipeline.udpPayloadLimit = try value.int(in: 512...4096) }
             if let value = limits["tcpConnections"] { config.tcpConnections = try value.int(in: 1...65535) }
-            if let value = limits["tcpIdle"] { config.tcpIdle = try duration(value) }
+            if let value = limits["tcpIdle"] { config.tcpIdle = try duration(value, DurationRange.tcpIdle) }
             if let rrl = limits["rrl"], try rrl.int() != 0 {
                 throw rrl.error("response rate limiting is not supported by this version of scdns yet; use 0")
             }
@@ -200,30 +204,57 @@ public struct ServerConfig: Sendable {
         return name
     }
 
-    /// `10s`, `500ms`, `2m`, or a bare number of seconds; zero only where `allowingZero`.
-    static func duration(_ field: YAMLField) throws(RegistryError) -> Duration {
-        try duration(field, allowingZero: false)
+    /// The range each duration key accepts: wide enough for any real deployment, narrow enough that no value
+    /// can overflow a clock or timer computed from it.
+    public enum DurationRange {
+        public static let lameDuck = DurationLimits(.zero, .seconds(600), "0s", "10m")
+        public static let tcpIdle = DurationLimits(.milliseconds(100), .seconds(3600), "100ms", "1h")
+        public static let maxStale = DurationLimits(.seconds(1), .seconds(604_800), "1s", "168h")
+        public static let forwardTimeout = DurationLimits(.milliseconds(10), .seconds(300), "10ms", "5m")
     }
 
-    static func duration(_ field: YAMLField, allowingZero: Bool) throws(RegistryError) -> Duration {
+    /// A key's accepted durations, and how the error message writes its bounds.
+    public struct DurationLimits: Sendable {
+        public var range: ClosedRange<Duration>
+        public var text: String
+
+        init(_ lower: Duration, _ upper: Duration, _ lowerText: String, _ upperText: String) {
+            range = lower...upper
+            text = "\(lowerText) to \(upperText)"
+        }
+    }
+
+    /// A duration field within `limits`; errors name the file, line and field.
+    static func duration(_ field: YAMLField, _ limits: DurationLimits) throws(RegistryError) -> Duration {
         let text = try field.scalarText()
-        guard let value = parseDuration(text, allowingZero: allowingZero) else {
+        guard let value = parseDuration(text) else {
             throw field.error("'\(text)' is not a duration such as 10s, 500ms or 2m")
         }
+        guard limits.range.contains(value) else { throw field.error("'\(text)' is outside \(limits.text)") }
         return value
     }
 
-    /// `10s`, `500ms`, `2m`, `1h`, or a bare number of seconds; zero only where `allowingZero`.
-    public static func parseDuration(_ text: String, allowingZero: Bool = false) -> Duration? {
+    /// `10s`, `500ms`, `2m`, `1h`, or a bare number of seconds, not negative; nil for anything else, a number
+    /// too large to hold included (never a trap: `9999999999999999h` is a typo, not a crash).
+    public static func parseDuration(_ text: String) -> Duration? {
         let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
-        let smallest: Int64 = allowingZero ? 0 : 1
-        for (suffix, milliseconds) in units where text.hasSuffix(suffix) {
-            if let value = Int64(text.dropLast(suffix.count)), value >= smallest {
-                return .milliseconds(value * milliseconds)
-            }
+        var number = Substring(text)
+        var milliseconds: Int64 = 1000
+        for (suffix, unit) in units where text.hasSuffix(suffix) {
+            number = text.dropLast(suffix.count)
+            milliseconds = unit
+            break
         }
-        if let seconds = Int64(text), seconds >= smallest { return .seconds(seconds) }
-        return nil
+        guard number.allSatisfy(\.isASCII), let value = Int64(number), value >= 0 else { return nil }
+        let (total, overflow) = value.multipliedReportingOverflow(by: milliseconds)
+        guard !overflow else { return nil }
+        return .milliseconds(total)
+    }
+
+    /// Why `text` is not a duration within `limits`, as a flag's error message ends, or nil when it is one.
+    public static func durationProblem(_ text: String, _ limits: DurationLimits) -> String? {
+        guard let value = parseDuration(text) else { return "is not a duration such as 5s or 500ms" }
+        return limits.range.contains(value) ? nil : "is outside \(limits.text)"
     }
 
     static func directory(of file: String) -> String {
