@@ -24,13 +24,19 @@ struct CacheHarness {
         return PipelineFixture.snapshot(settings)
     }()
 
-    let clock = ManualClock()
+    let clock: ManualClock
     let cache: ResponseCache
     let processor: QueryProcessor
 
     init(_ settings: CacheSettings = CacheSettings(capacity: 64, serveStale: 60)) {
-        let clock = self.clock
-        cache = ResponseCache(settings: settings, clock: { clock.now })
+        let clock = ManualClock()
+        self.init(cache: ResponseCache(settings: settings, clock: { clock.now }), clock: clock)
+    }
+
+    /// A harness around a cache made by the caller on `clock`.
+    init(cache: ResponseCache, clock: ManualClock) {
+        self.cache = cache
+        self.clock = clock
         processor = QueryProcessor(snapshot: Self.snapshot, cache: cache)
     }
 

@@ -11,6 +11,13 @@ struct CachedResponse: Sendable {
     var lifetime: UInt32
     /// Set once a refresh has been asked for, so a popular entry is prefetched once, not on every hit.
     var prefetching = false
+    /// The cache's hash of `key`, kept so the index can move or remove the entry without rehashing.
+    var hash: UInt64 = 0
+
+    /// The memory the entry holds, as the byte budget counts it: its three arrays' contents plus a fixed
+    /// allowance for their headers and the entry itself.
+    var footprint: Int { key.count + bytes.count + 4 * ttlOffsets.count + Self.overhead }
+    static let overhead = 160
 
     /// The canonical form of `response` for caching, or nil when it must not be cached: only NOERROR and
     /// NXDOMAIN, never truncated, and a negative answer only with the SOA that bounds it (RFC 2308 5).
@@ -23,13 +30,14 @@ struct CachedResponse: Sendable {
         var canonical = response
         var lifetime: UInt32
         if response.rcode == .noError && !response.answers.isEmpty {
-            // Positive: the smallest TTL of the answer section.
-            lifetime = response.answers.map(\.ttl).min() ?? 0
+            // Positive: the smallest TTL of the answer section, a TTL with its top bit set counting as 0.
+            lifetime = response.answers.map { CacheSettings.effectiveTTL($0.ttl) }.min() ?? 0
         } else {
             guard let index = response.authority.firstIndex(where: { $0.type == .soa }),
                 case .soa(let fields) = response.authority[index].data
             else { return nil }
-            lifetime = min(response.authority[index].ttl, fields.minimum)
+            lifetime = min(
+                CacheSettings.effectiveTTL(response.authority[index].ttl), CacheSettings.effectiveTTL(fields.minimum))
             // RFC 2308 5: the SOA's TTL is the negative answer's, counted down as we serve it; left above
             // MINIMUM, a client would keep the answer longer than we do.
             canonical.authority[index].ttl = lifetime

@@ -15,8 +15,10 @@ public final class ResponseCache: Sendable {
     private struct Ring {
         var entries: [CachedResponse?]
         var referenced: [Bool]
-        var index: [UInt64: Int] = [:]
+        var index: CacheIndex
         var hand = 0
+        /// What the entries hold, as `CachedResponse.footprint` counts it, kept within `settings.maxBytes`.
+        var bytes = 0
     }
 
     public let settings: CacheSettings
@@ -31,18 +33,34 @@ public final class ResponseCache: Sendable {
     public let staleAnswers = Atomic<Int>(0)
     public let prefetches = Atomic<Int>(0)
     private let clock: @Sendable () -> UInt64
+    /// The question hash's secret starting point, random per cache: which questions share a probe run cannot
+    /// be worked out from outside, so nobody can build a flood of names that all land on one run.
+    private let seed: UInt64
+    /// Bits of the hash kept; all but tests keep every bit (a test clears them to make every question collide).
+    private let hashMask: UInt64
 
     /// `clock` gives nanoseconds from any fixed origin; tests pass their own.
-    public init(settings: CacheSettings, clock: (@Sendable () -> UInt64)? = nil) {
+    public convenience init(settings: CacheSettings, clock: (@Sendable () -> UInt64)? = nil) {
+        self.init(settings: settings, clock: clock, seed: UInt64.random(in: .min ... .max), hashMask: ~0)
+    }
+
+    init(settings: CacheSettings, clock: (@Sendable () -> UInt64)?, seed: UInt64, hashMask: UInt64) {
         self.settings = settings
         let capacity = max(1, settings.capacity)
         ring = Mutex(
-            Ring(entries: Array(repeating: nil, count: capacity), referenced: Array(repeating: false, count: capacity)))
+            Ring(
+                entries: Array(repeating: nil, count: capacity), referenced: Array(repeating: false, count: capacity),
+                index: CacheIndex(capacity: capacity)))
         let origin = ContinuousClock.now
         self.clock = clock ?? { (ContinuousClock.now - origin).nanoseconds }
+        self.seed = seed
+        self.hashMask = hashMask
     }
 
     public var count: Int { ring.withLock { $0.index.count } }
+
+    /// What the cached answers take, as the byte budget (`maxBytes`) counts it.
+    public var bytes: Int { ring.withLock { $0.bytes } }
 
     /// Writes a fresh cached answer for the query into `response`; false on a miss or an expired entry.
     /// Sets what refreshes an entry early (the server's upstream client); nil turns prefetching off.
@@ -51,12 +69,12 @@ public final class ResponseCache: Sendable {
     }
 
     func answer(_ query: UnsafeRawBufferPointer, view: QueryView, rule: Int, into response: inout [UInt8]) -> Bool {
-        let hash = Self.hash(query, view: view)
+        let hash = hash(query, view: view)
         let now = clock()
         let (hit, refresh) = ring.withLock { ring -> (Bool, Bool) in
-            guard let slot = ring.index[hash], var entry = ring.entries[slot],
-                Self.matches(entry.key, query, view: view)
-            else { return (false, false) }
+            guard let slot = Self.find(hash, query, view: view, in: ring), var entry = ring.entries[slot] else {
+                return (false, false)
+            }
             let age = now &- entry.storedAt
             let lifetime = UInt64(entry.lifetime) * 1_000_000_000
             guard age < lifetime else { return (false, false) }
@@ -84,12 +102,12 @@ public final class ResponseCache: Sendable {
     /// there is none.
     func stale(_ query: UnsafeRawBufferPointer, view: QueryView, into response: inout [UInt8]) -> Bool {
         guard settings.serveStale > 0 else { return false }
-        let hash = Self.hash(query, view: view)
+        let hash = hash(query, view: view)
         let now = clock()
         return ring.withLock { ring in
-            guard let slot = ring.index[hash], let entry = ring.entries[slot],
-                Self.matches(entry.key, query, view: view)
-            else { return false }
+            guard let slot = Self.find(hash, query, view: view, in: ring), let entry = ring.entries[slot] else {
+                return false
+            }
             let age = now &- entry.storedAt
             let expiry = UInt64(entry.lifetime) * 1_000_000_000
             guard age >= expiry, age - expiry < UInt64(settings.serveStale) * 1_000_000_000 else { return false }
@@ -108,26 +126,53 @@ public final class ResponseCache: Sendable {
         query.withUnsafeBytes { raw in
             guard let view = try? QueryView.scan(raw), view.questionCount == 1 else { return false }
             let key = Self.key(raw, view: view)
-            let hash = Self.hash(raw, view: view)
-            guard let entry = CachedResponse.make(response, key: key, settings: settings, now: clock()) else {
-                return false
-            }
+            let hash = hash(raw, view: view)
+            guard var entry = CachedResponse.make(response, key: key, settings: settings, now: clock()),
+                entry.footprint <= settings.maxBytes
+            else { return false }
+            entry.hash = hash
             ring.withLock { ring in
-                if let slot = ring.index[hash] {
-                    // The same question again (a refresh), or a colliding one: replace in place.
+                if let slot = Self.find(hash, raw, view: view, in: ring) {
+                    // The same question again (a refresh): the new answer takes its place.
+                    ring.bytes += entry.footprint - (ring.entries[slot]?.footprint ?? 0)
                     ring.entries[slot] = entry
+                    makeRoom(&ring, keeping: slot)
                     return
                 }
                 let slot = Self.victim(&ring)
-                if let old = ring.entries[slot] {
-                    ring.index[Self.hash(key: old.key)] = nil
-                    evictions.wrappingAdd(1, ordering: .relaxed)
-                }
+                evict(slot, from: &ring)
+                ring.bytes += entry.footprint
                 ring.entries[slot] = entry
                 ring.referenced[slot] = false
-                ring.index[hash] = slot
+                ring.index.insert(hash, slot: slot)
+                makeRoom(&ring, keeping: slot)
             }
             return true
+        }
+    }
+
+    /// Evicts entries in CLOCK order, never `kept`, until the answers fit the byte budget again.
+    private func makeRoom(_ ring: inout Ring, keeping kept: Int) {
+        while ring.bytes > settings.maxBytes {
+            let slot = Self.victim(&ring)
+            if slot != kept { evict(slot, from: &ring) }
+        }
+    }
+
+    private func evict(_ slot: Int, from ring: inout Ring) {
+        guard let old = ring.entries[slot] else { return }
+        ring.index.remove(old.hash, slot: slot)
+        ring.bytes -= old.footprint
+        ring.entries[slot] = nil
+        evictions.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    /// The slot holding the query's question, compared octet by octet: a hash is only where to start looking.
+    @inline(__always)
+    private static func find(_ hash: UInt64, _ query: UnsafeRawBufferPointer, view: QueryView, in ring: Ring) -> Int? {
+        ring.index.find(hash) { slot in
+            guard let entry = ring.entries[slot] else { return false }
+            return matches(entry.key, query, view: view)
         }
     }
 
@@ -154,22 +199,17 @@ public final class ResponseCache: Sendable {
         (view.edns?.dnssecOK == true ? 1 : 0) | (view.checkingDisabled ? 2 : 0)
     }
 
-    /// FNV-1a over the key's octets, computed from the packet without building the key.
-    private static func hash(_ query: UnsafeRawBufferPointer, view: QueryView) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+    /// FNV-1a over the key's octets from a secret starting point, computed from the packet without building the
+    /// key. The result only chooses where to look: entries are told apart by their whole key.
+    func hash(_ query: UnsafeRawBufferPointer, view: QueryView) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325 ^ seed
         for index in view.nameStart..<view.questionEnd {
             let byte = query[index]
             // Letters fold in the name only: type and class octets are numbers (TYPE65 is not TYPE97).
             let folded = index < view.nameEnd && byte &- 0x41 < 26 ? byte | 0x20 : byte
             hash = (hash ^ UInt64(folded)) &* 0x100_0000_01B3
         }
-        return (hash ^ UInt64(flags(query, view: view))) &* 0x100_0000_01B3
-    }
-
-    private static func hash(key: [UInt8]) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in key { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
-        return hash
+        return ((hash ^ UInt64(Self.flags(query, view: view))) &* 0x100_0000_01B3) & hashMask
     }
 
     private static func matches(_ key: [UInt8], _ query: UnsafeRawBufferPointer, view: QueryView) -> Bool {

@@ -12,7 +12,7 @@ enum ConfigKeys {
     static let registry = ["file", "etcd"]
     static let etcd = ["endpoints", "prefix", "maxStale"]
     static let forward = ["zone", "upstreams", "policy", "tryTimeout", "timeout"]
-    static let cache = ["capacity", "minTTL", "maxTTL", "prefetch", "serveStale"]
+    static let cache = ["capacity", "maxBytes", "minTTL", "maxTTL", "prefetch", "serveStale"]
     static let limits = ["udpPayload", "tcpConnections", "tcpIdle", "rrl"]
 
     /// Every key as the reference writes it: `cache.capacity`, `forward[].zone` for an item of a list,

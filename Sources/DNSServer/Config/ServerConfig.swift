@@ -149,6 +149,7 @@ public struct ServerConfig: Sendable {
         if let field = map["cache"] {
             let cache = try field.mapping(allowing: ConfigKeys.cache)
             if let value = cache["capacity"] { config.cache.capacity = try value.int(in: 0...10_000_000) }
+            if let value = cache["maxBytes"] { config.cache.maxBytes = try value.int(in: 65_536...(1 << 40)) }
             if let value = cache["minTTL"] { config.cache.minTTL = try value.int(in: 0...604_800) }
             if let value = cache["maxTTL"] { config.cache.maxTTL = try value.int(in: 0...604_800) }
             if let value = cache["serveStale"] { config.cache.serveStale = try value.int(in: 0...604_800) }
