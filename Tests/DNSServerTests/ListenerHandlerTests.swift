@@ -56,13 +56,56 @@ final class ListenerHandlerTests: XCTestCase {
         XCTAssertTrue(try channel.finish().isClean)
     }
 
-    func testTCPIdleEventClosesTheConnection() throws {
+    /// RFC 7766 6.2.3: idle time counts from the last complete message. A client trickling one octet at a time
+    /// (slowloris) is closed after `tcpIdle` like a silent one; before, every octet restarted the clock.
+    func testIdleTimeCountsFromTheLastCompleteMessageNotTheLastOctet() throws {
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(TCPQueryHandler(processor: try processor()))
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TCPFrameDecoder()))
+        try channel.pipeline.syncOperations.addHandler(TCPQueryHandler(processor: try processor(), idle: .seconds(10)))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 53)).wait()
+        // A whole query at 9 s restarts the clock: still open at 18 s.
+        channel.embeddedEventLoop.advanceTime(by: .seconds(9))
+        let bytes = try query(id: 1, "web.shop.svc.supercluster.local.")
+        try channel.writeInbound(
+            channel.allocator.buffer(bytes: [UInt8(bytes.count >> 8), UInt8(bytes.count)] + bytes))
+        XCTAssertNotNil(try channel.readOutbound(as: ByteBuffer.self))
+        channel.embeddedEventLoop.advanceTime(by: .seconds(9))
+        XCTAssertTrue(channel.isActive, "a complete message restarts the idle clock")
+        // Then one octet of a second query every second: the clock does not restart, and the connection closes
+        // 10 s after the last complete message.
+        let next = try query(id: 2, "web.shop.svc.supercluster.local.")
+        let framed = [UInt8(next.count >> 8), UInt8(next.count)] + next
+        for octet in framed.prefix(3) where channel.isActive {
+            try channel.writeInbound(channel.allocator.buffer(bytes: [octet]))
+            channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        }
+        XCTAssertFalse(channel.isActive, "trickled octets kept the connection open")
+    }
+
+    func testASilentConnectionIsClosedAfterTheIdleTimeButNotWhileAForwardIsOwed() throws {
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(TCPQueryHandler(processor: try processor(), idle: .seconds(2)))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 53)).wait()
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1900))
         XCTAssertTrue(channel.isActive)
-        channel.pipeline.fireUserInboundEventTriggered(IdleStateHandler.IdleStateEvent.read)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
         XCTAssertFalse(channel.isActive)
+    }
+
+    /// A client that pipelines queries and never reads: while its answers cannot be written nothing more is read
+    /// (autoRead off). The byte cap behind it is tried on a real socket (`HostileTCPClientTests`).
+    func testAClientThatDoesNotReadIsNotReadFrom() throws {
+        let channel = EmbeddedChannel()
+        let handler = TCPQueryHandler(processor: try processor(), maxBufferedBytes: 4096)
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TCPFrameDecoder()))
+        try channel.pipeline.syncOperations.addHandler(handler)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 53)).wait()
+        channel.isWritable = false
+        channel.pipeline.fireChannelWritabilityChanged()
+        XCTAssertTrue(handler.readingPaused, "reading goes on while nothing can be written")
+        channel.isWritable = true
+        channel.pipeline.fireChannelWritabilityChanged()
+        XCTAssertFalse(handler.readingPaused)
     }
 
     func testUDPAnswersGoBackToTheSender() throws {
@@ -101,12 +144,26 @@ final class ListenerHandlerTests: XCTestCase {
         }
     }
 
-    func testConnectionCounterEnforcesTheLimit() {
-        let counter = ConnectionCounter()
-        XCTAssertTrue(counter.acquire(limit: 2))
-        XCTAssertTrue(counter.acquire(limit: 2))
-        XCTAssertFalse(counter.acquire(limit: 2))
-        counter.release()
-        XCTAssertTrue(counter.acquire(limit: 2))
+    /// `tcpConnections` counts every listener's connections together; `tcpPerClient` one client's (an IPv6
+    /// client by its /64).
+    func testTCPConnectionLimitsAreGlobalAndPerClient() throws {
+        let limits = TCPConnectionLimits(total: 4, perClient: 2)
+        let first = ClientAddress(try SocketAddress(ipAddress: "10.0.0.1", port: 1))!
+        let second = ClientAddress(try SocketAddress(ipAddress: "10.0.0.2", port: 1))!
+        let v6 = ClientAddress(try SocketAddress(ipAddress: "fd00::1", port: 1))!
+        let v6Neighbour = ClientAddress(try SocketAddress(ipAddress: "fd00::ffff:2", port: 1))!
+        XCTAssertNil(limits.acquire(first))
+        XCTAssertNil(limits.acquire(first))
+        XCTAssertEqual(limits.acquire(first), .perClient)
+        XCTAssertNil(limits.acquire(second))
+        XCTAssertNil(limits.acquire(v6))
+        XCTAssertEqual(limits.acquire(v6Neighbour), .total)
+        limits.release(second)
+        XCTAssertEqual(limits.acquire(v6Neighbour), nil)
+        XCTAssertEqual(limits.acquire(v6), .total)
+        limits.release(first)
+        XCTAssertEqual(limits.acquire(v6), .perClient, "one /64 is one client")
+        XCTAssertEqual(limits.open(), 3)
+        XCTAssertEqual(limits.open(for: first), 1)
     }
 }

@@ -19,7 +19,8 @@ final class UpstreamForwarderTests: XCTestCase {
         private var received: [String] = []
         private var thread: Thread?
 
-        init(delay: TimeInterval) {
+        /// `truncated`: every reply has TC set (and one record), as a UDP reply too large for its payload.
+        init(delay: TimeInterval, truncated: Bool = false) {
             let descriptor = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
@@ -37,7 +38,7 @@ final class UpstreamForwarderTests: XCTestCase {
             setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
             fd = descriptor
             port = Int(UInt16(bigEndian: address.sin_port))
-            let thread = Thread { [self] in serve(delay: delay) }
+            let thread = Thread { [self] in serve(delay: delay, truncated: truncated) }
             self.thread = thread
             thread.start()
         }
@@ -52,7 +53,7 @@ final class UpstreamForwarderTests: XCTestCase {
             thread?.cancel()
         }
 
-        private func serve(delay: TimeInterval) {
+        private func serve(delay: TimeInterval, truncated: Bool) {
             var buffer = [UInt8](repeating: 0, count: 4096)
             while !Thread.current.isCancelled {
                 var peer = sockaddr_storage()
@@ -66,6 +67,7 @@ final class UpstreamForwarderTests: XCTestCase {
                 lock.unlock()
                 Thread.sleep(forTimeInterval: delay)
                 query.header.isResponse = true
+                query.header.truncated = truncated
                 query.answers = [
                     ResourceRecord(name: query.questions[0].name, ttl: 30, data: .a(IPv4Address(rawValue: 0x0A00_0001)))
                 ]
@@ -81,17 +83,24 @@ final class UpstreamForwarderTests: XCTestCase {
     }
 
     private func forwarder(port: Int) throws -> UpstreamForwarder {
-        try forwarder(ports: [port])
+        try Self.forwarder(ports: [port])
     }
 
     private func forwarder(ports: [Int], tryTimeout: Duration = .milliseconds(500)) throws -> UpstreamForwarder {
+        try Self.forwarder(ports: ports, tryTimeout: tryTimeout)
+    }
+
+    static func forwarder(
+        ports: [Int], tryTimeout: Duration = .milliseconds(500), maxInFlight: Int = 1024, maxPending: Int = 256
+    ) throws -> UpstreamForwarder {
         try UpstreamForwarder(
             targets: [
                 ForwardTarget(
                     zone: try DNSName("cluster.local."),
                     upstreams: ports.map { ListenAddress(host: "127.0.0.1", port: $0) },
                     tryTimeout: tryTimeout, timeout: .seconds(5))
-            ], group: MultiThreadedEventLoopGroup.singleton, udpPayloadLimit: 1232, logger: Logger(label: "test"))
+            ], group: MultiThreadedEventLoopGroup.singleton, udpPayloadLimit: 1232, maxInFlight: maxInFlight,
+            maxPendingPerConnection: maxPending, logger: Logger(label: "test"))
     }
 
     func testAnUpstreamThatTimedOutIsSkippedUntilItAnswersAHealthCheck() async throws {
@@ -122,6 +131,10 @@ final class UpstreamForwarderTests: XCTestCase {
     }
 
     private func query(_ name: String, id: UInt16) throws -> [UInt8] {
+        try Self.query(name, id: id)
+    }
+
+    static func query(_ name: String, id: UInt16) throws -> [UInt8] {
         Message(
             header: Header(id: id, recursionDesired: true), questions: [Question(name: try DNSName(name), type: .a)]
         )

@@ -13,7 +13,7 @@ enum ConfigKeys {
     static let etcd = ["endpoints", "prefix", "maxStale"]
     static let forward = ["zone", "upstreams", "policy", "tryTimeout", "timeout"]
     static let cache = ["capacity", "maxBytes", "minTTL", "maxTTL", "prefetch", "serveStale"]
-    static let limits = ["udpPayload", "tcpConnections", "tcpIdle", "rrl"]
+    static let limits = ["udpPayload", "tcpConnections", "tcpPerClient", "tcpIdle", "forwardInFlight", "rrl"]
 
     /// Every key as the reference writes it: `cache.capacity`, `forward[].zone` for an item of a list,
     /// `registry.etcd.endpoints`; a mapping's own key (`cache`) is listed too.

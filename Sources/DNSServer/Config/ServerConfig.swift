@@ -27,8 +27,13 @@ public struct ServerConfig: Sendable {
     public var queryLogEvery: Int = 0
     /// `registry.etcd`: the replicated registry in etcd v3; when set, `registry.file` is not read.
     public var registryEtcd: EtcdRegistrySettings?
-    /// `limits.tcpConnections`: open TCP connections at most; more are closed at once.
+    /// `limits.tcpConnections`: open TCP connections at most, over every listen address; more are closed at once.
     public var tcpConnections: Int = 1024
+    /// `limits.tcpPerClient`: open TCP connections one client (an IPv4 address, an IPv6 /64) may hold.
+    public var tcpPerClient: Int = 64
+    /// `limits.forwardInFlight`: distinct forwarded questions resolved at once; more are answered at once,
+    /// stale or SERVFAIL, with nothing sent upstream.
+    public var forwardInFlight: Int = 1024
     /// `limits.tcpIdle`: a TCP connection with no query for this long is closed (RFC 7766 6.2.3).
     public var tcpIdle: Duration = .seconds(10)
     /// `cache`: forwarded answers kept and served from the fast path.
@@ -48,7 +53,7 @@ public struct ServerConfig: Sendable {
     static func hostName() -> String? {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return nil }
-        let name = String(cString: buffer)
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return name.isEmpty ? nil : name
     }
 
@@ -172,6 +177,8 @@ public struct ServerConfig: Sendable {
             let limits = try field.mapping(allowing: ConfigKeys.limits)
             if let value = limits["udpPayload"] { config.pipeline.udpPayloadLimit = try value.int(in: 512...4096) }
             if let value = limits["tcpConnections"] { config.tcpConnections = try value.int(in: 1...65535) }
+            if let value = limits["tcpPerClient"] { config.tcpPerClient = try value.int(in: 1...65535) }
+            if let value = limits["forwardInFlight"] { config.forwardInFlight = try value.int(in: 1...65536) }
             if let value = limits["tcpIdle"] { config.tcpIdle = try duration(value, DurationRange.tcpIdle) }
             if let rrl = limits["rrl"], try rrl.int() != 0 {
                 throw rrl.error("response rate limiting is not supported by this version of scdns yet; use 0")

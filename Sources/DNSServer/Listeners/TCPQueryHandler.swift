@@ -2,7 +2,12 @@ import DNSPipeline
 import NIOCore
 
 /// Answers each framed query on a TCP connection, in arrival order; pipelined queries are all answered
-/// (RFC 7766 6.2.1.1). A connection idle for `limits.tcpIdle` is closed by the IdleStateHandler's event.
+/// (RFC 7766 6.2.1.1).
+///
+/// What one connection can hold is bounded. Idle time counts from the last complete message (RFC 7766 6.2.3),
+/// not the last octet, so a client trickling a message one octet at a time is closed after `limits.tcpIdle`
+/// like a silent one. A client that sends and does not read is not read from while its answers cannot be
+/// written (backpressure), and is closed once `maxBufferedBytes` of answers wait for it.
 ///
 /// At shutdown the listener sends `Drain`: the connection stops reading, answers what it has read (forwarded
 /// queries included, when their replies come) and then closes, so no query a client got read is lost.
@@ -22,19 +27,65 @@ final class TCPQueryHandler: ChannelInboundHandler {
     /// Forwarded queries whose replies have not been written yet.
     private var pendingForwards = 0
     private var draining = false
+    /// `limits.tcpIdle`, and when the last complete message arrived (or the connection opened).
+    private let idle: TimeAmount
+    private var lastMessage = NIODeadline.uptimeNanoseconds(0)
+    private var idleTimer: Scheduled<Void>?
+    /// True while the client's answers cannot be written, and so nothing more is read from it.
+    private(set) var readingPaused = false
+    /// Answers waiting to be written past this and the client is not reading: the connection is closed.
+    let maxBufferedBytes: Int
 
     init(
         processor: QueryProcessor, forwarder: UpstreamForwarder? = nil, counters: QueryCounters? = nil,
-        queryLog: QueryLog? = nil
+        queryLog: QueryLog? = nil, idle: TimeAmount = .seconds(10), maxBufferedBytes: Int = 1 << 20
     ) {
         self.processor = processor
         self.queryLog = queryLog
         self.forwarder = forwarder
         self.counters = counters
+        self.idle = idle
+        self.maxBufferedBytes = maxBufferedBytes
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        lastMessage = context.eventLoop.now
+        scheduleIdleCheck(context: context, at: lastMessage + idle)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        idleTimer?.cancel()
+        idleTimer = nil
+    }
+
+    /// One timer per connection, not one per message: when it fires it closes the connection if no complete
+    /// message came for `idle` (and no forwarded answer is owed), else it is set again for the time left.
+    private func scheduleIdleCheck(context: ChannelHandlerContext, at deadline: NIODeadline) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        idleTimer = context.eventLoop.scheduleTask(deadline: deadline) {
+            let (handler, context) = loopBound.value
+            let due = handler.lastMessage + handler.idle
+            let now = context.eventLoop.now
+            if now >= due && handler.pendingForwards == 0 {
+                context.close(promise: nil)
+            } else {
+                handler.scheduleIdleCheck(context: context, at: max(due, now + .nanoseconds(handler.idle.nanoseconds / 10)))
+            }
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        // Backpressure: read nothing more from a client while its answers cannot be written.
+        if !draining {
+            readingPaused = !context.channel.isWritable
+            context.channel.setOption(.autoRead, value: !readingPaused).whenComplete { _ in }
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let query = Self.unwrapInboundIn(data)
+        lastMessage = context.eventLoop.now
         guard let remote = context.remoteAddress, let address = ClientAddress(remote) else {
             context.close(promise: nil)
             return
@@ -82,6 +133,13 @@ final class TCPQueryHandler: ChannelInboundHandler {
         buffer.writeInteger(UInt16(response.count))
         buffer.writeBytes(response)
         context.write(Self.wrapOutboundOut(buffer), promise: nil)
+        // The queries of one read are answered before backpressure can stop the next read: past the cap, a
+        // client that does not read its answers loses the connection rather than grow our memory.
+        if let buffered = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes),
+            buffered > maxBufferedBytes
+        {
+            context.close(promise: nil)
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -90,9 +148,6 @@ final class TCPQueryHandler: ChannelInboundHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
-        case is IdleStateHandler.IdleStateEvent:
-            // Not while forwarded answers are owed: the client is waiting on us, not idle.
-            if pendingForwards == 0 { context.close(promise: nil) }
         case is Drain:
             draining = true
             context.channel.setOption(.autoRead, value: false).whenComplete { _ in }

@@ -26,49 +26,79 @@ final class ServerMetrics: Sendable {
         cache = processor.cache
         queries = QueryMetrics(zoneLabels: processor.zoneLabels, cache: processor.cache)
         registry.makeGauge(
-            name: "scdns_build_info", labels: [("version", version)], help: "The running scdns's version (always 1)."
+            descriptor: .scdns("scdns_build_info", help: "The running scdns's version (always 1)."),
+            labels: [("version", version)]
         ).set(Int64(1))
-        cacheEntries = registry.makeGauge(name: "scdns_cache_entries", help: "Forwarded answers held in the cache.")
+        cacheEntries = registry.makeGauge(
+            descriptor: .scdns("scdns_cache_entries", help: "Forwarded answers held in the cache."))
         registryServices = registry.makeGauge(
-            name: "scdns_registry_services", help: "Services in the registry snapshot being served.")
+            descriptor: .scdns("scdns_registry_services", help: "Services in the registry snapshot being served."))
         registryRevision = registry.makeGauge(
-            name: "scdns_registry_revision",
-            help: "The etcd revision of the serving registry snapshot (a file registry: its version).")
+            descriptor: .scdns(
+                "scdns_registry_revision",
+                help: "The etcd revision of the serving registry snapshot (a file registry: its version)."))
         registryAge = registry.makeGauge(
-            name: "scdns_registry_snapshot_age_seconds", help: "Seconds since the serving registry snapshot changed.")
+            descriptor: .scdns(
+                "scdns_registry_snapshot_age_seconds", help: "Seconds since the serving registry snapshot changed."))
         registryStale = registry.makeGauge(
-            name: "scdns_registry_stale",
-            help: "1 while the registry source (etcd) is unreachable and the last snapshot is served.")
+            descriptor: .scdns(
+                "scdns_registry_stale",
+                help: "1 while the registry source (etcd) is unreachable and the last snapshot is served."))
         let reloadsHelp = "Registry changes taken (success) and rejected inputs (failure: a file or etcd value)."
         reloadsSucceeded = SyncedCounter(
             registry.makeCounter(
-                name: "scdns_registry_reloads_total", labels: [("result", "success")], help: reloadsHelp))
+                descriptor: .scdns("scdns_registry_reloads_total", help: reloadsHelp), labels: [("result", "success")]))
         reloadsFailed = SyncedCounter(
             registry.makeCounter(
-                name: "scdns_registry_reloads_total", labels: [("result", "failure")], help: reloadsHelp))
+                descriptor: .scdns("scdns_registry_reloads_total", help: reloadsHelp), labels: [("result", "failure")]))
         failOpenStarts = SyncedCounter(
             registry.makeCounter(
-                name: "scdns_locality_failopen_total",
-                help: "Times a service had no healthy export and was answered with all of them (fail open)."))
+                descriptor: .scdns(
+                    "scdns_locality_failopen_total",
+                    help: "Times a service had no healthy export and was answered with all of them (fail open).")))
     }
 
     /// One forwarded query's exchange with one upstream: its reply's RCODE, or `timeout`/`error` without one.
     func forwarded(upstream: String, rcode: String, duration: Duration) {
         registry.makeCounter(
-            name: "scdns_forward_requests_total", labels: [("upstream", upstream), ("rcode", rcode)],
-            help: "Queries sent to upstreams, by upstream and the reply's RCODE (timeout, error: none came)."
+            descriptor: .scdns(
+                "scdns_forward_requests_total",
+                help: "Queries sent to upstreams, by upstream and the reply's RCODE (timeout, error: none came)."),
+            labels: [("upstream", upstream), ("rcode", rcode)]
         ).increment()
         registry.makeDurationHistogram(
-            name: "scdns_forward_request_duration_seconds", labels: [("upstream", upstream)], buckets: forwardBuckets,
-            help: "Time from sending a query upstream to its reply or failure."
+            descriptor: .scdns(
+                "scdns_forward_request_duration_seconds",
+                help: "Time from sending a query upstream to its reply or failure."), labels: [("upstream", upstream)],
+            buckets: forwardBuckets
         ).record(duration)
+    }
+
+    /// A forwarded question was answered without being sent: `limits.forwardInFlight` were being resolved.
+    func forwardShed() {
+        registry.makeCounter(
+            descriptor: .scdns(
+                "scdns_forward_shed_total",
+                help: "Forwarded queries answered at once (stale or SERVFAIL) because limits.forwardInFlight "
+                    + "questions were being resolved.")
+        ).increment()
+    }
+
+    /// Distinct questions being resolved upstream now.
+    func forwardInFlight(_ count: Int) {
+        registry.makeGauge(
+            descriptor: .scdns(
+                "scdns_forward_inflight", help: "Distinct forwarded questions being resolved upstream now.")
+        ).set(Int64(count))
     }
 
     /// A health check of a down upstream went unanswered.
     func healthCheckFailed(upstream: String) {
         registry.makeCounter(
-            name: "scdns_forward_healthcheck_failures_total", labels: [("upstream", upstream)],
-            help: "Health checks (. IN NS) of upstreams marked down that went unanswered."
+            descriptor: .scdns(
+                "scdns_forward_healthcheck_failures_total",
+                help: "Health checks (. IN NS) of upstreams marked down that went unanswered."),
+            labels: [("upstream", upstream)]
         ).increment()
     }
 
@@ -113,5 +143,12 @@ final class SyncedCounter: Sendable {
 extension Duration {
     var secondsValue: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
+
+extension MetricNameDescriptor {
+    /// A metric's whole name as written (`scdns_<subsystem>_<name>_<unit>`, DESIGN.md section 7) and its HELP.
+    static func scdns(_ name: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 }

@@ -16,6 +16,8 @@ struct ListenerService: ServiceLifecycle.Service {
     let processor: QueryProcessor
     let forwarder: UpstreamForwarder?
     let tcpConnections: Int
+    /// `limits.tcpPerClient`: TCP connections one client (an IPv4 address, an IPv6 /64) may hold.
+    var tcpPerClient: Int = 64
     let tcpIdle: Duration
     let group: MultiThreadedEventLoopGroup
     var metrics: QueryMetrics? = nil
@@ -30,6 +32,8 @@ struct ListenerService: ServiceLifecycle.Service {
     func run() async throws {
         var servers: [Channel] = []
         let connections = OpenConnections()
+        // One count for every listener: more listen addresses do not multiply `limits.tcpConnections`.
+        let limits = TCPConnectionLimits(total: tcpConnections, perClient: tcpPerClient)
         #if os(Linux)
         var batched: [BatchedUDPListener] = []
         #endif
@@ -55,7 +59,8 @@ struct ListenerService: ServiceLifecycle.Service {
                 servers.append(udp)
                 let port = udp.localAddress?.port ?? address.port
                 #endif
-                let tcp = try await bindTCP(ListenAddress(host: address.host, port: port), connections: connections)
+                let tcp = try await bindTCP(
+                    ListenAddress(host: address.host, port: port), connections: connections, limits: limits)
                 servers.append(tcp)
                 logger.info("listening", metadata: ["address": "\(ListenAddress(host: address.host, port: port))"])
             }
@@ -103,57 +108,49 @@ struct ListenerService: ServiceLifecycle.Service {
             .bind(host: address.host, port: address.port).get()
     }
 
-    private func bindTCP(_ address: ListenAddress, connections: OpenConnections) async throws -> Channel {
+    private func bindTCP(
+        _ address: ListenAddress, connections: OpenConnections, limits: TCPConnectionLimits
+    ) async throws -> Channel {
         let processor = self.processor
         let forwarder = self.forwarder
         let counters = metrics?.shared
         let queryLog = self.queryLog
-        let limit = tcpConnections
         let idle = TimeAmount(tcpIdle)
-        let open = ConnectionCounter()
         let logger = self.logger
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                // Over the limit, a new connection is closed at once: clients retry or fall back, and the
+                // Over a limit, a new connection is closed at once: clients retry or fall back, and the
                 // connections already open keep being served.
-                guard open.acquire(limit: limit) else {
-                    logger.debug("tcp connection limit reached", metadata: ["limit": "\(limit)"])
+                guard let remote = channel.remoteAddress, let client = ClientAddress(remote) else {
+                    return channel.close()
+                }
+                if let refusal = limits.acquire(client) {
+                    logger.debug(
+                        "tcp connection refused",
+                        metadata: [
+                            "client": "\(remote)",
+                            "limit": refusal == .total
+                                ? "tcpConnections \(limits.total)" : "tcpPerClient \(limits.perClient)",
+                        ])
                     return channel.close()
                 }
                 connections.insert(channel)
                 channel.closeFuture.whenComplete { _ in
-                    open.release()
+                    limits.release(client)
                     connections.remove(channel)
                 }
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TCPFrameDecoder()))
                     try channel.pipeline.syncOperations.addHandler(
                         TCPQueryHandler(
-                            processor: processor, forwarder: forwarder, counters: counters, queryLog: queryLog))
+                            processor: processor, forwarder: forwarder, counters: counters, queryLog: queryLog,
+                            idle: idle))
                 }
             }
             .bind(host: address.host, port: address.port).get()
-    }
-}
-
-/// Open TCP connections, shared by every accepted channel of one listener.
-final class ConnectionCounter: Sendable {
-    private let count = Atomic<Int>(0)
-
-    func acquire(limit: Int) -> Bool {
-        if count.wrappingAdd(1, ordering: .relaxed).newValue > limit {
-            count.wrappingSubtract(1, ordering: .relaxed)
-            return false
-        }
-        return true
-    }
-
-    func release() {
-        count.wrappingSubtract(1, ordering: .relaxed)
     }
 }
 

@@ -84,14 +84,16 @@ public struct ScdnsServer: Sendable {
                 ? nil
                 : try UpstreamForwarder(
                     targets: config.forward, group: group, udpPayloadLimit: config.pipeline.udpPayloadLimit,
-                    processor: publisher.processor, metrics: metrics, logger: logger)
+                    processor: publisher.processor, metrics: metrics, maxInFlight: config.forwardInFlight,
+                    logger: logger)
             if let cache, let forwarder, cache.settings.prefetch {
                 cache.setPrefetcher { query, rule in forwarder.refresh(query, rule: rule) }
             }
             let longestForward = config.forward.map(\.timeout).max() ?? .zero
             let listeners = ListenerService(
                 addresses: config.listen, processor: publisher.processor, forwarder: forwarder,
-                tcpConnections: config.tcpConnections, tcpIdle: config.tcpIdle, group: group,
+                tcpConnections: config.tcpConnections, tcpPerClient: config.tcpPerClient, tcpIdle: config.tcpIdle,
+                group: group,
                 metrics: metrics.queries, state: state, lameDuck: config.lameDuck,
                 drainBound: longestForward + .seconds(1),
                 queryLog: config.queryLogEvery > 0 ? QueryLog(every: config.queryLogEvery, logger: logger) : nil,

@@ -8,6 +8,12 @@ import NIOPosix
 enum UpstreamExchange {
     struct Timeout: Error {}
 
+    /// A failure on our side of an exchange (no socket could be opened, a connection's queue of pending
+    /// queries is full): it says nothing about the upstream, so it never marks one down.
+    struct LocalFailure: Error, CustomStringConvertible {
+        var description: String
+    }
+
     static func udp(
         _ query: Message, to upstream: SocketAddress, timeout: Duration, group: EventLoopGroup
     ) async throws -> Message {
@@ -15,14 +21,19 @@ enum UpstreamExchange {
         let expected = Expected(query: query, from: upstream)
         // Port 0: a fresh random source port per query, as the ID is random per query.
         let channel = try await completing(promise) {
-            try await DatagramBootstrap(group: group)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(
-                            UDPReplyHandler(expected: expected, promise: promise))
+            do {
+                return try await DatagramBootstrap(group: group)
+                    .channelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(
+                                UDPReplyHandler(expected: expected, promise: promise))
+                        }
                     }
-                }
-                .bind(host: upstream.protocol == .inet6 ? "::" : "0.0.0.0", port: 0).get()
+                    .bind(host: upstream.protocol == .inet6 ? "::" : "0.0.0.0", port: 0).get()
+            } catch {
+                // Descriptors exhausted, no ephemeral port: nothing was sent, so nothing is the upstream's fault.
+                throw LocalFailure(description: "no UDP socket for the query: \(error)")
+            }
         }
         defer { channel.close(promise: nil) }
         let timer = channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) { promise.fail(Timeout()) }

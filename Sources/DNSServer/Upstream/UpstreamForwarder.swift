@@ -7,9 +7,13 @@ import Synchronization
 /// Resolves forwarded queries (DESIGN.md section 4): our own query upstream (random ID, random source port,
 /// our OPT with payload 1232, the client's ECS not passed on), the reply checked against ID and question,
 /// TCP when the reply is truncated or the client came over TCP, failover through the rule's upstreams
-/// within its timeouts, and SERVFAIL when every upstream fails.
+/// within its timeouts. What the client gets from that (the answer, a truncated one, stale, SERVFAIL) is the
+/// pipeline's `ForwardPolicy`.
 ///
-/// This is the server's one asynchronous edge: the answering pipeline only says which rule applies.
+/// This is the server's one asynchronous edge: the answering pipeline only says which rule applies. What it
+/// holds is bounded: at most `maxInFlight` distinct questions are being resolved at once (identical ones share
+/// an exchange), and a query over that is answered at once, stale or SERVFAIL, rather than given a task and a
+/// socket (a random-subdomain flood against a slow upstream would otherwise exhaust file descriptors).
 final class UpstreamForwarder: Sendable {
     let targets: [ForwardTarget]
     private let addresses: [[SocketAddress]]
@@ -17,21 +21,28 @@ final class UpstreamForwarder: Sendable {
     private let connections: [[UpstreamTCPConnection]]
     private let group: EventLoopGroup
     private let udpPayloadLimit: Int
-    /// For its cache: answers are stored there, and served stale from it when every upstream fails.
+    /// Its cache stores answers and serves them stale; its snapshot gives the forwarding policy (identity).
     private let processor: QueryProcessor?
     /// Counts each exchange and failed health check, when the server has metrics.
     private let metrics: ServerMetrics?
     private let logger: Logger
     private let turn = Atomic<Int>(0)
-    private let inFlight = Mutex<[InFlightKey: Task<Message?, Never>]>([:])
+    private let inFlight = Mutex<[InFlightKey: Task<UpstreamResult, Never>]>([:])
+    /// Questions being resolved at once, at most (`limits.forwardInFlight`).
+    let maxInFlight: Int
+    /// Queries answered without being sent because `maxInFlight` were being resolved (`/metrics`).
+    let shed = Atomic<Int>(0)
     /// Loop detection: probe names sent upstream at start-up, by rule, and the rules found to loop.
     private let probes = Mutex<[DNSName: Int]>([:])
     private let looping = Mutex<Set<Int>>([])
     private let unhealthy = Mutex<Set<UpstreamID>>([])
+    /// Failures are logged at most once a second with how many were not, so a flood cannot flood the log.
+    private let failureLog = LogLimiter(interval: .seconds(1))
 
     init(
         targets: [ForwardTarget], group: EventLoopGroup, udpPayloadLimit: Int, processor: QueryProcessor? = nil,
-        metrics: ServerMetrics? = nil, logger: Logger
+        metrics: ServerMetrics? = nil, maxInFlight: Int = 1024, maxPendingPerConnection: Int = 256,
+        logger: Logger
     ) throws {
         self.processor = processor
         self.metrics = metrics
@@ -40,9 +51,12 @@ final class UpstreamForwarder: Sendable {
             try target.upstreams.map { try SocketAddress(ipAddress: $0.host, port: $0.port) }
         }
         self.addresses = addresses
-        self.connections = addresses.map { $0.map { UpstreamTCPConnection(upstream: $0, group: group) } }
+        self.connections = addresses.map {
+            $0.map { UpstreamTCPConnection(upstream: $0, group: group, maxPending: maxPendingPerConnection) }
+        }
         self.group = group
         self.udpPayloadLimit = udpPayloadLimit
+        self.maxInFlight = maxInFlight
         self.logger = logger
     }
 
@@ -57,57 +71,86 @@ final class UpstreamForwarder: Sendable {
     }
 
     func resolve(_ bytes: [UInt8], rule: Int, overTCP: Bool) async -> [UInt8]? {
-        guard let query = try? Message(parsing: bytes), query.questions.count == 1 else { return nil }
-        let limit =
-            overTCP ? 65535 : query.edns.map { max(512, min(Int($0.udpPayloadSize), udpPayloadLimit)) } ?? 512
-        if let probed = probes.withLock({ $0[query.questions[0].name] }) {
+        guard let query = ForwardedQuery(bytes, overTCP: overTCP, udpPayloadLimit: udpPayloadLimit) else {
+            return nil
+        }
+        if let probed = probes.withLock({ $0[query.question.name] }) {
             // Our own probe came back: this rule's upstream forwards to us. Answer nothing, or it goes round.
             markLooping(probed)
             return nil
         }
-        if looping.withLock({ $0.contains(rule) }) { return failure(to: query, limit: limit) }
-        if let answer = await coalescedExchange(query, bytes: bytes, rule: rule, overTCP: overTCP) {
-            // An upstream's SERVFAIL is a failure as a timeout is: it must not shadow an answer we can serve stale.
-            if answer.rcode == .servFail, let stale = staleResponse(bytes, to: query, overTCP: overTCP) {
-                return stale
-            }
-            return clientResponse(answer, to: query, limit: limit)
+        let result: UpstreamResult
+        if looping.withLock({ $0.contains(rule) }) {
+            result = .none
+        } else {
+            result = await coalescedExchange(query, rule: rule, overTCP: overTCP)
         }
-        if let stale = staleResponse(bytes, to: query, overTCP: overTCP) { return stale }
-        logger.notice(
-            "every upstream failed: SERVFAIL",
-            metadata: ["zone": "\(targets[rule].zone)", "question": "\(query.questions[0])"])
-        return failure(to: query, limit: limit)
-    }
-
-    /// RFC 8767: an expired answer beats SERVFAIL. Only the transport matters to its size limit.
-    private func staleResponse(_ bytes: [UInt8], to query: Message, overTCP: Bool) -> [UInt8]? {
-        let client = ClientContext(address: .v4(0), transport: overTCP ? .tcp : .udp)
-        guard let stale = processor?.staleResponse(bytes, client: client) else { return nil }
-        logger.notice("every upstream failed: serving stale", metadata: ["question": "\(query.questions[0])"])
-        return stale
+        let policy = processor?.forwardPolicy ?? ForwardPolicy(udpPayloadLimit: udpPayloadLimit)
+        let response = policy.response(to: query, result: result) {
+            let client = ClientContext(address: .v4(0), transport: overTCP ? .tcp : .udp)
+            return processor?.staleResponse(bytes, client: client)
+        }
+        switch response.kind {
+        case .stale:
+            failureLog.log(logger, "every upstream failed: serving stale", ["question": "\(query.question)"])
+        case .servFail:
+            failureLog.log(
+                logger, "every upstream failed: SERVFAIL",
+                ["zone": "\(targets[rule].zone)", "question": "\(query.question)"])
+        case .truncated:
+            failureLog.log(
+                logger, "TCP retry of a truncated reply failed: the truncated reply is sent",
+                ["question": "\(query.question)"])
+        case .answer:
+            break
+        }
+        return response.bytes
     }
 
     /// Identical questions in flight at once (name without case, type, class, DO, CD) share one upstream
     /// exchange: a burst of clients asking for the same expired name sends one query upstream, not one each.
-    private func coalescedExchange(_ query: Message, bytes: [UInt8], rule: Int, overTCP: Bool) async -> Message? {
-        let question = query.questions[0]
+    /// A new question while `maxInFlight` are being resolved is shed: nothing is sent for it.
+    private func coalescedExchange(_ query: ForwardedQuery, rule: Int, overTCP: Bool) async -> UpstreamResult {
+        let question = query.question
         let key = InFlightKey(
             rule: rule, name: question.name, type: question.type, qclass: question.qclass,
-            dnssecOK: query.edns?.dnssecOK ?? false, checkingDisabled: query.header.checkingDisabled)
-        let (task, leader) = inFlight.withLock { inFlight -> (Task<Message?, Never>, Bool) in
+            dnssecOK: query.edns?.dnssecOK ?? false, checkingDisabled: query.checkingDisabled)
+        let joined = inFlight.withLock { inFlight -> (Task<UpstreamResult, Never>, Bool)? in
             if let running = inFlight[key] { return (running, false) }
+            guard inFlight.count < maxInFlight else { return nil }
             let task = Task { await self.exchange(query, rule: rule, overTCP: overTCP) }
             inFlight[key] = task
+            metrics?.forwardInFlight(inFlight.count)
             return (task, true)
         }
-        let answer = await task.value
-        if leader {
-            inFlight.withLock { $0[key] = nil }
-            if let answer { processor?.cache?.store(answer, for: bytes) }
+        guard let (task, leader) = joined else {
+            shed.wrappingAdd(1, ordering: .relaxed)
+            metrics?.forwardShed()
+            return .none
         }
-        return answer
+        let result = await task.value
+        if leader {
+            inFlight.withLock { inFlight in
+                inFlight[key] = nil
+                metrics?.forwardInFlight(inFlight.count)
+            }
+            if case .answer(let answer) = result { processor?.cache?.store(answer, for: query.bytes) }
+        }
+        return result
     }
+
+    /// Whether an upstream is marked down (failed, and no health check answered since).
+    func isDown(rule: Int, index: Int) -> Bool {
+        unhealthy.withLock { $0.contains(UpstreamID(rule: rule, index: index)) }
+    }
+
+    /// Queries waiting on an upstream's TCP connection.
+    func pendingOverTCP(rule: Int, index: Int) -> Int {
+        connections[rule][index].pendingCount
+    }
+
+    /// Questions being resolved now.
+    var inFlightCount: Int { inFlight.withLock { $0.count } }
 
     private struct InFlightKey: Hashable {
         var rule: Int
@@ -118,30 +161,32 @@ final class UpstreamForwarder: Sendable {
         var checkingDisabled: Bool
     }
 
-    /// Our query to the rule's upstreams in policy order until one answers, within the rule's timeouts.
-    private func exchange(_ query: Message, rule: Int, overTCP: Bool) async -> Message? {
+    /// Our query to the rule's upstreams in policy order until one answers, within the rule's timeouts. A
+    /// truncated UDP reply is retried over TCP; if that fails, the next upstream is tried, and the truncated
+    /// reply is the result when none does better. A local failure (no socket to be had, a connection's queue
+    /// full) is ours, not the upstream's: it never marks an upstream down.
+    private func exchange(_ query: ForwardedQuery, rule: Int, overTCP: Bool) async -> UpstreamResult {
         let target = targets[rule]
         let deadline = ContinuousClock.now + target.timeout
+        var truncated: Message? = nil
         for index in order(rule) {
             let left = deadline - ContinuousClock.now
             guard left > .zero else { break }
             let upstream = addresses[rule][index]
-            let outgoing = Message(
-                header: Header(
-                    id: UInt16.random(in: .min ... .max), recursionDesired: query.header.recursionDesired,
-                    checkingDisabled: query.header.checkingDisabled),
-                questions: query.questions,
-                edns: EDNS(udpPayloadSize: 1232, dnssecOK: query.edns?.dnssecOK ?? false))
+            let outgoing = query.upstreamQuery(id: UInt16.random(in: .min ... .max))
             let timeout = min(target.tryTimeout, left)
             let started = ContinuousClock.now
+            let connection = connections[rule][index]
+            var answeredOverUDP = false
             do {
                 var answer: Message
-                let connection = connections[rule][index]
                 if overTCP {
                     answer = try await connection.exchange(outgoing, timeout: timeout)
                 } else {
                     answer = try await UpstreamExchange.udp(outgoing, to: upstream, timeout: timeout, group: group)
                     if answer.header.truncated {
+                        truncated = answer
+                        answeredOverUDP = true
                         answer = try await connection.exchange(
                             outgoing, timeout: min(target.tryTimeout, deadline - ContinuousClock.now))
                     }
@@ -149,7 +194,11 @@ final class UpstreamForwarder: Sendable {
                 metrics?.forwarded(
                     upstream: "\(target.upstreams[index])", rcode: answer.rcode.description,
                     duration: ContinuousClock.now - started)
-                return answer
+                return .answer(answer)
+            } catch let error as UpstreamExchange.LocalFailure {
+                logger.debug(
+                    "forwarding failed here, not at the upstream",
+                    metadata: ["upstream": "\(target.upstreams[index])", "error": "\(error)"])
             } catch {
                 metrics?.forwarded(
                     upstream: "\(target.upstreams[index])",
@@ -157,17 +206,18 @@ final class UpstreamForwarder: Sendable {
                     duration: ContinuousClock.now - started)
                 logger.debug(
                     "upstream failed", metadata: ["upstream": "\(target.upstreams[index])", "error": "\(error)"])
-                markDown(rule: rule, index: index)
+                // An upstream that answered over UDP is alive even when its TCP retry failed.
+                if !answeredOverUDP { markDown(rule: rule, index: index) }
             }
         }
-        return nil
+        return truncated.map { .truncated($0) } ?? .none
     }
 
     /// Refreshes a cached answer in the background (prefetch): the same exchange as a miss, coalesced with any
     /// in flight, stored in the cache when it succeeds; nothing is sent to a client.
     func refresh(_ bytes: [UInt8], rule: Int) {
-        guard let query = try? Message(parsing: bytes), query.questions.count == 1 else { return }
-        Task { _ = await coalescedExchange(query, bytes: bytes, rule: rule, overTCP: false) }
+        guard let query = ForwardedQuery(bytes, overTCP: false, udpPayloadLimit: udpPayloadLimit) else { return }
+        Task { _ = await coalescedExchange(query, rule: rule, overTCP: false) }
     }
 
     /// At start-up, once listening, each rule sends a random name under its zone upstream (as CoreDNS's loop
@@ -181,8 +231,11 @@ final class UpstreamForwarder: Sendable {
                 guard let probe = try? target.zone.prepending("scdns-loop-probe").prepending(label) else { continue }
                 probes.withLock { $0[probe] = rule }
                 group.addTask {
-                    let query = Message(
-                        header: Header(id: 0, recursionDesired: true), questions: [Question(name: probe, type: .hinfo)])
+                    let bytes = Message(
+                        header: Header(id: 0, recursionDesired: true), questions: [Question(name: probe, type: .hinfo)]
+                    ).serialized()
+                    guard let query = ForwardedQuery(bytes, overTCP: false, udpPayloadLimit: self.udpPayloadLimit)
+                    else { return }
                     _ = await self.exchange(query, rule: rule, overTCP: false)
                     self.probes.withLock { $0[probe] = nil }
                 }
@@ -248,50 +301,4 @@ final class UpstreamForwarder: Sendable {
     }
 
     static let healthCheckInterval: Duration = .milliseconds(500)
-
-    /// The upstream's answer as the client's: its ID, its question exactly as asked (0x20 case included), our
-    /// OPT when it sent one, cut to its size with TC when too large.
-    private func clientResponse(_ answer: Message, to query: Message, limit: Int) -> [UInt8] {
-        var response = answer
-        if let settings = processor?.cache?.settings {
-            // TTLs held within minTTL...maxTTL as a cache hit serves them: no client keeps it longer than we do.
-            let capped = { (record: ResourceRecord) in
-                var record = record
-                record.ttl = settings.held(record.ttl)
-                return record
-            }
-            response.answers = response.answers.map(capped)
-            response.authority = response.authority.map(capped)
-            response.additional = response.additional.map(capped)
-        }
-        response.header.id = query.header.id
-        response.header.truncated = false
-        response.questions = query.questions
-        response.edns = replyEDNS(to: query)
-        // An extended RCODE means nothing to a client without EDNS.
-        if response.edns == nil && response.rcode.rawValue > 15 { response.rcode = .servFail }
-        return response.serialized(maxSize: limit)
-    }
-
-    private func failure(to query: Message, limit: Int) -> [UInt8] {
-        Message(
-            header: Header(
-                id: query.header.id, isResponse: true, recursionDesired: query.header.recursionDesired,
-                recursionAvailable: true, checkingDisabled: query.header.checkingDisabled),
-            rcode: .servFail, questions: query.questions, edns: replyEDNS(to: query)
-        ).serialized(maxSize: limit)
-    }
-
-    /// Our OPT for a client that sent one: our payload size, DO echoed, and our identity as NSID when asked
-    /// (RFC 5001), as the pipeline gives on its own answers.
-    private func replyEDNS(to query: Message) -> EDNS? {
-        guard let edns = query.edns else { return nil }
-        var reply = EDNS(udpPayloadSize: UInt16(udpPayloadLimit), dnssecOK: edns.dnssecOK)
-        if edns.options.contains(where: { $0.code == EDNSOption.nsidCode }),
-            let identity = processor?.snapshot.settings.identity
-        {
-            reply.options.append(EDNSOption(code: EDNSOption.nsidCode, data: Array(identity.utf8)))
-        }
-        return reply
-    }
 }

@@ -16,22 +16,37 @@ final class UpstreamTCPConnection: Sendable {
     private let upstream: SocketAddress
     private let group: EventLoopGroup
     private let state = Mutex(State())
+    /// Queries waiting on the connection at most. Far below the 65,536 IDs, so a free ID is found in a few
+    /// random draws, and a stuck upstream holds a bounded number of queries: past it, an exchange fails at once.
+    let maxPending: Int
 
-    init(upstream: SocketAddress, group: EventLoopGroup) {
+    init(upstream: SocketAddress, group: EventLoopGroup, maxPending: Int = 256) {
         self.upstream = upstream
         self.group = group
+        self.maxPending = min(maxPending, 16_384)
     }
 
+    /// Queries sent and not yet answered.
+    var pendingCount: Int { state.withLock { $0.pending.count } }
+
     /// Sends `query` (its ID is replaced by one free on this connection) and waits for the matching reply.
+    /// Throws `UpstreamExchange.LocalFailure` at once when `maxPending` queries are waiting already.
     func exchange(_ query: Message, timeout: Duration) async throws -> Message {
         let channel = try await connection(timeout: timeout)
         let promise = channel.eventLoop.makePromise(of: Message.self)
         var outgoing = query
-        state.withLock { state in
+        let admitted = state.withLock { state -> Bool in
+            guard state.pending.count < maxPending else { return false }
+            // At most a quarter of the IDs are taken, so each draw is free with probability 3/4 or better.
             var id = UInt16.random(in: .min ... .max)
             while state.pending[id] != nil { id = UInt16.random(in: .min ... .max) }
             outgoing.header.id = id
             state.pending[id] = (query.questions[0], promise)
+            return true
+        }
+        guard admitted else {
+            promise.fail(UpstreamExchange.LocalFailure(description: "\(maxPending) queries pending on the connection"))
+            throw UpstreamExchange.LocalFailure(description: "\(maxPending) queries pending on the connection")
         }
         let id = outgoing.header.id
         let timer = channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
