@@ -69,7 +69,9 @@ final class TCPQueryHandler: ChannelInboundHandler {
             if now >= due && handler.pendingForwards == 0 {
                 context.close(promise: nil)
             } else {
-                handler.scheduleIdleCheck(context: context, at: max(due, now + .nanoseconds(handler.idle.nanoseconds / 10)))
+                // While a forwarded answer is owed, look again a tenth of the idle time later.
+                let later = now + .nanoseconds(handler.idle.nanoseconds / 10)
+                handler.scheduleIdleCheck(context: context, at: max(due, later))
             }
         }
     }
