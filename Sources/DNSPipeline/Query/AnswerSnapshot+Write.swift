@@ -40,9 +40,11 @@ extension AnswerSnapshot {
         }
     }
 
-    /// The slow path for an answer larger than the client accepts: rebuild the finished response (ID, case,
-    /// rotation and OPT already in place) dropping whole RRsets, with TC set.
+    /// An answer larger than the client accepts: the finished response (ID, case, rotation and OPT in place)
+    /// cut in place to whole RRsets, TC set, without allocating. Rebuilt through the parser only where the
+    /// in-place cut declines (a record kept after a left-out one that points into it).
     func truncate(limit: Int, into response: inout [UInt8]) {
+        if Message.truncate(&response, to: limit) { return }
         guard let message = try? Message(parsing: response) else { return }
         response = message.serialized(maxSize: limit)
     }
