@@ -5,7 +5,9 @@
 // Kinds: hit nodata nxdomain edns mix (the instance's own locality, nothing to rotate); and for the cost of
 // locality (issue 4), each against its unordered twin: ecs (an ECS query, no `clients:`), ecs-ordered (the
 // same query with `clients:` placing it in cluster-c, whose second tier of two exports rotates), and
-// source-ordered (no ECS; the source address is in cluster-c's network).
+// source-ordered (no ECS; the source address is in cluster-c's network). For the cost of the hostile-network
+// issue: cache (a forwarded name answered from the cache), truncated (a 60-address answer cut to 512 octets for
+// a client without EDNS) and big (the same answer whole, to EDNS 1232).
 import DNSPipeline
 import DNSWire
 import Foundation
@@ -18,7 +20,14 @@ guard arguments.count >= 3, let count = Int(arguments[2]) else {
 }
 let kind = arguments.count > 3 ? arguments[3] : "hit"
 let source = FileRegistrySource(path: arguments[1], logger: .init(label: "bench"))
-let registry = try source.loadNow()
+var registry = try source.loadNow()
+if kind == "truncated" || kind == "big" {
+    let addresses = (1...60).map { "10.9.0.\($0)" }.joined(separator: ", ")
+    let big = try RegistryDecoder.decode(
+        "services:\n  - name: big\n    namespace: app\n    clusters:\n      - cluster: cluster-a\n        addresses: [\(addresses)]\n",
+        file: "bench.yaml")
+    registry = RegistrySnapshot(services: registry.services + big, version: registry.version, origin: registry.origin)
+}
 let ordered = kind.hasSuffix("-ordered")
 let settings = PipelineSettings(
     locality: Locality(cluster: "cluster-a", region: "ap-northeast-2", zone: "ap-northeast-2a"),
@@ -31,8 +40,12 @@ let settings = PipelineSettings(
                 network: IPNetwork("10.1.0.0/16")!,
                 locality: Locality(cluster: "cluster-b", region: "ap-northeast-2", zone: "ap-northeast-2c")),
         ] : [])
+var forwarding = settings
+forwarding.forwardZones = [try DNSName("cluster.local.")]
+let cache = kind == "cache" ? ResponseCache(settings: CacheSettings(capacity: 1000)) : nil
 let processor = QueryProcessor(
-    snapshot: AnswerSnapshot.build(registry: registry, zones: [], settings: settings), seed: 1)
+    snapshot: AnswerSnapshot.build(registry: registry, zones: [], settings: cache == nil ? settings : forwarding),
+    seed: 1, cache: cache)
 // cluster-c's network when ordering by source address; loopback otherwise.
 let client = ClientContext(address: .v4(kind == "source-ordered" ? 0x0A02_0305 : 0x7F00_0001), transport: .udp)
 
@@ -54,6 +67,17 @@ case "nxdomain": queries = [query("nothere.app.svc.supercluster.local.", .a)]
 case "edns": queries = [query("backend.app.svc.supercluster.local.", .a, edns: true)]
 case "ecs", "ecs-ordered": queries = [query("backend.app.svc.supercluster.local.", .a, subnet: [10, 2, 3])]
 case "source-ordered": queries = [query("backend.app.svc.supercluster.local.", .a, edns: true)]
+case "truncated": queries = [query("big.app.svc.supercluster.local.", .a)]
+case "big": queries = [query("big.app.svc.supercluster.local.", .a, edns: true)]
+case "cache":
+    let asked = query("kubernetes.default.svc.cluster.local.", .a, edns: true)
+    let name = try DNSName("kubernetes.default.svc.cluster.local.")
+    let answer = Message(
+        header: Header(id: 7, isResponse: true, recursionDesired: true, recursionAvailable: true),
+        questions: [Question(name: name, type: .a)],
+        answers: [ResourceRecord(name: name, ttl: 3600, data: .a(IPv4Address(rawValue: 0x0A60_0001)))])
+    cache?.store(answer, for: asked)
+    queries = [asked]
 default:
     queries = [
         query("backend.app.svc.supercluster.local.", .a), query("BackEnd.app.svc.supercluster.local.", .a, edns: true),
