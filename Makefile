@@ -4,6 +4,7 @@
 #   make test               test tools, lint, then the whole test suite (what .ci/run does)
 #   make bench              scdns (registry and cache) beside Knot DNS, NSD, Unbound and a floor responder
 #   make bench-etcd         the etcd registry: put-to-answer latency, loading 100,000 services
+#   make fuzz               libFuzzer over the codec, the pipeline, the registry and config decoders (Fuzz/)
 
 SWIFT ?= swift
 SWIFT_FORMAT ?= $(SWIFT) format
@@ -13,7 +14,7 @@ ARGS ?=
 
 BENCH_SCRATCH ?= .build-bench
 
-.PHONY: all deps test-deps bench-deps build serve lint format test check bench bench-etcd clean
+.PHONY: all deps test-deps bench-deps build serve lint format test check bench bench-etcd fuzz clean
 
 all: build
 
@@ -66,6 +67,16 @@ bench-etcd: test-deps
 	$(SWIFT) build -c release --product scdns --scratch-path $(BENCH_SCRATCH)
 	$(SWIFT) build -c release --product EtcdBench --scratch-path $(BENCH_SCRATCH)
 	SCRATCH=$(BENCH_SCRATCH) bash bench/etcd.sh
+
+# libFuzzer (Fuzz/README.md): each check of Sources/FuzzTargets built with -sanitize=fuzzer,address in its own
+# scratch path, then run FUZZ_RUNS executions (or FUZZ_SECONDS) from Fuzz/corpus/TARGET, new inputs kept there.
+# Not part of `make test`, which replays the corpus once through the same checks (FuzzCorpusTests).
+FUZZ_SCRATCH ?= .build-fuzz
+FUZZ_TARGETS ?= wire pipeline registry config
+FUZZ_RUNS ?= 10000000
+FUZZ_SECONDS ?= 0
+fuzz: deps
+	SCDNS_FUZZ=1 bash Fuzz/run.sh "$(FUZZ_SCRATCH)" "$(FUZZ_RUNS)" "$(FUZZ_SECONDS)" $(FUZZ_TARGETS)
 
 clean:
 	rm -rf .build

@@ -97,6 +97,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The checks `make fuzz` runs under libFuzzer (Fuzz/) and `make test` runs over the corpus in Fuzz/corpus/:
+        // each takes arbitrary bytes and says what went wrong; nothing here is shipped.
+        .target(name: "FuzzTargets", dependencies: ["DNSWire", "DNSPipeline", "ServiceRegistry"]),
         // In-process pipeline driver for instruction counts (bench/pipeline-callgrind.sh); not shipped.
         .executableTarget(
             name: "PipelineBench",
@@ -139,6 +142,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LoadGenTests", dependencies: ["LoadGen", "DNSWire"]),
+        .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "DNSServer"]),
         .testTarget(
             name: "scdnsTests",
             dependencies: [
@@ -152,3 +156,17 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// `make fuzz` builds the libFuzzer executables (one per check, Fuzz/TARGET/main.swift) with SCDNS_FUZZ=1 in their
+// own scratch path, passing -sanitize=fuzzer,address; without the variable they do not exist, since they have
+// no `main` of their own to link without libFuzzer.
+if Context.environment["SCDNS_FUZZ"] != nil {
+    for name in ["wire", "pipeline", "registry", "config"] {
+        package.targets.append(
+            .executableTarget(
+                name: "fuzz-\(name)",
+                dependencies: name == "config" ? ["DNSServer"] : ["FuzzTargets"],
+                path: "Fuzz/\(name)",
+                swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+    }
+}

@@ -68,6 +68,27 @@ final class MessageRoundTripTests: XCTestCase {
         }
     }
 
+    /// Found by the fuzz corpus (Fuzz/corpus/wire/tsig-opt): a signed message with EDNS parsed, but serialized
+    /// the OPT after the TSIG, which must stay last (RFC 8945 5.1), so its own bytes no longer parsed.
+    func testATSIGStaysLastAfterTheOPT() throws {
+        let tsig = ResourceRecord(
+            name: dn("key.example"), rrClass: .any, ttl: 0,
+            data: .unknown(
+                type: .tsig, data: dn("hmac-sha256").wire + [0, 0, 1, 2, 3, 4, 1, 44, 0, 0, 0, 7, 0, 0, 0, 0]))
+        let message = Message(
+            header: Header(id: 7), questions: [Question(name: dn("a.example"), type: .a)],
+            additional: [ResourceRecord(name: dn("x.example"), ttl: 5, data: .a(IPv4Address(rawValue: 1))), tsig],
+            edns: EDNS(udpPayloadSize: 1232))
+        let bytes = message.serialized()
+        let parsed = try Message(parsing: bytes)
+        XCTAssertEqual(parsed.additional.last, tsig)
+        XCTAssertEqual(parsed.edns, message.edns)
+        XCTAssertEqual(try Message(parsing: parsed.serialized()), parsed)
+        // Truncated, the TSIG is kept as the OPT is.
+        let cut = try Message(parsing: message.serialized(maxSize: bytes.count - 1))
+        XCTAssertEqual(cut.additional, [tsig])
+    }
+
     func testHeaderCountsMatchSections() {
         let message = Fixtures.fullResponse
         let bytes = message.serialized()

@@ -17,7 +17,15 @@ extension Message {
             buffer.appendUInt16(question.type.rawValue)
             buffer.appendUInt16(question.qclass.rawValue)
         }
-        let reserved = edns?.wireSize ?? 0
+        // A TSIG must stay the last record (RFC 8945 5.1), after the OPT: it is written last, and kept as OPT is.
+        var additional = self.additional
+        let tsig = additional.last?.type == .tsig ? additional.removeLast() : nil
+        var tsigBytes: [UInt8] = []
+        if let tsig {
+            var uncompressed = CompressionTable(enabled: false)
+            Message.write(tsig, to: &tsigBytes, compression: &uncompressed)
+        }
+        let reserved = (edns?.wireSize ?? 0) + tsigBytes.count
         var counts = [UInt16(questions.count), 0, 0, 0]
         var truncated = false
         for (index, section) in [answers, authority, additional].enumerated() where !truncated {
@@ -40,6 +48,10 @@ extension Message {
         }
         if let edns {
             edns.write(to: &buffer, extendedRCode: rcode.extendedBits)
+            counts[3] += 1
+        }
+        if tsig != nil {
+            buffer.append(contentsOf: tsigBytes)
             counts[3] += 1
         }
         header.truncated = header.truncated || truncated

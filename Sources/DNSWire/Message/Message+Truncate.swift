@@ -5,8 +5,8 @@ extension Message {
     /// record (the last record) is kept. Nothing is allocated: records are only moved within the array.
     ///
     /// Returns false, leaving `response` as it was, where the in-place cut cannot match `serialized(maxSize:)`
-    /// (an OPT that is not the last record, a record kept after one left out that refers into what moved) or
-    /// the bytes are not a well-formed message. The caller then takes the slow path: parse and serialize.
+    /// (an OPT that is not the last record, a TSIG, a record kept after one left out that refers into what
+    /// moved) or the bytes are not a well-formed message. The caller then takes the slow path: parse and serialize.
     public static func truncate(_ response: inout [UInt8], to limit: Int) -> Bool {
         guard response.count > limit else { return true }
         let length = response.withUnsafeMutableBytes { buffer -> Int? in
@@ -93,6 +93,8 @@ private struct TruncationCutter {
                 guard index == records - 1, index >= answers + authority else { throw .badOPT(offset: offset) }
                 optStart = offset
             }
+            // A TSIG is kept last, after the OPT, by the serializer: not a cut this walk makes.
+            if record.type == 250 { throw .badTSIG(offset: offset) }
             offset = record.end
         }
         guard offset == bytes.count else { throw .trailingBytes(offset: offset) }
