@@ -8,7 +8,7 @@
 
 SWIFT ?= swift
 SWIFT_FORMAT ?= $(SWIFT) format
-FORMAT_PATHS := Sources Tests bench
+FORMAT_PATHS := Sources Tests bench Fuzz
 RELEASE_BIN := .build/release/scdns
 ARGS ?=
 
