@@ -18,7 +18,7 @@ for target in "$@"; do
     options=(-runs="$runs" -print_final_stats=1 -artifact_prefix="Fuzz/crashes/$target-" -max_len=4096)
     [ "$seconds" = 0 ] || options+=(-max_total_time="$seconds")
     # Shallow, noisy leak reports come from the Swift runtime's caches, not from the code under test.
-    ASAN_OPTIONS=detect_leaks=0 "$scratch/release/fuzz-$target" "${options[@]}" "Fuzz/corpus/$target" \
+    SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 "$scratch/release/fuzz-$target" "${options[@]}" "Fuzz/corpus/$target" \
         2>&1 | tee "Fuzz/crashes/$target.log" | grep -E "^#[0-9]+ *(DONE|pulse|INITED)|stat::|ERROR|Fatal|crash" || status=1
 done
 exit $status

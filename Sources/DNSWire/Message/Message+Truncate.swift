@@ -14,6 +14,11 @@ extension Message {
             do {
                 return try cutter.cut()
             } catch {
+                // A record that cannot move can come after records that moved: put back what they overwrote.
+                if let (start, saved) = cutter.saved {
+                    UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + saved.count)])
+                        .copyMemory(from: UnsafeRawBufferPointer(start: saved, count: saved.count))
+                }
                 return nil
             }
         }
@@ -39,6 +44,9 @@ private struct TruncationCutter {
     var stopped = false
     /// Where the first left-out additional RRset began: nothing kept after it may point at or past it.
     var firstGap = Int.max
+    /// The octets from the first one overwritten to the end, copied before the first move (a left-out additional
+    /// RRset, rare), so a cut that declines later can leave the response as it was.
+    var saved: (start: Int, octets: [UInt8])? = nil
     var keptAnswers = 0
     var keptAuthority = 0
     var keptAdditional = 0
@@ -155,6 +163,7 @@ private struct TruncationCutter {
         }
         if write != start {
             try checkMovable(from: start, to: end)
+            if saved == nil { saved = (write, Array(bytes[write...])) }
             UnsafeMutableRawBufferPointer(rebasing: buffer[write..<(write + size)])
                 .copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
         }
