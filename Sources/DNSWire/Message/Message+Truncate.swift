@@ -16,8 +16,9 @@ extension Message {
             } catch {
                 // A record that cannot move can come after records that moved: put back what they overwrote.
                 if let (start, saved) = cutter.saved {
-                    UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + saved.count)])
-                        .copyMemory(from: UnsafeRawBufferPointer(start: saved, count: saved.count))
+                    saved.withUnsafeBytes {
+                        UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + $0.count)]).copyMemory(from: $0)
+                    }
                 }
                 return nil
             }
