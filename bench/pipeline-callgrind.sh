@@ -3,7 +3,8 @@
 # runs of different lengths cancels start-up (loading the registry, compiling answers), leaving the
 # per-query cost. Instruction counts repeat run to run where times on this shared machine do not.
 #   bench/pipeline-callgrind.sh [KIND ...]     KIND: hit nodata nxdomain edns mix ecs ecs-ordered
-#                                              source-ordered cache truncated big (default: all)
+#                                              source-ordered cache truncated big rrl rrl-limited
+#                                              (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "valgrind is missing: apt-get install valgrind" >&2; exit 1; }
@@ -23,7 +24,7 @@ instructions() {
     rm -f "$out"
 }
 kinds=("$@")
-[ ${#kinds[@]} -gt 0 ] || kinds=(hit nodata nxdomain edns mix ecs ecs-ordered source-ordered cache truncated big)
+[ ${#kinds[@]} -gt 0 ] || kinds=(hit nodata nxdomain edns mix ecs ecs-ordered source-ordered cache truncated big rrl rrl-limited)
 printf '%-10s %s\n' kind instructions/query
 for kind in "${kinds[@]}"; do
     a=$(instructions "$small" "$kind")

@@ -306,6 +306,30 @@ final class ServerConfigTests: XCTestCase {
         assertConfigErrors(cases)
     }
 
+    /// `limits.rrl` as DESIGN.md section 5 writes it; `0` stays accepted as off (the form earlier versions took).
+    func testResponseRateLimitSettings() throws {
+        let on = try ServerConfig.load(
+            file: "scdns.yaml", text: "limits:\n  rrl: { responsesPerSecond: 20, slip: 3 }\n")
+        XCTAssertEqual(on.rateLimit, RateLimitSettings(responsesPerSecond: 20, slip: 3))
+        XCTAssertTrue(on.rateLimit.isEnabled)
+        let partial = try ServerConfig.load(file: "scdns.yaml", text: "limits: { rrl: { responsesPerSecond: 5 } }\n")
+        XCTAssertEqual(partial.rateLimit, RateLimitSettings(responsesPerSecond: 5, slip: 2), "slip 2 by default")
+        for text in ["ttl: 5\n", "limits: { rrl: 0 }\n", "limits: { rrl: { responsesPerSecond: 0, slip: 2 } }\n"] {
+            XCTAssertFalse(try ServerConfig.load(file: "scdns.yaml", text: text).rateLimit.isEnabled, text)
+        }
+    }
+
+    func testResponseRateLimitErrorsNameLineAndField() {
+        let cases: [(text: String, line: Int, field: String, message: String)] = [
+            ("limits:\n  rrl: 20\n", 2, "limits.rrl", "mapping such as { responsesPerSecond: 20, slip: 2 }"),
+            ("limits:\n  rrl: { responsesPerSecond: -1 }\n", 2, "limits.rrl.responsesPerSecond", "out of range"),
+            ("limits:\n  rrl:\n    slip: 11\n", 3, "limits.rrl.slip", "out of range"),
+            ("limits:\n  rrl: { rate: 5 }\n", 2, "limits.rrl.rate", "unknown field"),
+            ("limits:\n  rrl: [5]\n", 2, "limits.rrl", "mapping"),
+        ]
+        assertConfigErrors(cases)
+    }
+
     func testListenAddressParsing() {
         XCTAssertEqual(ListenAddress("127.0.0.1:53"), ListenAddress(host: "127.0.0.1", port: 53))
         XCTAssertEqual(ListenAddress("[::1]:5353"), ListenAddress(host: "::1", port: 5353))

@@ -7,7 +7,9 @@
 // same query with `clients:` placing it in cluster-c, whose second tier of two exports rotates), and
 // source-ordered (no ECS; the source address is in cluster-c's network). For the cost of the hostile-network
 // issue: cache (a forwarded name answered from the cache), truncated (a 60-address answer cut to 512 octets for
-// a client without EDNS) and big (the same answer whole, to EDNS 1232).
+// a client without EDNS) and big (the same answer whole, to EDNS 1232). For response rate limiting: rrl (hit with
+// limits.rrl on, every response within the rate) and rrl-limited (hit at 1 response a second, slip 2: all but
+// the first limited, every second one slipped).
 import DNSPipeline
 import DNSWire
 import Foundation
@@ -43,9 +45,15 @@ let settings = PipelineSettings(
 var forwarding = settings
 forwarding.forwardZones = [try DNSName("cluster.local.")]
 let cache = kind == "cache" ? ResponseCache(settings: CacheSettings(capacity: 1000)) : nil
+let rateLimiter: ResponseRateLimiter? =
+    switch kind {
+    case "rrl": ResponseRateLimiter(settings: RateLimitSettings(responsesPerSecond: 1_000_000))
+    case "rrl-limited": ResponseRateLimiter(settings: RateLimitSettings(responsesPerSecond: 1, slip: 2))
+    default: nil
+    }
 let processor = QueryProcessor(
     snapshot: AnswerSnapshot.build(registry: registry, zones: [], settings: cache == nil ? settings : forwarding),
-    seed: 1, cache: cache)
+    seed: 1, cache: cache, rateLimiter: rateLimiter)
 // cluster-c's network when ordering by source address; loopback otherwise.
 let client = ClientContext(address: .v4(kind == "source-ordered" ? 0x0A02_0305 : 0x7F00_0001), transport: .udp)
 
@@ -61,7 +69,7 @@ func query(_ name: String, _ type: RecordType, edns: Bool = false, subnet: [UInt
 
 let queries: [[UInt8]]
 switch kind {
-case "hit": queries = [query("backend.app.svc.supercluster.local.", .a)]
+case "hit", "rrl", "rrl-limited": queries = [query("backend.app.svc.supercluster.local.", .a)]
 case "nodata": queries = [query("backend.app.svc.supercluster.local.", .aaaa)]
 case "nxdomain": queries = [query("nothere.app.svc.supercluster.local.", .a)]
 case "edns": queries = [query("backend.app.svc.supercluster.local.", .a, edns: true)]

@@ -14,12 +14,16 @@ public final class QueryProcessor: Sendable {
 
     /// Forwarded answers, kept across snapshots; nil without `cache:` (or with capacity 0).
     public let cache: ResponseCache?
+    /// Response rate limiting of UDP responses (`limits.rrl`); nil when off.
+    public let rateLimiter: ResponseRateLimiter?
 
     public init(
-        snapshot: AnswerSnapshot, seed: UInt64 = UInt64.random(in: .min ... .max), cache: ResponseCache? = nil
+        snapshot: AnswerSnapshot, seed: UInt64 = UInt64.random(in: .min ... .max), cache: ResponseCache? = nil,
+        rateLimiter: ResponseRateLimiter? = nil
     ) {
         current = Mutex(snapshot)
         self.cache = cache
+        self.rateLimiter = rateLimiter
         entropy = RotationEntropy(seed: seed)
     }
 
@@ -37,8 +41,33 @@ public final class QueryProcessor: Sendable {
         _ query: UnsafeRawBufferPointer, client: ClientContext, into response: inout [UInt8],
         facts: inout QueryFacts
     ) -> QueryOutcome {
-        current.withLock { $0 }.respond(
+        let outcome = current.withLock { $0 }.respond(
             to: query, client: client, into: &response, entropy: entropy, cache: cache, facts: &facts)
+        // Off, rate limiting costs this one test. TCP needs none: its handshake proves the source address.
+        guard let rateLimiter, client.transport == .udp else { return outcome }
+        return limit(outcome, query: query, client: client, limiter: rateLimiter, into: &response)
+    }
+
+    /// Applies `limits.rrl` to what the pipeline decided. A query it would forward is judged too, before anything
+    /// is sent upstream, so a flood of forwarded names costs the upstream no more than the clients may receive.
+    @inline(never)
+    private func limit(
+        _ outcome: QueryOutcome, query: UnsafeRawBufferPointer, client: ClientContext,
+        limiter: ResponseRateLimiter, into response: inout [UInt8]
+    ) -> QueryOutcome {
+        if outcome == .drop { return .drop }
+        switch limiter.judge(client.address) {
+        case .send:
+            return outcome
+        case .drop:
+            response.removeAll(keepingCapacity: true)
+            return .drop
+        case .slip:
+            let written =
+                outcome == .respond
+                ? SlipResponse.cut(&response) : SlipResponse.write(forwarded: query, into: &response)
+            return written ? .respond : .drop
+        }
     }
 
     /// Answers one query, for callers that count nothing.

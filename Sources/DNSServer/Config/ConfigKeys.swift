@@ -14,6 +14,7 @@ enum ConfigKeys {
     static let forward = ["zone", "upstreams", "policy", "tryTimeout", "timeout"]
     static let cache = ["capacity", "maxBytes", "minTTL", "maxTTL", "prefetch", "serveStale"]
     static let limits = ["udpPayload", "tcpConnections", "tcpPerClient", "tcpIdle", "forwardInFlight", "rrl"]
+    static let rrl = ["responsesPerSecond", "slip"]
 
     /// Every key as the reference writes it: `cache.capacity`, `forward[].zone` for an item of a list,
     /// `registry.etcd.endpoints`; a mapping's own key (`cache`) is listed too.
@@ -27,6 +28,7 @@ enum ConfigKeys {
         nested("forward[]", forward)
         nested("cache", cache)
         nested("limits", limits)
+        nested("limits.rrl", rrl)
         return paths
     }
 }

@@ -34,6 +34,8 @@ public struct ServerConfig: Sendable {
     /// `limits.forwardInFlight`: distinct forwarded questions resolved at once; more are answered at once,
     /// stale or SERVFAIL, with nothing sent upstream.
     public var forwardInFlight: Int = 1024
+    /// `limits.rrl`: UDP responses a second per client network, and the slip; off unless responsesPerSecond > 0.
+    public var rateLimit = RateLimitSettings()
     /// `limits.tcpIdle`: a TCP connection with no query for this long is closed (RFC 7766 6.2.3).
     public var tcpIdle: Duration = .seconds(10)
     /// `cache`: forwarded answers kept and served from the fast path.
@@ -180,9 +182,7 @@ public struct ServerConfig: Sendable {
             if let value = limits["tcpPerClient"] { config.tcpPerClient = try value.int(in: 1...65535) }
             if let value = limits["forwardInFlight"] { config.forwardInFlight = try value.int(in: 1...65536) }
             if let value = limits["tcpIdle"] { config.tcpIdle = try duration(value, DurationRange.tcpIdle) }
-            if let rrl = limits["rrl"], try rrl.int() != 0 {
-                throw rrl.error("response rate limiting is not supported by this version of scdns yet; use 0")
-            }
+            if let rrl = limits["rrl"] { config.rateLimit = try rateLimit(rrl) }
         }
         if let field = map["allow"] {
             config.pipeline.allow = []
@@ -230,6 +230,21 @@ public struct ServerConfig: Sendable {
             range = lower...upper
             text = "\(lowerText) to \(upperText)"
         }
+    }
+
+    /// `limits.rrl`: a mapping `{ responsesPerSecond, slip }`, or `0` for off (the form earlier versions took).
+    static func rateLimit(_ field: YAMLField) throws(RegistryError) -> RateLimitSettings {
+        if case .scalar = field.node {
+            guard try field.int() == 0 else {
+                throw field.error("expected a mapping such as { responsesPerSecond: 20, slip: 2 }, or 0 for off")
+            }
+            return RateLimitSettings()
+        }
+        let rrl = try field.mapping(allowing: ConfigKeys.rrl)
+        var settings = RateLimitSettings()
+        if let value = rrl["responsesPerSecond"] { settings.responsesPerSecond = try value.int(in: 0...1_000_000) }
+        if let value = rrl["slip"] { settings.slip = try value.int(in: 0...10) }
+        return settings
     }
 
     /// A duration field within `limits`; errors name the file, line and field.

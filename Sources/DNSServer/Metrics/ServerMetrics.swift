@@ -11,6 +11,7 @@ final class ServerMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     let queries: QueryMetrics
     private let cache: ResponseCache?
+    private let rateLimiter: ResponseRateLimiter?
     private let forwardBuckets: [Duration] = (0..<16).map { .microseconds(250 << $0) }
 
     private let cacheEntries: Gauge
@@ -21,9 +22,12 @@ final class ServerMetrics: Sendable {
     private let reloadsSucceeded: SyncedCounter
     private let reloadsFailed: SyncedCounter
     private let failOpenStarts: SyncedCounter
+    private let rateLimitDropped: SyncedCounter?
+    private let rateLimitSlipped: SyncedCounter?
 
     init(processor: QueryProcessor, version: String) {
         cache = processor.cache
+        rateLimiter = processor.rateLimiter
         queries = QueryMetrics(zoneLabels: processor.zoneLabels, cache: processor.cache)
         registry.makeGauge(
             descriptor: .scdns("scdns_build_info", help: "The running scdns's version (always 1)."),
@@ -56,6 +60,17 @@ final class ServerMetrics: Sendable {
                 descriptor: .scdns(
                     "scdns_locality_failopen_total",
                     help: "Times a service had no healthy export and was answered with all of them (fail open).")))
+        // Shown only with limits.rrl on, as CoreDNS shows a plugin's metrics only when the plugin is used.
+        let limitedHelp =
+            "UDP responses over limits.rrl: dropped, or slipped (sent truncated so a real client retries over TCP)."
+        let registry = registry
+        func limited(_ action: String) -> SyncedCounter {
+            SyncedCounter(
+                registry.makeCounter(
+                    descriptor: .scdns("scdns_rrl_responses_total", help: limitedHelp), labels: [("action", action)]))
+        }
+        rateLimitDropped = processor.rateLimiter == nil ? nil : limited("dropped")
+        rateLimitSlipped = processor.rateLimiter == nil ? nil : limited("slipped")
     }
 
     /// One forwarded query's exchange with one upstream: its reply's RCODE, or `timeout`/`error` without one.
@@ -105,6 +120,11 @@ final class ServerMetrics: Sendable {
     /// The whole exposition, gauges read now.
     func render(publisher: AnswerPublisher?, now: ContinuousClock.Instant = .now) -> String {
         if let cache { cacheEntries.set(Int64(cache.count)) }
+        if let rateLimiter {
+            let totals = rateLimiter.totals
+            rateLimitDropped?.sync(to: totals.dropped)
+            rateLimitSlipped?.sync(to: totals.slipped)
+        }
         if let publisher {
             let published = publisher.current
             let status = publisher.sourceStatus()

@@ -33,13 +33,13 @@ final class AnswerPublisher: Sendable {
 
     init(
         registry: RegistrySnapshot, zones: [AuthoritativeZone], settings: PipelineSettings, cache: ResponseCache? = nil,
-        source: (any RegistrySource)? = nil, logger: Logger
+        rateLimiter: ResponseRateLimiter? = nil, source: (any RegistrySource)? = nil, logger: Logger
     ) {
         self.settings = settings
         self.logger = logger
         self.source = source
         let snapshot = AnswerSnapshot.build(registry: registry, zones: zones, settings: settings)
-        processor = QueryProcessor(snapshot: snapshot, cache: cache)
+        processor = QueryProcessor(snapshot: snapshot, cache: cache, rateLimiter: rateLimiter)
         inputs = Mutex(Inputs(registry: registry, zones: zones))
         published = Mutex(Published(registry: registry, at: .now))
         Self.logBuilt(snapshot, registry: registry, logger: logger)

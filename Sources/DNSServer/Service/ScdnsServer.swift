@@ -76,8 +76,9 @@ public struct ScdnsServer: Sendable {
             let cache =
                 config.forward.isEmpty || config.cache.capacity == 0 ? nil : ResponseCache(settings: config.cache)
             let publisher = AnswerPublisher(
-                registry: registry, zones: zones, settings: config.pipeline, cache: cache, source: source,
-                logger: logger)
+                registry: registry, zones: zones, settings: config.pipeline, cache: cache,
+                rateLimiter: config.rateLimit.isEnabled ? ResponseRateLimiter(settings: config.rateLimit) : nil,
+                source: source, logger: logger)
             let metrics = ServerMetrics(processor: publisher.processor, version: ScdnsServer.version)
             let forwarder =
                 config.forward.isEmpty
