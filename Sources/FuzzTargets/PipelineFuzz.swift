@@ -70,6 +70,12 @@ public enum PipelineFuzz {
         return processor
     }()
 
+    /// The same answers behind response rate limiting at one response a second, slip 1: after the first, nearly
+    /// every response is a slip, so every kind of response the pipeline writes is cut down to one.
+    static let limited = QueryProcessor(
+        snapshot: processor.snapshot, seed: 7,
+        rateLimiter: ResponseRateLimiter(settings: RateLimitSettings(responsesPerSecond: 1, slip: 1)))
+
     static let clients: [ClientContext] = [
         ClientContext(address: .v4(0x7F00_0001), transport: .udp),
         ClientContext(address: .v4(0x0A02_0305), transport: .udp),
@@ -83,6 +89,24 @@ public enum PipelineFuzz {
             var response: [UInt8] = []
             let outcome = data.withUnsafeBytes { processor.process($0, client: client, into: &response) }
             problems += check(query: data, outcome: outcome, response: response, client: client)
+        }
+        // A slip must be all a response is (the checks above) and no more than the question: no records, and
+        // never larger than the query, so rate limiting amplifies nothing.
+        let client = clients[0]
+        let slippedBefore = limited.rateLimiter?.totals.slipped ?? 0
+        var response: [UInt8] = []
+        let outcome = data.withUnsafeBytes { limited.process($0, client: client, into: &response) }
+        problems += check(query: data, outcome: outcome, response: response, client: client).map { "limited \($0)" }
+        if limited.rateLimiter?.totals.slipped ?? 0 > slippedBefore {
+            if outcome != .respond { problems.append("limited: a slip that is not a response") }
+            if response.count > data.count { problems.append("limited: a slip larger than the query") }
+            if response.count >= 12,
+                response[6..<10].contains(where: { $0 != 0 }) || response[10] != 0
+                    || response[11] > 1
+            {
+                problems.append("limited: a slip with records")
+            }
+            if response.count >= 12, response[2] & 0x02 == 0 { problems.append("limited: a slip without TC") }
         }
         return problems
     }

@@ -120,28 +120,45 @@ final class RateLimitTests: XCTestCase {
             edns: edns ? EDNS(udpPayloadSize: 1232) : nil)
     }
 
-    /// A slip is the header and question with TC=1 and nothing else, RCODE and AA as the answer had them: smaller
-    /// than the query, and a reason for a real client to ask again over TCP.
+    /// A slip is the header and question with TC=1 and no records, RCODE and AA as the answer had them, and a bare
+    /// OPT (our payload, DO echoed, no options) when the query had EDNS, so a resolver does not take it for a server
+    /// without EDNS: never larger than the query, and a reason for a real client to ask again over TCP.
     func testASlipIsTheHeaderAndQuestionWithTC() throws {
         let processor = processor(rate: 1, slip: 1)
         let (_, full) = try ask(processor, query("backend.app.svc.supercluster.local.", id: 1, edns: true))
         XCTAssertEqual(full?.answers.count, 3, "the first response is within the rate")
-        let cases = [("backend.app.svc.supercluster.local.", RCode.noError), ("nothere.app.global.", .nxDomain)]
-        for (name, rcode) in cases {
-            let asked = query(name, id: 0xBEEF, edns: true)
+        let nsidAndECS = [
+            EDNSOption(code: EDNSOption.nsidCode, data: []),
+            EDNSOption(code: EDNSOption.clientSubnetCode, data: [0, 1, 24, 0, 10, 244, 3]),
+        ]
+        let cases: [(String, EDNS?, RCode)] = [
+            (
+                "backend.app.svc.supercluster.local.", EDNS(udpPayloadSize: 4096, dnssecOK: true, options: nsidAndECS),
+                .noError
+            ),
+            ("nothere.app.global.", EDNS(udpPayloadSize: 1232), .nxDomain),
+            ("backend.app.svc.supercluster.local.", nil, .noError),
+            ("backend.app.svc.supercluster.local.", EDNS(udpPayloadSize: 1232, version: 1), .badVers),
+        ]
+        for (name, edns, rcode) in cases {
+            var asked = query(name, id: 0xBEEF)
+            asked.edns = edns
             let (outcome, slipped) = try ask(processor, asked)
             XCTAssertEqual(outcome, .respond)
             let response = try XCTUnwrap(slipped)
             XCTAssertEqual(response.header.id, 0xBEEF)
             XCTAssertTrue(response.header.isResponse)
             XCTAssertTrue(response.header.truncated)
-            XCTAssertTrue(response.header.authoritative)
+            XCTAssertEqual(response.header.authoritative, rcode != .badVers, name)
             XCTAssertTrue(response.header.recursionDesired)
             XCTAssertEqual(response.rcode, rcode)
             XCTAssertEqual(response.questions, asked.questions)
             XCTAssertEqual(response.answers.count + response.authority.count + response.additional.count, 0)
-            XCTAssertNil(response.edns, "no OPT: a slip is smaller than the query")
-            XCTAssertLessThan(response.serialized().count, asked.serialized().count)
+            XCTAssertEqual(
+                response.edns?.udpPayloadSize, edns.map { _ in 1232 }, "our payload size, as answers give it")
+            XCTAssertEqual(response.edns?.dnssecOK, edns?.dnssecOK)
+            XCTAssertEqual(response.edns?.options, edns.map { _ in [] })
+            XCTAssertLessThanOrEqual(response.serialized().count, asked.serialized().count)
         }
     }
 
@@ -157,6 +174,7 @@ final class RateLimitTests: XCTestCase {
             let outcome = notify.withUnsafeBytes { processor.process($0, client: .pod, into: &bytes) }
             XCTAssertEqual(outcome, .respond)
             XCTAssertEqual(bytes.count, 12)
+            XCTAssertEqual(bytes[4...11].map { $0 }, [0, 0, 0, 0, 0, 0, 0, 0], "no question, no records: a header")
             XCTAssertEqual(bytes[2] & 0x02 != 0, expectTC, "TC")
             XCTAssertEqual(bytes[3] & 0x0F, UInt8(RCode.notImp.rawValue))
         }
@@ -181,6 +199,16 @@ final class RateLimitTests: XCTestCase {
         XCTAssertEqual(response.rcode, .noError)
         XCTAssertEqual(response.questions, asked.questions)
         XCTAssertEqual(response.answers.count + response.authority.count + response.additional.count, 0)
+        XCTAssertNil(response.edns, "no OPT for a query without one")
+
+        var withEDNS = asked
+        withEDNS.edns = EDNS(
+            udpPayloadSize: 4096, dnssecOK: true, options: [EDNSOption(code: 10, data: [1, 2, 3, 4, 5, 6, 7, 8])])
+        XCTAssertEqual(try ask(processor, withEDNS).0, .drop)
+        let edns = try XCTUnwrap(try ask(processor, withEDNS).1?.edns, "the OPT of a forwarded query's slip")
+        XCTAssertEqual(edns.udpPayloadSize, 1232)
+        XCTAssertTrue(edns.dnssecOK)
+        XCTAssertEqual(edns.options, [])
     }
 
     /// TCP proves its source address, so it is never limited; other networks and TCP keep their answers while one
