@@ -14,6 +14,8 @@ for target in "$@"; do
         -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library >&2
 done
 status=0
+# libFuzzer's -runs=0 runs nothing past the corpus; -1 is its "no limit".
+[ "$runs" != 0 ] || runs=-1
 for target in "$@"; do
     options=(-runs="$runs" -print_final_stats=1 -artifact_prefix="Fuzz/crashes/$target-" -max_len=4096)
     [ "$seconds" = 0 ] || options+=(-max_total_time="$seconds")
