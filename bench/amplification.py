@@ -13,7 +13,8 @@ scdns and Knot without RRL, then both with 20 responses a second per /24 and sli
 rate-limit 20, slip 2). Bounded: QPS x SECONDS queries per server, then a second of quiet to collect replies.
 
 Figures per server: queries and octets sent, replies received (full answers, slipped TC=1 replies, none), the
-amplification factor (reply octets / query octets) and what one victim received per second.
+amplification factor (reply octets / query octets), what one victim received per second, and the server's CPU
+time (utime + stime from /proc/PID/stat, 10 ms ticks) per query of the flood.
 """
 import os, select, shutil, socket, struct, subprocess, sys, tempfile, time
 
@@ -66,6 +67,10 @@ class Daemon:
                 break
             time.sleep(0.1)
         raise SystemExit(f"{label} did not answer; see {directory}/{label}.log")
+
+    def cpu_seconds(self):
+        fields = open(f"/proc/{self.process.pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self):
         self.process.terminate()
@@ -189,21 +194,24 @@ def main():
     print(f"# {len(VICTIMS)} victims (one per /24 over 127.0.0.0/8), {QPS} queries/s for {SECONDS:g} s per server, "
           f"RRL {RATE}/s per /24 and slip {SLIP} where on", flush=True)
     print("| server | RRL | queries | full answers | slipped (TC) | no reply | query octets | reply octets "
-          "| amplification | per victim |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| amplification | per victim | server CPU µs/query |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     try:
         for label, start, rrl in servers:
             daemon = start(directory, rrl)
             try:
                 largest = ask(daemon.port)
+                cpu = daemon.cpu_seconds()
                 figures = flood(daemon.port)
+                cpu = daemon.cpu_seconds() - cpu
             finally:
                 daemon.stop()
             factor = figures["reply_octets"] / figures["query_octets"]
             per_victim = figures["reply_octets"] / len(VICTIMS) / figures["seconds"]
             print(f"| {label} | {'on' if rrl else 'off'} | {figures['queries']:,} | {figures['full']:,} "
                   f"| {figures['slipped']:,} | {figures['none']:,} | {figures['query_octets']:,} "
-                  f"| {figures['reply_octets']:,} | {factor:.2f} | {per_victim / 1000:,.1f} kB/s |", flush=True)
+                  f"| {figures['reply_octets']:,} | {factor:.2f} | {per_victim / 1000:,.1f} kB/s "
+                  f"| {cpu * 1e6 / figures['queries']:.2f} |", flush=True)
             print(f"#   {label}: {figures['queries'] / figures['seconds']:,.0f} queries/s sent; largest answer "
                   f"{len(largest or b'')} octets to a {len(query(7))}-octet query",
                   file=sys.stderr, flush=True)

@@ -29,6 +29,7 @@ final class ServerConfigTests: XCTestCase {
         XCTAssertEqual(config.pipeline.udpPayloadLimit, 1232)
         XCTAssertEqual(config.tcpConnections, 1024)
         XCTAssertEqual(config.tcpIdle, .seconds(10))
+        XCTAssertEqual(config.rateLimit, RateLimitSettings(responsesPerSecond: 0, slip: 2))
         XCTAssertEqual(config.pipeline.allow.count, 6)
         XCTAssertEqual(config.pipeline.maxAnswers, 0)
         XCTAssertTrue(config.pipeline.clusterNames)
