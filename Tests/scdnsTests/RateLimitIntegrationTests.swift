@@ -66,7 +66,7 @@ final class RateLimitIntegrationTests: XCTestCase {
             XCTAssertTrue(ids.insert(message.header.id).inserted, "one reply per query")
             if message.header.truncated {
                 XCTAssertEqual(message.answers.count + message.additional.count, 0, "a slip carries no records")
-                XCTAssertLessThan(reply.count, try Self.query(id: 0).count, "a slip is smaller than the query")
+                XCTAssertLessThanOrEqual(reply.count, try Self.query(id: 0).count, "a slip is no larger than the query")
                 slipped += 1
             } else {
                 XCTAssertEqual(message.answers.count, 2)
