@@ -134,12 +134,17 @@ extension Registry {
             discussion: """
                 The file uses the registry schema; every export in it must be of --cluster. Each change to the \
                 file is published again, replacing the cluster's set in one transaction. When the publisher \
-                stops, the lease runs out after --lease-ttl seconds and the exports disappear.
+                stops, the lease runs out after --lease-ttl seconds and the exports disappear. A changed file \
+                is taken once two looks a second apart find it unchanged; an empty file, or one with no export \
+                of --cluster, is refused (--allow-empty publishes an empty set). Write the file aside and rename \
+                it into place.
                 """)
         @OptionGroup var options: EtcdOptions
         @Option(help: "The cluster whose exports these are.") var cluster: String
         @Option(help: "Registry file (YAML or JSON) with this cluster's exports.") var file: String
         @Option(help: "Lease TTL in seconds.") var leaseTTL: Int64 = 15
+        @Flag(help: "Publish a file with no export of --cluster, deleting every export it has (refused otherwise).")
+        var allowEmpty = false
 
         func validate() throws {
             guard (1...3600).contains(leaseTTL) else { throw ValidationError("--lease-ttl is 1...3600 seconds") }
@@ -152,7 +157,7 @@ extension Registry {
                 client: client, layout: RegistryKeyLayout(prefix: options.prefix), cluster: cluster,
                 leaseTTL: leaseTTL, logger: logger)
             do {
-                try await publisher.run(file: file)
+                try await publisher.run(file: file, allowEmpty: allowEmpty)
             } catch {
                 printError("scdns registry publish: \(error)")
                 throw ExitCode.failure

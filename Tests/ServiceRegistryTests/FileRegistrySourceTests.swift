@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Synchronization
 import XCTest
@@ -115,6 +116,75 @@ final class FileRegistrySourceTests: XCTestCase {
         XCTAssertEqual(published.all.last?.services.first?.clusters.first?.addresses, [IPAddress("10.0.0.4")!])
         // The rejected file was reported once, not on every poll.
         XCTAssertEqual(logs.count(containing: "registry rejected"), 1)
+    }
+
+    /// Writes `text` over the file in place, as `cat x > registry.yaml` or `curl -o` do: the file is cut to
+    /// nothing first, then filled.
+    private func overwriteInPlace(_ path: String, with text: String) throws {
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: path))
+        defer { try? handle.close() }
+        try handle.truncate(atOffset: 0)
+        try handle.write(contentsOf: Data(text.utf8))
+    }
+
+    /// A file cut to zero octets (a writer between its truncate and its write) is rejected with file and field,
+    /// and the last good snapshot keeps serving; it used to be published as an empty registry.
+    func testATruncatedFileIsRejectedAndTheLastGoodKeepsServing() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("registry.yaml")
+        try directory.replace("registry.yaml", with: registry("10.0.0.1"))
+        let (source, logs) = makeSource(directory)
+        XCTAssertEqual(try source.loadNow().version, 1)
+        let (task, published) = startWatching(source)
+        defer { task.cancel() }
+
+        try overwriteInPlace(path, with: "")
+        let sawRejection = await eventually { logs.count(containing: "registry rejected") == 1 }
+        XCTAssertTrue(sawRejection, "\(logs.all)")
+        let rejection = logs.all.first { $0.contains("registry rejected") } ?? ""
+        XCTAssertTrue(rejection.contains("keeping snapshot version 1"), rejection)
+        XCTAssertTrue(rejection.contains("services: []"), rejection)
+        XCTAssertEqual(published.versions, [], "nothing published")
+        XCTAssertThrowsError(try source.loadNow(), "at start too: a server does not come up on an empty file")
+
+        try overwriteInPlace(path, with: registry("10.0.0.2"))
+        let sawRecovery = await eventually { published.all.count == 1 }
+        XCTAssertTrue(sawRecovery)
+        XCTAssertEqual(published.all.last?.services.first?.clusters.first?.addresses, [IPAddress("10.0.0.2")!])
+    }
+
+    /// A changed file is taken only once two looks a poll apart see the same version, so a writer that pauses
+    /// mid-file (a valid prefix: fewer services, an address cut short) is not published half-written.
+    func testAChangedFileIsTakenOnlyWhenTwoLooksSeeItUnchanged() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("registry.yaml")
+        try directory.replace("registry.yaml", with: registry("10.0.0.1"))
+        let (source, _) = makeSource(directory)
+        XCTAssertEqual(try source.loadNow().version, 1)
+        func current() -> [IPAddress] {
+            source.withState { $0.current }?.services.first?.clusters.first?.addresses ?? []
+        }
+
+        try overwriteInPlace(path, with: registry("10.0.0.22"))
+        source.poll(forced: false)
+        XCTAssertEqual(current(), [IPAddress("10.0.0.1")!], "first look: not yet")
+        source.poll(forced: false)
+        XCTAssertEqual(current(), [IPAddress("10.0.0.22")!], "second look, unchanged: taken")
+
+        // A prefix, then the rest before the next look: the prefix is never taken.
+        try overwriteInPlace(path, with: registry("10.0.0.3"))
+        source.poll(forced: false)
+        try overwriteInPlace(path, with: registry("10.0.0.3, 10.0.0.44"))
+        source.poll(forced: false)
+        XCTAssertEqual(current(), [IPAddress("10.0.0.22")!], "still changing between two looks")
+        source.poll(forced: false)
+        XCTAssertEqual(current(), [IPAddress("10.0.0.3")!, IPAddress("10.0.0.44")!])
+        XCTAssertEqual(source.withState { $0.current?.version }, 3, "the prefix never became a version")
+
+        // A reload (SIGHUP) reads at once: the operator asked.
+        try overwriteInPlace(path, with: registry("10.0.0.5"))
+        source.poll(forced: true)
+        XCTAssertEqual(current(), [IPAddress("10.0.0.5")!])
     }
 
     func testWatchKeepsServingWhenTheFileDisappears() async throws {

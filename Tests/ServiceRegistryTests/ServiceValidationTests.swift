@@ -41,9 +41,19 @@ final class ServiceValidationTests: XCTestCase {
         for testCase in cases { assertRejects(testCase) }
     }
 
-    func testEmptyDocumentsGiveNoServices() {
-        for yaml in ["", "\n", "# only a comment\n", "services:\n", "services: []\n", "{}\n", "---\n", "~\n"] {
-            XCTAssertEqual(decodeValid(yaml), [], "'\(yaml)'")
+    /// An empty registry is said with `services: []`. A file with no document, or without a `services` list, is
+    /// what a truncating writer (`cat x > registry.yaml`, `curl -o`) leaves for a moment: taking it as "no
+    /// services" deleted every export of a cluster, so it is rejected like any invalid file.
+    func testOnlyAnExplicitEmptyListIsAnEmptyRegistry() {
+        XCTAssertEqual(decodeValid("services: []\n"), [])
+        XCTAssertEqual(decodeValid("# nothing exported yet\nservices: []  # on purpose\n"), [])
+        for yaml in ["", "\n", "# only a comment\n", "services:\n", "{}\n", "---\n", "~\n"] {
+            XCTAssertThrowsError(try RegistryDecoder.decode(yaml, file: "registry.yaml"), "'\(yaml)'") {
+                let error = $0 as? RegistryError
+                XCTAssertEqual(error?.file, "registry.yaml")
+                XCTAssertEqual(error?.field, "services", "'\(yaml)'")
+                XCTAssertTrue(error?.message.contains("services: []") ?? false, "\(String(describing: error))")
+            }
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import XCTest
 
 /// `scdns serve --etcd` against real etcd: changes reach answers, leases forget dead publishers, outages and
@@ -180,6 +181,87 @@ final class EtcdRegistryIntegrationTests: XCTestCase {
         publisher.waitUntilExit()
         try Self.awaitAnswer(server, [], timeout: 10)
         XCTAssertTrue(publisherLog.text.contains("exports published"), publisherLog.text)
+    }
+
+    /// Issue "a registry you can trust": a publisher follows a file that is rewritten in place, as `cat x >
+    /// exports.yaml` or `curl -o` do. The file sits empty for 2.5 s, then is written in two halves 0.9 s apart
+    /// (the first half a valid file with one service fewer), then replaced by `services: []`. Through all of it
+    /// a server's answers never lose an export: before, the empty file was published as "no exports" and every
+    /// export of the cluster was deleted in one transaction.
+    func testAFileRewrittenInPlaceNeverTakesAnExportAway() async throws {
+        let etcd = try await EtcdCluster()
+        let file = directory + "/exports.yaml"
+        func document(_ services: [(String, String)]) -> String {
+            "services:\n"
+                + services.map { name, address in
+                    "  - name: \(name)\n    namespace: shop\n    clusters:\n"
+                        + "      - { cluster: c1, addresses: [\(address)] }\n"
+                }.joined()
+        }
+        let full = document([("web", "10.8.0.1"), ("api", "10.8.0.2")])
+        try full.write(toFile: file, atomically: true, encoding: .utf8)
+        let publisher = Process()
+        publisher.executableURL = URL(fileURLWithPath: ServerProcess.binary)
+        publisher.arguments = [
+            "registry", "publish", "--etcd", etcd.endpoints[0], "--cluster", "c1", "--file", file, "--lease-ttl", "5",
+        ]
+        let publisherLog = LockedText()
+        let pipe = Pipe()
+        publisher.standardError = pipe
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            publisherLog.append(String(decoding: handle.availableData, as: UTF8.self))
+        }
+        try publisher.run()
+        defer { if publisher.isRunning { kill(publisher.processIdentifier, SIGKILL) } }
+        let server = try ServerProcess(arguments: ["--etcd", etcd.endpoints[0]])
+        try Self.awaitAnswer(server, ["10.8.0.1"])
+        try Self.awaitAnswer(server, ["10.8.0.2"], name: "api.shop.svc.supercluster.local")
+
+        // Both names are asked every 100 ms from here on, on another thread; every answer must hold its address.
+        let stop = Atomic(false)
+        let lost = LockedText()
+        let port = server.port
+        let asking = Thread {
+            while !stop.load(ordering: .relaxed) {
+                for (name, address) in [("web", "10.8.0.1"), ("api", "10.8.0.2")] {
+                    let output =
+                        (try? Tools.dig(
+                            port: port, ["+tries=1", "+time=1", "\(name).shop.svc.supercluster.local", "A"]))
+                        ?? "dig failed"
+                    if !output.contains(address) { lost.append("\(name): \(output)\n") }
+                }
+                usleep(100_000)
+            }
+        }
+        asking.start()
+        defer { stop.store(true, ordering: .relaxed) }
+
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: file))
+        try handle.truncate(atOffset: 0)
+        // Longer than two polls of the file: an empty file is seen, twice, and rejected.
+        try await Task.sleep(for: .milliseconds(2_500))
+        let half = document([("web", "10.8.0.1")])
+        try handle.write(contentsOf: Data(half.utf8))
+        // Shorter than a poll: the half is never seen twice, so never taken.
+        try await Task.sleep(for: .milliseconds(900))
+        try handle.write(contentsOf: Data(full.dropFirst(half.count).utf8))
+        try handle.close()
+        try await Task.sleep(for: .milliseconds(2_500))
+
+        // An explicit empty set is refused without --allow-empty: the published set stays.
+        let empty = file + ".new"
+        try "services: []\n".write(toFile: empty, atomically: false, encoding: .utf8)
+        XCTAssertEqual(rename(empty, file), 0)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !publisherLog.text.contains("--allow-empty") && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        XCTAssertTrue(publisherLog.text.contains("--allow-empty"), publisherLog.text)
+        stop.store(true, ordering: .relaxed)
+        while !asking.isFinished { try await Task.sleep(for: .milliseconds(20)) }
+        XCTAssertEqual(lost.text, "", "an export left the answers")
+        XCTAssertTrue(publisherLog.text.contains("registry rejected"), publisherLog.text)
+        try Self.awaitAnswer(server, ["10.8.0.2"], name: "api.shop.svc.supercluster.local")
     }
 
     func testEtcdDownForTenSecondsChangesNoAnswerAndALaterChangeIsPickedUp() async throws {

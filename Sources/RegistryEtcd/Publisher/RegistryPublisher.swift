@@ -153,25 +153,39 @@ public final class RegistryPublisher: Sendable {
     }
 }
 
+extension RegistryPublisher {
+    /// `exports(of:cluster:layout:file:)` for this publisher, refusing an empty set unless `allowEmpty`.
+    func exports(of services: [Service], file: String, allowEmpty: Bool) throws(RegistryError) -> [String: String] {
+        let exports = try Self.exports(of: services, cluster: cluster, layout: layout, file: file)
+        guard !exports.isEmpty || allowEmpty else {
+            throw RegistryError(
+                file: file, field: "services",
+                message:
+                    "no export of cluster '\(cluster)': publishing it would delete every export the cluster has; "
+                    + "pass --allow-empty to mean that")
+        }
+        return exports
+    }
+}
+
 /// Lease IDs as etcdctl prints them.
 func hex(_ id: Int64) -> String { String(UInt64(bitPattern: id), radix: 16) }
 
 extension RegistryPublisher {
     /// Publishes the cluster's exports listed in a registry file (the schema of DESIGN.md section 2) and follows
     /// the file: each valid change is published again; an invalid one is logged and the published set stays.
-    /// Throws at once if the file is invalid at start.
-    public func run(file: String) async throws {
+    /// A file with no export of the cluster would delete every one it has: it is refused like an invalid file
+    /// unless `allowEmpty` (`--allow-empty`). Throws at once if the file is invalid, or empty, at start.
+    public func run(file: String, allowEmpty: Bool = false) async throws {
         let source = FileRegistrySource(path: file, logger: logger)
-        let initial = try Self.exports(
-            of: try source.loadNow().services, cluster: cluster, layout: layout, file: file)
+        let initial = try exports(of: try source.loadNow().services, file: file, allowEmpty: allowEmpty)
         let (updates, continuation) = AsyncStream.makeStream(of: [String: String].self)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 await source.watch { snapshot in
                     do {
                         continuation.yield(
-                            try Self.exports(
-                                of: snapshot.services, cluster: self.cluster, layout: self.layout, file: file))
+                            try self.exports(of: snapshot.services, file: file, allowEmpty: allowEmpty))
                     } catch {
                         self.logger.error("exports not republished; the published set stays: \(error)")
                     }

@@ -7,17 +7,24 @@ public enum RegistryDecoder {
     public static let documentKeys = ["services"]
 
     /// Parses YAML (and therefore JSON) into validated, merged services, sorted by (namespace, name), each
-    /// service's clusters sorted by name. An empty document, or `services: []`, gives no services.
+    /// service's clusters sorted by name. `services: []` gives no services; a file without a `services` list (no
+    /// document at all, `{}`, `services:` with nothing after it) is an error, since that is what a writer that
+    /// truncates first leaves for a moment, and taking it as "no services" would delete every export.
     public static func decode(_ text: String, file: String) throws(RegistryError) -> [Service] {
         guard let root = try YAMLField.parse(text, file: file), !root.isNull else {
-            return []
+            throw RegistryError(file: file, field: "services", message: missingList("the file has no document"))
         }
         let document = try root.mapping(allowing: documentKeys)
-        guard let list = document["services"] else {
-            return []
+        guard let list = document["services"], !list.isNull else {
+            let line = document.keyField("services")?.line ?? root.line
+            throw RegistryError(file: file, line: line, field: "services", message: missingList("no services list"))
         }
         let entries = try list.sequence { (field) throws(RegistryError) in try ExportDecoder.entry(field) }
         return try ServiceMerger.merge(entries)
+    }
+
+    private static func missingList(_ what: String) -> String {
+        "\(what) (cut short, or still being written?); an empty registry is written `services: []`"
     }
 
     /// Decodes one export in its flat form, the service's keys and one cluster's keys in one object, as etcd

@@ -11,9 +11,16 @@ extension FileRegistrySource {
             reportMissing(forced: forced, errorNumber: errno)
             return
         }
-        let (previous, previousHash) = withState { ($0.seen, $0.seenContentHash) }
+        let (previous, previousHash, pending) = withState { ($0.seen, $0.seenContentHash, $0.pending) }
         let racy = isRacy(fingerprint)
         guard forced || racy || previous != fingerprint else {
+            return
+        }
+        // A new version is taken only once two looks a poll apart find it unchanged. A writer that truncates first
+        // (`cat x > file`, `curl -o`) or pauses mid-file leaves a version, empty or a valid prefix, that changes
+        // again before the second look. A reload (SIGHUP) is the operator asking: it reads at once.
+        if !forced && previous != fingerprint && pending != fingerprint {
+            withState { $0.pending = fingerprint }
             return
         }
         let text: String

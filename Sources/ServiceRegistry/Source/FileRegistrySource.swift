@@ -7,8 +7,9 @@ import Synchronization
 ///
 /// Change detection polls the file's (device, inode, size, mtime ns) rather than using inotify: it works the same
 /// on every platform and filesystem (ConfigMap volumes swap a symlink, editors rename a new file over the old),
-/// and one `stat` per second costs nothing. A file that fails validation is logged with file, line and field and
-/// skipped; the last good snapshot keeps serving.
+/// and one `stat` per second costs nothing. A changed file is read once two looks a poll apart find it unchanged,
+/// so a file being written in place is not taken half-written. A file that fails validation (an empty one
+/// included) is logged with file, line and field and skipped; the last good snapshot keeps serving.
 ///
 /// All mutable state sits behind one `Mutex`, so `reload()` and `loadNow()` are safe from any thread while
 /// `watch` runs. Run one `watch` at a time per source.
@@ -30,6 +31,8 @@ public final class FileRegistrySource: RegistrySource {
         /// is reported once rather than on every poll.
         var seen: FileFingerprint?
         var seenContentHash: Int?
+        /// A version of the file seen once and not read yet: it is read when the next look finds it unchanged.
+        var pending: FileFingerprint?
         var missingReported = false
         /// Unreadable or invalid file versions seen, each counted once, when first reported.
         var rejections = 0
