@@ -69,6 +69,23 @@ final class EtcdRegistryStateTests: XCTestCase {
         XCTAssertTrue(texts.contains { $0.hasPrefix("etcd:/scdns/v1/services/app/web/c4:") }, "\(texts)")
     }
 
+    /// A value is capped (256 KiB): past it, it is rejected with its key before any of it is parsed, on every
+    /// instance alike, rather than costing each of them the decoding of whatever one writer put there.
+    func testAValueOverTheSizeCapIsRejectedUnparsed() {
+        var state = EtcdRegistryState(layout: layout)
+        let padding = String(repeating: " ", count: EtcdRegistryState.maxValueBytes)
+        let rejections = state.reset(
+            to: [
+                keyValue("app/web/c1", export("web", cluster: "c1", "10.0.0.1") + padding, revision: 2),
+                keyValue("app/web/c2", export("web", cluster: "c2", "10.0.0.2"), revision: 3),
+            ], revision: 3)
+        XCTAssertEqual(addresses(state, "web"), ["10.0.0.2"])
+        XCTAssertEqual(rejections.count, 1)
+        XCTAssertTrue(
+            rejections.first?.description.contains("app/web/c1: the value is larger than 256 KiB") ?? false,
+            "\(rejections)")
+    }
+
     func testAConflictingExportIsRejectedAndTheOlderOnesServe() {
         var state = EtcdRegistryState(layout: layout)
         // c2 says Headless where c1 (written first) says ClusterSetIP: the later write loses, in a listing...

@@ -186,6 +186,69 @@ final class ClusterValidationTests: XCTestCase {
         for testCase in cases { assertRejects(testCase) }
     }
 
+    /// What the review of issue 13 found accepted and silently dropped, or unbounded: each is now rejected with its
+    /// field and line.
+    func testWhatWasSilentlyDroppedOrUnboundedIsRejected() {
+        let cases = [
+            RejectionCase(
+                name: "addresses on a Headless export (they were dropped: a headless answer is its endpoints)",
+                yaml: document(
+                    type: "Headless",
+                    clusters: "      - cluster: cluster-a\n        addresses: [10.0.0.1]\n        endpoints: []\n"),
+                field: "services[0].clusters[0].addresses", line: 7,
+                message: "a Headless export answers with its endpoints"
+            ),
+            RejectionCase(
+                name: "an IPv4-mapped IPv6 address (it passed the duplicate check beside its IPv4 form)",
+                yaml: document(
+                    clusters: "      - cluster: cluster-a\n        addresses: [10.0.0.1, \"::ffff:10.0.0.1\"]\n"),
+                field: "services[0].clusters[0].addresses[1]", line: 7,
+                message: "'::ffff:10.0.0.1' is an IPv4-mapped IPv6 address: write 10.0.0.1"
+            ),
+            RejectionCase(
+                name: "region of free text",
+                yaml: document(clusters: "      - cluster: cluster-a\n        region: \"us east 1; drop\"\n"),
+                field: "services[0].clusters[0].region", line: 7,
+                message: "a label value of at most 63 characters"
+            ),
+            RejectionCase(
+                name: "zone too long",
+                yaml: document(
+                    clusters: "      - cluster: cluster-a\n        zone: \(String(repeating: "z", count: 64))\n"),
+                field: "services[0].clusters[0].zone", line: 7,
+                message: "a label value of at most 63 characters"
+            ),
+        ]
+        for testCase in cases { assertRejects(testCase) }
+        // Kubernetes topology label values are what these hold: they stay valid.
+        XCTAssertEqual(
+            decodeValid(document(clusters: "      - { cluster: c, region: us-east-1, zone: us_east.1a-X }\n"))
+                .first?.clusters.first?.locality.zone, "us_east.1a-X")
+    }
+
+    /// A value echoed into an error (and so into a log line) cannot forge log lines or terminal escapes.
+    func testValuesInErrorsAreEscaped() {
+        let yaml = document(
+            clusters: "      - cluster: cluster-a\n        addresses: [\"10.0.0.1\\nlevel=error forged\\u001b[31m\"]\n")
+        XCTAssertThrowsError(try RegistryDecoder.decode(yaml, file: "registry.yaml")) { error in
+            let text = "\(error)"
+            XCTAssertFalse(text.contains("\n"), text)
+            XCTAssertFalse(text.contains("\u{1B}"), text)
+            XCTAssertTrue(text.contains("10.0.0.1\\nlevel=error forged\\u{1B}[31m"), text)
+        }
+    }
+
+    /// The duplicate checks are linear: a value with many addresses costs what reading them costs. (Their time is a
+    /// benchmark's business; this pins that the check still finds a duplicate at the end of a long list.)
+    func testADuplicateAtTheEndOfALongListIsFound() {
+        let addresses = (0..<20_000).map { "10.\($0 >> 16).\(($0 >> 8) & 0xFF).\($0 & 0xFF)" } + ["10.0.0.0"]
+        let yaml = document(
+            clusters: "      - cluster: cluster-a\n        addresses: [\(addresses.joined(separator: ", "))]\n")
+        XCTAssertThrowsError(try RegistryDecoder.decode(yaml, file: "registry.yaml")) { error in
+            XCTAssertTrue("\(error)".contains("10.0.0.0 is listed twice (also services[0].clusters[0].addresses[0])"))
+        }
+    }
+
     func testDefaultsAndScaledToZero() throws {
         let services = decodeValid(
             """

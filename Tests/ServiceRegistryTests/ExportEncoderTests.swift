@@ -41,6 +41,13 @@ final class ExportEncoderTests: XCTestCase {
             #"{"name":"db","namespace":"app","type":"Headless","cluster":"c2","region":"r\"1","zone":"z\n","#
                 + #""weight":7,"healthy":false,"endpoints":[{"hostname":"db-0","addresses":["fd00::1"],"#
                 + #""ready":false}]}"#)
-        XCTAssertEqual(try RegistryDecoder.decodeExport(json, file: "k"), headless)
+        // Quotes and newlines are escaped in the JSON; such a region and zone are no longer valid label values, so
+        // the decoder refuses them. With valid ones, the export comes back as it went.
+        XCTAssertThrowsError(try RegistryDecoder.decodeExport(json, file: "k"))
+        var valid = headless
+        valid.clusters[0].locality = Locality(cluster: "c2", region: "r1", zone: "z1.a")
+        XCTAssertEqual(
+            try RegistryDecoder.decodeExport(ExportEncoder.flatJSON(valid, cluster: valid.clusters[0]), file: "k"),
+            valid)
     }
 }

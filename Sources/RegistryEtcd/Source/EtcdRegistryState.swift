@@ -18,6 +18,10 @@ struct EtcdRegistryState {
         var description: String { error.description }
     }
 
+    /// The largest value read: an export is a few hundred octets, a Headless one with a thousand endpoints ~50 KiB;
+    /// every instance decodes every value, so one writer's oversized value must not cost all of them.
+    static let maxValueBytes = 256 * 1024
+
     let layout: RegistryKeyLayout
     /// The accepted export of each key, by service then cluster.
     private(set) var exports: [ServiceID: [String: Service]] = [:]
@@ -240,6 +244,14 @@ struct EtcdRegistryState {
                         file: origin,
                         message: "not an export key: expected \(layout.servicesPrefix)NAMESPACE/NAME/CLUSTER")
                 ))
+        }
+        if let value, value.count > Self.maxValueBytes {
+            return .failure(
+                Rejection(
+                    key: key,
+                    error: RegistryError(
+                        file: origin,
+                        message: "the value is larger than 256 KiB (\(value.count) octets): not read")))
         }
         let text = String(decoding: value ?? Data(), as: UTF8.self)
         let service: Service

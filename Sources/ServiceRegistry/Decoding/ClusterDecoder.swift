@@ -16,8 +16,18 @@ enum ClusterDecoder {
         origin.record(ExportOrigin.join(relativePath, "cluster"), nameField)
         origin.clusterPaths.append(relativePath)
 
-        let region = try mapping.optional("region", default: "") { (field) throws(RegistryError) in try field.string() }
-        let zone = try mapping.optional("zone", default: "") { (field) throws(RegistryError) in try field.string() }
+        let region = try mapping.optional("region", default: "") { (field) throws(RegistryError) in
+            try field.topologyValue()
+        }
+        let zone = try mapping.optional("zone", default: "") { (field) throws(RegistryError) in
+            try field.topologyValue()
+        }
+        if type == .headless, let addressesField = mapping["addresses"] {
+            // They used to be accepted and dropped: nothing would answer them.
+            throw addressesField.error(
+                "a Headless export answers with its endpoints (hostname and addresses each); "
+                    + "move these addresses under endpoints, or make the service ClusterSetIP")
+        }
         let addresses = try mapping.optional("addresses", default: []) { (field) throws(RegistryError) in
             try self.addresses(field)
         }
@@ -46,12 +56,14 @@ enum ClusterDecoder {
         )
     }
 
-    /// A list of addresses, no address twice: a repeated address would skew the weighted rotation.
+    /// A list of addresses, no address twice: a repeated address would skew the weighted rotation. Checked through
+    /// a set, so a value with 100,000 addresses costs what reading them costs, not their square.
     static func addresses(_ field: YAMLField) throws(RegistryError) -> [IPAddress] {
         var addresses: [IPAddress] = []
+        var positions: [IPAddress: Int] = [:]
         for element in try field.sequence() {
             let address = try element.ipAddress()
-            if let other = addresses.firstIndex(of: address) {
+            if let other = positions.updateValue(addresses.count, forKey: address) {
                 throw element.error("\(address) is listed twice (also \(field.elementPath(other)))")
             }
             addresses.append(address)
@@ -63,11 +75,12 @@ enum ClusterDecoder {
     /// `HOST.CLUSTER.SVC.NS`. A list with no endpoint, or none ready, is a service scaled to zero: valid.
     private static func endpoints(_ field: YAMLField) throws(RegistryError) -> [Endpoint] {
         var endpoints: [Endpoint] = []
+        var positions: [String: Int] = [:]
         for element in try field.sequence() {
             let mapping = try element.mapping(allowing: endpointKeys)
             let hostnameField = try mapping.required("hostname")
             let hostname = try hostnameField.dnsLabel()
-            if let other = endpoints.firstIndex(where: { $0.hostname == hostname }) {
+            if let other = positions.updateValue(endpoints.count, forKey: hostname) {
                 throw hostnameField.error(
                     "hostname '\(hostname)' is already used by \(field.elementPath(other)) in this cluster"
                 )

@@ -163,6 +163,14 @@ extension YAMLField {
         guard let address = IPAddress(text) else {
             throw error("'\(text)' is not an IPv4 or IPv6 address")
         }
+        // `::ffff:10.0.0.1` is 10.0.0.1 to every socket: as a second spelling it slipped past the duplicate check,
+        // and as an AAAA record it reaches nobody.
+        if address.bytes.count == 16, address.bytes[0..<10].allSatisfy({ $0 == 0 }), address.bytes[10] == 0xFF,
+            address.bytes[11] == 0xFF
+        {
+            let v4 = address.bytes[12...].map(String.init).joined(separator: ".")
+            throw error("'\(text)' is an IPv4-mapped IPv6 address: write \(v4)")
+        }
         return address
     }
 

@@ -12,12 +12,34 @@ public struct RegistryError: Error, Sendable, CustomStringConvertible, Equatable
     /// What is wrong, phrased for the operator.
     public let message: String
 
+    /// Control characters in any part (a value echoed in the message, a key in `file` or `field`) are escaped as
+    /// `\n`, `\t`, `\u{1B}`: these end up in log lines, where a raw newline would forge a line of its own and an
+    /// escape sequence would rewrite the operator's terminal.
     public init(file: String, line: Int? = nil, column: Int? = nil, field: String = "", message: String) {
-        self.file = file
+        self.file = Self.escaped(file)
         self.line = line
         self.column = column
-        self.field = field
-        self.message = message
+        self.field = Self.escaped(field)
+        self.message = Self.escaped(message)
+    }
+
+    static func escaped(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var result = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case _ where isControl(scalar): result += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 
     /// `file:line:column: field: message`, leaving out whatever is unknown, as compilers print errors so that
