@@ -38,17 +38,24 @@ struct RecordStore {
         touch(record.name, zone: zone, apex: apex)
         let key = record.name
         let type = record.type
-        var node = nodes[key]!
-        if let existing = node.rrsets[type] {
-            if sourceOf[SourceKey(name: key, type: type)] != source { return }
-            if existing.contains(where: { $0.data == record.data }) { return }
-            node.rrsets[type] = existing + [record]
-        } else {
-            node.rrsets[type] = [record]
-            node.types.append(type)
-            sourceOf[SourceKey(name: key, type: type)] = source
+        let rrsetKey = SourceKey(name: key, type: type)
+        guard let owner = sourceOf[rrsetKey] else {
+            nodes[key]!.rrsets[type] = [record]
+            nodes[key]!.types.append(type)
+            sourceOf[rrsetKey] = source
+            return
         }
-        nodes[key] = node
+        if owner != source { return }
+        // Appended in place, and a repeat found through a set once the RRset is long: a service with 100,000
+        // addresses used to copy and scan its RRset for every address, minutes of compiling on every instance.
+        // (No copy of the RRset is held across the append, or the append would copy it.)
+        if nodes[key]!.rrsets[type]!.count < Self.linearSearchLimit {
+            if nodes[key]!.rrsets[type]!.contains(where: { $0.data == record.data }) { return }
+        } else {
+            if rdataOf[rrsetKey] == nil { rdataOf[rrsetKey] = Set(nodes[key]!.rrsets[type]!.map(\.data)) }
+            if !rdataOf[rrsetKey]!.insert(record.data).inserted { return }
+        }
+        nodes[key]!.rrsets[type]!.append(record)
     }
 
     private struct SourceKey: Hashable {
@@ -56,6 +63,11 @@ struct RecordStore {
         var type: RecordType
     }
     private var sourceOf: [SourceKey: Int] = [:]
+    /// The RDATA of RRsets past `linearSearchLimit` records, made when one first grows past it.
+    private var rdataOf: [SourceKey: Set<RData>] = [:]
+    /// Below this, scanning the RRset costs less than hashing, and most RRsets (one to a few addresses) never
+    /// pay for a set.
+    private static let linearSearchLimit = 32
 
     func node(_ name: DNSName) -> Node? { nodes[name] }
 
