@@ -46,6 +46,33 @@ final class CheckCommandTests: XCTestCase {
         XCTAssertTrue(result.output.contains("etcd unreachable"), result.output)
     }
 
+    /// A name DNS cannot hold (over 255 octets: here each endpoint's host name) used to be left out of the answers
+    /// while `scdns check` said ok. Every label is valid on its own; only the whole is too long.
+    func testANameLongerThanDNSAllowsFailsTheCheck() throws {
+        let ns = String(repeating: "n", count: 63)
+        let name = String(repeating: "s", count: 63)
+        let cluster = String(repeating: "c", count: 63)
+        let host = String(repeating: "h", count: 60)
+        let path = try temporaryFile(
+            "registry.yaml",
+            """
+            services:
+              - name: \(name)
+                namespace: \(ns)
+                type: Headless
+                clusters:
+                  - cluster: \(cluster)
+                    endpoints: [{ hostname: \(host), addresses: [10.0.0.1] }]
+            """)
+        let result = try check(["--registry", path, "--zones", ServerProcess.repositoryRoot + "/zones"])
+        XCTAssertEqual(result.status, 1, result.output)
+        XCTAssertTrue(
+            result.output.contains(
+                "3 name(s) longer than DNS allows (255 octets) would be left out of the answers; the first: "
+                    + "\(ns)/\(name): \(host).\(cluster).\(name).\(ns).svc.supercluster.local. (277 octets)"),
+            result.output)
+    }
+
     func testBadRegistryNamesFileLineAndField() throws {
         let path = try temporaryFile(
             "registry.yaml",

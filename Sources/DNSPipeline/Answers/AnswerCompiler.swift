@@ -170,6 +170,11 @@ struct AnswerCompiler {
             service.vip == nil
                 && [true, false].contains { ClusterOrdering.failsOpen(RegistryRecords.candidates(service, ipv4: $0)) }
         }.map { "\($0.namespace)/\($0.name)" }
+        let bases =
+            settings.serviceZones.compactMap { try? $0.prepending("svc") } + [settings.globalZone].compactMap { $0 }
+        let namesTooLong = registry.services.flatMap {
+            RegistryRecords.namesTooLong($0, bases: bases, settings: settings)
+        }
         return AnswerSnapshot(
             table: table, nodes: output.nodes,
             types: AnswerSnapshot.TypeTable(
@@ -181,7 +186,7 @@ struct AnswerCompiler {
             zoneSlots: zoneSlots,
             failingOpen: failingOpen, registryVersion: registry.version, settings: settings, fragments: fragments,
             reverseFragments: reverseFragments,
-            reusedNames: copiedCount)
+            reusedNames: copiedCount, namesTooLong: namesTooLong)
     }
 
     /// Whether no naming tree (`svc.ZONE` of each service zone, the global zone) equals or contains another.

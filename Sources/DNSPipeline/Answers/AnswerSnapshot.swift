@@ -74,6 +74,9 @@ public final class AnswerSnapshot: Sendable {
     let reverseFragments: [DNSName: CompiledReverse]
     /// How many of `nameCount` names were copied from the previous snapshot rather than compiled.
     public let reusedNames: Int
+    /// Names the registry's services would have that DNS cannot hold (over 255 octets), left out of the answers:
+    /// "NS/NAME: TEXT (N octets)" (`RegistryRecords.namesTooLong`).
+    public let namesTooLong: [String]
 
     public var nameCount: Int { nodes.count }
 
@@ -81,8 +84,9 @@ public final class AnswerSnapshot: Sendable {
         table: NameTable, nodes: [Node], types: TypeTable, templates: TemplateStore, rotations: RotationPlans,
         localities: LocalityResolver, zones: [Zone], zoneSlots: [UInt8], failingOpen: [String], registryVersion: UInt64,
         settings: PipelineSettings, fragments: [ServiceFragment: CompiledFragment] = [:],
-        reverseFragments: [DNSName: CompiledReverse] = [:], reusedNames: Int = 0
+        reverseFragments: [DNSName: CompiledReverse] = [:], reusedNames: Int = 0, namesTooLong: [String] = []
     ) {
+        self.namesTooLong = namesTooLong
         self.fragments = fragments
         self.reverseFragments = reverseFragments
         self.reusedNames = reusedNames

@@ -136,6 +136,34 @@ struct RegistryRecords {
             .map { ResourceRecord(name: name, ttl: settings.ttl, data: Self.rdata($0)) }
     }
 
+    /// The names `service` would have under `bases` that DNS cannot hold (over 255 octets on the wire): they are
+    /// left out of the answers, so `scdns check` fails on them and the server warns. Each as
+    /// "NS/NAME: TEXT (N octets)". Computed from lengths alone, without building any name.
+    static func namesTooLong(_ service: Service, bases: [DNSName], settings: PipelineSettings) -> [String] {
+        var found: [String] = []
+        for base in bases {
+            func check(_ labels: [String]) {
+                let length = base.wire.count + labels.reduce(0) { $0 + 1 + $1.utf8.count }
+                guard length > 255 else { return }
+                let text = labels.reversed().joined(separator: ".") + "." + base.description
+                found.append("\(service.namespace)/\(service.name): \(text) (\(length) octets)")
+            }
+            let serviceLabels = [service.namespace, service.name]
+            check(serviceLabels)
+            for port in service.ports {
+                guard let name = port.name else { continue }
+                check(serviceLabels + ["_" + port.portProtocol.rawValue.lowercased(), "_" + name])
+            }
+            // Cluster and host names: a headless service's always, a ClusterSetIP service's with `clusterNames`.
+            guard service.type == .headless || settings.clusterNames else { continue }
+            for export in service.clusters {
+                check(serviceLabels + [export.cluster])
+                for endpoint in export.endpoints { check(serviceLabels + [export.cluster, endpoint.hostname]) }
+            }
+        }
+        return found
+    }
+
     /// `_PORT._PROTO.SVC...` for a named port; unnamed ports have no SRV name.
     static func srvName(_ port: ServicePort, under service: DNSName) -> DNSName? {
         guard let name = port.name else { return nil }

@@ -43,6 +43,7 @@ final class AnswerPublisher: Sendable {
         inputs = Mutex(Inputs(registry: registry, zones: zones))
         published = Mutex(Published(registry: registry, at: .now))
         Self.logBuilt(snapshot, registry: registry, logger: logger)
+        Self.logNamesTooLong(snapshot.namesTooLong, before: [], logger: logger)
         let starts = Self.logFailOpenTransitions(from: [], to: snapshot.failingOpen, logger: logger)
         published.withLock { $0.failOpenStarts += starts }
     }
@@ -91,6 +92,7 @@ final class AnswerPublisher: Sendable {
         let previous = processor.snapshot
         processor.replace(with: snapshot)
         let starts = Self.logFailOpenTransitions(from: previous.failingOpen, to: snapshot.failingOpen, logger: logger)
+        Self.logNamesTooLong(snapshot.namesTooLong, before: previous.namesTooLong, logger: logger)
         published.withLock { published in
             if published.registry.version != inputs.registry.version
                 || published.registry.origin != inputs.registry.origin
@@ -102,6 +104,16 @@ final class AnswerPublisher: Sendable {
             published.failOpenStarts += starts
         }
         Self.logBuilt(snapshot, registry: inputs.registry, logger: logger, took: ContinuousClock.now - start)
+    }
+
+    /// Names DNS cannot hold are left out of the answers: said once each, when they appear (`scdns check` fails
+    /// on them).
+    static func logNamesTooLong(_ names: [String], before: [String], logger: Logger) {
+        let known = Set(before)
+        for name in names where !known.contains(name) {
+            logger.warning(
+                "a name longer than DNS allows (255 octets) is left out of the answers", metadata: ["name": "\(name)"])
+        }
     }
 
     private static func logBuilt(

@@ -154,6 +154,14 @@ public struct ScdnsServer: Sendable {
         let registry = try await loadRegistryOnce(rejectingInvalidKeys: true)
         let snapshot = AnswerSnapshot.build(
             registry: registry, zones: loaded.map(AuthoritativeZone.init), settings: config.pipeline)
+        // The server serves without them (and warns); a check is where an operator must hear of them.
+        if let first = snapshot.namesTooLong.first {
+            throw ConfigFileError(
+                file: registry.origin,
+                message:
+                    "\(snapshot.namesTooLong.count) name(s) longer than DNS allows (255 octets) would be left out of "
+                    + "the answers; the first: \(first)")
+        }
         return CheckReport(
             zones: loaded.map { $0.origin.description }, services: registry.services.count,
             names: snapshot.nameCount)
