@@ -206,6 +206,37 @@ final class EtcdSourceTests: XCTestCase {
         let current = try await client.currentRevision()
         XCTAssertEqual(listing.revision, current)
     }
+
+    /// A page too big to read is asked again at half the size (issue 13): it used to fail as "etcd unreachable"
+    /// on every endpoint, forever, for a registry whose page outgrew what the client reads at once. Here the
+    /// client reads at most 64 KiB and 400 exports of ~150 octets each (JSON, base64 in the gateway's answer) make
+    /// a first page of 1,000 keys several times that.
+    func testAPageTooBigIsAskedAgainAtHalfTheSize() async throws {
+        let etcd = try await EtcdCluster()
+        let writer = try etcd.client()
+        let padding = String(repeating: "x", count: 60)
+        for index in 0..<400 {
+            try await writer.put(
+                layout.key(namespace: "shop", name: "s\(index)", cluster: "c1"),
+                value: #"{"name":"s\#(index)","namespace":"shop","cluster":"c1","region":"r\#(padding)","#
+                    + #""addresses":["10.3.\#(index / 250).\#(index % 250 + 1)"]}"#)
+        }
+        let capped = try EtcdClient(
+            endpoints: etcd.endpoints, maximumResponseBytes: 64 << 10, logger: Logger(label: "test-capped"))
+        let listing = try await capped.list(prefix: layout.servicesPrefix)
+        XCTAssertEqual(Set(listing.keyValues.map(\.keyText)).count, 400)
+        let current = try await writer.currentRevision()
+        XCTAssertEqual(listing.revision, current)
+        // One key that alone is over the cap cannot be halved further: that is an error of its own, not
+        // "unreachable".
+        let tiny = try EtcdClient(endpoints: etcd.endpoints, maximumResponseBytes: 100, logger: Logger(label: "tiny"))
+        do {
+            _ = try await tiny.list(prefix: layout.servicesPrefix)
+            XCTFail("a key larger than the cap was listed")
+        } catch {
+            XCTAssertTrue("\(error)".hasPrefix("etcd response too big"), "\(error)")
+        }
+    }
 }
 
 /// Watch events collected from the watch's callback.

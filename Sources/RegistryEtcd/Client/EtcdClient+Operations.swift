@@ -29,10 +29,11 @@ extension EtcdClient {
     }
 
     /// Every key under `prefix`, read in pages of `pageSize` at one pinned revision so a big registry is not
-    /// one giant response and still comes out as one consistent view. Throws `.compacted` if the pinned
+    /// one giant response and still comes out as one consistent view. A page too big to be read (ours or the
+    /// gateway's cap) is asked again at half the size, down to one key. Throws `.compacted` if the pinned
     /// revision is compacted between pages (the caller lists again).
     public func list(
-        prefix: String, pageSize: Int = 5_000, keysOnly: Bool = false
+        prefix: String, pageSize: Int = 1_000, keysOnly: Bool = false
     ) async throws(EtcdError)
         -> RangeResult
     {
@@ -40,11 +41,20 @@ extension EtcdClient {
         var start = Data(prefix.utf8)
         var revision: Int64? = nil
         var all: [KeyValue] = []
+        var pageSize = pageSize
         while true {
             let request = RangeRequest(
                 key: start, range_end: end, limit: EtcdInt64(Int64(pageSize)), revision: revision.map(EtcdInt64.init),
                 keys_only: keysOnly ? true : nil)
-            let response = try await call("/v3/kv/range", request, as: RangeResponse.self)
+            let response: RangeResponse
+            do {
+                response = try await call("/v3/kv/range", request, as: RangeResponse.self)
+            } catch .responseTooBig(let detail) where pageSize > 1 {
+                pageSize /= 2
+                logger.notice(
+                    "etcd listing page too big; halving it", metadata: ["detail": "\(detail)", "page": "\(pageSize)"])
+                continue
+            }
             let page = response.kvs ?? []
             if revision == nil { revision = response.header?.revision?.value ?? 0 }
             all.append(contentsOf: page)

@@ -20,14 +20,20 @@ public final class EtcdClient: Sendable {
     /// How long one unary call may take on one endpoint, connect included.
     public let callTimeout: Duration
     private let preferred = Atomic<Int>(0)
-    private let logger: Logger
+    let logger: Logger
 
-    public init(endpoints: [String], callTimeout: Duration = .seconds(3), logger: Logger) throws(EtcdError) {
+    /// `maximumResponseBytes` bounds what one response may make us buffer (tests lower it to exercise the
+    /// listing's halving against a real etcd).
+    public init(
+        endpoints: [String], callTimeout: Duration = .seconds(3), maximumResponseBytes: Int = 256 << 20,
+        logger: Logger
+    ) throws(EtcdError) {
         guard !endpoints.isEmpty else { throw .badEndpoint("") }
         var parsed: [EtcdEndpoint] = []
         for text in endpoints { parsed.append(try EtcdEndpoint(text)) }
         self.endpoints = parsed
         self.callTimeout = callTimeout
+        self.maximumResponseBytes = maximumResponseBytes
         self.logger = logger
     }
 
@@ -104,6 +110,7 @@ public final class EtcdClient: Sendable {
     /// One POST, its whole body read, bounded by `timeout` from start to end.
     private func post(_ url: String, body: ByteBuffer, timeout: Duration) async throws -> Data {
         let http = self.http
+        let maximumResponseBytes = self.maximumResponseBytes
         let prepared = Self.request(url, body: body)
         return try await withDeadline(timeout) {
             let response: HTTPClientResponse
@@ -112,7 +119,12 @@ public final class EtcdClient: Sendable {
             } catch {
                 throw EtcdError.unreachable("\(error)")
             }
-            let bytes = try await response.body.collect(upTo: Self.maximumResponseBytes)
+            let bytes: ByteBuffer
+            do {
+                bytes = try await response.body.collect(upTo: maximumResponseBytes)
+            } catch is NIOTooManyBytesError {
+                throw EtcdError.responseTooBig("more than \(maximumResponseBytes) octets")
+            }
             let data = Data(buffer: bytes)
             guard response.status == .ok else {
                 throw Self.gatewayError(status: response.status, body: data)
@@ -121,8 +133,9 @@ public final class EtcdClient: Sendable {
         }
     }
 
-    /// A range of 10,000 exports is about 4 MB; this bounds what a confused peer can make us buffer.
-    static let maximumResponseBytes = 256 << 20
+    /// A range of 10,000 exports is about 4 MB; this bounds what a confused peer can make us buffer (default
+    /// 256 MiB).
+    let maximumResponseBytes: Int
 
     static func gatewayError(status: HTTPResponseStatus, body: Data) -> EtcdError {
         guard let error = try? JSONDecoder().decode(GatewayError.self, from: body), let code = error.code else {
@@ -131,6 +144,10 @@ public final class EtcdClient: Sendable {
         let message = error.message ?? error.error ?? ""
         if code == EtcdError.outOfRange && message.contains("compacted") {
             return .compacted(compactRevision: 0)
+        }
+        // The gateway's own cap on what it relays ("grpc: received message larger than max").
+        if code == EtcdError.resourceExhausted && message.contains("larger than max") {
+            return .responseTooBig(message)
         }
         return .server(code: code, message: message)
     }

@@ -8,6 +8,9 @@ public enum EtcdError: Error, Sendable, CustomStringConvertible, Equatable {
     case compacted(compactRevision: Int64)
     /// etcd's answer could not be read (a gateway of another version, or a proxy in the way).
     case malformed(String)
+    /// A response larger than the client reads (`maximumResponseBytes`) or than etcd's gateway passes on
+    /// (etcd 3.4 before 3.4.17: 4 MiB): a listing halves its page and asks again.
+    case responseTooBig(String)
     /// An endpoint URL that is not `http://HOST:PORT`.
     case badEndpoint(String)
     /// The calling task was cancelled.
@@ -19,6 +22,7 @@ public enum EtcdError: Error, Sendable, CustomStringConvertible, Equatable {
         case .server(let code, let message): "etcd error \(code): \(message)"
         case .compacted(let revision): "etcd revision compacted (compact revision \(revision))"
         case .malformed(let detail): "unreadable etcd response: \(detail)"
+        case .responseTooBig(let detail): "etcd response too big: \(detail)"
         case .badEndpoint(let text): "'\(text)' is not an etcd endpoint (http://HOST:PORT)"
         case .cancelled: "cancelled"
         }
