@@ -142,12 +142,16 @@ extension Registry {
         @OptionGroup var options: EtcdOptions
         @Option(help: "The cluster whose exports these are.") var cluster: String
         @Option(help: "Registry file (YAML or JSON) with this cluster's exports.") var file: String
-        @Option(help: "Lease TTL in seconds.") var leaseTTL: Int64 = 15
+        @Option(help: "Lease TTL in seconds, 3...3600.") var leaseTTL: Int64 = 15
         @Flag(help: "Publish a file with no export of --cluster, deleting every export it has (refused otherwise).")
         var allowEmpty = false
 
         func validate() throws {
-            guard (1...3600).contains(leaseTTL) else { throw ValidationError("--lease-ttl is 1...3600 seconds") }
+            // One etcd call may take up to its 3 s timeout: a shorter lease can run out between its grant and the
+            // first keep-alive, taking every export with it.
+            guard (3...3600).contains(leaseTTL) else {
+                throw ValidationError("--lease-ttl is 3...3600 seconds (one etcd call may take 3 s)")
+            }
         }
 
         func run() async throws {

@@ -126,6 +126,19 @@ final class EtcdRegistryIntegrationTests: XCTestCase {
         try Self.awaitAnswer(server, ["10.4.4.4"])
     }
 
+    /// A lease shorter than one etcd call may take (the 3 s call timeout) can run out between its grant and the
+    /// first keep-alive, and every export with it: such a TTL is refused before anything is published.
+    func testALeaseTTLShorterThanOneCallIsRefused() throws {
+        for ttl in ["1", "2"] {
+            let result = try Tools.scdns([
+                "registry", "publish", "--etcd", "http://127.0.0.1:1", "--cluster", "c1", "--file", "exports.yaml",
+                "--lease-ttl", ttl,
+            ])
+            XCTAssertNotEqual(result.status, 0, result.output)
+            XCTAssertTrue(result.output.contains("--lease-ttl is 3...3600 seconds"), result.output)
+        }
+    }
+
     func testAKilledPublishersExportsDisappearAfterItsLeaseTTL() async throws {
         let etcd = try await EtcdCluster()
         let file = directory + "/exports.yaml"
@@ -148,7 +161,7 @@ final class EtcdRegistryIntegrationTests: XCTestCase {
         let publisher = Process()
         publisher.executableURL = URL(fileURLWithPath: ServerProcess.binary)
         publisher.arguments = [
-            "registry", "publish", "--etcd", etcd.endpoints[0], "--cluster", "c1", "--file", file, "--lease-ttl", "2",
+            "registry", "publish", "--etcd", etcd.endpoints[0], "--cluster", "c1", "--file", file, "--lease-ttl", "3",
         ]
         let publisherLog = LockedText()
         let pipe = Pipe()
