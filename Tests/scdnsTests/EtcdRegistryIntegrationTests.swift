@@ -57,6 +57,24 @@ final class EtcdRegistryIntegrationTests: XCTestCase {
     }
 
     /// Polls until `name` is answered with `addresses` (NXDOMAIN when empty) or the deadline passes.
+    /// `scdns registry publish` of cluster c1's exports in `file`, its standard error collected.
+    static func publish(_ file: String, to etcd: EtcdCluster, leaseTTL: Int) throws -> (Process, LockedText) {
+        let publisher = Process()
+        publisher.executableURL = URL(fileURLWithPath: ServerProcess.binary)
+        publisher.arguments = [
+            "registry", "publish", "--etcd", etcd.endpoints[0], "--cluster", "c1", "--file", file, "--lease-ttl",
+            "\(leaseTTL)",
+        ]
+        let log = LockedText()
+        let pipe = Pipe()
+        publisher.standardError = pipe
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            log.append(String(decoding: handle.availableData, as: UTF8.self))
+        }
+        try publisher.run()
+        return (publisher, log)
+    }
+
     static func awaitAnswer(
         _ server: ServerProcess, _ addresses: [String], name: String = EtcdRegistryIntegrationTests.name,
         timeout: TimeInterval = 15, file: StaticString = #filePath, line: UInt = #line
@@ -158,18 +176,7 @@ final class EtcdRegistryIntegrationTests: XCTestCase {
             _ = rename(temporary, file)
         }
         try write([("web", "10.8.0.1"), ("api", "10.8.0.2")])
-        let publisher = Process()
-        publisher.executableURL = URL(fileURLWithPath: ServerProcess.binary)
-        publisher.arguments = [
-            "registry", "publish", "--etcd", etcd.endpoints[0], "--cluster", "c1", "--file", file, "--lease-ttl", "3",
-        ]
-        let publisherLog = LockedText()
-        let pipe = Pipe()
-        publisher.standardError = pipe
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            publisherLog.append(String(decoding: handle.availableData, as: UTF8.self))
-        }
-        try publisher.run()
+        let (publisher, publisherLog) = try Self.publish(file, to: etcd, leaseTTL: 3)
         defer { if publisher.isRunning { kill(publisher.processIdentifier, SIGKILL) } }
 
         let server = try ServerProcess(arguments: ["--etcd", etcd.endpoints[0]])
@@ -213,18 +220,7 @@ final class EtcdRegistryIntegrationTests: XCTestCase {
         }
         let full = document([("web", "10.8.0.1"), ("api", "10.8.0.2")])
         try full.write(toFile: file, atomically: true, encoding: .utf8)
-        let publisher = Process()
-        publisher.executableURL = URL(fileURLWithPath: ServerProcess.binary)
-        publisher.arguments = [
-            "registry", "publish", "--etcd", etcd.endpoints[0], "--cluster", "c1", "--file", file, "--lease-ttl", "5",
-        ]
-        let publisherLog = LockedText()
-        let pipe = Pipe()
-        publisher.standardError = pipe
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            publisherLog.append(String(decoding: handle.availableData, as: UTF8.self))
-        }
-        try publisher.run()
+        let (publisher, publisherLog) = try Self.publish(file, to: etcd, leaseTTL: 5)
         defer { if publisher.isRunning { kill(publisher.processIdentifier, SIGKILL) } }
         let server = try ServerProcess(arguments: ["--etcd", etcd.endpoints[0]])
         try Self.awaitAnswer(server, ["10.8.0.1"])

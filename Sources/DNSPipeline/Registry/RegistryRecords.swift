@@ -138,27 +138,42 @@ struct RegistryRecords {
 
     /// The names `service` would have under `bases` that DNS cannot hold (over 255 octets on the wire): they are
     /// left out of the answers, so `scdns check` fails on them and the server warns. Each as
-    /// "NS/NAME: TEXT (N octets)". Computed from lengths alone, without building any name.
+    /// "NS/NAME: TEXT (N octets)". Every snapshot build asks this of every service, so it works on lengths: the
+    /// service's longest name under the longest base settles almost every service with a few additions, and only
+    /// a service over the limit has its names spelled out.
     static func namesTooLong(_ service: Service, bases: [DNSName], settings: PipelineSettings) -> [String] {
+        // Cluster and host names: a headless service's always, a ClusterSetIP service's with `clusterNames`.
+        let hasClusterNames = service.type == .headless || settings.clusterNames
+        let serviceLength = 2 + service.namespace.utf8.count + service.name.utf8.count
+        func srvExtra(_ port: ServicePort) -> Int? {
+            port.name.map { 2 + port.portProtocol.rawValue.utf8.count + 2 + $0.utf8.count }
+        }
+        var longestExtra = service.ports.compactMap(srvExtra).max() ?? 0
+        if hasClusterNames {
+            for export in service.clusters {
+                let host = export.endpoints.map { 1 + $0.hostname.utf8.count }.max() ?? 0
+                longestExtra = max(longestExtra, 1 + export.cluster.utf8.count + host)
+            }
+        }
+        guard let longestBase = bases.map(\.wire.count).max(), longestBase + serviceLength + longestExtra > 255
+        else { return [] }
         var found: [String] = []
         for base in bases {
-            func check(_ labels: [String]) {
-                let length = base.wire.count + labels.reduce(0) { $0 + 1 + $1.utf8.count }
+            func check(_ extra: [String]) {
+                let length = base.wire.count + serviceLength + extra.reduce(0) { $0 + 1 + $1.utf8.count }
                 guard length > 255 else { return }
-                let text = labels.reversed().joined(separator: ".") + "." + base.description
-                found.append("\(service.namespace)/\(service.name): \(text) (\(length) octets)")
+                let text = (extra.reversed() + [service.name, service.namespace]).joined(separator: ".")
+                found.append("\(service.namespace)/\(service.name): \(text).\(base) (\(length) octets)")
             }
-            let serviceLabels = [service.namespace, service.name]
-            check(serviceLabels)
+            check([])
             for port in service.ports {
                 guard let name = port.name else { continue }
-                check(serviceLabels + ["_" + port.portProtocol.rawValue.lowercased(), "_" + name])
+                check(["_" + port.portProtocol.rawValue.lowercased(), "_" + name])
             }
-            // Cluster and host names: a headless service's always, a ClusterSetIP service's with `clusterNames`.
-            guard service.type == .headless || settings.clusterNames else { continue }
+            guard hasClusterNames else { continue }
             for export in service.clusters {
-                check(serviceLabels + [export.cluster])
-                for endpoint in export.endpoints { check(serviceLabels + [export.cluster, endpoint.hostname]) }
+                check([export.cluster])
+                for endpoint in export.endpoints { check([export.cluster, endpoint.hostname]) }
             }
         }
         return found
