@@ -251,7 +251,9 @@ struct EtcdRegistryState {
                     key: key,
                     error: RegistryError(
                         file: origin,
-                        message: "the value is larger than 256 KiB (\(value.count) octets): not read")))
+                        message:
+                            "the value is larger than \(Self.maxValueBytes >> 10) KiB (\(value.count) octets): not read"
+                    )))
         }
         let text = String(decoding: value ?? Data(), as: UTF8.self)
         let service: Service
