@@ -95,6 +95,7 @@ let package = Package(
                 "RegistryEtcd",
                 "LoadGen",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         // The checks `make fuzz` runs under libFuzzer (Fuzz/) and `make test` runs over the corpus in Fuzz/corpus/:

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import RegistryEtcd
+import UnixSignals
 
 /// `scdns registry ...`: the etcd registry from the operator's side (DESIGN.md section 6).
 struct Registry: AsyncParsableCommand {
@@ -137,7 +138,9 @@ extension Registry {
                 stops, the lease runs out after --lease-ttl seconds and the exports disappear. A changed file \
                 is taken once two looks a second apart find it unchanged; an empty file, or one with no export \
                 of --cluster, is refused (--allow-empty publishes an empty set). Write the file aside and rename \
-                it into place.
+                it into place. One publisher per cluster publishes at a time: another one started for the same \
+                cluster waits, and takes over when this one stops (SIGTERM or SIGINT give the claim up at once) \
+                or its lease runs out.
                 """)
         @OptionGroup var options: EtcdOptions
         @Option(help: "The cluster whose exports these are.") var cluster: String
@@ -161,7 +164,19 @@ extension Registry {
                 client: client, layout: RegistryKeyLayout(prefix: options.prefix), cluster: cluster,
                 leaseTTL: leaseTTL, logger: logger)
             do {
-                try await publisher.run(file: file, allowEmpty: allowEmpty)
+                // SIGTERM or SIGINT stops the publisher, which gives its claim up so that the next one takes over
+                // before this one's lease (and so its exports) runs out.
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await publisher.run(file: file, allowEmpty: allowEmpty) }
+                    group.addTask {
+                        for await _ in await UnixSignalsSequence(trapping: .sigterm, .sigint) { break }
+                    }
+                    defer { group.cancelAll() }
+                    try await group.next()
+                    group.cancelAll()
+                    // The publisher's own end: it gives the claim up as it goes.
+                    do { try await group.next() } catch is CancellationError {}
+                }
             } catch {
                 printError("scdns registry publish: \(error)")
                 throw ExitCode.failure

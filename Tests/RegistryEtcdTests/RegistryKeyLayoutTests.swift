@@ -7,19 +7,38 @@ import XCTest
 final class RegistryKeyLayoutTests: XCTestCase {
     func testKeysAreBuiltAndParsedUnderThePrefix() {
         let layout = RegistryKeyLayout()
-        XCTAssertEqual(layout.key(namespace: "app", name: "db", cluster: "c1"), "/scdns/v1/services/app/db/c1")
         XCTAssertEqual(
-            layout.parse("/scdns/v1/services/app/db/c1"), ExportKey(namespace: "app", name: "db", cluster: "c1"))
-        XCTAssertEqual(RegistryKeyLayout(prefix: "/other").servicesPrefix, "/other/services/")
+            layout.key(namespace: "app", name: "db", cluster: "c1"), "/scdns/v1/clusters/c1/services/app/db")
+        XCTAssertEqual(
+            layout.parse("/scdns/v1/clusters/c1/services/app/db"),
+            ExportKey(namespace: "app", name: "db", cluster: "c1"))
+        XCTAssertEqual(layout.claimKey(cluster: "c1"), "/scdns/v1/clusters/c1/publisher")
+        XCTAssertEqual(layout.classify("/scdns/v1/clusters/c1/publisher"), .claim(cluster: "c1"))
+        XCTAssertEqual(RegistryKeyLayout(prefix: "/other").clustersPrefix, "/other/clusters/")
+        // Everything one cluster writes is under one prefix, which an etcd role can be confined to.
+        XCTAssertTrue(layout.key(namespace: "a", name: "b", cluster: "c1").hasPrefix(layout.clusterPrefix("c1")))
+        XCTAssertTrue(layout.claimKey(cluster: "c1").hasPrefix(layout.clusterPrefix("c1")))
     }
 
     func testKeysOutsideTheLayoutAreNotExports() {
         let layout = RegistryKeyLayout()
+        // Meant as exports, but malformed: rejected as exports.
         for key in [
-            "/scdns/v1/services/app/db", "/scdns/v1/services/app/db/c1/extra", "/scdns/v1/services/app//c1",
-            "/scdns/v1/config/x/y/z", "/scdns/v2/services/app/db/c1", "/scdns/v1/services/app/db/",
+            "/scdns/v1/clusters/c1/services/app", "/scdns/v1/clusters/c1/services/app/db/extra",
+            "/scdns/v1/clusters/c1/services//db", "/scdns/v1/clusters/c1/services/app/",
         ] {
             XCTAssertNil(layout.parse(key), key)
+            XCTAssertEqual(layout.classify(key), .malformedExport(cluster: "c1"), key)
+            XCTAssertTrue(layout.isRegistryKey(key), key)
+        }
+        // Not the registry's at all.
+        for key in [
+            "/scdns/v1/services/app/db/c1", "/scdns/v1/config/x/y/z", "/scdns/v2/clusters/c1/services/app/db",
+            "/scdns/v1/clusters/c1", "/scdns/v1/clusters//services/app/db", "/scdns/v1/clusters/c1/instances/x",
+            "/scdns/v1/clusters/c1/publisher",
+        ] {
+            XCTAssertNil(layout.parse(key), key)
+            XCTAssertFalse(layout.isRegistryKey(key), key)
         }
     }
 

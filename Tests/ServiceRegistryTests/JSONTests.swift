@@ -87,7 +87,7 @@ final class JSONTests: XCTestCase {
             "protocol":"TCP"}],"cluster":"cluster-b","region":"ap-northeast-2","zone":"ap-northeast-2a",\
             "addresses":["10.100.12.7"],"weight":100,"healthy":true}
             """
-        let service = try RegistryDecoder.decodeExport(value, file: "/scdns/v1/services/app/backend/cluster-b")
+        let service = try RegistryDecoder.decodeExport(value, file: "/scdns/v1/clusters/cluster-b/services/app/backend")
         XCTAssertEqual(
             service,
             Service(

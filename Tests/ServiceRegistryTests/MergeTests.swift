@@ -171,11 +171,11 @@ final class MergeTests: XCTestCase {
         let a = try RegistryDecoder.decodeExport(
             #"{"name":"backend","namespace":"app","ports":[{"name":"http","port":80}],"#
                 + #""cluster":"cluster-b","addresses":["10.101.0.1"]}"#,
-            file: "/scdns/v1/services/app/backend/cluster-b"
+            file: "/scdns/v1/clusters/cluster-b/services/app/backend"
         )
         let b = try RegistryDecoder.decodeExport(
             #"{"name":"backend","namespace":"app","cluster":"cluster-a","addresses":["10.100.0.1"]}"#,
-            file: "/scdns/v1/services/app/backend/cluster-a"
+            file: "/scdns/v1/clusters/cluster-a/services/app/backend"
         )
         let merged = try RegistryDecoder.merge([("k1", a), ("k2", b)])
         XCTAssertEqual(merged.count, 1)

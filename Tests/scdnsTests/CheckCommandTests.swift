@@ -25,18 +25,20 @@ final class CheckCommandTests: XCTestCase {
         let etcd = try await EtcdCluster()
         let client = try etcd.client()
         try await client.put(
-            "/scdns/v1/services/shop/web/c1",
+            "/scdns/v1/clusters/c1/services/shop/web",
             value: #"{"name":"web","namespace":"shop","cluster":"c1","addresses":["10.1.0.1"]}"#)
         var result = try check(["--etcd", etcd.endpoints[0]])
         XCTAssertEqual(result.status, 0, result.output)
         XCTAssertTrue(result.output.contains("1 service(s)"), result.output)
 
         try await client.put(
-            "/scdns/v1/services/shop/api/c1", value: #"{"name":"api","namespace":"shop","cluster":"c1","weight":0}"#)
+            "/scdns/v1/clusters/c1/services/shop/api",
+            value: #"{"name":"api","namespace":"shop","cluster":"c1","weight":0}"#)
         result = try check(["--etcd", etcd.endpoints[0]])
         XCTAssertEqual(result.status, 1, result.output)
         XCTAssertTrue(
-            result.output.contains("1 etcd export(s) rejected; the first: etcd:/scdns/v1/services/shop/api/c1:1:"),
+            result.output.contains(
+                "1 etcd export(s) rejected; the first: etcd:/scdns/v1/clusters/c1/services/shop/api:1:"),
             result.output)
         XCTAssertTrue(result.output.contains("weight"), result.output)
 

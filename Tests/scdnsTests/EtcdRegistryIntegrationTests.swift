@@ -75,6 +75,15 @@ final class EtcdRegistryIntegrationTests: XCTestCase {
         return (publisher, log)
     }
 
+    /// A registry file of cluster c1 with `web` at `addresses`, written aside and renamed into place.
+    func writeExports(_ file: String, web addresses: [String]) throws {
+        let text =
+            "services:\n  - name: web\n    namespace: shop\n    clusters:\n"
+            + "      - { cluster: c1, addresses: [\(addresses.joined(separator: ", "))] }\n"
+        try text.write(toFile: file + ".tmp", atomically: false, encoding: .utf8)
+        XCTAssertEqual(rename(file + ".tmp", file), 0)
+    }
+
     static func awaitAnswer(
         _ server: ServerProcess, _ addresses: [String], name: String = EtcdRegistryIntegrationTests.name,
         timeout: TimeInterval = 15, file: StaticString = #filePath, line: UInt = #line
@@ -109,13 +118,17 @@ final class EtcdRegistryIntegrationTests: XCTestCase {
         try process.run()
         process.waitUntilExit()
         XCTAssertEqual(process.terminationStatus, 1)
-        // ...and one written straight to etcd is rejected by the server, naming the key and field, while the
-        // key keeps its last good value.
+        // ...and one written straight to etcd is rejected by the server, naming the key and field, and counts
+        // as absent: the key's earlier value is no longer what etcd holds, and an instance started now could
+        // not know it.
         let client = try etcd.client()
         let offset = server.output.count
-        try await client.put("/scdns/v1/services/shop/web/c1", value: Self.export(["10.9.0.300"]))
-        try server.awaitLog(matching: #"etcd:/scdns/v1/services/shop/web/c1:1:\d+: addresses\[0\]"#, after: offset)
-        XCTAssertEqual(try Self.answer(server).addresses, ["10.9.0.1", "10.9.0.2"])
+        try await client.put("/scdns/v1/clusters/c1/services/shop/web", value: Self.export(["10.9.0.300"]))
+        try server.awaitLog(
+            matching: #"etcd:/scdns/v1/clusters/c1/services/shop/web:1:\d+: addresses\[0\]"#, after: offset)
+        try Self.awaitAnswer(server, ["10.9.0.2"])
+        try Self.registry(["put"] + etcdFlag + ["shop/web/c1", Self.export(["10.9.0.1"])])
+        try Self.awaitAnswer(server, ["10.9.0.1", "10.9.0.2"])
 
         try Self.registry(["delete"] + etcdFlag + ["shop/web/c1"])
         try Self.awaitAnswer(server, ["10.9.0.2"])
@@ -139,7 +152,7 @@ final class EtcdRegistryIntegrationTests: XCTestCase {
         XCTAssertTrue(server.output.contains("admin endpoint listening"), server.output)
         let etcd = try await EtcdCluster(clientPorts: [port])
         let client = try etcd.client()
-        try await client.put("/scdns/v1/services/shop/web/c1", value: Self.export(["10.4.4.4"]))
+        try await client.put("/scdns/v1/clusters/c1/services/shop/web", value: Self.export(["10.4.4.4"]))
         try server.awaitListening()
         try Self.awaitAnswer(server, ["10.4.4.4"])
     }
@@ -273,10 +286,65 @@ final class EtcdRegistryIntegrationTests: XCTestCase {
         try Self.awaitAnswer(server, ["10.8.0.2"], name: "api.shop.svc.supercluster.local")
     }
 
+    /// Issue "a registry you can trust": two publishers of one cluster (a rollout's overlap, `replicas: 2`, a
+    /// mistyped `--cluster`) used to replace each other's set at every keep-alive, and the answers flapped
+    /// between the two. Now the second waits on the first's claim: for 20 s every answer is the first's. Stopped
+    /// (SIGTERM), the first gives its claim up and the second takes over; no answer in between is empty.
+    func testTwoPublishersOfOneClusterNeverFightAndTheSecondTakesOverWithoutAGap() async throws {
+        let etcd = try await EtcdCluster()
+        let first = directory + "/first.yaml"
+        let second = directory + "/second.yaml"
+        try writeExports(first, web: ["10.8.1.1"])
+        try writeExports(second, web: ["10.8.2.1", "10.8.2.2"])
+        let (publisherA, logA) = try Self.publish(first, to: etcd, leaseTTL: 3)
+        defer { if publisherA.isRunning { kill(publisherA.processIdentifier, SIGKILL) } }
+        let server = try ServerProcess(arguments: ["--etcd", etcd.endpoints[0]])
+        try Self.awaitAnswer(server, ["10.8.1.1"])
+        let (publisherB, logB) = try Self.publish(second, to: etcd, leaseTTL: 3)
+        defer { if publisherB.isRunning { kill(publisherB.processIdentifier, SIGKILL) } }
+        let deadline = Date().addingTimeInterval(10)
+        while !logB.text.contains("another publisher holds this cluster's claim") && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        XCTAssertTrue(
+            logB.text.contains(" pid \(publisherA.processIdentifier) holder_lease="),
+            "the waiting publisher says whom it waits for: \(logB.text)")
+
+        // 20 s: more than six lease TTLs, each with three keep-alives and heartbeats from each publisher.
+        var seen: [[String]: Int] = [:]
+        let watchedUntil = Date().addingTimeInterval(20)
+        while Date() < watchedUntil {
+            seen[try Self.answer(server).addresses, default: 0] += 1
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        XCTAssertEqual(Array(seen.keys), [["10.8.1.1"]], "every answer for 20 s is the first publisher's: \(seen)")
+        XCTAssertEqual(logB.text.components(separatedBy: "exports published").count - 1, 0, logB.text)
+
+        // The first stops as a rollout stops it; the second takes over, and nothing in between is empty.
+        kill(publisherA.processIdentifier, SIGTERM)
+        var answers: [[String]] = []
+        let takeoverDeadline = Date().addingTimeInterval(10)
+        while Date() < takeoverDeadline {
+            let answer = try Self.answer(server).addresses
+            if answers.last != answer { answers.append(answer) }
+            if answer == ["10.8.2.1", "10.8.2.2"] { break }
+        }
+        XCTAssertEqual(answers, [["10.8.1.1"], ["10.8.2.1", "10.8.2.2"]], "answers through the takeover")
+        publisherA.waitUntilExit()
+        XCTAssertEqual(publisherA.terminationStatus, 0, logA.text)
+        XCTAssertTrue(logA.text.contains("claim given up"), logA.text)
+        XCTAssertTrue(logB.text.contains("cluster claimed"), logB.text)
+        // The first's lease runs out (3 s) with nothing left on it: the second's exports stay.
+        let listing = try Self.registry(["list", "--etcd", etcd.endpoints[0]])
+        XCTAssertTrue(listing.contains("c1 publisher: "), listing)
+        try await Task.sleep(for: .seconds(4))
+        XCTAssertEqual(try Self.answer(server).addresses, ["10.8.2.1", "10.8.2.2"])
+    }
+
     func testEtcdDownForTenSecondsChangesNoAnswerAndALaterChangeIsPickedUp() async throws {
         let etcd = try await EtcdCluster()
         let client = try etcd.client()
-        try await client.put("/scdns/v1/services/shop/web/c1", value: Self.export(["10.7.0.1"]))
+        try await client.put("/scdns/v1/clusters/c1/services/shop/web", value: Self.export(["10.7.0.1"]))
         let server = try ServerProcess(arguments: ["--etcd", etcd.endpoints[0]])
         try Self.awaitAnswer(server, ["10.7.0.1"])
 
@@ -296,15 +364,15 @@ final class EtcdRegistryIntegrationTests: XCTestCase {
 
         try await etcd.restart(0)
         try server.awaitLog(matching: "etcd reachable again", after: offset)
-        try await client.put("/scdns/v1/services/shop/web/c2", value: Self.export(["10.7.0.2"], cluster: "c2"))
+        try await client.put("/scdns/v1/clusters/c2/services/shop/web", value: Self.export(["10.7.0.2"], cluster: "c2"))
         try Self.awaitAnswer(server, ["10.7.0.1", "10.7.0.2"])
     }
 
     func testACompactionPastTheWatchersRevisionForcesAResyncWithTheRightAnswers() async throws {
         let etcd = try await EtcdCluster()
         let client = try etcd.client()
-        try await client.put("/scdns/v1/services/shop/web/c1", value: Self.export(["10.6.0.1"]))
-        try await client.put("/scdns/v1/services/shop/old/c1", value: Self.export(["10.6.0.9"], name: "old"))
+        try await client.put("/scdns/v1/clusters/c1/services/shop/web", value: Self.export(["10.6.0.1"]))
+        try await client.put("/scdns/v1/clusters/c1/services/shop/old", value: Self.export(["10.6.0.9"], name: "old"))
         let server = try ServerProcess(arguments: ["--etcd", etcd.endpoints[0]])
         try Self.awaitAnswer(server, ["10.6.0.1"])
         try Self.awaitAnswer(server, ["10.6.0.9"], name: "old.shop.svc.supercluster.local")
@@ -316,9 +384,9 @@ final class EtcdRegistryIntegrationTests: XCTestCase {
         etcd.kill(0)
         try await etcd.restart(0, clientPort: try freePort())
         let hidden = try etcd.client()
-        try await hidden.put("/scdns/v1/services/shop/web/c1", value: Self.export(["10.6.0.2"]))
-        try await hidden.delete("/scdns/v1/services/shop/old/c1")
-        try await hidden.put("/scdns/v1/services/shop/new/c1", value: Self.export(["10.6.0.3"], name: "new"))
+        try await hidden.put("/scdns/v1/clusters/c1/services/shop/web", value: Self.export(["10.6.0.2"]))
+        try await hidden.delete("/scdns/v1/clusters/c1/services/shop/old")
+        try await hidden.put("/scdns/v1/clusters/c1/services/shop/new", value: Self.export(["10.6.0.3"], name: "new"))
         try await hidden.compact(revision: try await hidden.currentRevision())
         etcd.kill(0)
         try await etcd.restart(0, clientPort: home)
@@ -332,7 +400,7 @@ final class EtcdRegistryIntegrationTests: XCTestCase {
     func testAThreeMemberClusterLosesTheWatchedMemberWithNoGapInAnswersOrUpdates() async throws {
         let etcd = try await EtcdCluster(size: 3)
         let client = try etcd.client([1, 2])
-        try await client.put("/scdns/v1/services/shop/web/c1", value: Self.export(["10.5.0.1"]))
+        try await client.put("/scdns/v1/clusters/c1/services/shop/web", value: Self.export(["10.5.0.1"]))
         // The server follows member 0 first (the first endpoint), the one that is killed.
         let server = try ServerProcess(arguments: etcd.endpoints.flatMap { ["--etcd", $0] })
         try Self.awaitAnswer(server, ["10.5.0.1"])
@@ -366,9 +434,9 @@ final class EtcdRegistryIntegrationTests: XCTestCase {
         let offset = server.output.count
         etcd.kill(0)
         // The next change, written through the surviving members, must arrive by the watch on another member.
-        try await client.put("/scdns/v1/services/shop/web/c2", value: Self.export(["10.5.0.2"], cluster: "c2"))
+        try await client.put("/scdns/v1/clusters/c2/services/shop/web", value: Self.export(["10.5.0.2"], cluster: "c2"))
         try Self.awaitAnswer(server, ["10.5.0.1", "10.5.0.2"])
-        try await client.put("/scdns/v1/services/shop/web/c1", value: Self.export(["10.5.0.3"]))
+        try await client.put("/scdns/v1/clusters/c1/services/shop/web", value: Self.export(["10.5.0.3"]))
         try Self.awaitAnswer(server, ["10.5.0.2", "10.5.0.3"])
         try await awaitCount(answered, atLeast: answered.value + 20)
         stop.increment()

@@ -82,18 +82,28 @@ final class EtcdSourceTests: XCTestCase {
         let publisher = RegistryPublisher(
             client: client, layout: layout, cluster: "c1", leaseTTL: 10, logger: Logger(label: "test"))
         let lease = try await client.grantLease(ttl: 10)
+        let exportsFile = try RegistryDecoder.decode(
+            "services: [{ name: web, namespace: shop, clusters: [{ cluster: c1, addresses: [10.3.0.1] }] }]",
+            file: "exports.yaml")
+        let unclaimed = try await publisher.publish(
+            try RegistryPublisher.exports(of: exportsFile, cluster: "c1", layout: layout, file: "exports.yaml"),
+            lease: lease.id)
+        XCTAssertNil(unclaimed, "nothing is written without the cluster's claim")
+        let claimed = try await publisher.claim(lease: lease.id)
+        XCTAssertEqual(claimed, .held)
         let services = try RegistryDecoder.decode(
             """
             services:
               - { name: web, namespace: shop, clusters: [{ cluster: c1, addresses: [10.3.0.1] }] }
               - { name: api, namespace: shop, clusters: [{ cluster: c1, addresses: [10.3.0.2] }] }
             """, file: "exports.yaml")
-        let first = try await publisher.publish(
+        let firstRevision = try await publisher.publish(
             try RegistryPublisher.exports(of: services, cluster: "c1", layout: layout, file: "exports.yaml"),
             lease: lease.id)
+        let first = try XCTUnwrap(firstRevision)
 
         let events = EventLog()
-        let prefix = layout.servicesPrefix
+        let prefix = layout.clustersPrefix
         let watcher = Task {
             try await client.watch(prefix: prefix, from: first + 1) { messages in
                 for message in messages {
@@ -114,12 +124,13 @@ final class EtcdSourceTests: XCTestCase {
         let seen = events.all
         XCTAssertEqual(seen.map(\.0), [second, second], "one transaction, one revision: \(seen)")
         XCTAssertEqual(
-            Set(seen.map(\.1)), ["DELETE /scdns/v1/services/shop/api/c1", "PUT /scdns/v1/services/shop/web/c1"])
+            Set(seen.map(\.1)),
+            ["DELETE /scdns/v1/clusters/c1/services/shop/api", "PUT /scdns/v1/clusters/c1/services/shop/web"])
 
-        // Revoking the lease (what its expiry does) removes c1's exports and nothing of c2's.
+        // Revoking the lease (what its expiry does) removes c1's exports and claim and nothing of c2's.
         try await client.revokeLease(lease.id)
-        let left = try await client.list(prefix: layout.servicesPrefix).keyValues.map(\.keyText)
-        XCTAssertEqual(left, ["/scdns/v1/services/shop/web/c2"])
+        let left = try await client.list(prefix: layout.clustersPrefix).keyValues.map(\.keyText)
+        XCTAssertEqual(left, ["/scdns/v1/clusters/c2/services/shop/web"])
 
         // A file that lists another cluster's export is refused, naming it.
         XCTAssertThrowsError(
@@ -139,21 +150,32 @@ final class EtcdSourceTests: XCTestCase {
         let source = EtcdRegistrySource(
             client: try EtcdClient(endpoints: ["http://127.0.0.1:\(proxy.port)"], logger: Logger(label: "test")),
             layout: layout, timing: timing, logger: Logger(label: "test"))
+        // A publisher of another cluster, whose claim beats every second (a third of its lease): the heartbeat a
+        // live watch must deliver.
+        let publisher = RegistryPublisher(
+            client: client, layout: layout, cluster: "c9", leaseTTL: 3, logger: Logger(label: "test"))
+        let (updates, _) = AsyncStream.makeStream(of: [String: String].self)
+        let initial = [
+            layout.key(namespace: "shop", name: "z", cluster: "c9"): Self.export("z", cluster: "c9", "10.9.0.1")
+        ]
+        let publishing = Task { try await publisher.run(initial: initial, updates: updates) }
+        defer { publishing.cancel() }
         _ = try await source.initialSnapshot()
         let published = Published()
         let watching = Task { await source.watch { published.append($0) } }
         defer { watching.cancel() }
         try await client.put(
             layout.key(namespace: "shop", name: "a", cluster: "c1"), value: Self.export("a", "10.1.0.1"))
-        _ = try await published.await { $0.services.map(\.name) == ["a"] }
+        _ = try await published.await { $0.services.map(\.name) == ["a", "z"] }
 
         // The watch's connection goes silent without closing; the probe's own connections still work. Only the
-        // probe's check that the watch delivers what the member holds can notice.
+        // probe's check that the watch delivers the heartbeat the member holds can notice.
         proxy.freezeWatches()
         let revision = try await client.put(
             layout.key(namespace: "shop", name: "b", cluster: "c1"), value: Self.export("b", "10.1.0.2"))
-        let snapshot = try await published.await(timeout: .seconds(15)) { $0.services.count == 2 }
+        let snapshot = try await published.await(timeout: .seconds(15)) { $0.services.count == 3 }
         XCTAssertEqual(snapshot.revision, revision)
+        publishing.cancel()
         watching.cancel()
         await watching.value
     }
@@ -200,7 +222,7 @@ final class EtcdSourceTests: XCTestCase {
                 layout.key(namespace: "shop", name: "s\(index)", cluster: "c1"),
                 value: Self.export("s\(index)", "10.2.0.\(index + 1)"))
         }
-        let listing = try await client.list(prefix: layout.servicesPrefix, pageSize: 7)
+        let listing = try await client.list(prefix: layout.clustersPrefix, pageSize: 7)
         XCTAssertEqual(listing.keyValues.count, 25)
         XCTAssertEqual(Set(listing.keyValues.map(\.keyText)).count, 25)
         let current = try await client.currentRevision()
@@ -223,7 +245,7 @@ final class EtcdSourceTests: XCTestCase {
         }
         let capped = try EtcdClient(
             endpoints: etcd.endpoints, maximumResponseBytes: 64 << 10, logger: Logger(label: "test-capped"))
-        let listing = try await capped.list(prefix: layout.servicesPrefix)
+        let listing = try await capped.list(prefix: layout.clustersPrefix)
         XCTAssertEqual(Set(listing.keyValues.map(\.keyText)).count, 400)
         let current = try await writer.currentRevision()
         XCTAssertEqual(listing.revision, current)
@@ -231,7 +253,7 @@ final class EtcdSourceTests: XCTestCase {
         // "unreachable".
         let tiny = try EtcdClient(endpoints: etcd.endpoints, maximumResponseBytes: 100, logger: Logger(label: "tiny"))
         do {
-            _ = try await tiny.list(prefix: layout.servicesPrefix)
+            _ = try await tiny.list(prefix: layout.clustersPrefix)
             XCTFail("a key larger than the cap was listed")
         } catch {
             XCTAssertTrue("\(error)".hasPrefix("etcd response too big"), "\(error)")

@@ -291,7 +291,9 @@ struct AnswerCompiler {
     /// The zone files plus a synthesized zone for each service or global zone that has no file.
     private func allZones() -> [AuthoritativeZone] {
         var zones = zoneFiles
-        let serial = UInt32(truncatingIfNeeded: registry.version)
+        // etcd's revision where there is one, so every instance at one revision says the same serial; a file's
+        // snapshots are numbered by the instance.
+        let serial = UInt32(truncatingIfNeeded: registry.revision ?? Int64(truncatingIfNeeded: registry.version))
         for origin in settings.serviceZones + [settings.globalZone].compactMap({ $0 })
         where !zones.contains(where: { $0.origin == origin }) {
             zones.append(.synthesized(origin: origin, ttl: settings.ttl, serial: serial))

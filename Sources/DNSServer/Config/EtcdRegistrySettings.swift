@@ -5,7 +5,7 @@ import ServiceRegistry
 public struct EtcdRegistrySettings: Sendable, Equatable {
     /// `endpoints`: etcd client URLs, `http://HOST:PORT`; the source fails over between them.
     public var endpoints: [String]
-    /// `prefix`: where the registry lives in etcd; exports are under `PREFIX services/NS/NAME/CLUSTER`.
+    /// `prefix`: where the registry lives in etcd; exports are under `PREFIX clusters/CLUSTER/services/NS/NAME`.
     public var prefix: String
     /// `maxStale`: how long the last snapshot may be served while etcd is unreachable before `/ready` fails, so
     /// an instance cut off for long leaves its Service's endpoints (it keeps answering all the same).

@@ -89,18 +89,55 @@ extension EtcdClient {
     /// limits a transaction to `--max-txn-ops` operations (128 by default).
     @discardableResult
     public func transaction(_ operations: [EtcdOperation]) async throws(EtcdError) -> Int64 {
-        let ops = operations.map { operation in
-            switch operation {
-            case .put(let key, let value, let lease):
-                RequestOp(
-                    request_put: PutRequest(
-                        key: Data(key.utf8), value: Data(value.utf8), lease: lease == 0 ? nil : EtcdInt64(lease)))
-            case .delete(let key):
-                RequestOp(request_delete_range: DeleteRangeRequest(key: Data(key.utf8)))
-            }
-        }
-        let response = try await call("/v3/kv/txn", TxnRequest(compare: nil, success: ops), as: TxnResponse.self)
+        let response = try await call(
+            "/v3/kv/txn", TxnRequest(compare: nil, success: operations.map(Self.requestOp)), as: TxnResponse.self)
         return response.header?.revision?.value ?? 0
+    }
+
+    /// Applies every operation atomically if `key` is bound to `lease` (the caller's claim still holds); returns
+    /// the new revision, or nil when the key is not on the lease and nothing was done.
+    public func transaction(
+        _ operations: [EtcdOperation], ifKey key: String, isOnLease lease: Int64
+    )
+        async throws(EtcdError) -> Int64?
+    {
+        let request = TxnRequest(compare: [.lease(key, lease)], success: operations.map(Self.requestOp))
+        let response = try await call("/v3/kv/txn", request, as: TxnResponse.self)
+        guard response.succeeded == true else { return nil }
+        return response.header?.revision?.value ?? 0
+    }
+
+    /// Creates `key` with `value` on `lease` unless it exists. Returns nil when it was created, or the key as it
+    /// stands (its holder's value and lease) when it already existed; in both cases also the revision.
+    public func create(
+        _ key: String, value: String, lease: Int64
+    ) async throws(EtcdError) -> (
+        existing: KeyValue?, revision: Int64
+    ) {
+        let request = TxnRequest(
+            compare: [.absent(key)],
+            success: [Self.requestOp(.put(key: key, value: value, lease: lease))],
+            failure: [RequestOp(request_range: RangeRequest(key: Data(key.utf8)))])
+        let response = try await call("/v3/kv/txn", request, as: TxnResponse.self)
+        let revision = response.header?.revision?.value ?? 0
+        if response.succeeded == true { return (nil, revision) }
+        guard let existing = response.responses?.first?.response_range?.kvs?.first else {
+            // Deleted between the comparison and the range: the same transaction cannot see that, so this does not
+            // happen; say so rather than claim what was not created.
+            throw .malformed("a failed create of \(key) without the key it found")
+        }
+        return (existing, revision)
+    }
+
+    private static func requestOp(_ operation: EtcdOperation) -> RequestOp {
+        switch operation {
+        case .put(let key, let value, let lease):
+            RequestOp(
+                request_put: PutRequest(
+                    key: Data(key.utf8), value: Data(value.utf8), lease: lease == 0 ? nil : EtcdInt64(lease)))
+        case .delete(let key):
+            RequestOp(request_delete_range: DeleteRangeRequest(key: Data(key.utf8)))
+        }
     }
 
     /// A new lease of `ttl` seconds; returns its ID and the TTL etcd granted (it may raise a very short one).
@@ -139,14 +176,23 @@ extension EtcdClient {
             as: HeaderOnlyResponse.self)
     }
 
-    /// The highest mod revision of any key under `prefix` (0 when there is none), by a linearizable read of one
-    /// key, at `endpoint` only: what a watch of the prefix served by that member must have delivered by now.
-    public func latestModRevision(prefix: String, at endpoint: EtcdEndpoint) async throws(EtcdError) -> Int64 {
-        let request = RangeRequest(
-            key: Data(prefix.utf8), range_end: Self.prefixEnd(prefix), limit: EtcdInt64(1), keys_only: true,
-            sort_order: "DESCEND", sort_target: "MOD")
-        return try await call("/v3/kv/range", request, as: RangeResponse.self, only: endpoint).kvs?.first?
-            .modRevision ?? 0
+    /// The highest mod revision among `keys` (0 when none exists), by linearizable reads of those keys only, in
+    /// transactions of at most 100 reads, at `endpoint` only. It needs a quorum, so it proves the member is part
+    /// of one; and a watch served by that member must deliver that revision.
+    public func newestModRevision(of keys: [String], at endpoint: EtcdEndpoint) async throws(EtcdError) -> Int64 {
+        var newest: Int64 = 0
+        var start = 0
+        repeat {
+            let chunk = keys[start..<min(keys.count, start + 100)]
+            let request = TxnRequest(
+                compare: nil, success: chunk.map { RequestOp(request_range: RangeRequest(key: Data($0.utf8))) })
+            let response = try await call("/v3/kv/txn", request, as: TxnResponse.self, only: endpoint)
+            for result in response.responses ?? [] {
+                newest = max(newest, result.response_range?.kvs?.first?.modRevision ?? 0)
+            }
+            start += 100
+        } while start < keys.count
+        return newest
     }
 
     /// Whether every key in `keys` exists and is bound to `lease`, checked by compare-only transactions of at
@@ -156,7 +202,7 @@ extension EtcdClient {
         while start < keys.count {
             let chunk = keys[start..<min(keys.count, start + 100)]
             let request = TxnRequest(
-                compare: chunk.map { Compare(key: Data($0.utf8), target: "LEASE", lease: EtcdInt64(lease)) },
+                compare: chunk.map { Compare.lease($0, lease) },
                 success: [])
             guard try await call("/v3/kv/txn", request, as: TxnResponse.self).succeeded == true else { return false }
             start += 100

@@ -16,10 +16,27 @@ extension EtcdClient {
         onOpen: @Sendable (EtcdEndpoint) -> Void = { _ in },
         onMessages: @Sendable ([WatchResponse]) throws -> Void
     ) async throws {
-        let request = WatchRequest(
-            create_request: WatchCreate(
+        try await watch(
+            WatchCreate(
                 key: Data(prefix.utf8), range_end: Self.prefixEnd(prefix), start_revision: EtcdInt64(startRevision),
-                progress_notify: true))
+                progress_notify: true),
+            onOpen: onOpen, onMessages: onMessages)
+    }
+
+    /// `watch(prefix:...)` for one key only.
+    public func watch(
+        key: String, from startRevision: Int64, onMessages: @Sendable ([WatchResponse]) throws -> Void
+    ) async throws {
+        try await watch(
+            WatchCreate(key: Data(key.utf8), start_revision: EtcdInt64(startRevision)), onOpen: { _ in },
+            onMessages: onMessages)
+    }
+
+    private func watch(
+        _ create: WatchCreate, onOpen: @Sendable (EtcdEndpoint) -> Void,
+        onMessages: @Sendable ([WatchResponse]) throws -> Void
+    ) async throws {
+        let request = WatchRequest(create_request: create)
         let (endpoint, response) = try await openStream("/v3/watch", request)
         var lines = NewlineSplitter()
         do {

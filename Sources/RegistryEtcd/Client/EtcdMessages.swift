@@ -39,12 +39,15 @@ struct ResponseHeader: Decodable, Sendable {
 public struct KeyValue: Decodable, Sendable {
     public var key: Data
     public var value: Data?
+    var create_revision: EtcdInt64?
     var mod_revision: EtcdInt64?
     var lease: EtcdInt64?
 
     public var keyText: String { String(decoding: key, as: UTF8.self) }
     public var valueText: String { String(decoding: value ?? Data(), as: UTF8.self) }
     public var modRevision: Int64 { mod_revision?.value ?? 0 }
+    /// The revision the key was created at (0 in a delete event).
+    public var createRevision: Int64 { create_revision?.value ?? 0 }
     public var leaseID: Int64 { lease?.value ?? 0 }
 }
 
@@ -84,25 +87,43 @@ struct HeaderOnlyResponse: Decodable {
 
 /// One operation of a transaction.
 struct RequestOp: Encodable {
+    var request_range: RangeRequest?
     var request_put: PutRequest?
     var request_delete_range: DeleteRangeRequest?
 }
 
-/// A transaction condition; only "this key is bound to this lease" is used (a missing key has lease 0).
+/// A transaction condition (result EQUAL): "this key is bound to this lease" (a missing key has lease 0), or
+/// "this key was created at this revision" (0: it does not exist).
 struct Compare: Encodable {
     var key: Data
     var target: String
-    var lease: EtcdInt64
+    var lease: EtcdInt64?
+    var create_revision: EtcdInt64?
+
+    static func lease(_ key: String, _ lease: Int64) -> Compare {
+        Compare(key: Data(key.utf8), target: "LEASE", lease: EtcdInt64(lease))
+    }
+
+    static func absent(_ key: String) -> Compare {
+        Compare(key: Data(key.utf8), target: "CREATE", create_revision: EtcdInt64(0))
+    }
 }
 
 struct TxnRequest: Encodable {
     var compare: [Compare]?
     var success: [RequestOp]
+    var failure: [RequestOp]?
 }
 
 struct TxnResponse: Decodable {
     var header: ResponseHeader?
     var succeeded: Bool?
+    var responses: [ResponseOp]?
+}
+
+/// One operation's result in a transaction's answer; only ranges are read.
+struct ResponseOp: Decodable {
+    var response_range: RangeResponse?
 }
 
 struct LeaseGrantRequest: Encodable {

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ServiceRegistry
 
@@ -7,21 +8,45 @@ import ServiceRegistry
 /// instance's answers: a dead cluster is forgotten without anyone cleaning up. Each publish replaces the cluster's
 /// whole set in one transaction (deleting the keys that are gone, putting the rest on the current lease), so an
 /// instance never sees half of an update.
+///
+/// One publisher per cluster at a time: before it writes anything, a publisher creates the cluster's claim key
+/// (`RegistryKeyLayout.claimKey`) on its lease, in a transaction that requires the key to be absent, and every
+/// publish is conditional on the claim still being on its lease. A second publisher of the cluster (a rollout's
+/// overlap, `replicas: 2`, a mistyped `--cluster`) finds the claim taken, says whose it is, and waits, watching
+/// it: it takes over when the holder stops (which gives the claim up at once) or its lease runs out. Two never
+/// write in turn, so the services never flap between two sets.
 public final class RegistryPublisher: Sendable {
     public let client: EtcdClient
     public let layout: RegistryKeyLayout
     public let cluster: String
     /// The lease TTL asked for, in seconds.
     public let leaseTTL: Int64
+    /// Who this publisher is (host and process), written as the claim's value so that a waiting publisher can
+    /// say whom it waits for.
+    public let identity: String
     private let logger: Logger
 
-    public init(client: EtcdClient, layout: RegistryKeyLayout, cluster: String, leaseTTL: Int64, logger: Logger) {
+    public init(
+        client: EtcdClient, layout: RegistryKeyLayout, cluster: String, leaseTTL: Int64,
+        identity: String = RegistryPublisher.defaultIdentity, logger: Logger
+    ) {
         self.client = client
         self.layout = layout
         self.cluster = cluster
         self.leaseTTL = leaseTTL
+        self.identity = identity
         self.logger = logger
     }
+
+    /// "HOST pid PID".
+    public static var defaultIdentity: String {
+        var name = [CChar](repeating: 0, count: 256)
+        let host = gethostname(&name, name.count) == 0 ? String(cString: name) : "unknown-host"
+        return "\(host) pid \(getpid())"
+    }
+
+    /// The key this publisher holds while it publishes.
+    public var claimKey: String { layout.claimKey(cluster: cluster) }
 
     /// The etcd keys and flat JSON values of `cluster`'s exports among `services` (a registry document's
     /// services). A service that lists another cluster is an error: a cluster publishes only its own view.
@@ -44,16 +69,44 @@ public final class RegistryPublisher: Sendable {
         return exports
     }
 
-    /// Replaces the cluster's exports with `exports`, all on `lease`, in one transaction; returns the revision.
-    @discardableResult
-    public func publish(_ exports: [String: String], lease: Int64) async throws(EtcdError) -> Int64 {
-        let existing = try await client.list(prefix: layout.servicesPrefix, keysOnly: true).keyValues
-            .map(\.keyText)
-            .filter { layout.parse($0)?.cluster == cluster }
+    /// Who holds the cluster's claim.
+    public enum Claim: Equatable, Sendable {
+        /// This publisher's lease.
+        case held
+        /// Another publisher: its claim's value (who it is) and lease.
+        case heldBy(holder: String, lease: Int64)
+    }
+
+    /// Takes the cluster's claim on `lease` if no one holds it; says who does otherwise.
+    public func claim(lease: Int64) async throws(EtcdError) -> Claim {
+        let (existing, _) = try await client.create(claimKey, value: identity, lease: lease)
+        guard let existing, existing.leaseID != lease else { return .held }
+        return .heldBy(holder: existing.valueText, lease: existing.leaseID)
+    }
+
+    /// Rewrites the claim if `lease` still holds it; returns the revision, or nil when it does not. Done at every
+    /// lease renewal: servers read the claims as a heartbeat that proves their watch is still delivering.
+    public func heartbeat(lease: Int64) async throws(EtcdError) -> Int64? {
+        try await client.transaction(
+            [.put(key: claimKey, value: identity, lease: lease)], ifKey: claimKey, isOnLease: lease)
+    }
+
+    /// Gives the claim up if `lease` holds it, leaving the exports on the lease: a publisher waiting for the
+    /// claim takes over at once and puts the same exports on its own lease before this one's runs out, so a
+    /// rollout moves the cluster from one publisher to the next without its exports leaving etcd.
+    public func release(lease: Int64) async throws(EtcdError) {
+        _ = try await client.transaction([.delete(key: claimKey)], ifKey: claimKey, isOnLease: lease)
+    }
+
+    /// Replaces the cluster's exports with `exports`, all on `lease`, in one transaction that requires the claim
+    /// to be on `lease`; returns the revision, or nil when the claim is not (nothing was written).
+    public func publish(_ exports: [String: String], lease: Int64) async throws(EtcdError) -> Int64? {
+        let existing = try await client.list(prefix: layout.servicesPrefix(cluster: cluster), keysOnly: true)
+            .keyValues.map(\.keyText)
         var operations: [EtcdOperation] = existing.filter { exports[$0] == nil }.map { .delete(key: $0) }
         operations += exports.sorted { $0.key < $1.key }.map { .put(key: $0.key, value: $0.value, lease: lease) }
         do {
-            return try await client.transaction(operations)
+            return try await client.transaction(operations, ifKey: claimKey, isOnLease: lease)
         } catch .server(let code, let message) where message.contains("too many operations") {
             throw .server(
                 code: code,
@@ -73,81 +126,156 @@ public final class RegistryPublisher: Sendable {
     public enum Event: Sendable {
         /// A new set of exports to publish (from `exports(of:...)`).
         case exports([String: String])
-        /// Time to renew the lease.
+        /// Time to renew the lease, or the claim key was deleted (a holder gave it up or its lease ran out).
         case tick
     }
 
+    /// What `run` holds between events.
+    private struct Holding {
+        var lease: Int64? = nil
+        var claimed = false
+        var published = false
+        /// The holder last reported while waiting, so the wait is logged once per holder, not every tick.
+        var waitingFor: Claim? = nil
+    }
+
     /// Publishes `initial`, then keeps the lease alive and republishes each new set from `updates`, until the task
-    /// is cancelled. A lease lost (etcd unreachable for longer than its TTL) is replaced by a new one and the set
-    /// published again; so is a set that someone else overwrote or deleted (checked at every renewal). Errors are
-    /// logged and retried at the next tick; nothing here gives up.
+    /// is cancelled; then gives the claim up. A lease lost (etcd unreachable for longer than its TTL) is replaced
+    /// by a new one, the claim taken again and the set published again; so is a set that someone else
+    /// overwrote or deleted (checked at every renewal). While another publisher holds the claim, nothing is
+    /// written. Errors are logged and retried at the next tick; nothing here gives up.
     public func run(initial: [String: String], updates: AsyncStream<[String: String]>) async throws {
         let interval = Duration.milliseconds(max(500, leaseTTL * 1000 / 3))
         let (events, continuation) = AsyncStream.makeStream(of: Event.self)
         continuation.yield(.tick)  // publish at once
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await update in updates { continuation.yield(.exports(update)) }
+        var holding = Holding()
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await update in updates { continuation.yield(.exports(update)) }
+                }
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: interval)
+                        continuation.yield(.tick)
+                    }
+                }
+                group.addTask { try await self.watchClaim { continuation.yield(.tick) } }
+                defer { group.cancelAll() }
+                var exports = initial
+                for await event in events {
+                    try Task.checkCancellation()
+                    if case .exports(let update) = event {
+                        exports = update
+                        holding.published = false
+                    }
+                    do {
+                        try await step(event, exports: exports, holding: &holding)
+                    } catch {
+                        if Task.isCancelled { break }
+                        logger.error("etcd: \(error); retrying", metadata: ["cluster": "\(cluster)"])
+                    }
+                }
+                // The events never end but by cancellation.
+                throw CancellationError()
             }
-            group.addTask {
-                while true {
-                    try await Task.sleep(for: interval)
-                    continuation.yield(.tick)
-                }
+        } catch {
+            if holding.claimed, let lease = holding.lease {
+                // The task is cancelled, and so would be any call made from it.
+                await Task.detached { try? await self.release(lease: lease) }.value
+                logger.info("claim given up", metadata: ["cluster": "\(cluster)", "lease": "\(hex(lease))"])
             }
-            defer { group.cancelAll() }
-            var exports = initial
-            var lease: Int64? = nil
-            var published = false
-            for await event in events {
-                try Task.checkCancellation()
-                switch event {
-                case .exports(let update):
-                    exports = update
-                    published = false
-                case .tick:
-                    break
+            throw error
+        }
+    }
+
+    /// One turn of `run`: renew the lease, take the claim, check and publish the set, as far as each is due.
+    private func step(_ event: Event, exports: [String: String], holding: inout Holding) async throws(EtcdError) {
+        if let current = holding.lease, case .tick = event {
+            if try await client.keepAlive(lease: current) <= 0 {
+                logger.warning(
+                    "lease expired (etcd was out of reach longer than its TTL); publishing again",
+                    metadata: ["lease": "\(hex(current))"])
+                holding = Holding(waitingFor: holding.waitingFor)
+            }
+        }
+        if holding.lease == nil {
+            let granted = try await client.grantLease(ttl: leaseTTL)
+            holding.lease = granted.id
+            holding.claimed = false
+            holding.published = false
+            logger.info("lease granted", metadata: ["lease": "\(hex(granted.id))", "ttl": "\(granted.ttl)s"])
+        }
+        guard let lease = holding.lease else { return }
+        if holding.claimed, case .tick = event, try await heartbeat(lease: lease) == nil {
+            logger.warning(
+                "the claim is no longer on this publisher's lease (deleted by hand?); claiming again",
+                metadata: ["cluster": "\(cluster)", "lease": "\(hex(lease))"])
+            holding.claimed = false
+            holding.published = false
+        }
+        if !holding.claimed {
+            let claim = try await self.claim(lease: lease)
+            guard claim == .held else {
+                if holding.waitingFor != claim, case .heldBy(let holder, let holderLease) = claim {
+                    logger.warning(
+                        "another publisher holds this cluster's claim; waiting until it stops or its lease runs out",
+                        metadata: [
+                            "cluster": "\(cluster)", "holder": "\(holder)", "holder_lease": "\(hex(holderLease))",
+                            "claim": "\(claimKey)",
+                        ])
                 }
-                do {
-                    if let current = lease, case .tick = event {
-                        if try await client.keepAlive(lease: current) <= 0 {
-                            logger.warning(
-                                "lease expired (etcd was out of reach longer than its TTL); publishing again",
-                                metadata: ["lease": "\(hex(current))"])
-                            lease = nil
-                            published = false
-                        }
-                    }
-                    if lease == nil {
-                        let granted = try await client.grantLease(ttl: leaseTTL)
-                        lease = granted.id
-                        published = false
-                        logger.info(
-                            "lease granted", metadata: ["lease": "\(hex(granted.id))", "ttl": "\(granted.ttl)s"])
-                    }
-                    if published, case .tick = event, let lease,
-                        !(try await client.keysHeld(exports.keys.sorted(), lease: lease))
-                    {
-                        // Another writer (a second publisher of this cluster during a rollout, an operator's
-                        // delete) moved or removed exports: if that writer's lease ran out, they would vanish.
-                        logger.warning(
-                            "some exports are no longer on this publisher's lease; publishing again",
-                            metadata: ["cluster": "\(cluster)", "lease": "\(hex(lease))"])
-                        published = false
-                    }
-                    if !published, let lease {
-                        let revision = try await publish(exports, lease: lease)
-                        published = true
-                        logger.info(
-                            "exports published",
-                            metadata: [
-                                "cluster": "\(cluster)", "exports": "\(exports.count)", "revision": "\(revision)",
-                                "lease": "\(hex(lease))",
-                            ])
-                    }
-                } catch {
-                    logger.error("etcd: \(error); retrying", metadata: ["cluster": "\(cluster)"])
+                holding.waitingFor = claim
+                return
+            }
+            holding.claimed = true
+            holding.published = false
+            holding.waitingFor = nil
+            logger.info("cluster claimed", metadata: ["cluster": "\(cluster)", "lease": "\(hex(lease))"])
+        }
+        if holding.published, case .tick = event,
+            !(try await client.keysHeld(exports.keys.sorted(), lease: lease))
+        {
+            // Someone else (an operator's put or delete, a publisher that ignored the claim) moved or removed
+            // exports: if that writer's lease ran out, they would vanish.
+            logger.warning(
+                "some exports are no longer on this publisher's lease; publishing again",
+                metadata: ["cluster": "\(cluster)", "lease": "\(hex(lease))"])
+            holding.published = false
+        }
+        guard !holding.published else { return }
+        guard let revision = try await publish(exports, lease: lease) else {
+            logger.warning(
+                "the claim is no longer on this publisher's lease; nothing written, claiming again",
+                metadata: ["cluster": "\(cluster)", "lease": "\(hex(lease))"])
+            holding.claimed = false
+            return
+        }
+        holding.published = true
+        logger.info(
+            "exports published",
+            metadata: [
+                "cluster": "\(cluster)", "exports": "\(exports.count)", "revision": "\(revision)",
+                "lease": "\(hex(lease))",
+            ])
+    }
+
+    /// Calls `deleted` whenever the claim key is deleted, until cancelled: a waiting publisher then takes over at
+    /// once instead of at its next tick. A broken watch is opened again from the current revision (a deletion
+    /// missed meanwhile is found by the next tick).
+    private func watchClaim(deleted: @escaping @Sendable () -> Void) async throws {
+        while true {
+            do {
+                let from = try await client.currentRevision() + 1
+                try await client.watch(key: claimKey, from: from) { messages in
+                    if messages.contains(where: { $0.watchEvents.contains(where: \.isDelete) }) { deleted() }
                 }
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch EtcdError.cancelled {
+                throw CancellationError()
+            } catch {
+                try await Task.sleep(for: .seconds(1))
             }
         }
     }

@@ -9,7 +9,8 @@ import Synchronization
 ///   the source is stale (logged once) and retries with backoff until one answers.
 /// - A revision compacted away cannot be resumed: the source lists again and publishes what differs.
 /// - A watch that stays open but goes quiet is not trusted blindly: every `probeInterval` the member serving
-///   it must answer a linearizable read (which needs a quorum), or the watch is dropped and reopened elsewhere.
+///   it must answer a linearizable read (which needs a quorum), and deliver the publishers' heartbeat, or the
+///   watch is dropped and reopened elsewhere.
 /// - While stale, nothing changes: the last snapshot keeps serving.
 public final class EtcdRegistrySource: RegistrySource {
     public struct Timing: Sendable {
@@ -92,7 +93,7 @@ public final class EtcdRegistrySource: RegistrySource {
     @discardableResult
     private func list() async throws(EtcdError) -> (snapshot: RegistrySnapshot, rejected: [RegistryError]) {
         let start = ContinuousClock.now
-        let listing = try await client.list(prefix: layout.servicesPrefix)
+        let listing = try await client.list(prefix: layout.clustersPrefix)
         let (snapshot, rejections) = shared.withLock { shared in
             let rejections = shared.state.reset(to: listing.keyValues, revision: listing.revision)
             shared.rejections += rejections.count
@@ -142,10 +143,10 @@ public final class EtcdRegistrySource: RegistrySource {
             var failure: any Error
             do {
                 if mustList {
-                    let before = shared.withLock { $0.state.services }
+                    let before = shared.withLock { ($0.state.services, $0.state.revision) }
                     let snapshot = try await list().snapshot
                     mustList = false
-                    if snapshot.services != before { publish(snapshot) }
+                    if snapshot.services != before.0 || snapshot.revision != before.1 { publish(snapshot) }
                 }
                 try await followOnce(publish: publish)
                 continue
@@ -157,6 +158,10 @@ public final class EtcdRegistrySource: RegistrySource {
             }
             if failure is CancellationError || Task.isCancelled || (failure as? EtcdError) == .cancelled { return }
             if case EtcdError.compacted(let compactRevision) = failure {
+                if shared.withLock({ $0.state.skipCompacted(to: compactRevision) }) {
+                    logger.debug("etcd compacted part of the listing's catch-up; watching from the compaction")
+                    continue
+                }
                 logger.notice(
                     "etcd compacted past the watched revision; listing again",
                     metadata: ["revision": "\(status().revision ?? 0)", "compact_revision": "\(compactRevision)"])
@@ -181,21 +186,23 @@ public final class EtcdRegistrySource: RegistrySource {
         var cause: any Error
     }
 
-    /// Watches from the revision after the state's, publishing each change, with a probe of the serving member
-    /// alongside. Returns never; throws `WatchEnded`.
+    /// Watches from the state's `watchFrom`, publishing each change, with a probe of the serving member alongside.
+    /// Returns never; throws `WatchEnded`.
     ///
-    /// The probe, at once and then every `probeInterval`, asks the member serving the watch for the newest mod
-    /// revision under the prefix by a linearizable read: it fails if the member has no quorum, and if a change
-    /// it reports has still not come down the watch by the next probe, while the watch sits idle, the stream
-    /// is dead without having closed (a middlebox that dropped it) and is reopened.
+    /// The probe, at once and then every `probeInterval`, reads the publishers' claim keys from the member
+    /// serving the watch, by linearizable reads of those keys only (a count-only read of one key when there is no
+    /// claim): it fails if the member has no quorum. Publishers rewrite their claim at every lease renewal, so the
+    /// newest claim's revision is a heartbeat: if it has still not come down the watch by the next probe, while
+    /// the watch sits idle, the stream is dead without having closed (a middlebox that dropped it) and is reopened.
+    /// Nothing here reads the exports themselves: the probe costs the same at 10 services and at 100,000.
     private func followOnce(publish: @escaping @Sendable (RegistrySnapshot) -> Void) async throws {
-        let from = shared.withLock { $0.state.revision } + 1
+        let from = shared.withLock { $0.state.watchFrom }
         let progress = WatchProgress(received: from - 1)
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     try await self.client.watch(
-                        prefix: self.layout.servicesPrefix, from: from,
+                        prefix: self.layout.clustersPrefix, from: from,
                         onOpen: { endpoint in progress.opened(endpoint) },
                         onMessages: { messages in
                             progress.receiving(messages.flatMap(\.watchEvents).map(\.kv.modRevision).max() ?? 0)
@@ -214,8 +221,13 @@ public final class EtcdRegistrySource: RegistrySource {
                         }
                         let latest: Int64
                         do {
-                            latest = try await self.client.latestModRevision(
-                                prefix: self.layout.servicesPrefix, at: endpoint)
+                            let claims = self.shared.withLock { $0.state.claims.keys.sorted() }
+                            if claims.isEmpty {
+                                _ = try await self.client.currentRevision(at: endpoint)
+                                latest = 0
+                            } else {
+                                latest = try await self.client.newestModRevision(of: claims, at: endpoint)
+                            }
                         } catch {
                             self.client.avoid(endpoint)
                             throw EtcdError.unreachable("\(endpoint) failed its probe: \(error)")
@@ -272,7 +284,7 @@ public final class EtcdRegistrySource: RegistrySource {
 
     private func logRejection(_ rejection: EtcdRegistryState.Rejection) {
         logger.error(
-            "etcd export rejected; the key keeps its last good value", metadata: ["error": "\(rejection)"])
+            "etcd export rejected; it counts as absent", metadata: ["error": "\(rejection)"])
     }
 
     private func markStale(_ error: any Error) {

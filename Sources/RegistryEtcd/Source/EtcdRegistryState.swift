@@ -1,15 +1,18 @@
 import Foundation
 import ServiceRegistry
 
-/// What the etcd source knows, as a plain value: the last good export of every key, the merged services, and
-/// the revision they are current at. Listing replaces it; each watch event touches only the service its key names.
+/// What the etcd source knows, as a plain value: every valid export etcd holds, the services they merge into,
+/// and the revision of the last change (DESIGN.md section 2).
 ///
-/// "Last good" is per key: a value that fails validation, or that cannot merge with the service's other exports
-/// (a type or vip disagreement), is rejected and the key keeps its previous value, so one cluster's bad write
-/// never takes a service, let alone the registry, out of the answers. That holds across a relist too: a key whose
-/// listed value is rejected keeps the value it had. A value rejected only for disagreeing with the others is
-/// kept aside and taken as soon as the service changes so that it fits (the export it disagreed with deleted),
-/// so an instance that watched the change and one that starts afterwards answer alike.
+/// What it serves is a function of etcd's contents at one revision, never of the order the changes arrived in, so
+/// an instance that listed and one that watched the same history serve the same:
+/// - a value that fails validation counts as absent (the key's earlier value is not kept), and is reported with
+///   its key, line and field by every instance alike;
+/// - when the exports of one service disagree (type, vip, a port's number), they are taken oldest first, by the
+///   revision their key was created at (then by cluster name), and each one that does not fit those before it is
+///   rejected; an export rejected so is taken again as soon as what it disagreed with is gone.
+///
+/// A listing replaces everything; a watch event recomputes only the service its key names.
 struct EtcdRegistryState {
     /// A value etcd holds that was not taken, with the reason as file (the etcd key), line, field.
     struct Rejection: Error, CustomStringConvertible {
@@ -18,177 +21,163 @@ struct EtcdRegistryState {
         var description: String { error.description }
     }
 
+    /// One valid export etcd holds.
+    struct Held: Equatable {
+        var service: Service
+        /// The revision its key was created at: the older export decides a disagreement.
+        var createRevision: Int64
+        var modRevision: Int64
+    }
+
     /// The largest value read: an export is a few hundred octets, a Headless one with a thousand endpoints ~50 KiB;
     /// every instance decodes every value, so one writer's oversized value must not cost all of them.
     static let maxValueBytes = 256 * 1024
 
     let layout: RegistryKeyLayout
-    /// The accepted export of each key, by service then cluster.
-    private(set) var exports: [ServiceID: [String: Service]] = [:]
-    /// Valid exports that disagreed with the rest of their service, by service then cluster, retried whenever
-    /// that service changes.
-    private(set) var pending: [ServiceID: [String: Service]] = [:]
-    /// Each service's exports merged.
+    /// The valid exports, by service then cluster.
+    private(set) var held: [ServiceID: [String: Held]] = [:]
+    /// The exports left out for disagreeing with older ones, by service then cluster, with the mod revision of the
+    /// value left out: each is reported once, not again every time its service changes.
+    private var conflicting: [ServiceID: [String: Int64]] = [:]
+    /// Each service's taken exports merged.
     private(set) var merged: [ServiceID: Service] = [:]
     /// `merged`'s values sorted by (namespace, name), as a snapshot holds them.
     private(set) var services: [Service] = []
-    /// The etcd revision everything above is current at: the listing's, then the last event's.
+    /// The revision of the last change to a registry key (`RegistryKeyLayout.isRegistryKey`) that this state
+    /// reflects: the same on every instance that has seen the same history, whether it listed or watched it,
+    /// once a listing has caught up (`listedAt`). It is the zones' SOA serial.
     private(set) var revision: Int64 = 0
+    /// The store revision of the last listing. A listing cannot see deletes, so it starts at its newest key's mod
+    /// revision and watches from there: events up to `listedAt` are in the listing already and only move
+    /// `revision` on to the last change, deletes included.
+    private(set) var listedAt: Int64 = 0
+
+    /// Each publisher claim's key and mod revision. Publishers rewrite their claim at every lease renewal, so the
+    /// claims are a heartbeat: the newest one's revision is what a live watch must have delivered.
+    private(set) var claims: [String: Int64] = [:]
+    /// Where a watch following this state starts: after the newest event seen (a claim's too), or after the
+    /// listing's newest key.
+    private(set) var watchFrom: Int64 = 1
 
     init(layout: RegistryKeyLayout) {
         self.layout = layout
     }
 
-    /// Replaces everything with a listing. Keys are taken oldest first, so when two exports of a service
-    /// disagree, the later write is the one rejected, as it would have been had it arrived by watch. A key whose
-    /// listed value is rejected keeps the export it had before the listing, if it had one.
-    mutating func reset(to keyValues: [KeyValue], revision: Int64) -> [Rejection] {
-        let previous = exports
-        exports = [:]
-        pending = [:]
+    /// Whether a watch from `watchFrom` that found history compacted up to `compactRevision` can go on from
+    /// there without listing again: only while a listing catches up, and only if the compaction left every
+    /// change after the listing. Then the state misses nothing it serves, only the revision of deletes that
+    /// happened before the compaction: its `revision` may stay below a long-running instance's.
+    mutating func skipCompacted(to compactRevision: Int64) -> Bool {
+        guard revision < listedAt, compactRevision <= listedAt + 1, compactRevision > watchFrom else { return false }
+        watchFrom = compactRevision
+        return true
+    }
+
+    /// Replaces everything with a listing read at store revision `listedAt`; returns the values rejected.
+    mutating func reset(to keyValues: [KeyValue], revision listedAt: Int64) -> [Rejection] {
+        held = [:]
+        conflicting = [:]
         merged = [:]
+        claims = [:]
         var rejections: [Rejection] = []
-        var byService: [ServiceID: [(key: String, service: Service)]] = [:]
-        for keyValue in keyValues.sorted(by: { $0.modRevision < $1.modRevision }) {
-            switch decode(key: keyValue.keyText, value: keyValue.value) {
-            case .success(let (exportKey, service)):
-                byService[exportKey.service, default: []].append((keyValue.keyText, service))
+        var newest: Int64 = 0
+        for keyValue in keyValues {
+            if case .claim = layout.classify(keyValue.keyText) { claims[keyValue.keyText] = keyValue.modRevision }
+            guard layout.isRegistryKey(keyValue.keyText) else { continue }
+            newest = max(newest, keyValue.modRevision)
+            switch decode(keyValue) {
+            case .success(let (exportKey, held)):
+                self.held[exportKey.service, default: [:]][exportKey.cluster] = held
             case .failure(let rejection):
                 rejections.append(rejection)
-                if let exportKey = layout.parse(keyValue.keyText),
-                    let kept = previous[exportKey.service]?[exportKey.cluster]
-                {
-                    byService[exportKey.service, default: []].append((keyValue.keyText, kept))
-                }
             }
         }
-        for (id, exportsOfService) in byService {
-            // Usually the exports agree and one merge does; otherwise add them one at a time and reject the
-            // ones that do not fit.
-            if let service = try? RegistryDecoder.merge(exportsOfService.map { ($0.key, $0.service) }).first {
-                merged[id] = service
-                exports[id] = Dictionary(
-                    exportsOfService.map { ($0.service.clusters[0].cluster, $0.service) },
-                    uniquingKeysWith: { _, last in last })
-                continue
-            }
-            for export in exportsOfService {
-                let cluster = export.service.clusters[0].cluster
-                if let rejection = accept(export.service, key: export.key, id: id) {
-                    rejections.append(rejection)
-                    // The key's export from before the listing, if it still fits, rather than none.
-                    if let kept = previous[id]?[cluster], kept != export.service, exports[id]?[cluster] == nil {
-                        _ = accept(kept, key: export.key, id: id, keepPending: true)
-                    }
-                }
-            }
-        }
+        for id in held.keys { rejections += resolve(id) }
         services = merged.values.sorted { ServiceID($0) < ServiceID($1) }
-        self.revision = revision
+        revision = newest
+        self.listedAt = listedAt
+        watchFrom = newest + 1
         return rejections
     }
 
-    /// Applies watch events in order; returns whether any service changed, and the values rejected. The
-    /// revision becomes the last event's: a message's header may be ahead of its events while etcd sends a
-    /// long catch-up in parts, and resuming from the header would skip the rest.
+    /// Applies watch events in order; returns whether any service or the revision changed (the revision is the
+    /// zones' SOA serial, so a change that leaves every service as it was still makes a new snapshot), and the
+    /// values rejected.
     mutating func apply(_ events: [WatchEvent]) -> (changed: Bool, rejections: [Rejection]) {
+        let revisionBefore = revision
         var rejections: [Rejection] = []
         var touched: Set<ServiceID> = []
         for event in events {
+            watchFrom = max(watchFrom, event.kv.modRevision + 1)
+            if case .claim = layout.classify(event.kv.keyText) {
+                claims[event.kv.keyText] = event.isDelete ? nil : event.kv.modRevision
+            }
+            guard layout.isRegistryKey(event.kv.keyText) else { continue }
             revision = max(revision, event.kv.modRevision)
-            let key = event.kv.keyText
+            guard event.kv.modRevision > listedAt else { continue }
             if event.isDelete {
-                guard let exportKey = layout.parse(key) else { continue }
-                let id = exportKey.service
-                pending[id]?[exportKey.cluster] = nil
-                guard exports[id]?[exportKey.cluster] != nil else { continue }
-                exports[id]?[exportKey.cluster] = nil
-                remerge(id)
-                retryPending(id)
-                touched.insert(id)
+                guard let exportKey = layout.parse(event.kv.keyText) else { continue }
+                held[exportKey.service]?[exportKey.cluster] = nil
+                touched.insert(exportKey.service)
                 continue
             }
-            switch decode(key: key, value: event.kv.value) {
-            case .success(let (exportKey, service)):
-                if let rejection = accept(service, key: key, id: exportKey.service) {
-                    rejections.append(rejection)
-                } else {
-                    touched.insert(exportKey.service)
-                }
+            switch decode(event.kv) {
+            case .success(let (exportKey, held)):
+                self.held[exportKey.service, default: [:]][exportKey.cluster] = held
+                touched.insert(exportKey.service)
             case .failure(let rejection):
                 rejections.append(rejection)
-                // The key's newest value is unusable: an older one waiting aside is no longer what etcd holds.
-                if let exportKey = layout.parse(key) { pending[exportKey.service]?[exportKey.cluster] = nil }
+                if let exportKey = layout.parse(event.kv.keyText) {
+                    held[exportKey.service]?[exportKey.cluster] = nil
+                    touched.insert(exportKey.service)
+                }
             }
         }
+        for id in touched { rejections += resolve(id) }
         let changed = resort(touched)
-        return (changed, rejections)
+        return (changed || revision != revisionBefore, rejections)
     }
 
-    /// Takes `service` (one cluster's export) as the new value of its key if the service still merges with it;
-    /// otherwise leaves the key's previous value in place, keeps the value aside for a later retry (unless
-    /// `keepPending`, for a fallback), and says why.
-    private mutating func accept(
-        _ service: Service, key: String, id: ServiceID, keepPending: Bool = false
-    )
-        -> Rejection?
-    {
-        let cluster = service.clusters[0].cluster
-        do throws(RegistryError) {
-            try take(service, cluster: cluster, id: id)
-            if !keepPending { pending[id]?[cluster] = nil }
-            retryPending(id)
-            return nil
-        } catch {
-            if !keepPending { pending[id, default: [:]][cluster] = service }
-            return Rejection(key: key, error: error)
-        }
-    }
-
-    /// Makes `service` the export of `cluster` if the service still merges with it; otherwise leaves everything
-    /// as it was and throws why.
-    private mutating func take(_ service: Service, cluster: String, id: ServiceID) throws(RegistryError) {
-        let previous = exports[id]?[cluster]
-        exports[id, default: [:]][cluster] = service
-        do throws(RegistryError) {
-            merged[id] = try mergeExports(of: id)
-        } catch {
-            exports[id]?[cluster] = previous
-            if exports[id]?.isEmpty == true { exports[id] = nil }
-            throw error
-        }
-    }
-
-    /// Takes whichever exports kept aside for `id` now fit, until none does.
-    private mutating func retryPending(_ id: ServiceID) {
-        var progress = true
-        while progress, let waiting = pending[id], !waiting.isEmpty {
-            progress = false
-            for (cluster, service) in waiting.sorted(by: { $0.key < $1.key }) {
-                guard (try? take(service, cluster: cluster, id: id)) != nil else { continue }
-                pending[id]?[cluster] = nil
-                progress = true
-            }
-            if pending[id]?.isEmpty == true { pending[id] = nil }
-        }
-    }
-
-    /// Re-merges a service after an export left; a service with no export left is gone.
-    private mutating func remerge(_ id: ServiceID) {
-        guard let remaining = exports[id], !remaining.isEmpty else {
-            exports[id] = nil
+    /// Merges the service's exports oldest first, leaving out each one that disagrees with those before it;
+    /// returns the rejections not reported before.
+    private mutating func resolve(_ id: ServiceID) -> [Rejection] {
+        guard let exports = held[id], !exports.isEmpty else {
+            held[id] = nil
             merged[id] = nil
-            return
+            conflicting[id] = nil
+            return []
         }
-        // Exports that merged together still merge after one leaves.
-        merged[id] = try? mergeExports(of: id)
-    }
-
-    private func mergeExports(of id: ServiceID) throws(RegistryError) -> Service? {
-        let list = (exports[id] ?? [:]).sorted { $0.key < $1.key }.map { entry in
-            (origin: layout.key(namespace: id.namespace, name: id.name, cluster: entry.key), service: entry.value)
+        let ordered = exports.sorted { ($0.value.createRevision, $0.key) < ($1.value.createRevision, $1.key) }
+        let entries = ordered.map { cluster, held in
+            (
+                origin: "etcd:" + layout.key(namespace: id.namespace, name: id.name, cluster: cluster),
+                service: held.service
+            )
         }
-        return try RegistryDecoder.merge(list).first
+        // Usually the exports agree and one merge does.
+        if let service = try? RegistryDecoder.merge(entries).first {
+            merged[id] = service
+            conflicting[id] = nil
+            return []
+        }
+        var taken: [(origin: String, service: Service)] = []
+        var service: Service? = nil
+        var left: [String: Int64] = [:]
+        var rejections: [Rejection] = []
+        for ((cluster, held), entry) in zip(ordered, entries) {
+            do {
+                service = try RegistryDecoder.merge(taken + [entry]).first
+                taken.append(entry)
+            } catch {
+                left[cluster] = held.modRevision
+                if conflicting[id]?[cluster] != held.modRevision {
+                    rejections.append(Rejection(key: String(entry.origin.dropFirst("etcd:".count)), error: error))
+                }
+            }
+        }
+        merged[id] = service
+        conflicting[id] = left
+        return rejections
     }
 
     /// Brings `services` in line with `merged` for the touched services: a binary search each when few changed,
@@ -234,42 +223,40 @@ struct EtcdRegistryState {
     }
 
     /// Decodes one key's value and checks it against the key (`ExportKey.mismatch`).
-    private func decode(key: String, value: Data?) -> Result<(ExportKey, Service), Rejection> {
+    private func decode(_ keyValue: KeyValue) -> Result<(ExportKey, Held), Rejection> {
+        let key = keyValue.keyText
         let origin = "etcd:" + key
+        func rejection(_ error: RegistryError) -> Result<(ExportKey, Held), Rejection> {
+            .failure(Rejection(key: key, error: error))
+        }
         guard let exportKey = layout.parse(key) else {
-            return .failure(
-                Rejection(
-                    key: key,
-                    error: RegistryError(
-                        file: origin,
-                        message: "not an export key: expected \(layout.servicesPrefix)NAMESPACE/NAME/CLUSTER")
-                ))
+            return rejection(
+                RegistryError(
+                    file: origin,
+                    message: "not an export key: expected \(layout.clustersPrefix)CLUSTER/services/NAMESPACE/NAME"))
         }
-        if let value, value.count > Self.maxValueBytes {
-            return .failure(
-                Rejection(
-                    key: key,
-                    error: RegistryError(
-                        file: origin,
-                        message:
-                            "the value is larger than \(Self.maxValueBytes >> 10) KiB (\(value.count) octets): not read"
-                    )))
+        if let value = keyValue.value, value.count > Self.maxValueBytes {
+            return rejection(
+                RegistryError(
+                    file: origin,
+                    message:
+                        "the value is larger than \(Self.maxValueBytes >> 10) KiB (\(value.count) octets): not read"))
         }
-        let text = String(decoding: value ?? Data(), as: UTF8.self)
         let service: Service
         do {
-            service = try RegistryDecoder.decodeExport(text, file: origin)
+            service = try RegistryDecoder.decodeExport(keyValue.valueText, file: origin)
         } catch {
-            return .failure(Rejection(key: key, error: error))
+            return rejection(error)
         }
         if let (field, inValue, inKey) = exportKey.mismatch(with: service) {
-            return .failure(
-                Rejection(
-                    key: key,
-                    error: RegistryError(
-                        file: origin, field: field, message: "'\(inValue)' does not match the key's '\(inKey)'")))
+            return rejection(
+                RegistryError(file: origin, field: field, message: "'\(inValue)' does not match the key's '\(inKey)'"))
         }
-        return .success((exportKey, service))
+        return .success(
+            (
+                exportKey,
+                Held(service: service, createRevision: keyValue.createRevision, modRevision: keyValue.modRevision)
+            ))
     }
 }
 

@@ -1,7 +1,13 @@
 import ServiceRegistry
 
-/// Where exports live in etcd: `PREFIX services/NAMESPACE/NAME/CLUSTER` (DESIGN.md section 2), with the default
-/// prefix `/scdns/v1/`. One key per cluster's export, so each cluster writes and leases only its own keys.
+/// Where the registry lives in etcd (DESIGN.md section 2), under a prefix (default `/scdns/v1/`):
+///
+/// - `PREFIX clusters/CLUSTER/services/NAMESPACE/NAME`: one cluster's export of one service, a flat JSON value;
+/// - `PREFIX clusters/CLUSTER/publisher`: the claim of the publisher that writes the cluster's exports.
+///
+/// Cluster first, so that everything one cluster writes sits under `PREFIX clusters/CLUSTER/` and an etcd role
+/// can confine that cluster's publisher to it. Servers list and watch `PREFIX clusters/`; keys there that are
+/// neither of the above (a later version's) are not theirs to judge and are passed over.
 public struct RegistryKeyLayout: Sendable, Equatable {
     public static let defaultPrefix = "/scdns/v1/"
 
@@ -12,24 +18,58 @@ public struct RegistryKeyLayout: Sendable, Equatable {
         self.prefix = prefix.hasSuffix("/") ? prefix : prefix + "/"
     }
 
-    /// Every export key starts with this.
-    public var servicesPrefix: String { prefix + "services/" }
+    /// Every key servers read starts with this: what they list and watch.
+    public var clustersPrefix: String { prefix + "clusters/" }
+
+    /// Everything `cluster` writes starts with this: its exports and its publisher's claim.
+    public func clusterPrefix(_ cluster: String) -> String { clustersPrefix + cluster + "/" }
+
+    /// The exports of `cluster` start with this.
+    public func servicesPrefix(cluster: String) -> String { clusterPrefix(cluster) + "services/" }
 
     public func key(namespace: String, name: String, cluster: String) -> String {
-        servicesPrefix + namespace + "/" + name + "/" + cluster
+        servicesPrefix(cluster: cluster) + namespace + "/" + name
     }
 
-    /// The keys of one service start with this.
-    public func servicePrefix(namespace: String, name: String) -> String {
-        servicesPrefix + namespace + "/" + name + "/"
+    /// The key a cluster's publisher holds on its lease while it publishes.
+    public func claimKey(cluster: String) -> String { clusterPrefix(cluster) + "publisher" }
+
+    /// What a key under the prefix is.
+    public enum Kind: Equatable, Sendable {
+        /// A well-formed export key.
+        case export(ExportKey)
+        /// Under a cluster's `services/` but not `NAMESPACE/NAME` (an empty part, too few or too many): a value
+        /// there is meant as an export and is rejected as one.
+        case malformedExport(cluster: String)
+        /// A cluster's publisher claim.
+        case claim(cluster: String)
+        /// Anything else, inside the prefix or not: not the registry's.
+        case other
     }
 
-    /// The parts of an export key, or nil for a key that is not `services/NS/NAME/CLUSTER` under the prefix.
+    public func classify(_ key: String) -> Kind {
+        guard key.hasPrefix(clustersPrefix) else { return .other }
+        let parts = key.dropFirst(clustersPrefix.count).split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count >= 2, !parts[0].isEmpty else { return .other }
+        let cluster = String(parts[0])
+        if parts.count == 2, parts[1] == "publisher" { return .claim(cluster: cluster) }
+        guard parts[1] == "services", parts.count >= 3 else { return .other }
+        guard parts.count == 4, !parts[2].isEmpty, !parts[3].isEmpty else { return .malformedExport(cluster: cluster) }
+        return .export(ExportKey(namespace: String(parts[2]), name: String(parts[3]), cluster: cluster))
+    }
+
+    /// The parts of an export key, or nil for any other key.
     public func parse(_ key: String) -> ExportKey? {
-        guard key.hasPrefix(servicesPrefix) else { return nil }
-        let parts = key.dropFirst(servicesPrefix.count).split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts.allSatisfy({ !$0.isEmpty }) else { return nil }
-        return ExportKey(namespace: String(parts[0]), name: String(parts[1]), cluster: String(parts[2]))
+        if case .export(let exportKey) = classify(key) { return exportKey }
+        return nil
+    }
+
+    /// Whether a change to `key` can change the registry: an export key, well-formed or not.
+    public func isRegistryKey(_ key: String) -> Bool {
+        switch classify(key) {
+        case .export, .malformedExport: true
+        case .claim, .other: false
+        }
     }
 }
 

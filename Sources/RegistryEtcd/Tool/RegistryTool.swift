@@ -19,32 +19,41 @@ public struct RegistryTool: Sendable {
         public let description: String
     }
 
-    /// One line per export under the prefix (or under `namespace`), after a header with the revision, so two
-    /// instances' views can be compared with etcd's.
+    /// One line per export under the prefix (or in `namespace`), and one per cluster's publisher claim, after a
+    /// header with the revision, so two instances' views can be compared with etcd's.
     public func list(namespace: String? = nil) async throws -> [String] {
-        let prefix = namespace.map { layout.servicesPrefix + $0 + "/" } ?? layout.servicesPrefix
-        let listing = try await client.list(prefix: prefix)
+        let listing = try await client.list(prefix: layout.clustersPrefix)
         var lines: [String] = []
         var services: Set<ServiceID> = []
+        var exports = 0
         for keyValue in listing.keyValues {
             let key = keyValue.keyText
             let lease = keyValue.leaseID == 0 ? "none" : hex(keyValue.leaseID)
-            guard let exportKey = layout.parse(key) else {
-                lines.append("\(key)  INVALID: not \(layout.servicesPrefix)NAMESPACE/NAME/CLUSTER")
+            switch layout.classify(key) {
+            case .export(let exportKey):
+                guard namespace == nil || exportKey.namespace == namespace else { continue }
+                services.insert(exportKey.service)
+                exports += 1
+                do {
+                    let service = try RegistryDecoder.decodeExport(keyValue.valueText, file: "etcd:" + key)
+                    lines.append("\(exportKey)  \(Self.summary(service))  lease=\(lease) rev=\(keyValue.modRevision)")
+                } catch {
+                    lines.append("\(exportKey)  INVALID: \(error)")
+                }
+            case .malformedExport:
+                guard namespace == nil else { continue }
+                exports += 1
+                lines.append(
+                    "\(key)  INVALID: not \(layout.clustersPrefix)CLUSTER/services/NAMESPACE/NAME")
+            case .claim(let cluster):
+                guard namespace == nil else { continue }
+                lines.append("\(cluster) publisher: \(keyValue.valueText)  lease=\(lease) rev=\(keyValue.modRevision)")
+            case .other:
                 continue
             }
-            services.insert(exportKey.service)
-            let text = keyValue.valueText
-            do {
-                let service = try RegistryDecoder.decodeExport(text, file: "etcd:" + key)
-                lines.append("\(exportKey)  \(Self.summary(service))  lease=\(lease) rev=\(keyValue.modRevision)")
-            } catch {
-                lines.append("\(exportKey)  INVALID: \(error)")
-            }
         }
-        let header =
-            "revision \(listing.revision): \(listing.keyValues.count) export(s) of \(services.count) service(s) "
-            + "under \(prefix)"
+        let scope = namespace.map { "namespace \($0) under \(layout.clustersPrefix)" } ?? layout.clustersPrefix
+        let header = "revision \(listing.revision): \(exports) export(s) of \(services.count) service(s) in \(scope)"
         return [header] + lines
     }
 
@@ -58,11 +67,23 @@ public struct RegistryTool: Sendable {
             }
             return [keyValue.valueText]
         }
-        let listing = try await client.list(prefix: layout.servicePrefix(namespace: parts[0], name: parts[1]))
-        guard !listing.keyValues.isEmpty else { throw UsageError(description: "\(path): no such service") }
-        return listing.keyValues.map { keyValue in
-            let path = layout.parse(keyValue.keyText)?.description ?? keyValue.keyText
-            return path + " " + keyValue.valueText
+        let found = try await exportsOfService(namespace: parts[0], name: parts[1], keysOnly: false)
+        guard !found.isEmpty else { throw UsageError(description: "\(path): no such service") }
+        return found.map { exportKey, keyValue in "\(exportKey) \(keyValue.valueText)" }
+    }
+
+    /// Every cluster's export of one service. Exports are filed by cluster first, so this reads the whole
+    /// registry (keys only when `keysOnly`): fine for an operator's command, not for a server.
+    private func exportsOfService(
+        namespace: String, name: String, keysOnly: Bool
+    ) async throws -> [(
+        ExportKey, KeyValue
+    )] {
+        try await client.list(prefix: layout.clustersPrefix, keysOnly: keysOnly).keyValues.compactMap { keyValue in
+            guard let exportKey = layout.parse(keyValue.keyText), exportKey.namespace == namespace,
+                exportKey.name == name
+            else { return nil }
+            return (exportKey, keyValue)
         }
     }
 
@@ -85,11 +106,15 @@ public struct RegistryTool: Sendable {
         if parts.count == 3 {
             return try await client.delete(layout.key(namespace: parts[0], name: parts[1], cluster: parts[2]))
         }
-        return try await client.delete(layout.servicePrefix(namespace: parts[0], name: parts[1]), prefix: true)
+        let keys = try await exportsOfService(namespace: parts[0], name: parts[1], keysOnly: true).map { $0.1.keyText }
+        guard !keys.isEmpty else { return 0 }
+        try await client.transaction(keys.map { .delete(key: $0) })
+        return Int64(keys.count)
     }
 
     /// Prints each change under the prefix as it happens, from `revision` on (the next one by default), as
-    /// `REVISION PUT NS/NAME/CLUSTER VALUE` or `REVISION DELETE NS/NAME/CLUSTER`. Runs until cancelled; reconnects
+    /// `REVISION PUT NS/NAME/CLUSTER VALUE` or `REVISION DELETE NS/NAME/CLUSTER` (a publisher claim or any other
+    /// key by its full name). Runs until cancelled; reconnects
     /// from the last revision printed when the stream breaks.
     public func watch(from revision: Int64? = nil, output: @escaping @Sendable (String) -> Void) async throws {
         var next: Int64
@@ -97,7 +122,7 @@ public struct RegistryTool: Sendable {
         while true {
             let progress = RevisionHolder(next)
             do {
-                try await client.watch(prefix: layout.servicesPrefix, from: next) { messages in
+                try await client.watch(prefix: layout.clustersPrefix, from: next) { messages in
                     for message in messages {
                         for event in message.watchEvents {
                             let key = event.kv.keyText

@@ -28,7 +28,7 @@ public enum RegistryDecoder {
     }
 
     /// Decodes one export in its flat form, the service's keys and one cluster's keys in one object, as etcd
-    /// stores it under `/scdns/v1/services/NS/NAME/CLUSTER` (DESIGN.md section 2). `file` names the origin in
+    /// stores it under `/scdns/v1/clusters/CLUSTER/services/NS/NAME` (DESIGN.md section 2). `file` names the origin in
     /// errors, e.g. the etcd key. The result has exactly one cluster.
     public static func decodeExport(_ text: String, file: String) throws(RegistryError) -> Service {
         guard let root = try YAMLField.parse(text, file: file), !root.isNull else {
