@@ -13,11 +13,13 @@ struct Registry: AsyncParsableCommand {
 
 /// `--etcd` and `--prefix`, shared by every registry subcommand.
 struct EtcdOptions: ParsableArguments {
-    @Option(name: .long, help: "etcd endpoint http://HOST:PORT; repeat for several (tried in turn).")
+    @Option(name: .long, help: "etcd endpoint http(s)://HOST:PORT; repeat for several (tried in turn).")
     var etcd: [String] = ["http://127.0.0.1:2379"]
 
     @Option(name: .long, help: "Where the registry lives in etcd.")
     var prefix: String = RegistryKeyLayout.defaultPrefix
+
+    @OptionGroup var security: EtcdSecurityOptions
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
@@ -28,9 +30,9 @@ struct EtcdOptions: ParsableArguments {
 
     func client(logger: Logger) throws -> EtcdClient {
         do {
-            return try EtcdClient(endpoints: etcd, logger: logger)
+            return try EtcdClient(endpoints: etcd, security: security.applied(to: EtcdSecurity()), logger: logger)
         } catch {
-            throw ValidationError("--etcd: \(error)")
+            throw ValidationError("etcd: \(error)")
         }
     }
 

@@ -30,11 +30,14 @@ struct ServerOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help: "etcd endpoint http://HOST:PORT of the replicated registry; repeat for several. Overrides 'registry'.")
+        help:
+            "etcd endpoint http(s)://HOST:PORT of the replicated registry; repeat for several. Overrides 'registry'.")
     var etcd: [String] = []
 
     @Option(name: .long, help: "Where the registry lives in etcd (default /scdns/v1/, or the config's).")
     var etcdPrefix: String?
+
+    @OptionGroup var etcdSecurity: EtcdSecurityOptions
 
     @Option(
         name: .long,
@@ -95,6 +98,13 @@ struct ServerOptions: ParsableArguments {
                 throw ValidationError("--etcd-prefix '\(etcdPrefix)' does not start with '/', like /scdns/v1/")
             }
             loaded.registryEtcd?.prefix = etcdPrefix
+        }
+        if !etcdSecurity.isEmpty {
+            guard let settings = loaded.registryEtcd else {
+                throw ValidationError(
+                    "--etcd-ca, --etcd-cert, --etcd-key, --etcd-user and --etcd-password-file need an etcd registry")
+            }
+            loaded.registryEtcd?.security = etcdSecurity.applied(to: settings.security)
         }
         return loaded
     }

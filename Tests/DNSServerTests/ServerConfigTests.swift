@@ -1,5 +1,6 @@
 import DNSPipeline
 import DNSWire
+import RegistryEtcd
 import ServiceRegistry
 import XCTest
 
@@ -166,17 +167,53 @@ final class ServerConfigTests: XCTestCase {
         XCTAssertEqual(prefixed.registryEtcd?.prefix, "/team-a/scdns/")
         XCTAssertNil(try ServerConfig.load(file: "scdns.yaml", text: "ttl: 5").registryEtcd)
 
+        // TLS and authentication: files relative to the config file's directory, the password only by file.
+        let secured = try ServerConfig.load(
+            file: "/etc/scdns/scdns.yaml",
+            text: """
+                registry:
+                  etcd:
+                    endpoints: [https://10.0.0.5:2379]
+                    tls: { ca: pki/ca.pem, cert: /pki/client.pem, key: pki/client-key.pem }
+                    auth: { user: scdns-reader, passwordFile: /run/secrets/etcd-password }
+                """)
+        XCTAssertEqual(
+            secured.registryEtcd?.security,
+            EtcdSecurity(
+                caFile: "/etc/scdns/pki/ca.pem", certFile: "/pki/client.pem", keyFile: "/etc/scdns/pki/client-key.pem",
+                user: "scdns-reader", passwordFile: "/run/secrets/etcd-password"))
+
         assertConfigErrors([
             ("registry:\n  etcd: { endpoints: [] }\n", 2, "registry.etcd.endpoints", "at least one"),
             (
-                "registry:\n  etcd:\n    endpoints: [https://e:2379]\n", 3, "registry.etcd.endpoints[0]",
-                "http://HOST:PORT"
+                "registry:\n  etcd:\n    endpoints: [ftp://e:2379]\n", 3, "registry.etcd.endpoints[0]",
+                "http://HOST:PORT or https://HOST:PORT"
+            ),
+            (
+                "registry:\n  etcd:\n    endpoints: [\"http://u:secret@e:2379\"]\n", 3, "registry.etcd.endpoints[0]",
+                "credentials in its URL is refused"
+            ),
+            (
+                "registry:\n  etcd:\n    endpoints: [http://e:2379]\n    tls: { ca: ca.pem }\n", 4, "registry.etcd.tls",
+                "endpoint http://e:2379 is not https://"
+            ),
+            (
+                "registry:\n  etcd:\n    endpoints: [https://e:2379]\n    tls: { cert: c.pem }\n", 4,
+                "registry.etcd.tls", "cert and key go together"
+            ),
+            (
+                "registry:\n  etcd:\n    endpoints: [https://e:2379]\n    auth: { user: u }\n", 4,
+                "registry.etcd.auth.passwordFile", "required"
+            ),
+            (
+                "registry:\n  etcd:\n    endpoints: [https://e:2379]\n    auth: { user: u, password: p }\n", 4,
+                "registry.etcd.auth.password", "unknown field"
             ),
             ("registry:\n  etcd: { endpoints: [\"e:2379\"] }\n", 2, "registry.etcd.endpoints[0]", "http://HOST:PORT"),
             ("registry:\n  etcd: { prefix: /x/ }\n", 2, "registry.etcd.endpoints", "required"),
             ("registry:\n  etcd: { endpoints: [http://e:1], prefix: x/ }\n", 2, "registry.etcd.prefix", "starts with"),
             ("registry:\n  file: r.yaml\n  etcd: { endpoints: [http://e:1] }\n", 2, "registry.file", "not both"),
-            ("registry:\n  etcd: { endpoints: [http://e:1], tls: true }\n", 2, "registry.etcd.tls", "unknown field"),
+            ("registry:\n  etcd: { endpoints: [https://e:1], tls: true }\n", 2, "registry.etcd.tls", "mapping"),
         ])
     }
 

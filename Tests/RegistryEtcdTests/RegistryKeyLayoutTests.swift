@@ -48,11 +48,16 @@ final class RegistryKeyLayoutTests: XCTestCase {
         XCTAssertEqual(EtcdClient.prefixEnd(""), Data([0]))
     }
 
-    func testEndpointsMustBePlainHTTPWithAPort() throws {
+    func testEndpointsAreHTTPOrHTTPSWithAPortAndNoCredentials() throws {
         XCTAssertEqual(try EtcdEndpoint("http://127.0.0.1:2379/").base, "http://127.0.0.1:2379")
         XCTAssertEqual(try EtcdEndpoint("http://[::1]:2379").base, "http://[::1]:2379")
-        for text in ["https://127.0.0.1:2379", "127.0.0.1:2379", "http://127.0.0.1", "http://h:0", "http://h:1/v3"] {
+        XCTAssertTrue(try EtcdEndpoint("https://etcd-0.etcd:2379").isTLS)
+        for text in ["ftp://127.0.0.1:2379", "127.0.0.1:2379", "http://127.0.0.1", "http://h:0", "http://h:1/v3"] {
             XCTAssertThrowsError(try EtcdEndpoint(text), text)
+        }
+        XCTAssertThrowsError(try EtcdEndpoint("https://root:hunter2@h:2379")) { error in
+            XCTAssertFalse("\(error)".contains("hunter2"), "\(error)")
+            XCTAssertTrue("\(error)".contains("credentials in its URL is refused"), "\(error)")
         }
     }
 

@@ -18,7 +18,8 @@ final class EtcdCluster {
         let dataDirectory: String
         var process: Process?
 
-        var endpoint: String { "http://127.0.0.1:\(clientPort)" }
+        var tls = false
+        var endpoint: String { (tls ? "https" : "http") + "://127.0.0.1:\(clientPort)" }
         var peerURL: String { "http://127.0.0.1:\(peerPort)" }
     }
 
@@ -26,6 +27,13 @@ final class EtcdCluster {
     private let directory: String
     private let token = "scdns-test-" + UUID().uuidString
     let log = LockedText()
+    /// With TLS: the certificates the members serve and require (`--client-cert-auth`).
+    let certificates: TestCertificates?
+    /// What the test's own clients use: the CA and client certificate with TLS, root's password once
+    /// `enableAuthentication` has run.
+    private(set) var security = EtcdSecurity()
+    /// More etcd flags for every member.
+    private let extraArguments: [String]
 
     static var binary: String {
         for candidate in ["/usr/bin/etcd", "/usr/local/bin/etcd"]
@@ -37,7 +45,17 @@ final class EtcdCluster {
 
     /// Starts `size` members and waits until each serves linearizable reads (a leader is elected).
     /// `clientPorts` fixes the members' client ports (a server may already be waiting on one).
-    init(size: Int = 1, clientPorts: [Int]? = nil, file: StaticString = #filePath, line: UInt = #line) async throws {
+    /// `certificates` serves https with them, and requires a client certificate signed by their CA.
+    init(
+        size: Int = 1, clientPorts: [Int]? = nil, certificates: TestCertificates? = nil,
+        extraArguments: [String] = [], file: StaticString = #filePath, line: UInt = #line
+    ) async throws {
+        self.certificates = certificates
+        self.extraArguments = extraArguments
+        if let certificates {
+            security = EtcdSecurity(
+                caFile: certificates.ca, certFile: certificates.clientCert, keyFile: certificates.clientKey)
+        }
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
             XCTFail("etcd not found: install etcd-server (make test-deps does)", file: file, line: line)
             throw TestFailure("no etcd")
@@ -48,7 +66,7 @@ final class EtcdCluster {
             members.append(
                 Member(
                     name: "m\(index)", clientPort: try clientPorts?[index] ?? freePort(), peerPort: try freePort(),
-                    dataDirectory: directory + "/m\(index)"))
+                    dataDirectory: directory + "/m\(index)", tls: certificates != nil))
         }
         for index in members.indices { try launch(index, state: "new") }
         for index in members.indices { try await awaitReady(index, file: file, line: line) }
@@ -67,7 +85,7 @@ final class EtcdCluster {
     /// A client of every member, for the test's own reads and writes.
     func client(_ indices: [Int]? = nil) throws -> EtcdClient {
         let chosen = (indices ?? Array(members.indices)).map { members[$0].endpoint }
-        return try EtcdClient(endpoints: chosen, logger: Logger(label: "test-etcd-client"))
+        return try EtcdClient(endpoints: chosen, security: security, logger: Logger(label: "test-etcd-client"))
     }
 
     /// SIGKILL, as a crash or a lost machine would end it.
@@ -103,6 +121,13 @@ final class EtcdCluster {
             "--heartbeat-interval", "50", "--election-timeout", "500",
             "--logger", "zap", "--log-level", "warn",
         ]
+        process.arguments! += extraArguments
+        if let certificates {
+            process.arguments! += [
+                "--cert-file", certificates.serverCert, "--key-file", certificates.serverKey,
+                "--trusted-ca-file", certificates.ca, "--client-cert-auth",
+            ]
+        }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
@@ -118,7 +143,8 @@ final class EtcdCluster {
 
     private func awaitReady(_ index: Int, file: StaticString, line: UInt) async throws {
         let client = try EtcdClient(
-            endpoints: [members[index].endpoint], callTimeout: .seconds(1), logger: Logger(label: "test-etcd-probe"))
+            endpoints: [members[index].endpoint], security: security, callTimeout: .seconds(1),
+            logger: Logger(label: "test-etcd-probe"))
         let deadline = ContinuousClock.now + .seconds(30)
         var lastError: (any Error)?
         while ContinuousClock.now < deadline {
@@ -136,6 +162,36 @@ final class EtcdCluster {
                 + log.text, file: file, line: line)
         throw TestFailure("etcd not ready")
     }
+}
+
+extension EtcdCluster {
+    /// Runs etcdctl against the first member as root (once authentication is on), failing the test on error.
+    @discardableResult
+    func etcdctl(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        var flags = ["--endpoints", endpoints[0]]
+        if let certificates {
+            flags += ["--cacert", certificates.ca, "--cert", certificates.clientCert, "--key", certificates.clientKey]
+        }
+        if security.user != nil { flags += ["--user", "root:" + EtcdCluster.rootPassword] }
+        let result = try Tools.run("etcdctl", flags + arguments, file: file, line: line)
+        XCTAssertEqual(result.status, 0, "etcdctl \(arguments): \(result.output)", file: file, line: line)
+        return result.output
+    }
+
+    static let rootPassword = "root-secret-" + String(UUID().uuidString.prefix(8))
+
+    /// Creates root, turns authentication on, and from then on the test's own clients authenticate as root.
+    func enableAuthentication(file: StaticString = #filePath, line: UInt = #line) throws {
+        try etcdctl(["user", "add", "root", "--new-user-password=\(Self.rootPassword)"], file: file, line: line)
+        try etcdctl(["auth", "enable"], file: file, line: line)
+        let passwordFile = directory + "/root-password"
+        try Self.rootPassword.write(toFile: passwordFile, atomically: true, encoding: .utf8)
+        security.user = "root"
+        security.passwordFile = passwordFile
+    }
+
+    /// A directory of the cluster's, removed with it: for password files and the like.
+    var scratchDirectory: String { directory }
 }
 
 /// A loopback TCP port nothing listens on now (bound, read back, released).

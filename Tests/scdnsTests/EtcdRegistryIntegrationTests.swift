@@ -329,7 +329,11 @@ final class EtcdRegistryIntegrationTests: XCTestCase {
             if answers.last != answer { answers.append(answer) }
             if answer == ["10.8.2.1", "10.8.2.2"] { break }
         }
-        XCTAssertEqual(answers, [["10.8.1.1"], ["10.8.2.1", "10.8.2.2"]], "answers through the takeover")
+        // The takeover can be quicker than one dig: the first answer seen may already be the second's.
+        XCTAssertEqual(answers.last, ["10.8.2.1", "10.8.2.2"], "answers through the takeover: \(answers)")
+        XCTAssertTrue(
+            answers.allSatisfy { $0 == ["10.8.1.1"] || $0 == ["10.8.2.1", "10.8.2.2"] },
+            "answers through the takeover: \(answers)")
         publisherA.waitUntilExit()
         XCTAssertEqual(publisherA.terminationStatus, 0, logA.text)
         XCTAssertTrue(logA.text.contains("claim given up"), logA.text)

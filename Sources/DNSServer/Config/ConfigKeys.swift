@@ -10,7 +10,9 @@ enum ConfigKeys {
     static let locality = ["cluster", "region", "zone"]
     static let clients = ["network", "cluster", "region", "zone"]
     static let registry = ["file", "etcd"]
-    static let etcd = ["endpoints", "prefix", "maxStale"]
+    static let etcd = ["endpoints", "prefix", "maxStale", "tls", "auth"]
+    static let etcdTLS = ["ca", "cert", "key"]
+    static let etcdAuth = ["user", "passwordFile"]
     static let forward = ["zone", "upstreams", "policy", "tryTimeout", "timeout"]
     static let cache = ["capacity", "maxBytes", "minTTL", "maxTTL", "prefetch", "serveStale"]
     static let limits = ["udpPayload", "tcpConnections", "tcpPerClient", "tcpIdle", "forwardInFlight", "rrl"]
@@ -25,6 +27,8 @@ enum ConfigKeys {
         nested("clients[]", clients)
         nested("registry", registry)
         nested("registry.etcd", etcd)
+        nested("registry.etcd.tls", etcdTLS)
+        nested("registry.etcd.auth", etcdAuth)
         nested("forward[]", forward)
         nested("cache", cache)
         nested("limits", limits)

@@ -290,6 +290,7 @@ public struct ServerConfig: Sendable {
         if !base.isEmpty {
             if !zonesDirectory.hasPrefix("/") { config.zonesDirectory = base + zonesDirectory }
             if !registryFile.hasPrefix("/") { config.registryFile = base + registryFile }
+            config.registryEtcd?.security.resolveFiles(against: base)
         }
         return config
     }

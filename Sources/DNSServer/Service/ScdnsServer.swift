@@ -126,7 +126,7 @@ public struct ScdnsServer: Sendable {
             let source = FileRegistrySource(path: config.registryFile, logger: logger)
             return (source, { source.reload() })
         }
-        let client = try EtcdClient(endpoints: etcd.endpoints, logger: logger)
+        let client = try EtcdClient(endpoints: etcd.endpoints, security: etcd.security, logger: logger)
         let source = EtcdRegistrySource(client: client, layout: RegistryKeyLayout(prefix: etcd.prefix), logger: logger)
         let logger = self.logger
         // etcd pushes every change as it happens; there is nothing to re-read.
@@ -183,7 +183,7 @@ public struct ScdnsServer: Sendable {
         guard let etcd = config.registryEtcd else {
             return try FileRegistrySource(path: config.registryFile, logger: logger).loadNow()
         }
-        let client = try EtcdClient(endpoints: etcd.endpoints, logger: logger)
+        let client = try EtcdClient(endpoints: etcd.endpoints, security: etcd.security, logger: logger)
         let source = EtcdRegistrySource(client: client, layout: RegistryKeyLayout(prefix: etcd.prefix), logger: logger)
         let listed = try await source.listOnce()
         if rejectingInvalidKeys, let first = listed.rejected.first {

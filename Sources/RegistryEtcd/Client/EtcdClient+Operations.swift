@@ -211,9 +211,15 @@ extension EtcdClient {
     }
 
     /// The current store revision, by a linearizable read (it needs a quorum, so it also proves the member
-    /// answering is part of one). With `endpoint`, only that member is asked.
-    public func currentRevision(at endpoint: EtcdEndpoint? = nil) async throws(EtcdError) -> Int64 {
-        let request = RangeRequest(key: Data([0]), count_only: true)
+    /// answering is part of one), counting the one key `key` (by default the empty key). A user confined by
+    /// etcd roles passes a key it may read: the read is refused otherwise. With `endpoint`, only that member is
+    /// asked.
+    public func currentRevision(
+        reading key: String? = nil, at endpoint: EtcdEndpoint? = nil
+    ) async throws(EtcdError)
+        -> Int64
+    {
+        let request = RangeRequest(key: key.map { Data($0.utf8) } ?? Data([0]), count_only: true)
         return try await call("/v3/kv/range", request, as: RangeResponse.self, only: endpoint).header?.revision?
             .value ?? 0
     }

@@ -54,6 +54,9 @@ extension EtcdClient {
                         if watch.compactRevision != 0 {
                             throw EtcdError.compacted(compactRevision: watch.compactRevision)
                         }
+                        if watch.cancelReason.contains("permission denied") {
+                            throw EtcdError.server(code: EtcdError.permissionDenied, message: watch.cancelReason)
+                        }
                         throw EtcdError.unreachable("\(endpoint): watch cancelled: \(watch.cancelReason)")
                     }
                     if watch.isCreated { onOpen(endpoint) }

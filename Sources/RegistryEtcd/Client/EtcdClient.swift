@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import NIOSSL
 import Synchronization
 
 /// A small etcd v3 client over etcd's JSON gateway (`POST /v3/...` on the client port).
@@ -15,26 +16,41 @@ import Synchronization
 ///
 /// Several endpoints: each call starts at the endpoint that last worked and moves to the next on a connection
 /// failure or an "unavailable" answer, so one dead member of a cluster costs one failed connect, not an outage.
+///
+/// Security (`EtcdSecurity`): https endpoints are checked against the given CA (or the system's roots) and
+/// can present a client certificate; with a user, the client authenticates once (`/v3/auth/authenticate`),
+/// sends the token with every call and stream, and authenticates again when etcd says the token expired.
 public final class EtcdClient: Sendable {
     public let endpoints: [EtcdEndpoint]
     /// How long one unary call may take on one endpoint, connect included.
     public let callTimeout: Duration
     private let preferred = Atomic<Int>(0)
     let logger: Logger
+    /// For https endpoints; nil when every endpoint is http.
+    private let tls: TLSConfiguration?
+    private let credentials: EtcdCredentials?
+    /// The token of the last authentication, while etcd takes it.
+    private let token = Mutex<String?>(nil)
 
     /// `maximumResponseBytes` bounds what one response may make us buffer (tests lower it to exercise the
-    /// listing's halving against a real etcd).
+    /// listing's halving against a real etcd). Every file `security` names is read here: a missing or
+    /// unreadable one fails now, naming it.
     public init(
-        endpoints: [String], callTimeout: Duration = .seconds(3), maximumResponseBytes: Int = 256 << 20,
-        logger: Logger
+        endpoints: [String], security: EtcdSecurity = EtcdSecurity(), callTimeout: Duration = .seconds(3),
+        maximumResponseBytes: Int = 256 << 20, logger: Logger
     ) throws(EtcdError) {
         guard !endpoints.isEmpty else { throw .badEndpoint("") }
         var parsed: [EtcdEndpoint] = []
         for text in endpoints { parsed.append(try EtcdEndpoint(text)) }
+        if security.usesTLSFiles, let plain = parsed.first(where: { !$0.isTLS }) {
+            throw .badSetting("TLS files are given but \(plain) is not https: give https:// endpoints")
+        }
         self.endpoints = parsed
         self.callTimeout = callTimeout
         self.maximumResponseBytes = maximumResponseBytes
         self.logger = logger
+        tls = parsed.contains(where: \.isTLS) ? try security.tlsConfiguration() : nil
+        credentials = try security.credentials()
     }
 
     /// One HTTP client for the process, as AHC advises: its connections are pooled per endpoint and shared by
@@ -63,9 +79,52 @@ public final class EtcdClient: Sendable {
         _ path: String, _ request: Request, as: Response.Type = Response.self, only endpoint: EtcdEndpoint? = nil
     ) async throws(EtcdError) -> Response {
         let body = try encode(request)
-        return try await withFailover(only: endpoint) { endpoint throws in
-            try decode(Response.self, from: try await post(endpoint.base + path, body: body, timeout: callTimeout))
+        return try await authenticated { token throws(EtcdError) in
+            try await withFailover(only: endpoint) { endpoint throws in
+                try decode(Response.self, from: try await post(endpoint, path, body: body, token: token))
+            }
         }
+    }
+
+    // MARK: - Authentication
+
+    /// Runs `body` with the current token (nil without a user), authenticating first if there is none, and once
+    /// more if etcd says the token is no longer valid (simple tokens expire after `--auth-token-ttl` idle, 5
+    /// minutes by default; a member restart forgets them).
+    private func authenticated<Result>(
+        _ body: (String?) async throws(EtcdError) -> Result
+    ) async throws(EtcdError) -> Result {
+        var renewed = false
+        while true {
+            let current = try await authToken()
+            do {
+                return try await body(current)
+            } catch .server(let code, let message)
+                where current != nil && !renewed
+                && (code == EtcdError.unauthenticated || message.contains("auth token"))
+            {
+                token.withLock { if $0 == current { $0 = nil } }
+                renewed = true
+                logger.debug("etcd token no longer valid; authenticating again", metadata: ["detail": "\(message)"])
+            }
+        }
+    }
+
+    /// The token to send, authenticating when there is none yet; nil without a user.
+    private func authToken() async throws(EtcdError) -> String? {
+        guard let credentials else { return nil }
+        if let current = token.withLock({ $0 }) { return current }
+        let body = try encode(AuthenticateRequest(name: credentials.user, password: credentials.password))
+        let response = try await withFailover { endpoint throws in
+            try decode(
+                AuthenticateResponse.self,
+                from: try await post(endpoint, "/v3/auth/authenticate", body: body, token: nil))
+        }
+        guard let value = response.token, !value.isEmpty else {
+            throw .malformed("etcd authenticated \(credentials) without a token (is authentication enabled?)")
+        }
+        token.withLock { $0 = value }
+        return value
     }
 
     /// Runs `attempt` on each endpoint in turn from the preferred one (or on `only`), until one succeeds; that
@@ -88,36 +147,47 @@ public final class EtcdClient: Sendable {
             } catch is CancellationError {
                 throw .cancelled
             } catch {
-                let failure = error as? EtcdError ?? .unreachable("\(endpoint): \(error)")
+                let failure = error as? EtcdError ?? .unreachable("\(endpoint): \(Self.describe(error))")
                 if Task.isCancelled { throw .cancelled }
                 guard failure.isEndpointFailure, tries > 1 else { throw failure }
-                failures.append("\(endpoint): \(failure)")
+                // An unreachable endpoint names itself already.
+                if case .unreachable(let detail) = failure, detail.hasPrefix(endpoint.base) {
+                    failures.append(detail)
+                } else {
+                    failures.append("\(endpoint): \(failure)")
+                }
                 logger.debug("etcd endpoint failed; trying the next", metadata: ["endpoint": "\(endpoint)"])
             }
         }
         throw .unreachable(failures.joined(separator: "; "))
     }
 
-    /// A JSON POST to `url`.
-    private static func request(_ url: String, body: ByteBuffer) -> HTTPClientRequest {
-        var request = HTTPClientRequest(url: url)
+    /// A JSON POST of `path` to `endpoint`, with the token when there is one. etcd's gateway passes the
+    /// `Authorization` header on as the gRPC metadata etcd reads the token from.
+    private func request(
+        _ endpoint: EtcdEndpoint, _ path: String, body: ByteBuffer, token: String?
+    ) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: endpoint.base + path)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
+        if let token { request.headers.add(name: "Authorization", value: token) }
+        if endpoint.isTLS { request.tlsConfiguration = tls }
         request.body = .bytes(body)
         return request
     }
 
-    /// One POST, its whole body read, bounded by `timeout` from start to end.
-    private func post(_ url: String, body: ByteBuffer, timeout: Duration) async throws -> Data {
+    /// One POST, its whole body read, bounded by `callTimeout` from start to end.
+    private func post(_ endpoint: EtcdEndpoint, _ path: String, body: ByteBuffer, token: String?) async throws -> Data {
         let http = self.http
         let maximumResponseBytes = self.maximumResponseBytes
-        let prepared = Self.request(url, body: body)
+        let timeout = callTimeout
+        let prepared = request(endpoint, path, body: body, token: token)
         return try await withDeadline(timeout) {
             let response: HTTPClientResponse
             do {
                 response = try await http.execute(prepared, timeout: TimeAmount(timeout))
             } catch {
-                throw EtcdError.unreachable("\(error)")
+                throw EtcdError.unreachable("\(endpoint): \(Self.describe(error))")
             }
             let bytes: ByteBuffer
             do {
@@ -131,6 +201,26 @@ public final class EtcdClient: Sendable {
             }
             return data
         }
+    }
+
+    /// A connection failure in an operator's terms: TLS failures say which side's certificate is wrong and which
+    /// setting fixes it, rather than a BoringSSL error code alone.
+    static func describe(_ error: any Error) -> String {
+        let text = "\(error)"
+        if text.contains("CERTIFICATE_VERIFY_FAILED") {
+            return "TLS: etcd's certificate is not signed by a CA this client trusts; give that CA "
+                + "(--etcd-ca, registry.etcd.tls.ca) [\(text)]"
+        }
+        if text.contains("failedToValidateHostname") {
+            return "TLS: etcd's certificate does not name the endpoint's host (subjectAltName) [\(text)]"
+        }
+        if text.contains("CERTIFICATE_REQUIRED") || text.contains("BAD_CERTIFICATE")
+            || text.contains("UNKNOWN_CA")
+        {
+            return "TLS: etcd refused this client's certificate, or its absence; give one signed by a CA etcd "
+                + "trusts (--etcd-cert and --etcd-key, registry.etcd.tls.cert and .key) [\(text)]"
+        }
+        return text
     }
 
     /// A range of 10,000 exports is about 4 MB; this bounds what a confused peer can make us buffer (default
@@ -179,17 +269,19 @@ public final class EtcdClient: Sendable {
         EtcdEndpoint, HTTPClientResponse
     ) {
         let body = try encode(request)
-        return try await withFailover { endpoint throws in
-            var request = Self.request(endpoint.base + path, body: body)
-            // gRPC metadata through the gateway: a member cut off from the leader cancels the watch instead of
-            // keeping it open with no events, so the watcher moves to a member that has a quorum.
-            request.headers.add(name: "Grpc-Metadata-Hasleader", value: "true")
-            let response = try await http.execute(request, timeout: TimeAmount(callTimeout))
-            guard response.status == .ok else {
-                let data = Data(buffer: try await response.body.collect(upTo: 1 << 20))
-                throw Self.gatewayError(status: response.status, body: data)
+        return try await authenticated { token throws(EtcdError) in
+            try await withFailover { endpoint throws in
+                var request = self.request(endpoint, path, body: body, token: token)
+                // gRPC metadata through the gateway: a member cut off from the leader cancels the watch instead of
+                // keeping it open with no events, so the watcher moves to a member that has a quorum.
+                request.headers.add(name: "Grpc-Metadata-Hasleader", value: "true")
+                let response = try await http.execute(request, timeout: TimeAmount(callTimeout))
+                guard response.status == .ok else {
+                    let data = Data(buffer: try await response.body.collect(upTo: 1 << 20))
+                    throw Self.gatewayError(status: response.status, body: data)
+                }
+                return (endpoint, response)
             }
-            return (endpoint, response)
         }
     }
 

@@ -1,14 +1,22 @@
-/// One etcd client URL. Only plain `http://HOST:PORT` is taken: scdns talks to etcd inside the cluster network
-/// (TLS to etcd is not built yet, and an `https://` URL is refused rather than silently downgraded).
+/// One etcd client URL: `http://HOST:PORT`, or `https://HOST:PORT` (checked against `EtcdSecurity.caFile`, or
+/// the system's roots). A URL with credentials in it (`http://user:password@host:2379`) is refused without
+/// being echoed: a password there shows in `ps`, in the config and in every log line that names the endpoint.
 public struct EtcdEndpoint: Sendable, Hashable, CustomStringConvertible {
-    /// `http://HOST:PORT` with no trailing slash, as requests are built from it.
+    /// `http://HOST:PORT` or `https://HOST:PORT`, with no trailing slash, as requests are built from it.
     public let base: String
 
     public init(_ text: String) throws(EtcdError) {
         var trimmed = text
         while trimmed.hasSuffix("/") { trimmed.removeLast() }
-        guard trimmed.hasPrefix("http://") else { throw .badEndpoint(text) }
-        let authority = trimmed.dropFirst("http://".count)
+        let scheme = ["http://", "https://"].first { trimmed.hasPrefix($0) }
+        guard let scheme else { throw .badEndpoint(text) }
+        let authority = trimmed.dropFirst(scheme.count)
+        if authority.contains("@") {
+            throw .badSetting(
+                "an etcd endpoint with credentials in its URL is refused (a password there shows in ps and logs): "
+                    + "give the user and a password file instead (--etcd-user, --etcd-password-file; "
+                    + "registry.etcd.auth)")
+        }
         guard let colon = authority.lastIndex(of: ":"), colon != authority.startIndex,
             let port = UInt16(authority[authority.index(after: colon)...]), port != 0,
             !authority.contains("/")
@@ -17,6 +25,8 @@ public struct EtcdEndpoint: Sendable, Hashable, CustomStringConvertible {
         }
         base = trimmed
     }
+
+    public var isTLS: Bool { base.hasPrefix("https://") }
 
     public var description: String { base }
 }

@@ -126,6 +126,16 @@ struct ResponseOp: Decodable {
     var response_range: RangeResponse?
 }
 
+struct AuthenticateRequest: Encodable {
+    var name: String
+    var password: String
+}
+
+struct AuthenticateResponse: Decodable {
+    var header: ResponseHeader?
+    var token: String?
+}
+
 struct LeaseGrantRequest: Encodable {
     var TTL: EtcdInt64
 }

@@ -41,7 +41,9 @@ public final class RegistryPublisher: Sendable {
     /// "HOST pid PID".
     public static var defaultIdentity: String {
         var name = [CChar](repeating: 0, count: 256)
-        let host = gethostname(&name, name.count) == 0 ? String(cString: name) : "unknown-host"
+        let host =
+            gethostname(&name, name.count) == 0
+            ? String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "unknown-host"
         return "\(host) pid \(getpid())"
     }
 
@@ -266,7 +268,7 @@ public final class RegistryPublisher: Sendable {
     private func watchClaim(deleted: @escaping @Sendable () -> Void) async throws {
         while true {
             do {
-                let from = try await client.currentRevision() + 1
+                let from = try await client.currentRevision(reading: claimKey) + 1
                 try await client.watch(key: claimKey, from: from) { messages in
                     if messages.contains(where: { $0.watchEvents.contains(where: \.isDelete) }) { deleted() }
                 }

@@ -223,7 +223,8 @@ public final class EtcdRegistrySource: RegistrySource {
                         do {
                             let claims = self.shared.withLock { $0.state.claims.keys.sorted() }
                             if claims.isEmpty {
-                                _ = try await self.client.currentRevision(at: endpoint)
+                                _ = try await self.client.currentRevision(
+                                    reading: self.layout.clustersPrefix, at: endpoint)
                                 latest = 0
                             } else {
                                 latest = try await self.client.newestModRevision(of: claims, at: endpoint)

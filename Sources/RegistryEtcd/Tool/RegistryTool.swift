@@ -118,7 +118,11 @@ public struct RegistryTool: Sendable {
     /// from the last revision printed when the stream breaks.
     public func watch(from revision: Int64? = nil, output: @escaping @Sendable (String) -> Void) async throws {
         var next: Int64
-        if let revision { next = revision } else { next = try await client.currentRevision() + 1 }
+        if let revision {
+            next = revision
+        } else {
+            next = try await client.currentRevision(reading: layout.clustersPrefix) + 1
+        }
         while true {
             let progress = RevisionHolder(next)
             do {
