@@ -66,8 +66,11 @@ def address(cluster, index):
 
 
 def write(path, text):
-    with open(path, "w") as f:
+    # Aside, then renamed into place (docs/registry.md, "Writing the file"): a server may be following the file,
+    # and must never read it half-written.
+    with open(path + ".tmp", "w") as f:
         f.write(text)
+    os.replace(path + ".tmp", path)
 
 
 def main():

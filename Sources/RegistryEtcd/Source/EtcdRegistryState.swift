@@ -82,10 +82,20 @@ struct EtcdRegistryState {
         var rejections: [Rejection] = []
         var newest: Int64 = 0
         for keyValue in keyValues {
-            if case .claim = layout.classify(keyValue.keyText) { claims[keyValue.keyText] = keyValue.modRevision }
-            guard layout.isRegistryKey(keyValue.keyText) else { continue }
+            // The key's text and kind once: a listing of 300,000 keys spends seconds on them otherwise.
+            let key = keyValue.keyText
+            let kind = layout.classify(key)
+            switch kind {
+            case .claim:
+                claims[key] = keyValue.modRevision
+                continue
+            case .other:
+                continue
+            case .export, .malformedExport:
+                break
+            }
             newest = max(newest, keyValue.modRevision)
-            switch decode(keyValue) {
+            switch decode(keyValue, key: key, kind: kind) {
             case .success(let (exportKey, held)):
                 self.held[exportKey.service, default: [:]][exportKey.cluster] = held
             case .failure(let rejection):
@@ -109,25 +119,33 @@ struct EtcdRegistryState {
         var touched: Set<ServiceID> = []
         for event in events {
             watchFrom = max(watchFrom, event.kv.modRevision + 1)
-            if case .claim = layout.classify(event.kv.keyText) {
-                claims[event.kv.keyText] = event.isDelete ? nil : event.kv.modRevision
+            let key = event.kv.keyText
+            let kind = layout.classify(key)
+            switch kind {
+            case .claim:
+                claims[key] = event.isDelete ? nil : event.kv.modRevision
+                continue
+            case .other:
+                continue
+            case .export, .malformedExport:
+                break
             }
-            guard layout.isRegistryKey(event.kv.keyText) else { continue }
             revision = max(revision, event.kv.modRevision)
             guard event.kv.modRevision > listedAt else { continue }
+            let exportKey: ExportKey? = if case .export(let exportKey) = kind { exportKey } else { nil }
             if event.isDelete {
-                guard let exportKey = layout.parse(event.kv.keyText) else { continue }
+                guard let exportKey else { continue }
                 held[exportKey.service]?[exportKey.cluster] = nil
                 touched.insert(exportKey.service)
                 continue
             }
-            switch decode(event.kv) {
+            switch decode(event.kv, key: key, kind: kind) {
             case .success(let (exportKey, held)):
                 self.held[exportKey.service, default: [:]][exportKey.cluster] = held
                 touched.insert(exportKey.service)
             case .failure(let rejection):
                 rejections.append(rejection)
-                if let exportKey = layout.parse(event.kv.keyText) {
+                if let exportKey {
                     held[exportKey.service]?[exportKey.cluster] = nil
                     touched.insert(exportKey.service)
                 }
@@ -222,14 +240,18 @@ struct EtcdRegistryState {
         return low
     }
 
-    /// Decodes one key's value and checks it against the key (`ExportKey.mismatch`).
-    private func decode(_ keyValue: KeyValue) -> Result<(ExportKey, Held), Rejection> {
-        let key = keyValue.keyText
+    /// Decodes one key's value and checks it against the key (`ExportKey.mismatch`); `key` and `kind` are the
+    /// key's text and `layout.classify` of it.
+    private func decode(
+        _ keyValue: KeyValue, key: String, kind: RegistryKeyLayout.Kind
+    ) -> Result<
+        (ExportKey, Held), Rejection
+    > {
         let origin = "etcd:" + key
         func rejection(_ error: RegistryError) -> Result<(ExportKey, Held), Rejection> {
             .failure(Rejection(key: key, error: error))
         }
-        guard let exportKey = layout.parse(key) else {
+        guard case .export(let exportKey) = kind else {
             return rejection(
                 RegistryError(
                     file: origin,
