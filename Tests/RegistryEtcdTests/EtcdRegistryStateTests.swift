@@ -169,6 +169,7 @@ final class EtcdRegistryStateTests: XCTestCase {
 
         outcome = state.apply([delete("app/nothere/c1", revision: 7)])
         XCTAssertEqual(state.revision, 7)
+        XCTAssertTrue(outcome.changed, "no service changed, but the serial did")
     }
 
     /// An invalid value counts as absent, by watch as by listing: the key's earlier value is not kept, or an

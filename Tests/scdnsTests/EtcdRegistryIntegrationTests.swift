@@ -59,12 +59,14 @@ final class EtcdRegistryIntegrationTests: XCTestCase {
     /// Polls until `name` is answered with `addresses` (NXDOMAIN when empty) or the deadline passes.
     /// `scdns registry publish` of cluster c1's exports in `file`, its standard error collected.
     static func publish(_ file: String, to etcd: EtcdCluster, leaseTTL: Int) throws -> (Process, LockedText) {
+        try publisher(["--etcd", etcd.endpoints[0], "--cluster", "c1", "--file", file, "--lease-ttl", "\(leaseTTL)"])
+    }
+
+    /// `scdns registry publish ARGUMENTS`, started, its standard error collected.
+    static func publisher(_ arguments: [String]) throws -> (Process, LockedText) {
         let publisher = Process()
         publisher.executableURL = URL(fileURLWithPath: ServerProcess.binary)
-        publisher.arguments = [
-            "registry", "publish", "--etcd", etcd.endpoints[0], "--cluster", "c1", "--file", file, "--lease-ttl",
-            "\(leaseTTL)",
-        ]
+        publisher.arguments = ["registry", "publish"] + arguments
         let log = LockedText()
         let pipe = Pipe()
         publisher.standardError = pipe

@@ -141,6 +141,16 @@ final class EtcdSourceTests: XCTestCase {
     }
 
     func testAWatchThatSilentlyStopsDeliveringIsNoticedAndReopened() async throws {
+        try await assertASilentWatchIsReopened(withPublisher: true)
+    }
+
+    /// With no publisher there is no heartbeat; the probe falls back to the newest mod revision under the prefix,
+    /// one probe in `sortedProbeEvery` (about 4.5 s here).
+    func testAWatchThatSilentlyStopsIsReopenedWithoutAnyPublisher() async throws {
+        try await assertASilentWatchIsReopened(withPublisher: false)
+    }
+
+    private func assertASilentWatchIsReopened(withPublisher: Bool) async throws {
         let etcd = try await EtcdCluster()
         let proxy = try FreezingProxy(to: etcd.members[0].clientPort)
         defer { proxy.stop() }
@@ -158,7 +168,9 @@ final class EtcdSourceTests: XCTestCase {
         let initial = [
             layout.key(namespace: "shop", name: "z", cluster: "c9"): Self.export("z", cluster: "c9", "10.9.0.1")
         ]
-        let publishing = Task { try await publisher.run(initial: initial, updates: updates) }
+        let publishing = Task {
+            if withPublisher { try await publisher.run(initial: initial, updates: updates) }
+        }
         defer { publishing.cancel() }
         _ = try await source.initialSnapshot()
         let published = Published()
@@ -166,14 +178,15 @@ final class EtcdSourceTests: XCTestCase {
         defer { watching.cancel() }
         try await client.put(
             layout.key(namespace: "shop", name: "a", cluster: "c1"), value: Self.export("a", "10.1.0.1"))
-        _ = try await published.await { $0.services.map(\.name) == ["a", "z"] }
+        let before = withPublisher ? ["a", "z"] : ["a"]
+        _ = try await published.await { $0.services.map(\.name) == before }
 
         // The watch's connection goes silent without closing; the probe's own connections still work. Only the
-        // probe's check that the watch delivers the heartbeat the member holds can notice.
+        // probe's check that the watch delivers what the member holds can notice.
         proxy.freezeWatches()
         let revision = try await client.put(
             layout.key(namespace: "shop", name: "b", cluster: "c1"), value: Self.export("b", "10.1.0.2"))
-        let snapshot = try await published.await(timeout: .seconds(15)) { $0.services.count == 3 }
+        let snapshot = try await published.await(timeout: .seconds(20)) { $0.services.count == before.count + 1 }
         XCTAssertEqual(snapshot.revision, revision)
         publishing.cancel()
         watching.cancel()

@@ -176,6 +176,17 @@ extension EtcdClient {
             as: HeaderOnlyResponse.self)
     }
 
+    /// The highest mod revision of any key under `prefix` (0 when there is none), by a linearizable read at
+    /// `endpoint` only. etcd sorts by reading every key under the prefix, whatever the limit: costly on a big
+    /// registry, so kept for when nothing cheaper says what a watch must have delivered.
+    public func latestModRevision(prefix: String, at endpoint: EtcdEndpoint) async throws(EtcdError) -> Int64 {
+        let request = RangeRequest(
+            key: Data(prefix.utf8), range_end: Self.prefixEnd(prefix), limit: EtcdInt64(1), keys_only: true,
+            sort_order: "DESCEND", sort_target: "MOD")
+        return try await call("/v3/kv/range", request, as: RangeResponse.self, only: endpoint).kvs?.first?
+            .modRevision ?? 0
+    }
+
     /// The highest mod revision among `keys` (0 when none exists), by linearizable reads of those keys only, in
     /// transactions of at most 100 reads, at `endpoint` only. It needs a quorum, so it proves the member is part
     /// of one; and a watch served by that member must deliver that revision.
@@ -211,7 +222,7 @@ extension EtcdClient {
     }
 
     /// The current store revision, by a linearizable read (it needs a quorum, so it also proves the member
-    /// answering is part of one), counting the one key `key` (by default the empty key). A user confined by
+    /// answering is part of one), counting the one key `key` (by default the key "\0"). A user confined by
     /// etcd roles passes a key it may read: the read is refused otherwise. With `endpoint`, only that member is
     /// asked.
     public func currentRevision(

@@ -54,8 +54,18 @@ extension EtcdClient {
                         if watch.compactRevision != 0 {
                             throw EtcdError.compacted(compactRevision: watch.compactRevision)
                         }
-                        if watch.cancelReason.contains("permission denied") {
-                            throw EtcdError.server(code: EtcdError.permissionDenied, message: watch.cancelReason)
+                        if watch.cancelReason.contains("permission denied") || watch.cancelReason.contains("auth token")
+                        {
+                            // etcd took the request (HTTP 200) and cancels the watch in its body when it does not
+                            // know the token (a member restarted, the token expired): `authenticated` never saw
+                            // an error. A unary read of the same key renews the token if that is why, so the
+                            // caller's next watch carries a good one; if the role truly lacks the key, it fails
+                            // the same way and this error stands.
+                            await renewTokenIfRejected(reading: String(decoding: create.key, as: UTF8.self))
+                            let code =
+                                watch.cancelReason.contains("auth token")
+                                ? EtcdError.unauthenticated : EtcdError.permissionDenied
+                            throw EtcdError.server(code: code, message: watch.cancelReason)
                         }
                         throw EtcdError.unreachable("\(endpoint): watch cancelled: \(watch.cancelReason)")
                     }

@@ -51,6 +51,11 @@ public final class EtcdClient: Sendable {
         self.logger = logger
         tls = parsed.contains(where: \.isTLS) ? try security.tlsConfiguration() : nil
         credentials = try security.credentials()
+        if let credentials, let plain = parsed.first(where: { !$0.isTLS }) {
+            logger.warning(
+                "etcd authentication over http: the password and token travel in clear; use https endpoints",
+                metadata: ["endpoint": "\(plain)", "user": "\(credentials.user)"])
+        }
     }
 
     /// One HTTP client for the process, as AHC advises: its connections are pooled per endpoint and shared by
@@ -108,6 +113,13 @@ public final class EtcdClient: Sendable {
                 logger.debug("etcd token no longer valid; authenticating again", metadata: ["detail": "\(message)"])
             }
         }
+    }
+
+    /// With a user: a linearizable read of `key`, through `authenticated`, which authenticates again if etcd
+    /// says the token is no longer valid. For a stream that etcd cancelled with "permission denied".
+    func renewTokenIfRejected(reading key: String) async {
+        guard credentials != nil else { return }
+        _ = try? await currentRevision(reading: key)
     }
 
     /// The token to send, authenticating when there is none yet; nil without a user.

@@ -6,17 +6,18 @@ public struct EtcdEndpoint: Sendable, Hashable, CustomStringConvertible {
     public let base: String
 
     public init(_ text: String) throws(EtcdError) {
-        var trimmed = text
-        while trimmed.hasSuffix("/") { trimmed.removeLast() }
-        let scheme = ["http://", "https://"].first { trimmed.hasPrefix($0) }
-        guard let scheme else { throw .badEndpoint(text) }
-        let authority = trimmed.dropFirst(scheme.count)
-        if authority.contains("@") {
+        // Before anything else, so that no later error echoes the text with the password in it.
+        if text.contains("@") {
             throw .badSetting(
                 "an etcd endpoint with credentials in its URL is refused (a password there shows in ps and logs): "
                     + "give the user and a password file instead (--etcd-user, --etcd-password-file; "
                     + "registry.etcd.auth)")
         }
+        var trimmed = text
+        while trimmed.hasSuffix("/") { trimmed.removeLast() }
+        let scheme = ["http://", "https://"].first { trimmed.hasPrefix($0) }
+        guard let scheme else { throw .badEndpoint(text) }
+        let authority = trimmed.dropFirst(scheme.count)
         guard let colon = authority.lastIndex(of: ":"), colon != authority.startIndex,
             let port = UInt16(authority[authority.index(after: colon)...]), port != 0,
             !authority.contains("/")

@@ -11,10 +11,10 @@ public enum EtcdError: Error, Sendable, CustomStringConvertible, Equatable {
     /// A response larger than the client reads (`maximumResponseBytes`) or than etcd's gateway passes on
     /// (etcd 3.4 before 3.4.17: 4 MiB): a listing halves its page and asks again.
     case responseTooBig(String)
-    /// An endpoint URL that is not `http://HOST:PORT` or `https://HOST:PORT`, or that carries credentials.
+    /// An endpoint URL that is not `http://HOST:PORT` or `https://HOST:PORT`.
     case badEndpoint(String)
     /// A TLS or authentication setting that cannot be used: a file that cannot be read, a user without a
-    /// password file, TLS files with an http endpoint.
+    /// password file, TLS files with an http endpoint, an endpoint with credentials in its URL (not echoed).
     case badSetting(String)
     /// The calling task was cancelled.
     case cancelled

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceRegistry
+import Synchronization
 
 /// Publishes one cluster's exports to etcd under one lease and keeps the lease alive (DESIGN.md section 2).
 ///
@@ -124,15 +125,7 @@ public final class RegistryPublisher: Sendable {
         }
     }
 
-    /// What `run` reacts to.
-    public enum Event: Sendable {
-        /// A new set of exports to publish (from `exports(of:...)`).
-        case exports([String: String])
-        /// Time to renew the lease, or the claim key was deleted (a holder gave it up or its lease ran out).
-        case tick
-    }
-
-    /// What `run` holds between events.
+    /// What `run` holds between steps.
     private struct Holding {
         var lease: Int64? = nil
         var claimed = false
@@ -146,43 +139,61 @@ public final class RegistryPublisher: Sendable {
     /// by a new one, the claim taken again and the set published again; so is a set that someone else
     /// overwrote or deleted (checked at every renewal). While another publisher holds the claim, nothing is
     /// written. Errors are logged and retried at the next tick; nothing here gives up.
+    ///
+    /// Work arrives as wake-ups that collapse while a step runs: after an etcd outage, the renewals that came due
+    /// meanwhile are one renewal, not a burst, and only the newest set is published.
     public func run(initial: [String: String], updates: AsyncStream<[String: String]>) async throws {
         let interval = Duration.milliseconds(max(500, leaseTTL * 1000 / 3))
-        let (events, continuation) = AsyncStream.makeStream(of: Event.self)
-        continuation.yield(.tick)  // publish at once
+        let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let pending = PendingWork()
+        pending.tick()  // publish at once
+        wake.yield()
         var holding = Holding()
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    for await update in updates { continuation.yield(.exports(update)) }
+                    for await update in updates {
+                        pending.put(update)
+                        wake.yield()
+                    }
                 }
                 group.addTask {
                     while true {
                         try await Task.sleep(for: interval)
-                        continuation.yield(.tick)
+                        pending.tick()
+                        wake.yield()
                     }
                 }
-                group.addTask { try await self.watchClaim { continuation.yield(.tick) } }
+                group.addTask {
+                    try await self.watchClaim {
+                        pending.tick()
+                        wake.yield()
+                    }
+                }
                 defer { group.cancelAll() }
                 var exports = initial
-                for await event in events {
+                for await _ in wakeups {
                     try Task.checkCancellation()
-                    if case .exports(let update) = event {
+                    let (update, tick) = pending.take()
+                    if let update {
                         exports = update
                         holding.published = false
                     }
+                    guard update != nil || tick else { continue }
                     do {
-                        try await step(event, exports: exports, holding: &holding)
+                        try await step(tick: tick, exports: exports, holding: &holding)
                     } catch {
                         if Task.isCancelled { break }
                         logger.error("etcd: \(error); retrying", metadata: ["cluster": "\(cluster)"])
                     }
                 }
-                // The events never end but by cancellation.
+                // The wake-ups never end but by cancellation.
                 throw CancellationError()
             }
         } catch {
-            if holding.claimed, let lease = holding.lease {
+            // Whether or not the claim was confirmed: a claim that committed as the task was cancelled is on this
+            // lease all the same, and the release deletes it only if it is.
+            if let lease = holding.lease {
                 // The task is cancelled, and so would be any call made from it.
                 await Task.detached { try? await self.release(lease: lease) }.value
                 logger.info("claim given up", metadata: ["cluster": "\(cluster)", "lease": "\(hex(lease))"])
@@ -191,9 +202,10 @@ public final class RegistryPublisher: Sendable {
         }
     }
 
-    /// One turn of `run`: renew the lease, take the claim, check and publish the set, as far as each is due.
-    private func step(_ event: Event, exports: [String: String], holding: inout Holding) async throws(EtcdError) {
-        if let current = holding.lease, case .tick = event {
+    /// One turn of `run`: renew the lease (on a tick), take the claim, check and publish the set, as far as each
+    /// is due.
+    private func step(tick: Bool, exports: [String: String], holding: inout Holding) async throws(EtcdError) {
+        if let current = holding.lease, tick {
             if try await client.keepAlive(lease: current) <= 0 {
                 logger.warning(
                     "lease expired (etcd was out of reach longer than its TTL); publishing again",
@@ -209,7 +221,7 @@ public final class RegistryPublisher: Sendable {
             logger.info("lease granted", metadata: ["lease": "\(hex(granted.id))", "ttl": "\(granted.ttl)s"])
         }
         guard let lease = holding.lease else { return }
-        if holding.claimed, case .tick = event, try await heartbeat(lease: lease) == nil {
+        if holding.claimed, tick, try await heartbeat(lease: lease) == nil {
             logger.warning(
                 "the claim is no longer on this publisher's lease (deleted by hand?); claiming again",
                 metadata: ["cluster": "\(cluster)", "lease": "\(hex(lease))"])
@@ -235,7 +247,7 @@ public final class RegistryPublisher: Sendable {
             holding.waitingFor = nil
             logger.info("cluster claimed", metadata: ["cluster": "\(cluster)", "lease": "\(hex(lease))"])
         }
-        if holding.published, case .tick = event,
+        if holding.published, tick,
             !(try await client.keysHeld(exports.keys.sorted(), lease: lease))
         {
             // Someone else (an operator's put or delete, a publisher that ignored the claim) moved or removed
@@ -324,6 +336,22 @@ extension RegistryPublisher {
             group.addTask { try await self.run(initial: initial, updates: updates) }
             defer { group.cancelAll() }
             try await group.next()
+        }
+    }
+}
+
+/// The work waiting for a publisher's next step: the newest set of exports, and whether a renewal is due.
+private final class PendingWork: Sendable {
+    private let state = Mutex<(exports: [String: String]?, tick: Bool)>((nil, false))
+
+    func put(_ exports: [String: String]) { state.withLock { $0.exports = exports } }
+    func tick() { state.withLock { $0.tick = true } }
+
+    /// What is waiting, now taken.
+    func take() -> (exports: [String: String]?, tick: Bool) {
+        state.withLock { state in
+            defer { state = (nil, false) }
+            return state
         }
     }
 }

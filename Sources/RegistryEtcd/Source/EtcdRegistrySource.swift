@@ -186,15 +186,22 @@ public final class EtcdRegistrySource: RegistrySource {
         var cause: any Error
     }
 
+    /// Without publishers: one probe in this many reads the newest mod revision under the prefix (`followOnce`).
+    static let sortedProbeEvery = 15
+
     /// Watches from the state's `watchFrom`, publishing each change, with a probe of the serving member alongside.
     /// Returns never; throws `WatchEnded`.
     ///
     /// The probe, at once and then every `probeInterval`, reads the publishers' claim keys from the member
-    /// serving the watch, by linearizable reads of those keys only (a count-only read of one key when there is no
-    /// claim): it fails if the member has no quorum. Publishers rewrite their claim at every lease renewal, so the
-    /// newest claim's revision is a heartbeat: if it has still not come down the watch by the next probe, while
-    /// the watch sits idle, the stream is dead without having closed (a middlebox that dropped it) and is reopened.
-    /// Nothing here reads the exports themselves: the probe costs the same at 10 services and at 100,000.
+    /// serving the watch, by linearizable reads of those keys only: it fails if the member has no quorum.
+    /// Publishers rewrite their claim at every lease renewal, so the newest claim's revision is a heartbeat: if
+    /// it has still not come down the watch by the next probe, while the watch sits idle, the stream is dead
+    /// without having closed (a middlebox that dropped it) and is reopened. Nothing here reads the exports
+    /// themselves: the probe costs the same at 10 services and at 100,000. Only with no publisher claim at all
+    /// (a registry written by hand) is there no heartbeat; then every `sortedProbeEvery`-th probe asks for the
+    /// newest mod revision under the prefix instead, which etcd answers by reading every key (0.73 s of its CPU
+    /// at 300,000 keys, BENCHMARKS.md), so a silent watch is still found, within about 30 s; the other probes
+    /// read one key, for the quorum.
     private func followOnce(publish: @escaping @Sendable (RegistrySnapshot) -> Void) async throws {
         let from = shared.withLock { $0.state.watchFrom }
         let progress = WatchProgress(received: from - 1)
@@ -214,6 +221,7 @@ public final class EtcdRegistrySource: RegistrySource {
                 }
                 group.addTask {
                     var expected: Int64? = nil
+                    var probes = 0
                     while true {
                         guard let endpoint = progress.endpoint else {
                             try await Task.sleep(for: .milliseconds(10))
@@ -222,13 +230,19 @@ public final class EtcdRegistrySource: RegistrySource {
                         let latest: Int64
                         do {
                             let claims = self.shared.withLock { $0.state.claims.keys.sorted() }
-                            if claims.isEmpty {
+                            if !claims.isEmpty {
+                                latest = try await self.client.newestModRevision(of: claims, at: endpoint)
+                            } else if probes % Self.sortedProbeEvery == 0 {
+                                // No publisher, so no heartbeat (a registry written by hand): the newest mod
+                                // revision under the prefix instead, a read that costs etcd every key.
+                                latest = try await self.client.latestModRevision(
+                                    prefix: self.layout.clustersPrefix, at: endpoint)
+                            } else {
                                 _ = try await self.client.currentRevision(
                                     reading: self.layout.clustersPrefix, at: endpoint)
                                 latest = 0
-                            } else {
-                                latest = try await self.client.newestModRevision(of: claims, at: endpoint)
                             }
+                            probes += 1
                         } catch {
                             self.client.avoid(endpoint)
                             throw EtcdError.unreachable("\(endpoint) failed its probe: \(error)")

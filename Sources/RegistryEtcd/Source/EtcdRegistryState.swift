@@ -23,6 +23,8 @@ struct EtcdRegistryState {
 
     /// One valid export etcd holds.
     struct Held: Equatable {
+        /// The etcd key, for errors.
+        var key: String
         var service: Service
         /// The revision its key was created at: the older export decides a disagreement.
         var createRevision: Int64
@@ -166,12 +168,7 @@ struct EtcdRegistryState {
             return []
         }
         let ordered = exports.sorted { ($0.value.createRevision, $0.key) < ($1.value.createRevision, $1.key) }
-        let entries = ordered.map { cluster, held in
-            (
-                origin: "etcd:" + layout.key(namespace: id.namespace, name: id.name, cluster: cluster),
-                service: held.service
-            )
-        }
+        let entries = ordered.map { _, held in (origin: "etcd:" + held.key, service: held.service) }
         // Usually the exports agree and one merge does.
         if let service = try? RegistryDecoder.merge(entries).first {
             merged[id] = service
@@ -189,7 +186,7 @@ struct EtcdRegistryState {
             } catch {
                 left[cluster] = held.modRevision
                 if conflicting[id]?[cluster] != held.modRevision {
-                    rejections.append(Rejection(key: String(entry.origin.dropFirst("etcd:".count)), error: error))
+                    rejections.append(Rejection(key: held.key, error: error))
                 }
             }
         }
@@ -277,7 +274,9 @@ struct EtcdRegistryState {
         return .success(
             (
                 exportKey,
-                Held(service: service, createRevision: keyValue.createRevision, modRevision: keyValue.modRevision)
+                Held(
+                    key: key, service: service, createRevision: keyValue.createRevision,
+                    modRevision: keyValue.modRevision)
             ))
     }
 }

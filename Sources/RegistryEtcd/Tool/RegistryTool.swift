@@ -114,7 +114,7 @@ public struct RegistryTool: Sendable {
 
     /// Prints each change under the prefix as it happens, from `revision` on (the next one by default), as
     /// `REVISION PUT NS/NAME/CLUSTER VALUE` or `REVISION DELETE NS/NAME/CLUSTER` (a publisher claim or any other
-    /// key by its full name). Runs until cancelled; reconnects
+    /// key by its full name; a claim's heartbeat rewrites are left out). Runs until cancelled; reconnects
     /// from the last revision printed when the stream breaks.
     public func watch(from revision: Int64? = nil, output: @escaping @Sendable (String) -> Void) async throws {
         var next: Int64
@@ -132,12 +132,19 @@ public struct RegistryTool: Sendable {
                             let key = event.kv.keyText
                             let path = layout.parse(key)?.description ?? key
                             let revision = event.kv.modRevision
+                            progress.advance(past: revision)
+                            // A publisher rewrites its claim at every lease renewal (the servers' heartbeat);
+                            // only a new claim, made by a create, is a change worth a line.
+                            if case .claim = layout.classify(key), !event.isDelete,
+                                event.kv.createRevision != event.kv.modRevision
+                            {
+                                continue
+                            }
                             if event.isDelete {
                                 output("\(revision) DELETE \(path)")
                             } else {
                                 output("\(revision) PUT \(path) \(event.kv.valueText)")
                             }
-                            progress.advance(past: revision)
                         }
                     }
                 }
