@@ -217,6 +217,28 @@ final class ServerConfigTests: XCTestCase {
         ])
     }
 
+    func testHealthProbes() throws {
+        XCTAssertFalse(try ServerConfig.load(file: "scdns.yaml", text: "ttl: 5").health.probes, "off by default")
+        let config = try ServerConfig.load(
+            file: "scdns.yaml",
+            text: "health: { probes: true, interval: 500ms, timeout: 200ms, fall: 4, rise: 1, maxProbesPerSecond: 50 }")
+        var expected = HealthSettings()
+        expected.probes = true
+        expected.interval = .milliseconds(500)
+        expected.timeout = .milliseconds(200)
+        expected.fall = 4
+        expected.rise = 1
+        expected.maxProbesPerSecond = 50
+        XCTAssertEqual(config.health, expected)
+        assertConfigErrors([
+            ("health:\n  probes: yes please\n", 2, "health.probes", "true or false"),
+            ("health:\n  fall: 0\n", 2, "health.fall", "1...100"),
+            ("health:\n  interval: 10ms\n", 2, "health.interval", "100ms"),
+            ("health:\n  interval: 1s\n  timeout: 2s\n", 3, "health.timeout", "longer than interval"),
+            ("health:\n  every: 1s\n", 2, "health.every", "unknown field"),
+        ])
+    }
+
     func testClientsMapNetworksToLocalities() throws {
         let config = try ServerConfig.load(
             file: "scdns.yaml",

@@ -5,7 +5,7 @@ enum ConfigKeys {
     static let top = [
         "listen", "admin", "identity", "version", "lameduck", "queryLog", "zones", "serviceZones", "globalZone",
         "ttl", "locality", "clients", "registry", "forward", "cache", "limits", "allow", "maxAnswers",
-        "clusterNames",
+        "clusterNames", "health",
     ]
     static let locality = ["cluster", "region", "zone"]
     static let clients = ["network", "cluster", "region", "zone"]
@@ -17,6 +17,7 @@ enum ConfigKeys {
     static let cache = ["capacity", "maxBytes", "minTTL", "maxTTL", "prefetch", "serveStale"]
     static let limits = ["udpPayload", "tcpConnections", "tcpPerClient", "tcpIdle", "forwardInFlight", "rrl"]
     static let rrl = ["responsesPerSecond", "slip"]
+    static let health = ["probes", "interval", "timeout", "fall", "rise", "maxProbesPerSecond"]
 
     /// Every key as the reference writes it: `cache.capacity`, `forward[].zone` for an item of a list,
     /// `registry.etcd.endpoints`; a mapping's own key (`cache`) is listed too.
@@ -33,6 +34,7 @@ enum ConfigKeys {
         nested("cache", cache)
         nested("limits", limits)
         nested("limits.rrl", rrl)
+        nested("health", health)
         return paths
     }
 }

@@ -36,6 +36,8 @@ public struct ServerConfig: Sendable {
     public var forwardInFlight: Int = 1024
     /// `limits.rrl`: UDP responses a second per client network, and the slip; off unless responsesPerSecond > 0.
     public var rateLimit = RateLimitSettings()
+    /// `health`: reachability probes from this instance.
+    public var health = HealthSettings()
     /// `limits.tcpIdle`: a TCP connection with no query for this long is closed (RFC 7766 6.2.3).
     public var tcpIdle: Duration = .seconds(10)
     /// `cache`: forwarded answers kept and served from the fast path.
@@ -184,6 +186,7 @@ public struct ServerConfig: Sendable {
             if let value = limits["tcpIdle"] { config.tcpIdle = try duration(value, DurationRange.tcpIdle) }
             if let rrl = limits["rrl"] { config.rateLimit = try rateLimit(rrl) }
         }
+        if let field = map["health"] { config.health = try HealthSettings.decode(field) }
         if let field = map["allow"] {
             config.pipeline.allow = []
             for item in try field.sequence() { config.pipeline.allow.append(try item.ipNetwork()) }
@@ -218,6 +221,8 @@ public struct ServerConfig: Sendable {
         public static let lameDuck = DurationLimits(.zero, .seconds(600), "0s", "10m")
         public static let tcpIdle = DurationLimits(.milliseconds(100), .seconds(3600), "100ms", "1h")
         public static let maxStale = DurationLimits(.seconds(1), .seconds(604_800), "1s", "168h")
+        public static let probeInterval = DurationLimits(.milliseconds(100), .seconds(3600), "100ms", "1h")
+        public static let probeTimeout = DurationLimits(.milliseconds(10), .seconds(60), "10ms", "60s")
         public static let forwardTimeout = DurationLimits(.milliseconds(10), .seconds(300), "10ms", "5m")
     }
 

@@ -10,6 +10,9 @@ final class AnswerPublisher: Sendable {
     private struct Inputs {
         var registry: RegistrySnapshot
         var zones: [AuthoritativeZone]
+        /// Probe targets this instance cannot reach (`ReachabilityService`): their exports are answered as
+        /// unhealthy here, whatever the registry says.
+        var down: Set<ProbeTarget> = []
     }
 
     /// What the admin endpoint reads: the registry being served and when it was swapped in, and counts.
@@ -77,6 +80,16 @@ final class AnswerPublisher: Sendable {
         }
     }
 
+    /// The probes' verdict changed: the exports of `down` targets are unhealthy from here on. Only the services
+    /// they belong to are compiled again.
+    func publish(down: Set<ProbeTarget>) {
+        inputs.withLock { inputs in
+            guard inputs.down != down else { return }
+            inputs.down = down
+            rebuild(inputs, reusing: processor.snapshot)
+        }
+    }
+
     /// New zones compile everything afresh: what a service's names answer may depend on the zone files.
     func publish(zones: [AuthoritativeZone]) {
         inputs.withLock { inputs in
@@ -87,8 +100,14 @@ final class AnswerPublisher: Sendable {
 
     private func rebuild(_ inputs: Inputs, reusing previous: AnswerSnapshot?) {
         let start = ContinuousClock.now
+        var answered = inputs.registry
+        if !inputs.down.isEmpty {
+            answered = RegistrySnapshot(
+                services: ReachabilityPlan.demoting(inputs.registry.services, down: inputs.down),
+                version: answered.version, origin: answered.origin, revision: answered.revision)
+        }
         let snapshot = AnswerSnapshot.build(
-            registry: inputs.registry, zones: inputs.zones, settings: settings, previous: previous)
+            registry: answered, zones: inputs.zones, settings: settings, previous: previous)
         let previous = processor.snapshot
         processor.replace(with: snapshot)
         let starts = Self.logFailOpenTransitions(from: previous.failingOpen, to: snapshot.failingOpen, logger: logger)

@@ -112,10 +112,16 @@ public struct ScdnsServer: Sendable {
                     "forward": "\(config.forward.map(\.zone.description).joined(separator: ","))",
                     "admin": "\(config.admin?.description ?? "off")",
                 ])
+            var running: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: reloads)]
+            if config.health.probes {
+                running.append(
+                    .init(
+                        service: ReachabilityService(
+                            settings: config.health, publisher: publisher, group: group, logger: logger)))
+            }
             // Listeners last, so they are shut down first: lame duck while the registry still follows its source.
-            let services = ServiceGroup(
-                configuration: ServiceGroupConfiguration(
-                    services: [.init(service: reloads), .init(service: listeners)], logger: logger))
+            running.append(.init(service: listeners))
+            let services = ServiceGroup(configuration: ServiceGroupConfiguration(services: running, logger: logger))
             try await services.run()
         }
     }

@@ -1,0 +1,125 @@
+import ServiceRegistry
+
+/// One address and TCP port this instance probes (DESIGN.md section 3, "Health is what this instance can see").
+/// Services that share an address and port share one target, so each is probed once however many name it.
+public struct ProbeTarget: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var address: IPAddress
+    public var port: UInt16
+
+    public init(address: IPAddress, port: UInt16) {
+        self.address = address
+        self.port = port
+    }
+
+    public static func < (lhs: ProbeTarget, rhs: ProbeTarget) -> Bool {
+        (lhs.address.description, lhs.port) < (rhs.address.description, rhs.port)
+    }
+
+    public var description: String {
+        address.isIPv4 ? "\(address):\(port)" : "[\(address)]:\(port)"
+    }
+}
+
+/// What an instance probes in a registry, and what the probes' verdicts do to it.
+///
+/// A ClusterSetIP export is probed at each of its addresses on the service's first TCP port; a service without
+/// a TCP port, a Headless service (its endpoints change faster than probes could follow) and an export its
+/// publisher already marks unhealthy are not probed. An export is demoted when every one of its targets is
+/// down: a probe can only demote, never restore what a publisher marked unhealthy, and when every export of a
+/// service is unhealthy the answers fail open as before.
+public enum ReachabilityPlan {
+    /// The port a service's exports are probed on: its first TCP port.
+    public static func port(of service: Service) -> UInt16? {
+        guard service.type == .clusterSetIP, service.vip == nil else { return nil }
+        return service.ports.first { $0.portProtocol == .tcp }?.port
+    }
+
+    /// Every target of `services`, each once.
+    public static func targets(_ services: [Service]) -> Set<ProbeTarget> {
+        var targets: Set<ProbeTarget> = []
+        for service in services {
+            guard let port = port(of: service) else { continue }
+            for export in service.clusters where export.healthy {
+                for address in export.addresses { targets.insert(ProbeTarget(address: address, port: port)) }
+            }
+        }
+        return targets
+    }
+
+    /// `services` with every export whose targets are all in `down` marked unhealthy; services untouched keep
+    /// their value, so an answer build reuses their compiled names.
+    public static func demoting(_ services: [Service], down: Set<ProbeTarget>) -> [Service] {
+        guard !down.isEmpty else { return services }
+        return services.map { service in
+            guard let port = port(of: service) else { return service }
+            var demoted = service
+            for (index, export) in service.clusters.enumerated()
+            where export.healthy && !export.addresses.isEmpty
+                && export.addresses.allSatisfy({ down.contains(ProbeTarget(address: $0, port: port)) })
+            {
+                demoted.clusters[index].healthy = false
+            }
+            return demoted
+        }
+    }
+}
+
+/// Each target's state from the probes so far, damped: `fall` failures in a row take an up target down, `rise`
+/// successes in a row bring a down one back, so one lost SYN never moves traffic. A target starts up (a probe
+/// can only demote). A plain value: the prober owns it and feeds it verdicts.
+public struct ReachabilityTracker: Sendable {
+    public struct State: Equatable, Sendable {
+        public var up = true
+        /// Verdicts in a row against the current state.
+        public var streak = 0
+        /// When the state last changed (the prober's clock), nil while the target has never gone down.
+        public var since: Double? = nil
+    }
+
+    /// A target whose state changed.
+    public struct Transition: Equatable, Sendable {
+        public var target: ProbeTarget
+        public var up: Bool
+    }
+
+    public let fall: Int
+    public let rise: Int
+    public private(set) var states: [ProbeTarget: State] = [:]
+
+    public init(fall: Int, rise: Int) {
+        precondition(fall >= 1 && rise >= 1)
+        self.fall = fall
+        self.rise = rise
+    }
+
+    /// The targets down now.
+    public var down: Set<ProbeTarget> { Set(states.filter { !$0.value.up }.keys) }
+
+    /// Records one probe of `target` at `time`; returns the transition it caused, if any.
+    public mutating func record(_ target: ProbeTarget, reachable: Bool, at time: Double) -> Transition? {
+        var state = states[target] ?? State()
+        defer { states[target] = state }
+        guard reachable != state.up else {
+            state.streak = 0
+            return nil
+        }
+        state.streak += 1
+        guard state.streak >= (state.up ? fall : rise) else { return nil }
+        state.up = reachable
+        state.streak = 0
+        state.since = time
+        return Transition(target: target, up: reachable)
+    }
+
+    /// Forgets targets no longer probed (their services or exports are gone); returns whether a down one went.
+    @discardableResult
+    public mutating func retain(only targets: Set<ProbeTarget>) -> Bool {
+        let gone = states.keys.filter { !targets.contains($0) }
+        var changed = false
+        for target in gone {
+            if states[target]?.up == false { changed = true }
+            states[target] = nil
+        }
+        return changed
+    }
+}

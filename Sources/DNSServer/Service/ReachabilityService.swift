@@ -1,0 +1,110 @@
+import DNSPipeline
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import ServiceRegistry
+
+/// This instance's reachability probes (DESIGN.md section 3, `health:` in the config): a TCP connect to every
+/// target of the serving registry (`ReachabilityPlan`), each once per `interval`, spread over it with jitter so
+/// that instances and targets do not probe in lockstep, and never more than `maxProbesPerSecond` (the cycle
+/// lengthens instead). Verdicts go through `ReachabilityTracker`'s fall/rise damping; when a target goes down or
+/// comes back, the answers are rebuilt with its exports unhealthy (or healthy again) here, and only here.
+///
+/// A connect that completes (the peer answered SYN with SYN-ACK) is a success and is closed at once; refused,
+/// unreachable or not done within `timeout` is a failure.
+final class ReachabilityService: ServiceLifecycle.Service {
+    private let settings: HealthSettings
+    private let publisher: AnswerPublisher
+    private let group: any EventLoopGroup
+    private let logger: Logger
+
+    init(settings: HealthSettings, publisher: AnswerPublisher, group: any EventLoopGroup, logger: Logger) {
+        self.settings = settings
+        self.publisher = publisher
+        self.group = group
+        self.logger = logger
+    }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await self.probeUntilCancelled() }
+    }
+
+    private func probeUntilCancelled() async {
+        var tracker = ReachabilityTracker(fall: settings.fall, rise: settings.rise)
+        let clock = ContinuousClock()
+        let start = clock.now
+        while !Task.isCancelled {
+            let cycleStart = clock.now
+            let targets = ReachabilityPlan.targets(publisher.current.registry.services)
+            if tracker.retain(only: targets) { publisher.publish(down: tracker.down) }
+            let cycle = max(settings.interval, .seconds(Double(targets.count) / Double(settings.maxProbesPerSecond)))
+            let results = await probe(Array(targets).shuffled(), over: cycle)
+            var transitions: [ReachabilityTracker.Transition] = []
+            let now = (clock.now - start) / .seconds(1)
+            for (target, reachable) in results {
+                if let transition = tracker.record(target, reachable: reachable, at: now) {
+                    transitions.append(transition)
+                }
+            }
+            if !transitions.isEmpty {
+                for transition in transitions.sorted(by: { $0.target < $1.target }) {
+                    if transition.up {
+                        logger.notice(
+                            "reachable again from here: its exports are answered",
+                            metadata: ["target": "\(transition.target)"])
+                    } else {
+                        logger.warning(
+                            "unreachable from here: its exports are answered as unhealthy by this instance",
+                            metadata: ["target": "\(transition.target)", "fall": "\(settings.fall)"])
+                    }
+                }
+                publisher.publish(down: tracker.down)
+            }
+            // The next cycle starts one cycle after this one started, whatever the probes took.
+            let elapsed = clock.now - cycleStart
+            if elapsed < cycle {
+                do { try await Task.sleep(for: cycle - elapsed) } catch { return }
+            }
+        }
+    }
+
+    /// Probes each target once, starting them spread over `cycle` (jittered), all at once in flight; returns
+    /// every verdict once the last is in.
+    private func probe(_ targets: [ProbeTarget], over cycle: Duration) async -> [(ProbeTarget, Bool)] {
+        guard !targets.isEmpty else { return [] }
+        let spacing = cycle / targets.count
+        return await withTaskGroup(of: (ProbeTarget, Bool)?.self) { group in
+            for (index, target) in targets.enumerated() {
+                let offset = spacing * index + spacing * Double.random(in: 0..<1)
+                group.addTask {
+                    do { try await Task.sleep(for: offset) } catch { return nil }
+                    return (target, await self.connect(target))
+                }
+            }
+            var results: [(ProbeTarget, Bool)] = []
+            for await result in group {
+                if let result { results.append(result) }
+            }
+            return results
+        }
+    }
+
+    /// Whether a TCP connection to `target` completes within the timeout.
+    private func connect(_ target: ProbeTarget) async -> Bool {
+        let address: SocketAddress
+        do {
+            address = try SocketAddress(ipAddress: target.address.description, port: Int(target.port))
+        } catch {
+            return false
+        }
+        let bootstrap = ClientBootstrap(group: group).connectTimeout(TimeAmount(settings.timeout))
+        do {
+            let channel = try await bootstrap.connect(to: address).get()
+            try? await channel.close()
+            return true
+        } catch {
+            return false
+        }
+    }
+}

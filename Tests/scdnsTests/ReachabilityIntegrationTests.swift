@@ -1,0 +1,106 @@
+import Foundation
+import XCTest
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `health: { probes: true }` on a real server (DESIGN.md section 3): exports are probed with TCP connects from
+/// this instance, one it cannot reach leaves its answers after `fall` failures and returns after `rise`
+/// successes, a probe never restores what the publisher marked unhealthy, and fail open still applies. The
+/// exports are loopback addresses with or without a listening socket.
+final class ReachabilityIntegrationTests: XCTestCase {
+    /// A listening TCP socket on ADDRESS:PORT; the kernel completes handshakes into its backlog, which is all a
+    /// probe asks.
+    final class Listener {
+        private var descriptor: Int32 = -1
+
+        init(_ address: String, port: Int) throws {
+            descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var one: Int32 = 1
+            setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+            var socketAddress = sockaddr_in()
+            socketAddress.sin_family = sa_family_t(AF_INET)
+            socketAddress.sin_port = UInt16(port).bigEndian
+            inet_pton(AF_INET, address, &socketAddress.sin_addr)
+            let bound = withUnsafePointer(to: &socketAddress) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard bound == 0, listen(descriptor, 64) == 0 else {
+                close(descriptor)
+                throw TestFailure("cannot listen on \(address):\(port)")
+            }
+        }
+
+        func stop() {
+            if descriptor >= 0 { close(descriptor) }
+            descriptor = -1
+        }
+
+        deinit { stop() }
+    }
+
+    func testAnUnreachableExportLeavesTheAnswersAndComesBackAndPublishedHealthStands() async throws {
+        let directory = NSTemporaryDirectory() + "scdns-reachability-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory + "/zones", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let port = try freePort()
+        try """
+        services:
+          - name: web
+            namespace: app
+            ports: [{ name: http, port: \(port) }]
+            clusters:
+              - { cluster: c1, addresses: [127.0.0.2] }
+              - { cluster: c2, addresses: [127.0.0.3] }
+              - { cluster: c3, addresses: [127.0.0.4], healthy: false }
+        """.write(toFile: directory + "/registry.yaml", atomically: true, encoding: .utf8)
+        try """
+        zones: zones
+        registry: { file: registry.yaml }
+        health: { probes: true, interval: 200ms, timeout: 100ms, fall: 2, rise: 2 }
+        """.write(toFile: directory + "/scdns.yaml", atomically: true, encoding: .utf8)
+
+        var c1: Listener? = try Listener("127.0.0.2", port: port)
+        let c3 = try Listener("127.0.0.4", port: port)
+        defer { c3.stop() }
+        let server = try ServerProcess(arguments: ["--config", directory + "/scdns.yaml"])
+        let name = "web.app.svc.supercluster.local"
+        func awaitAnswer(_ expected: [String], _ why: String, line: UInt = #line) throws {
+            let deadline = Date().addingTimeInterval(10)
+            var last: [String] = []
+            while Date() < deadline {
+                last = try Self.addresses(Tools.dig(port: server.port, [name, "A"]))
+                if last == expected { return }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            XCTFail("\(why): expected \(expected), last \(last); log:\n\(server.output)", line: line)
+        }
+
+        // c2 refuses every connect: gone after two failures. c3 listens, but its publisher says unhealthy.
+        try awaitAnswer(["127.0.0.2"], "c2 unreachable from here")
+        try server.awaitLog(matching: #"target=127\.0\.0\.3:\#(port) .*unreachable from here"#)
+
+        // c2 comes up: back after two successes.
+        var c2: Listener? = try Listener("127.0.0.3", port: port)
+        try awaitAnswer(["127.0.0.2", "127.0.0.3"], "c2 reachable again")
+        try server.awaitLog(matching: #"target=127\.0\.0\.3:\#(port) .*reachable again from here"#)
+
+        // Both go: every export is unhealthy here, and the answers fail open (c3 too).
+        c1?.stop()
+        c2?.stop()
+        c1 = nil
+        c2 = nil
+        try awaitAnswer(["127.0.0.2", "127.0.0.3", "127.0.0.4"], "fail open")
+        try server.awaitLog(matching: #"service=app/web .*fail open"#)
+    }
+
+    static func addresses(_ output: String) -> [String] {
+        Tools.records(output).compactMap { record -> String? in
+            let fields = record.split(separator: " ")
+            return fields.count == 5 && fields[3] == "A" ? String(fields[4]) : nil
+        }.sorted()
+    }
+}
