@@ -45,24 +45,45 @@ struct ListenerService: ServiceLifecycle.Service {
         }
         do {
             for address in addresses {
-                // UDP first: with port 0 the kernel picks one, and TCP is then bound to the same port.
-                #if os(Linux)
-                // The batched recvmmsg/sendmmsg loop (DESIGN.md section 7); TCP stays on NIO.
-                let listener = try BatchedUDPListener(
-                    address: address, processor: processor, forwarder: forwarder, metrics: metrics,
-                    queryLog: queryLog)
-                batched.append(listener)
-                try listener.start()
-                let port = listener.port
-                #else
-                let udp = try await bindUDP(address)
-                servers.append(udp)
-                let port = udp.localAddress?.port ?? address.port
-                #endif
-                let tcp = try await bindTCP(
-                    ListenAddress(host: address.host, port: port), connections: connections, limits: limits)
-                servers.append(tcp)
-                logger.info("listening", metadata: ["address": "\(ListenAddress(host: address.host, port: port))"])
+                // UDP first: with port 0 the kernel picks one, and TCP is then bound to the same port. That port
+                // can be in use for TCP (another socket's ephemeral port): then both are tried again on another.
+                var attempt = 0
+                while true {
+                    attempt += 1
+                    #if os(Linux)
+                    // The batched recvmmsg/sendmmsg loop (DESIGN.md section 7); TCP stays on NIO.
+                    let listener = try BatchedUDPListener(
+                        address: address, processor: processor, forwarder: forwarder, metrics: metrics,
+                        queryLog: queryLog)
+                    try listener.start()
+                    let port = listener.port
+                    #else
+                    let udp = try await bindUDP(address)
+                    let port = udp.localAddress?.port ?? address.port
+                    #endif
+                    let tcp: Channel
+                    do {
+                        tcp = try await bindTCP(
+                            ListenAddress(host: address.host, port: port), connections: connections, limits: limits)
+                    } catch let error as IOError where error.errnoCode == EADDRINUSE && address.port == 0 && attempt < 8
+                    {
+                        #if os(Linux)
+                        listener.stop()
+                        #else
+                        try? await udp.close()
+                        #endif
+                        continue
+                    }
+                    #if os(Linux)
+                    batched.append(listener)
+                    #else
+                    servers.append(udp)
+                    #endif
+                    servers.append(tcp)
+                    logger.info(
+                        "listening", metadata: ["address": "\(ListenAddress(host: address.host, port: port))"])
+                    break
+                }
             }
         } catch {
             await closeAll()
