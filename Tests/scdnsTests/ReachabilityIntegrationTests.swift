@@ -83,6 +83,44 @@ final class ReachabilityIntegrationTests: XCTestCase {
         try awaitAnswer(["127.0.0.2"], "c2 unreachable from here")
         try server.awaitLog(matching: #"target=127\.0\.0\.3:\#(port) .*unreachable from here"#)
 
+        // What the operator sees: /registry has both views, /explain says why c2 is left out, /metrics counts.
+        let admin = try server.adminPort()
+        let registry = try AdminClient.get("/registry", port: admin).body
+        let document = try JSONSerialization.jsonObject(with: Data(registry.utf8)) as? [String: Any]
+        let clusters = ((document?["services"] as? [[String: Any]])?.first?["clusters"] as? [[String: Any]]) ?? []
+        XCTAssertEqual(clusters.count, 3, registry)
+        for cluster in clusters {
+            switch cluster["cluster"] as? String {
+            case "c1":
+                XCTAssertEqual(cluster["reachableFromHere"] as? Bool, true, registry)
+                XCTAssertNil(cluster["unreachableSince"], registry)
+            case "c2":
+                XCTAssertEqual(cluster["healthy"] as? Bool, true, "as published: \(registry)")
+                XCTAssertEqual(cluster["reachableFromHere"] as? Bool, false, registry)
+                XCTAssertNotNil(cluster["unreachableSince"] as? String, registry)
+            default:
+                XCTAssertEqual(cluster["healthy"] as? Bool, false, registry)
+                XCTAssertNil(cluster["reachableFromHere"], "a published-unhealthy export is not probed: \(registry)")
+            }
+        }
+        let explanation = try AdminClient.get(
+            "/explain?name=\(name)&type=A&client=127.0.0.1", port: admin
+        ).body
+        XCTAssertTrue(
+            explanation.contains("not answered: unreachable from here since 20"), "c2's reason: \(explanation)")
+        XCTAssertTrue(
+            explanation.contains("not answered: unhealthy (healthy: false) while another export is healthy"),
+            "c3's reason: \(explanation)")
+        let metrics = try AdminClient.get("/metrics", port: admin).body
+        for line in [
+            #"scdns_probe_transitions_total{cluster="c2",to="down"} 1"#, #"scdns_probe_targets_down{cluster="c2"} 1"#,
+            #"scdns_probe_targets_down{cluster="c1"} 0"#,
+        ] {
+            XCTAssertTrue(metrics.contains(line), "\(line) in:\n\(metrics)")
+        }
+        XCTAssertTrue(metrics.contains(#"scdns_probe_requests_total{cluster="c2",result="failure"}"#), metrics)
+        XCTAssertTrue(metrics.contains(#"scdns_probe_requests_total{cluster="c1",result="success"}"#), metrics)
+
         // c2 comes up: back after two successes.
         var c2: Listener? = try Listener("127.0.0.3", port: port)
         try awaitAnswer(["127.0.0.2", "127.0.0.3"], "c2 reachable again")

@@ -5,10 +5,13 @@ extension QueryProcessor {
     /// Explains how `name`/`type` is answered to a client at `client` (with `ecs`, an EDNS Client Subnet, when
     /// given): the query is answered by the serving snapshot exactly as one from the network would be (over UDP,
     /// EDNS payload 1232, as dig asks; nothing is counted, no cache is read, nothing is forwarded), and the
-    /// ordering policy is replayed on `registry` (the registry that snapshot was built from) to say why each
-    /// candidate address landed where it did.
+    /// ordering policy is replayed on `registry` (the registry that snapshot was built from, with the exports
+    /// this instance cannot reach already unhealthy) to say why each candidate address landed where it did.
+    /// `unreachableSince` names, for each probe target this instance cannot reach, since when (reachability
+    /// probes, DESIGN.md section 3): an export left out for it says so.
     public func explain(
-        name: DNSName, type: RecordType, client: IPAddress, ecs: IPNetwork?, registry: RegistrySnapshot
+        name: DNSName, type: RecordType, client: IPAddress, ecs: IPNetwork?, registry: RegistrySnapshot,
+        unreachableSince: [ProbeTarget: String] = [:]
     ) -> QueryExplanation {
         let snapshot = self.snapshot
         var options: [EDNSOption] = []
@@ -73,7 +76,7 @@ extension QueryProcessor {
         }
         let explainer = CandidateExplainer(
             service: service, form: found, type: type, locality: locality, answers: message.answers,
-            settings: snapshot.settings)
+            settings: snapshot.settings, unreachableSince: unreachableSince)
         explainer.explain(into: &explanation)
         // The answered in answer order, then the rest in the order the policy considered them.
         explanation.candidates = explanation.candidates.enumerated().sorted {
@@ -185,6 +188,7 @@ struct CandidateExplainer {
     let locality: Locality
     let answers: [ResourceRecord]
     let settings: PipelineSettings
+    let unreachableSince: [ProbeTarget: String]
 
     private static let tierNames = ["same cluster", "same zone", "same region", "elsewhere"]
 
@@ -285,14 +289,24 @@ struct CandidateExplainer {
         return all.filter { $0.0.isIPv4 == ipv4 }
     }
 
+    /// Since when this instance's probes cannot reach any address of `export`, if that is why it is unhealthy.
+    private func unreachable(_ export: ClusterExport) -> String? {
+        guard !unreachableSince.isEmpty, let port = ReachabilityPlan.port(of: service), !export.addresses.isEmpty
+        else { return nil }
+        let since = export.addresses.compactMap { unreachableSince[ProbeTarget(address: $0, port: port)] }
+        guard since.count == export.addresses.count else { return nil }
+        return since.max()
+    }
+
     /// The exports left out because another is healthy (none when all fail open): each address, not answered.
     private func appendUnhealthy(_ exports: [ClusterExport], ipv4: Bool?, into explanation: inout QueryExplanation) {
         let answerable = ClusterOrdering.answerable(exports)
         for export in exports where !answerable.contains(export) {
+            let why = unreachable(export).map { "unreachable from here since \($0)" } ?? "unhealthy (healthy: false)"
             for (address, endpoint) in addresses(of: export, ipv4: ipv4) {
                 var entry = candidate(
                     address, export, tier: ClusterOrdering.tier(of: export.locality, from: locality),
-                    reason: "not answered: unhealthy (healthy: false) while another export is healthy")
+                    reason: "not answered: \(why) while another export is healthy")
                 entry.endpoint = endpoint
                 explanation.candidates.append(entry)
             }

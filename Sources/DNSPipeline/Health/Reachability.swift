@@ -35,12 +35,18 @@ public enum ReachabilityPlan {
     }
 
     /// Every target of `services`, each once.
-    public static func targets(_ services: [Service]) -> Set<ProbeTarget> {
-        var targets: Set<ProbeTarget> = []
+    public static func targets(_ services: [Service]) -> Set<ProbeTarget> { Set(clusters(services).keys) }
+
+    /// Every target of `services` with the cluster of the export it belongs to (the first in registry order when
+    /// exports of two clusters share an address and port), for per-cluster metrics.
+    public static func clusters(_ services: [Service]) -> [ProbeTarget: String] {
+        var targets: [ProbeTarget: String] = [:]
         for service in services {
             guard let port = port(of: service) else { continue }
             for export in service.clusters where export.healthy {
-                for address in export.addresses { targets.insert(ProbeTarget(address: address, port: port)) }
+                for address in export.addresses where targets[ProbeTarget(address: address, port: port)] == nil {
+                    targets[ProbeTarget(address: address, port: port)] = export.cluster
+                }
             }
         }
         return targets

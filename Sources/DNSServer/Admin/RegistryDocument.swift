@@ -1,8 +1,11 @@
+import DNSPipeline
 import Foundation
 import ServiceRegistry
 
 /// `/registry`: the serving snapshot as JSON, in the registry file's own field names (DESIGN.md section 2),
-/// with where it came from and how current it is.
+/// with where it came from and how current it is. `healthy` is what the publisher says; with reachability
+/// probes on, each probed export also has `reachableFromHere` (and `unreachableSince` when false): this
+/// instance answers an export only if both hold (fail open aside).
 enum RegistryDocument {
     struct Document: Encodable {
         var source: String
@@ -35,6 +38,8 @@ enum RegistryDocument {
         var addresses: [String]
         var weight: UInt32
         var healthy: Bool
+        var reachableFromHere: Bool?
+        var unreachableSince: String?
         var endpoints: [EndpointEntry]?
     }
 
@@ -48,6 +53,17 @@ enum RegistryDocument {
         let published = publisher.current
         let status = publisher.sourceStatus()
         let registry = published.registry
+        let unreachable = publisher.unreachable
+        let formatter = ISO8601DateFormatter()
+        /// Whether this instance reaches `export` of `service`, and since when not; nil when it is not probed.
+        func probed(_ export: ClusterExport, of service: Service) -> (reachable: Bool, since: String?)? {
+            guard let unreachable, export.healthy, !export.addresses.isEmpty,
+                let port = ReachabilityPlan.port(of: service)
+            else { return nil }
+            let since = export.addresses.compactMap { unreachable[ProbeTarget(address: $0, port: port)] }
+            guard since.count == export.addresses.count, let latest = since.max() else { return (true, nil) }
+            return (false, formatter.string(from: latest))
+        }
         let document = Document(
             source: registry.origin, version: registry.version, revision: registry.revision,
             ageSeconds: ((now - published.at).secondsValue * 1000).rounded() / 1000, stale: status.stale,
@@ -59,10 +75,12 @@ enum RegistryDocument {
                         PortEntry(name: $0.name, port: $0.port, protocol: $0.portProtocol.rawValue)
                     },
                     clusters: service.clusters.map { export in
-                        ClusterEntry(
+                        let reach = probed(export, of: service)
+                        return ClusterEntry(
                             cluster: export.cluster, region: export.locality.region, zone: export.locality.zone,
                             addresses: export.addresses.map(\.description), weight: export.weight,
-                            healthy: export.healthy,
+                            healthy: export.healthy, reachableFromHere: reach?.reachable,
+                            unreachableSince: reach?.since,
                             endpoints: service.type == .headless
                                 ? export.endpoints.map {
                                     EndpointEntry(

@@ -39,8 +39,11 @@ public struct ExplainRequest: Sendable {
 
     /// Explains the query against what `publisher` serves.
     func explain(with publisher: AnswerPublisher) -> QueryExplanation {
-        publisher.processor.explain(
-            name: name, type: type, client: client, ecs: ecs, registry: publisher.current.registry)
+        let formatter = ISO8601DateFormatter()
+        let since = (publisher.unreachable ?? [:]).mapValues { formatter.string(from: $0) }
+        return publisher.processor.explain(
+            name: name, type: type, client: client, ecs: ecs, registry: publisher.answeredRegistry,
+            unreachableSince: since)
     }
 }
 

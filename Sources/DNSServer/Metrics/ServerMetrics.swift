@@ -117,6 +117,38 @@ final class ServerMetrics: Sendable {
         ).increment()
     }
 
+    /// One reachability probe of an export of `cluster` (`health.probes`).
+    func probed(cluster: String, reachable: Bool) {
+        registry.makeCounter(
+            descriptor: .scdns(
+                "scdns_probe_requests_total",
+                help: "Reachability probes (TCP connects) of exports, by the export's cluster and result."),
+            labels: [("cluster", cluster), ("result", reachable ? "success" : "failure")]
+        ).increment()
+    }
+
+    /// A probed target of `cluster` went down or came back (after fall or rise probes in a row).
+    func probeTransition(cluster: String, up: Bool) {
+        registry.makeCounter(
+            descriptor: .scdns(
+                "scdns_probe_transitions_total",
+                help: "Probed export addresses that went down or came back up, by the export's cluster."),
+            labels: [("cluster", cluster), ("to", up ? "up" : "down")]
+        ).increment()
+    }
+
+    /// How many probed targets of each cluster are down now (0 for a cluster with none down).
+    func probeTargetsDown(_ down: [String: Int]) {
+        for (cluster, count) in down {
+            registry.makeGauge(
+                descriptor: .scdns(
+                    "scdns_probe_targets_down",
+                    help: "Probed export addresses this instance cannot reach now, by the export's cluster."),
+                labels: [("cluster", cluster)]
+            ).set(Int64(count))
+        }
+    }
+
     /// The whole exposition, gauges read now.
     func render(publisher: AnswerPublisher?, now: ContinuousClock.Instant = .now) -> String {
         if let cache { cacheEntries.set(Int64(cache.count)) }

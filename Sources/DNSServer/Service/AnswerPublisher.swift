@@ -1,4 +1,5 @@
 import DNSPipeline
+import Foundation
 import Logging
 import ServiceRegistry
 import Synchronization
@@ -33,6 +34,9 @@ final class AnswerPublisher: Sendable {
     /// Held across a whole rebuild so two updates cannot publish out of order.
     private let inputs: Mutex<Inputs>
     private let published: Mutex<Published>
+    /// The probes' view for the admin endpoint: each target down and since when; nil while probes are off. Apart
+    /// from `inputs`, whose lock a rebuild holds for long.
+    private let probed = Mutex<[ProbeTarget: Date]?>(nil)
 
     init(
         registry: RegistrySnapshot, zones: [AuthoritativeZone], settings: PipelineSettings, cache: ResponseCache? = nil,
@@ -80,14 +84,28 @@ final class AnswerPublisher: Sendable {
         }
     }
 
-    /// The probes' verdict changed: the exports of `down` targets are unhealthy from here on. Only the services
-    /// they belong to are compiled again.
-    func publish(down: Set<ProbeTarget>) {
+    /// The probes' verdict: the exports of the targets `down` (each with when it went down) are unhealthy from
+    /// here on. Only the services they belong to are compiled again.
+    func publish(down: [ProbeTarget: Date]) {
+        probed.withLock { $0 = down }
         inputs.withLock { inputs in
-            guard inputs.down != down else { return }
-            inputs.down = down
+            let targets = Set(down.keys)
+            guard inputs.down != targets else { return }
+            inputs.down = targets
             rebuild(inputs, reusing: processor.snapshot)
         }
+    }
+
+    /// The targets this instance cannot reach and since when; nil while probes are off.
+    var unreachable: [ProbeTarget: Date]? { probed.withLock { $0 } }
+
+    /// The registry as this instance answers it: the published one with the exports it cannot reach unhealthy.
+    var answeredRegistry: RegistrySnapshot {
+        let registry = current.registry
+        guard let down = unreachable, !down.isEmpty else { return registry }
+        return RegistrySnapshot(
+            services: ReachabilityPlan.demoting(registry.services, down: Set(down.keys)), version: registry.version,
+            origin: registry.origin, revision: registry.revision)
     }
 
     /// New zones compile everything afresh: what a service's names answer may depend on the zone files.

@@ -1,4 +1,5 @@
 import DNSPipeline
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
@@ -17,12 +18,17 @@ final class ReachabilityService: ServiceLifecycle.Service {
     private let settings: HealthSettings
     private let publisher: AnswerPublisher
     private let group: any EventLoopGroup
+    private let metrics: ServerMetrics?
     private let logger: Logger
 
-    init(settings: HealthSettings, publisher: AnswerPublisher, group: any EventLoopGroup, logger: Logger) {
+    init(
+        settings: HealthSettings, publisher: AnswerPublisher, group: any EventLoopGroup, metrics: ServerMetrics?,
+        logger: Logger
+    ) {
         self.settings = settings
         self.publisher = publisher
         self.group = group
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -32,23 +38,37 @@ final class ReachabilityService: ServiceLifecycle.Service {
 
     private func probeUntilCancelled() async {
         var tracker = ReachabilityTracker(fall: settings.fall, rise: settings.rise)
+        // When each target down went down, as wall-clock time for `/registry` and `/explain`.
+        var downSince: [ProbeTarget: Date] = [:]
+        publisher.publish(down: downSince)
         let clock = ContinuousClock()
         let start = clock.now
         while !Task.isCancelled {
             let cycleStart = clock.now
-            let targets = ReachabilityPlan.targets(publisher.current.registry.services)
-            if tracker.retain(only: targets) { publisher.publish(down: tracker.down) }
+            let clusters = ReachabilityPlan.clusters(publisher.current.registry.services)
+            let targets = Set(clusters.keys)
+            if tracker.retain(only: targets) {
+                downSince = downSince.filter { targets.contains($0.key) }
+                publisher.publish(down: downSince)
+            }
             let cycle = max(settings.interval, .seconds(Double(targets.count) / Double(settings.maxProbesPerSecond)))
             let results = await probe(Array(targets).shuffled(), over: cycle)
             var transitions: [ReachabilityTracker.Transition] = []
             let now = (clock.now - start) / .seconds(1)
             for (target, reachable) in results {
+                metrics?.probed(cluster: clusters[target] ?? "", reachable: reachable)
                 if let transition = tracker.record(target, reachable: reachable, at: now) {
                     transitions.append(transition)
+                    metrics?.probeTransition(cluster: clusters[target] ?? "", up: transition.up)
                 }
             }
+            var downByCluster = Dictionary(
+                Set(clusters.values).map { ($0, 0) }, uniquingKeysWith: { first, _ in first })
+            for target in tracker.down { downByCluster[clusters[target] ?? "", default: 0] += 1 }
+            metrics?.probeTargetsDown(downByCluster)
             if !transitions.isEmpty {
                 for transition in transitions.sorted(by: { $0.target < $1.target }) {
+                    downSince[transition.target] = transition.up ? nil : Date()
                     if transition.up {
                         logger.notice(
                             "reachable again from here: its exports are answered",
@@ -59,7 +79,7 @@ final class ReachabilityService: ServiceLifecycle.Service {
                             metadata: ["target": "\(transition.target)", "fall": "\(settings.fall)"])
                     }
                 }
-                publisher.publish(down: tracker.down)
+                publisher.publish(down: downSince)
             }
             // The next cycle starts one cycle after this one started, whatever the probes took.
             let elapsed = clock.now - cycleStart
