@@ -45,7 +45,7 @@ struct EtcdRegistryState {
     private(set) var merged: [ServiceID: Service] = [:]
     /// `merged`'s values sorted by (namespace, name), as a snapshot holds them.
     private(set) var services: [Service] = []
-    /// The revision of the last change to a registry key (`RegistryKeyLayout.isRegistryKey`) that this state
+    /// The revision of the last change to a registry key (an export key, well-formed or not: `RegistryKeyLayout.Kind`) that this state
     /// reflects: the same on every instance that has seen the same history, whether it listed or watched it,
     /// once a listing has caught up (`listedAt`). It is the zones' SOA serial.
     private(set) var revision: Int64 = 0
@@ -106,7 +106,9 @@ struct EtcdRegistryState {
         }
         for id in held.keys { rejections += resolve(id) }
         services = merged.values.sorted { ServiceID($0) < ServiceID($1) }
-        revision = newest
+        // A relist (after a compaction) must not take the serial back below a change already served: that
+        // change was real, at or below this listing.
+        revision = max(newest, revision)
         self.listedAt = listedAt
         watchFrom = newest + 1
         return rejections
