@@ -37,12 +37,13 @@ final class ReachabilityTests: XCTestCase {
                 }
             }
             XCTAssertEqual(transitions, row.transitions, row.verdicts)
-            XCTAssertEqual(tracker.down.contains(target("10.0.0.1")), row.downAtEnd, row.verdicts)
+            XCTAssertEqual(tracker.down[target("10.0.0.1")] != nil, row.downAtEnd, row.verdicts)
         }
         var tracker = ReachabilityTracker(fall: 1, rise: 1)
         XCTAssertNil(tracker.states[target("10.0.0.1")]?.since)
         XCTAssertEqual(tracker.record(target("10.0.0.1"), reachable: false, at: 7)?.up, false)
         XCTAssertEqual(tracker.states[target("10.0.0.1")]?.since, 7, "when it went down")
+        XCTAssertEqual(tracker.down, [target("10.0.0.1"): 7])
         XCTAssertTrue(tracker.retain(only: []), "a down target forgotten changes the answers")
         XCTAssertTrue(tracker.down.isEmpty)
     }
@@ -96,9 +97,20 @@ final class ReachabilityTests: XCTestCase {
             ([target("10.0.0.1"), target("10.0.0.2"), target("10.0.1.1")], [false, false, false]),
         ]
         for row in cases {
-            let result = ReachabilityPlan.demoting([web, other], down: Set(row.down))
+            let result = ReachabilityPlan.demoting(
+                [web, other], down: Dictionary(uniqueKeysWithValues: row.down.map { ($0, 1.0) }))
             XCTAssertEqual(result[0].clusters.map(\.healthy), row.healthy, "\(row.down)")
             XCTAssertEqual(result[1], other, "a service with nothing down keeps its value (and its compiled names)")
         }
+        // Since when: the latest of its addresses' times, once all are down.
+        let down = [target("10.0.0.1"): 3, target("10.0.0.2"): 5, target("10.0.1.1"): 4]
+        XCTAssertEqual(ReachabilityPlan.reachability(of: web.clusters[0], in: web, down: down), .unreachable(since: 5))
+        XCTAssertEqual(
+            ReachabilityPlan.reachability(of: web.clusters[1], in: web, down: [target("10.0.0.1"): 3]), .reachable)
+        XCTAssertEqual(
+            ReachabilityPlan.reachability(of: web.clusters[2], in: web, down: down), .reachable,
+            "c3, published unhealthy, has no target down: it is never probed")
+        let udp = Service(name: "udp", namespace: "app", clusters: [export("c1", ["10.0.0.1"])])
+        XCTAssertEqual(ReachabilityPlan.reachability(of: udp.clusters[0], in: udp, down: down), .notProbed)
     }
 }

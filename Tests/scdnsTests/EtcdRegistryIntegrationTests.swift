@@ -304,10 +304,7 @@ final class EtcdRegistryIntegrationTests: XCTestCase {
         try Self.awaitAnswer(server, ["10.8.1.1"])
         let (publisherB, logB) = try Self.publish(second, to: etcd, leaseTTL: 3)
         defer { if publisherB.isRunning { kill(publisherB.processIdentifier, SIGKILL) } }
-        let deadline = Date().addingTimeInterval(10)
-        while !logB.text.contains("another publisher holds this cluster's claim") && Date() < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        try await logB.await("another publisher holds this cluster's claim")
         XCTAssertTrue(
             logB.text.contains(" pid \(publisherA.processIdentifier) holder_lease="),
             "the waiting publisher says whom it waits for: \(logB.text)")

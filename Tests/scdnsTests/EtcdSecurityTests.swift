@@ -99,7 +99,7 @@ final class EtcdSecurityTests: XCTestCase {
             .write(toFile: cFile, atomically: true, encoding: .utf8)
         let impostor = try publish(credentials("publisher-cluster-b") + ["--cluster", "cluster-c", "--file", cFile])
         defer { stop(impostor.process) }
-        try await awaitText("etcd refused: etcdserver: permission denied", in: impostor.log)
+        try await impostor.log.await("etcd refused: etcdserver: permission denied")
         let put = try Tools.scdns(
             ["registry", "put"] + credentials("publisher-cluster-b")
                 + ["shop/web/cluster-c", Self.export("10.7.3.9", cluster: "cluster-c")])
@@ -187,15 +187,5 @@ final class EtcdSecurityTests: XCTestCase {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-    }
-
-    private func awaitText(
-        _ text: String, in log: LockedText, file: StaticString = #filePath, line: UInt = #line
-    ) async throws {
-        let deadline = ContinuousClock.now + .seconds(15)
-        while !log.text.contains(text) && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        XCTAssertTrue(log.text.contains(text), "waited for '\(text)' in:\n\(log.text)", file: file, line: line)
     }
 }

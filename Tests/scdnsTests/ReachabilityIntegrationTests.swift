@@ -16,22 +16,7 @@ final class ReachabilityIntegrationTests: XCTestCase {
         private var descriptor: Int32 = -1
 
         init(_ address: String, port: Int) throws {
-            descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var one: Int32 = 1
-            setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-            var socketAddress = sockaddr_in()
-            socketAddress.sin_family = sa_family_t(AF_INET)
-            socketAddress.sin_port = UInt16(port).bigEndian
-            inet_pton(AF_INET, address, &socketAddress.sin_addr)
-            let bound = withUnsafePointer(to: &socketAddress) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            guard bound == 0, listen(descriptor, 64) == 0 else {
-                close(descriptor)
-                throw TestFailure("cannot listen on \(address):\(port)")
-            }
+            descriptor = try listenTCP(host: address, port: port, backlog: 64).descriptor
         }
 
         func stop() {
@@ -72,7 +57,7 @@ final class ReachabilityIntegrationTests: XCTestCase {
             let deadline = Date().addingTimeInterval(10)
             var last: [String] = []
             while Date() < deadline {
-                last = try Self.addresses(Tools.dig(port: server.port, [name, "A"]))
+                last = try EtcdRegistryIntegrationTests.answer(server, name).addresses
                 if last == expected { return }
                 Thread.sleep(forTimeInterval: 0.05)
             }
@@ -133,12 +118,5 @@ final class ReachabilityIntegrationTests: XCTestCase {
         c2 = nil
         try awaitAnswer(["127.0.0.2", "127.0.0.3", "127.0.0.4"], "fail open")
         try server.awaitLog(matching: #"service=app/web .*fail open"#)
-    }
-
-    static func addresses(_ output: String) -> [String] {
-        Tools.records(output).compactMap { record -> String? in
-            let fields = record.split(separator: " ")
-            return fields.count == 5 && fields[3] == "A" ? String(fields[4]) : nil
-        }.sorted()
     }
 }

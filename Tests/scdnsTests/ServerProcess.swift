@@ -125,6 +125,17 @@ final class LockedText: @unchecked Sendable {
         defer { lock.unlock() }
         return storage
     }
+
+    /// Waits until the text holds `needle` (a process's log, say); fails the test if it never does.
+    func await(
+        _ needle: String, timeout: Duration = .seconds(15), file: StaticString = #filePath, line: UInt = #line
+    ) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !text.contains(needle) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        XCTAssertTrue(text.contains(needle), "waited for '\(needle)' in:\n\(text)", file: file, line: line)
+    }
 }
 
 struct TestFailure: Error, CustomStringConvertible {

@@ -291,11 +291,11 @@ struct CandidateExplainer {
 
     /// Since when this instance's probes cannot reach any address of `export`, if that is why it is unhealthy.
     private func unreachable(_ export: ClusterExport) -> String? {
-        guard !unreachableSince.isEmpty, let port = ReachabilityPlan.port(of: service), !export.addresses.isEmpty
+        guard
+            case .unreachable(let since) = ReachabilityPlan.reachability(
+                of: export, in: service, down: unreachableSince)
         else { return nil }
-        let since = export.addresses.compactMap { unreachableSince[ProbeTarget(address: $0, port: port)] }
-        guard since.count == export.addresses.count else { return nil }
-        return since.max()
+        return since
     }
 
     /// The exports left out because another is healthy (none when all fail open): each address, not answered.

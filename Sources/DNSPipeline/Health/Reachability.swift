@@ -52,22 +52,44 @@ public enum ReachabilityPlan {
         return targets
     }
 
+    /// Whether `export` of `service` has probe targets and, if so, since when it has been unreachable: the
+    /// latest of its targets' times in `down`, `.reachable` while any of its targets is not in `down`, and
+    /// `.notProbed` for a service the plan does not probe or an export without addresses. The one test of
+    /// "unreachable" that answers, `/registry` and `/explain` share. It does not look at `healthy`: `/explain`
+    /// asks it of exports already demoted; an export its publisher marks unhealthy has no target in `down`.
+    public static func reachability<Time: Comparable>(
+        of export: ClusterExport, in service: Service, down: [ProbeTarget: Time]
+    ) -> Reachability<Time> {
+        guard !export.addresses.isEmpty, let port = port(of: service) else { return .notProbed }
+        var latest: Time? = nil
+        for address in export.addresses {
+            guard let since = down[ProbeTarget(address: address, port: port)] else { return .reachable }
+            latest = max(latest ?? since, since)
+        }
+        return latest.map { .unreachable(since: $0) } ?? .reachable
+    }
+
     /// `services` with every export whose targets are all in `down` marked unhealthy; services untouched keep
     /// their value, so an answer build reuses their compiled names.
-    public static func demoting(_ services: [Service], down: Set<ProbeTarget>) -> [Service] {
+    public static func demoting<Time: Comparable>(_ services: [Service], down: [ProbeTarget: Time]) -> [Service] {
         guard !down.isEmpty else { return services }
         return services.map { service in
-            guard let port = port(of: service) else { return service }
             var demoted = service
-            for (index, export) in service.clusters.enumerated()
-            where export.healthy && !export.addresses.isEmpty
-                && export.addresses.allSatisfy({ down.contains(ProbeTarget(address: $0, port: port)) })
-            {
-                demoted.clusters[index].healthy = false
+            for (index, export) in service.clusters.enumerated() {
+                if case .unreachable = reachability(of: export, in: service, down: down) {
+                    demoted.clusters[index].healthy = false
+                }
             }
             return demoted
         }
     }
+}
+
+/// What this instance's probes say of one export.
+public enum Reachability<Time: Comparable>: Equatable {
+    case notProbed
+    case reachable
+    case unreachable(since: Time)
 }
 
 /// Each target's state from the probes so far, damped: `fall` failures in a row take an up target down, `rise`
@@ -78,7 +100,8 @@ public struct ReachabilityTracker: Sendable {
         public var up = true
         /// Verdicts in a row against the current state.
         public var streak = 0
-        /// When the state last changed (the prober's clock), nil while the target has never gone down.
+        /// When the state last changed (the caller's time: the prober passes seconds since 1970, which `/registry`
+        /// and `/explain` print), nil while the target has never gone down.
         public var since: Double? = nil
     }
 
@@ -98,8 +121,10 @@ public struct ReachabilityTracker: Sendable {
         self.rise = rise
     }
 
-    /// The targets down now.
-    public var down: Set<ProbeTarget> { Set(states.filter { !$0.value.up }.keys) }
+    /// The targets down now, each with when it went down.
+    public var down: [ProbeTarget: Double] {
+        states.compactMapValues { state in state.up ? nil : state.since }
+    }
 
     /// Records one probe of `target` at `time`; returns the transition it caused, if any.
     public mutating func record(_ target: ProbeTarget, reachable: Bool, at time: Double) -> Transition? {

@@ -57,12 +57,13 @@ enum RegistryDocument {
         let formatter = ISO8601DateFormatter()
         /// Whether this instance reaches `export` of `service`, and since when not; nil when it is not probed.
         func probed(_ export: ClusterExport, of service: Service) -> (reachable: Bool, since: String?)? {
-            guard let unreachable, export.healthy, !export.addresses.isEmpty,
-                let port = ReachabilityPlan.port(of: service)
-            else { return nil }
-            let since = export.addresses.compactMap { unreachable[ProbeTarget(address: $0, port: port)] }
-            guard since.count == export.addresses.count, let latest = since.max() else { return (true, nil) }
-            return (false, formatter.string(from: latest))
+            // Not probed: probes off, or an export its publisher marks unhealthy (a probe only demotes).
+            guard let unreachable, export.healthy else { return nil }
+            switch ReachabilityPlan.reachability(of: export, in: service, down: unreachable) {
+            case .notProbed: return nil
+            case .reachable: return (true, nil)
+            case .unreachable(let since): return (false, formatter.string(from: since))
+            }
         }
         let document = Document(
             source: registry.origin, version: registry.version, revision: registry.revision,

@@ -11,9 +11,9 @@ final class AnswerPublisher: Sendable {
     private struct Inputs {
         var registry: RegistrySnapshot
         var zones: [AuthoritativeZone]
-        /// Probe targets this instance cannot reach (`ReachabilityService`): their exports are answered as
-        /// unhealthy here, whatever the registry says.
-        var down: Set<ProbeTarget> = []
+        /// Probe targets this instance cannot reach (`ReachabilityService`), with since when: their exports are
+        /// answered as unhealthy here, whatever the registry says.
+        var down: [ProbeTarget: Date] = [:]
     }
 
     /// What the admin endpoint reads: the registry being served and when it was swapped in, and counts.
@@ -89,10 +89,9 @@ final class AnswerPublisher: Sendable {
     func publish(down: [ProbeTarget: Date]) {
         probed.withLock { $0 = down }
         inputs.withLock { inputs in
-            let targets = Set(down.keys)
-            guard inputs.down != targets else { return }
-            inputs.down = targets
-            rebuild(inputs, reusing: processor.snapshot)
+            let changed = Set(inputs.down.keys) != Set(down.keys)
+            inputs.down = down
+            if changed { rebuild(inputs, reusing: processor.snapshot) }
         }
     }
 
@@ -104,7 +103,7 @@ final class AnswerPublisher: Sendable {
         let registry = current.registry
         guard let down = unreachable, !down.isEmpty else { return registry }
         return RegistrySnapshot(
-            services: ReachabilityPlan.demoting(registry.services, down: Set(down.keys)), version: registry.version,
+            services: ReachabilityPlan.demoting(registry.services, down: down), version: registry.version,
             origin: registry.origin, revision: registry.revision)
     }
 

@@ -37,24 +37,23 @@ final class ReachabilityService: ServiceLifecycle.Service {
     }
 
     private func probeUntilCancelled() async {
+        // The tracker's times are seconds since 1970: when a target went down is what `/registry` and `/explain`
+        // print.
         var tracker = ReachabilityTracker(fall: settings.fall, rise: settings.rise)
-        // When each target down went down, as wall-clock time for `/registry` and `/explain`.
-        var downSince: [ProbeTarget: Date] = [:]
-        publisher.publish(down: downSince)
+        func publishDown() {
+            publisher.publish(down: tracker.down.mapValues { Date(timeIntervalSince1970: $0) })
+        }
+        publishDown()
         let clock = ContinuousClock()
-        let start = clock.now
         while !Task.isCancelled {
             let cycleStart = clock.now
             let clusters = ReachabilityPlan.clusters(publisher.current.registry.services)
             let targets = Set(clusters.keys)
-            if tracker.retain(only: targets) {
-                downSince = downSince.filter { targets.contains($0.key) }
-                publisher.publish(down: downSince)
-            }
+            if tracker.retain(only: targets) { publishDown() }
             let cycle = max(settings.interval, .seconds(Double(targets.count) / Double(settings.maxProbesPerSecond)))
             let results = await probe(Array(targets).shuffled(), over: cycle)
             var transitions: [ReachabilityTracker.Transition] = []
-            let now = (clock.now - start) / .seconds(1)
+            let now = Date().timeIntervalSince1970
             for (target, reachable) in results {
                 metrics?.probed(cluster: clusters[target] ?? "", reachable: reachable)
                 if let transition = tracker.record(target, reachable: reachable, at: now) {
@@ -64,11 +63,10 @@ final class ReachabilityService: ServiceLifecycle.Service {
             }
             var downByCluster = Dictionary(
                 Set(clusters.values).map { ($0, 0) }, uniquingKeysWith: { first, _ in first })
-            for target in tracker.down { downByCluster[clusters[target] ?? "", default: 0] += 1 }
+            for target in tracker.down.keys { downByCluster[clusters[target] ?? "", default: 0] += 1 }
             metrics?.probeTargetsDown(downByCluster)
             if !transitions.isEmpty {
                 for transition in transitions.sorted(by: { $0.target < $1.target }) {
-                    downSince[transition.target] = transition.up ? nil : Date()
                     if transition.up {
                         logger.notice(
                             "reachable again from here: its exports are answered",
@@ -79,7 +77,7 @@ final class ReachabilityService: ServiceLifecycle.Service {
                             metadata: ["target": "\(transition.target)", "fall": "\(settings.fall)"])
                     }
                 }
-                publisher.publish(down: downSince)
+                publishDown()
             }
             // The next cycle starts one cycle after this one started, whatever the probes took.
             let elapsed = clock.now - cycleStart

@@ -63,14 +63,6 @@ public struct RegistryKeyLayout: Sendable, Equatable {
         if case .export(let exportKey) = classify(key) { return exportKey }
         return nil
     }
-
-    /// Whether a change to `key` can change the registry: an export key, well-formed or not.
-    public func isRegistryKey(_ key: String) -> Bool {
-        switch classify(key) {
-        case .export, .malformedExport: true
-        case .claim, .other: false
-        }
-    }
 }
 
 /// The three parts of an export key.
