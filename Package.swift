@@ -38,11 +38,15 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // TCP and HTTP health checks over plain non-blocking sockets, and their fall/rise damping: the server's
+        // reachability probes and the publisher's local checks.
+        .target(name: "HealthCheck", dependencies: ["ServiceRegistry"]),
         // The etcd v3 registry source and publisher, over etcd's JSON gateway (why: EtcdClient.swift).
         .target(
             name: "RegistryEtcd",
             dependencies: [
                 "ServiceRegistry",
+                "HealthCheck",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -63,6 +67,7 @@ let package = Package(
             name: "DNSServer",
             dependencies: [
                 "DNSPipeline",
+                "HealthCheck",
                 "CSocketBatch",
                 "ZoneFile",
                 "ServiceRegistry",
@@ -132,6 +137,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "HealthCheckTests", dependencies: ["HealthCheck", "ServiceRegistry"]),
         .testTarget(name: "DNSPipelineTests", dependencies: ["DNSPipeline", "DNSWire", "ServiceRegistry"]),
         .testTarget(
             name: "DNSServerTests",

@@ -46,7 +46,8 @@ registry: { file: registry.yaml }
 health: { probes: true, interval: 2s, timeout: 1s, fall: 3, rise: 2, maxProbesPerSecond: $RATE }
 YAML
 
-cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f", ($14 + $15) * 1000 / hz }' "/proc/$1/stat"; }
+# User and kernel CPU milliseconds of a process: a probe's handshake on loopback is mostly the kernel's.
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f %.0f\n", $14 * 1000 / hz, $15 * 1000 / hz }' "/proc/$1/stat"; }
 probes() {
     curl -sf "http://127.0.0.1:$((PORT + 1))/metrics" \
         | awk '/^scdns_probe_requests_total/ { sum += $2 } END { printf "%d", sum }'
@@ -60,15 +61,16 @@ measure() {
     pids+=("$pid")
     for _ in $(seq 600); do grep -q "listening" "$WORK/scdns.log" && break; sleep 0.05; done
     sleep 5
-    local cpu0 probes0 started cpu1 probes1
-    cpu0=$(cpu_ms "$pid"); probes0=$(probes); started=$EPOCHREALTIME
+    local user0 kernel0 probes0 started user1 kernel1 probes1
+    read -r user0 kernel0 < <(cpu_ms "$pid"); probes0=$(probes); started=$EPOCHREALTIME
     sleep "$WINDOW"
-    cpu1=$(cpu_ms "$pid"); probes1=$(probes)
-    awk -v label="$label" -v c=$((cpu1 - cpu0)) -v p=$((probes1 - probes0)) -v a="$started" -v b="$EPOCHREALTIME" \
-        -v targets=$((SERVICES * 3)) 'BEGIN {
-            s = b - a
-            printf "%s: %d targets, %.0f probes/s, scdns CPU %.1f%% of one core, %.1f µs per probe\n",
-                label, targets, p / s, c / s / 10, (p > 0 ? c * 1000 / p : 0)
+    read -r user1 kernel1 < <(cpu_ms "$pid"); probes1=$(probes)
+    awk -v label="$label" -v u=$((user1 - user0)) -v k=$((kernel1 - kernel0)) -v p=$((probes1 - probes0)) \
+        -v a="$started" -v b="$EPOCHREALTIME" -v targets=$((SERVICES * 3)) 'BEGIN {
+            s = b - a; c = u + k
+            printf "%s: %d targets, %.0f probes/s, scdns CPU %.1f%% of one core, %.1f µs per probe (user %.1f, kernel %.1f)\n",
+                label, targets, p / s, c / s / 10, (p > 0 ? c * 1000 / p : 0), (p > 0 ? u * 1000 / p : 0),
+                (p > 0 ? k * 1000 / p : 0)
         }'
     kill "$pid"; wait "$pid" 2>/dev/null || true
 }

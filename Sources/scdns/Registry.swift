@@ -142,7 +142,9 @@ extension Registry {
                 of --cluster, is refused (--allow-empty publishes an empty set). Write the file aside and rename \
                 it into place. One publisher per cluster publishes at a time: another one started for the same \
                 cluster waits, and takes over when this one stops (SIGTERM or SIGINT give the claim up at once) \
-                or its lease runs out.
+                or its lease runs out. With --check, the publisher also checks each export from here (a TCP \
+                connect or an HTTP GET to its addresses) and publishes one that fails unhealthy, so that every \
+                instance stops answering it within seconds, not a lease TTL.
                 """)
         @OptionGroup var options: EtcdOptions
         @Option(help: "The cluster whose exports these are.") var cluster: String
@@ -150,6 +152,19 @@ extension Registry {
         @Option(help: "Lease TTL in seconds, 3...3600.") var leaseTTL: Int64 = 15
         @Flag(help: "Publish a file with no export of --cluster, deleting every export it has (refused otherwise).")
         var allowEmpty = false
+        @Option(
+            help: ArgumentHelp(
+                "Check exports from here: SPEC for every service, or NAMESPACE/NAME=SPEC for one; repeatable.",
+                discussion: """
+                    SPEC is tcp, tcp:PORT, http:/PATH, http:PORT/PATH or none (the service's first TCP port when \
+                    no PORT). An export whose addresses all fail --check-fall checks in a row is published \
+                    unhealthy (a Headless endpoint not ready) until it passes --check-rise in a row.
+                    """))
+        var check: [String] = []
+        @Option(help: "Seconds between two checks of one address, 0.1...3600.") var checkInterval: Double = 2
+        @Option(help: "Seconds a check may take, at most --check-interval.") var checkTimeout: Double = 1
+        @Option(help: "Failures in a row that publish an export unhealthy, 1...100.") var checkFall: Int = 3
+        @Option(help: "Successes in a row that publish it healthy again, 1...100.") var checkRise: Int = 2
 
         func validate() throws {
             // One etcd call may take up to its 3 s timeout: a shorter lease can run out between its grant and the
@@ -157,6 +172,29 @@ extension Registry {
             guard (3...3600).contains(leaseTTL) else {
                 throw ValidationError("--lease-ttl is 3...3600 seconds (one etcd call may take 3 s)")
             }
+            _ = try checkSettings()
+        }
+
+        /// The checks asked for, nil when none.
+        func checkSettings() throws -> ExportCheckSettings? {
+            let plan: ExportCheckPlan
+            do throws(CheckPlanError) { plan = try ExportCheckPlan(arguments: check) } catch {
+                throw ValidationError(error.description)
+            }
+            guard (0.1...3600).contains(checkInterval) else {
+                throw ValidationError("--check-interval is 0.1...3600 seconds")
+            }
+            guard checkTimeout > 0, checkTimeout <= checkInterval else {
+                throw ValidationError(
+                    "--check-timeout is more than 0 and at most --check-interval (\(checkInterval) s)")
+            }
+            guard (1...100).contains(checkFall), (1...100).contains(checkRise) else {
+                throw ValidationError("--check-fall and --check-rise are 1...100")
+            }
+            guard !plan.isEmpty else { return nil }
+            return ExportCheckSettings(
+                plan: plan, interval: .seconds(checkInterval), timeout: .seconds(checkTimeout), fall: checkFall,
+                rise: checkRise)
         }
 
         func run() async throws {
@@ -169,7 +207,8 @@ extension Registry {
                 // SIGTERM or SIGINT stops the publisher, which gives its claim up so that the next one takes over
                 // before this one's lease (and so its exports) runs out.
                 try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { try await publisher.run(file: file, allowEmpty: allowEmpty) }
+                    let checks = try checkSettings()
+                    group.addTask { try await publisher.run(file: file, allowEmpty: allowEmpty, checks: checks) }
                     group.addTask {
                         for await _ in await UnixSignalsSequence(trapping: .sigterm, .sigint) { break }
                     }

@@ -14,40 +14,6 @@ final class ReachabilityTests: XCTestCase {
             locality: Locality(cluster: cluster), addresses: addresses.map { IPAddress($0)! }, healthy: healthy)
     }
 
-    /// One lost SYN never moves traffic: `fall` failures in a row demote, `rise` successes in a row restore, and
-    /// a verdict that agrees with the state resets the count.
-    func testVerdictsAreDampedByFallAndRise() {
-        let cases: [(verdicts: String, transitions: String, downAtEnd: Bool)] = [
-            ("ff", "", false),
-            ("fff", "D", true),
-            ("ffsfff", "D", true),
-            ("fffs", "D", true),
-            ("fffss", "DU", false),
-            ("fffsfss", "DU", false),
-            ("fffsfs", "D", true),
-            ("ffffffffff", "D", true),
-            ("fffssfff", "DUD", true),
-        ]
-        for row in cases {
-            var tracker = ReachabilityTracker(fall: 3, rise: 2)
-            var transitions = ""
-            for (index, verdict) in row.verdicts.enumerated() {
-                if let transition = tracker.record(target("10.0.0.1"), reachable: verdict == "s", at: Double(index)) {
-                    transitions += transition.up ? "U" : "D"
-                }
-            }
-            XCTAssertEqual(transitions, row.transitions, row.verdicts)
-            XCTAssertEqual(tracker.down[target("10.0.0.1")] != nil, row.downAtEnd, row.verdicts)
-        }
-        var tracker = ReachabilityTracker(fall: 1, rise: 1)
-        XCTAssertNil(tracker.states[target("10.0.0.1")]?.since)
-        XCTAssertEqual(tracker.record(target("10.0.0.1"), reachable: false, at: 7)?.up, false)
-        XCTAssertEqual(tracker.states[target("10.0.0.1")]?.since, 7, "when it went down")
-        XCTAssertEqual(tracker.down, [target("10.0.0.1"): 7])
-        XCTAssertTrue(tracker.retain(only: []), "a down target forgotten changes the answers")
-        XCTAssertTrue(tracker.down.isEmpty)
-    }
-
     func testTargetsAreEachExportAddressOnTheFirstTCPPortOnce() {
         let services = [
             Service(

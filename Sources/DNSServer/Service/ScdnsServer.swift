@@ -117,8 +117,7 @@ public struct ScdnsServer: Sendable {
                 running.append(
                     .init(
                         service: ReachabilityService(
-                            settings: config.health, publisher: publisher, group: group, metrics: metrics,
-                            logger: logger)))
+                            settings: config.health, publisher: publisher, metrics: metrics, logger: logger)))
             }
             // Listeners last, so they are shut down first: lame duck while the registry still follows its source.
             running.append(.init(service: listeners))

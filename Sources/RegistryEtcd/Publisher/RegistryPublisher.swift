@@ -1,4 +1,5 @@
 import Foundation
+import HealthCheck
 import Logging
 import ServiceRegistry
 import Synchronization
@@ -318,24 +319,112 @@ extension RegistryPublisher {
     /// the file: each valid change is published again; an invalid one is logged and the published set stays.
     /// A file with no export of the cluster would delete every one it has: it is refused like an invalid file
     /// unless `allowEmpty` (`--allow-empty`). Throws at once if the file is invalid, or empty, at start.
-    public func run(file: String, allowEmpty: Bool = false) async throws {
+    ///
+    /// With `checks`, each export is also checked from here (`ExportCheckPlan`): one that fails `fall` times in a
+    /// row is published unhealthy (an endpoint not ready) until it passes `rise` times, so a copy its own cluster
+    /// cannot serve leaves every instance's answers within seconds instead of a lease TTL.
+    public func run(file: String, allowEmpty: Bool = false, checks: ExportCheckSettings? = nil) async throws {
         let source = FileRegistrySource(path: file, logger: logger)
-        let initial = try exports(of: try source.loadNow().services, file: file, allowEmpty: allowEmpty)
+        let services = try source.loadNow().services
+        let initial = try exports(of: services, file: file, allowEmpty: allowEmpty)
+        let checked = CheckedServices(services: services, settings: checks)
+        if let checks { _ = try checks.plan.checks(of: services, file: file) }
         let (updates, continuation) = AsyncStream.makeStream(of: [String: String].self)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 await source.watch { snapshot in
                     do {
+                        // Validated before it replaces what is checked: a bad file changes nothing.
+                        _ = try self.exports(of: snapshot.services, file: file, allowEmpty: allowEmpty)
+                        if let checks { _ = try checks.plan.checks(of: snapshot.services, file: file) }
                         continuation.yield(
-                            try self.exports(of: snapshot.services, file: file, allowEmpty: allowEmpty))
+                            try self.exports(
+                                of: checked.replace(snapshot.services), file: file, allowEmpty: allowEmpty))
                     } catch {
                         self.logger.error("exports not republished; the published set stays: \(error)")
+                    }
+                }
+            }
+            if let checks {
+                group.addTask {
+                    try await self.check(checked, settings: checks, file: file) { services in
+                        do {
+                            continuation.yield(try self.exports(of: services, file: file, allowEmpty: allowEmpty))
+                        } catch {
+                            self.logger.error("exports not republished; the published set stays: \(error)")
+                        }
                     }
                 }
             }
             group.addTask { try await self.run(initial: initial, updates: updates) }
             defer { group.cancelAll() }
             try await group.next()
+        }
+    }
+
+    /// Runs `settings`' checks once per interval over the services `checked` holds, until cancelled; after a
+    /// cycle in which an export or endpoint went down or came back, calls `changed` with the services as checked.
+    private func check(
+        _ checked: CheckedServices, settings: ExportCheckSettings, file: String,
+        changed: @Sendable ([Service]) -> Void
+    ) async throws {
+        var tracker = HealthTracker<HealthCheck>(fall: settings.fall, rise: settings.rise)
+        let clock = ContinuousClock()
+        while true {
+            let cycleStart = clock.now
+            let services = checked.services
+            let checks = (try? settings.plan.checks(of: services, file: file)) ?? []
+            var moved = tracker.retain(only: checks)
+            let order = Array(checks).shuffled()
+            let outcomes = await CheckRunner.run(order, spreadOver: settings.interval, timeout: settings.timeout)
+            try Task.checkCancellation()
+            let now = Date().timeIntervalSince1970
+            for (check, outcome) in zip(order, outcomes) {
+                guard let transition = tracker.record(check, up: outcome.isUp, at: now) else { continue }
+                moved = true
+                if transition.up {
+                    logger.notice(
+                        "check passes again: its exports are published healthy", metadata: ["check": "\(check)"])
+                } else {
+                    logger.warning(
+                        "check failed \(settings.fall) times in a row: its exports are published unhealthy",
+                        metadata: ["check": "\(check)", "reason": "\(outcome)"])
+                }
+            }
+            if moved, let services = checked.down(Set(tracker.down.keys)) { changed(services) }
+            let elapsed = clock.now - cycleStart
+            if elapsed < settings.interval { try await Task.sleep(for: settings.interval - elapsed) }
+        }
+    }
+}
+
+/// The services of the publisher's file, and the checks that are down, shared by the file watch and the checks:
+/// what is published is the file's services as the checks found them.
+private final class CheckedServices: Sendable {
+    private let state: Mutex<(services: [Service], down: Set<HealthCheck>)>
+    private let plan: ExportCheckPlan
+
+    init(services: [Service], settings: ExportCheckSettings?) {
+        state = Mutex((services, []))
+        plan = settings?.plan ?? ExportCheckPlan()
+    }
+
+    var services: [Service] { state.withLock { $0.services } }
+
+    /// Takes the file's new services; returns them as checked.
+    func replace(_ services: [Service]) -> [Service] {
+        state.withLock { state in
+            state.services = services
+            return plan.applying(down: state.down, to: services)
+        }
+    }
+
+    /// Takes the checks down now; returns the services as checked, or nil if nothing changed.
+    func down(_ down: Set<HealthCheck>) -> [Service]? {
+        state.withLock { state in
+            guard down != state.down else { return nil }
+            state.down = down
+            return plan.applying(down: down, to: state.services)
         }
     }
 }

@@ -1,0 +1,116 @@
+import Foundation
+import XCTest
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `scdns registry publish --check` against real etcd and a real server: a copy its own cluster cannot serve is
+/// published unhealthy after `--check-fall` failures and leaves the answers of every instance (here, one) while
+/// another copy is healthy; it comes back after `--check-rise` successes. A Headless endpoint that fails is
+/// published not ready. The copies are loopback addresses with or without a listening socket.
+final class PublisherCheckIntegrationTests: XCTestCase {
+    func testAnExportThatFailsItsLocalCheckLeavesTheAnswersWithinSecondsAndComesBack() async throws {
+        let directory = NSTemporaryDirectory() + "scdns-publisher-check-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let etcd = try await EtcdCluster()
+        let port = try freePort()
+        for (cluster, address, endpoint) in [("c1", "127.0.0.12", "127.0.0.14"), ("c2", "127.0.0.13", "127.0.0.15")] {
+            try """
+            services:
+              - name: web
+                namespace: shop
+                ports: [{ name: http, port: \(port) }]
+                clusters: [{ cluster: \(cluster), addresses: [\(address)] }]
+              - name: db
+                namespace: shop
+                type: Headless
+                ports: [{ name: pg, port: \(port) }]
+                clusters: [{ cluster: \(cluster), endpoints: [{ hostname: db-0, addresses: [\(endpoint)] }] }]
+            """.write(toFile: "\(directory)/\(cluster).yaml", atomically: true, encoding: .utf8)
+        }
+        var c1: ReachabilityIntegrationTests.Listener? = try .init("127.0.0.12", port: port)
+        let c2 = try ReachabilityIntegrationTests.Listener("127.0.0.13", port: port)
+        var db0c1: ReachabilityIntegrationTests.Listener? = try .init("127.0.0.14", port: port)
+        let db0c2 = try ReachabilityIntegrationTests.Listener("127.0.0.15", port: port)
+        defer {
+            c2.stop()
+            db0c2.stop()
+        }
+        var publishers: [Process] = []
+        defer { for publisher in publishers where publisher.isRunning { kill(publisher.processIdentifier, SIGKILL) } }
+        var logs: [LockedText] = []
+        for cluster in ["c1", "c2"] {
+            let (publisher, log) = try EtcdRegistryIntegrationTests.publisher([
+                "--etcd", etcd.endpoints[0], "--cluster", cluster, "--file", "\(directory)/\(cluster).yaml",
+                "--check", "tcp", "--check-interval", "0.2", "--check-timeout", "0.1", "--check-fall", "2",
+                "--check-rise", "2",
+            ])
+            publishers.append(publisher)
+            logs.append(log)
+        }
+        let server = try ServerProcess(arguments: ["--etcd", etcd.endpoints[0]])
+        let web = "web.shop.svc.supercluster.local"
+        let db = "db.shop.svc.supercluster.local"
+        try EtcdRegistryIntegrationTests.awaitAnswer(server, ["127.0.0.12", "127.0.0.13"], name: web)
+        try EtcdRegistryIntegrationTests.awaitAnswer(server, ["127.0.0.14", "127.0.0.15"], name: db)
+
+        // c1's copy stops listening: its publisher marks it unhealthy, and the answers keep c2's alone.
+        c1?.stop()
+        c1 = nil
+        try EtcdRegistryIntegrationTests.awaitAnswer(server, ["127.0.0.13"], name: web)
+        XCTAssertTrue(
+            logs[0].text.contains("check failed 2 times in a row: its exports are published unhealthy"), logs[0].text)
+        XCTAssertTrue(logs[0].text.contains("connection refused"), "the reason is logged: \(logs[0].text)")
+        let listing = try EtcdRegistryIntegrationTests.registry(["list", "--etcd", etcd.endpoints[0]])
+        XCTAssertTrue(
+            listing.split(separator: "\n").contains {
+                $0.contains("shop/web") && $0.contains("c1") && $0.contains("UNHEALTHY")
+            },
+            "published unhealthy in etcd, for every instance: \(listing)")
+
+        // c1's Headless endpoint stops: published not ready, gone from the answers.
+        db0c1?.stop()
+        db0c1 = nil
+        try EtcdRegistryIntegrationTests.awaitAnswer(server, ["127.0.0.15"], name: db)
+
+        // Both come back after two successes.
+        c1 = try .init("127.0.0.12", port: port)
+        db0c1 = try .init("127.0.0.14", port: port)
+        try EtcdRegistryIntegrationTests.awaitAnswer(server, ["127.0.0.12", "127.0.0.13"], name: web)
+        try EtcdRegistryIntegrationTests.awaitAnswer(server, ["127.0.0.14", "127.0.0.15"], name: db)
+        XCTAssertTrue(logs[0].text.contains("check passes again: its exports are published healthy"), logs[0].text)
+        XCTAssertFalse(logs[1].text.contains("check failed"), "c2's copies never failed: \(logs[1].text)")
+    }
+
+    func testAPublisherRefusesChecksThatCannotApply() throws {
+        let directory = NSTemporaryDirectory() + "scdns-publisher-check-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try """
+        services:
+          - { name: dns, namespace: kube, ports: [{ port: 53, protocol: UDP }], clusters: [{ cluster: c1, addresses: [10.0.0.1] }] }
+        """.write(toFile: directory + "/c1.yaml", atomically: true, encoding: .utf8)
+        // Refused before etcd is contacted: nothing listens on the endpoint.
+        let cases: [([String], String)] = [
+            (["--check", "tcp"], "kube/dns: has no TCP port for --check tcp"),
+            (["--check", "kube/dsn=tcp:53"], "kube/dsn: has a --check but is not in the file"),
+            (["--check", "ping"], "'ping' is none of tcp"),
+            (
+                ["--check", "tcp:53", "--check-timeout", "3"],
+                "--check-timeout is more than 0 and at most --check-interval"
+            ),
+        ]
+        for (arguments, message) in cases {
+            let (publisher, log) = try EtcdRegistryIntegrationTests.publisher(
+                ["--etcd", "http://127.0.0.1:1", "--cluster", "c1", "--file", directory + "/c1.yaml"] + arguments)
+            publisher.waitUntilExit()
+            XCTAssertNotEqual(publisher.terminationStatus, 0, "\(arguments)")
+            // The pipe's last bytes may still be on their way to the log.
+            let deadline = Date().addingTimeInterval(5)
+            while !log.text.contains(message) && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+            XCTAssertTrue(log.text.contains(message), "\(arguments): \(log.text)")
+        }
+    }
+}
