@@ -3,13 +3,15 @@ import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
+import ServiceRegistry
 
 /// The admin endpoint (`admin:`, DESIGN.md section 5), on Hummingbird 2: what a CoreDNS, Knot or dnsdist
 /// operator expects to find.
 ///
 /// | path | answer |
 /// |---|---|
-/// | `/` | this table, as text |
+/// | `/` | the status page (HTML, `StatusPage`) for a browser (`Accept: text/html`); this table, as text, otherwise |
+/// | `/status` | the status page, whatever the client accepts |
 /// | `/health` | 200 while the process serves (liveness) |
 /// | `/ready` | 200 once a registry snapshot is loaded, the DNS listeners are bound, and it is not stale past `registry.etcd.maxStale`; 503 with the reason otherwise, and from the start of lame duck |
 /// | `/metrics` | Prometheus text format (0.0.4) |
@@ -21,10 +23,15 @@ import ServiceLifecycle
 struct AdminService: ServiceLifecycle.Service {
     let address: ListenAddress
     let state: ServerState
+    /// The status page's heading: the instance's identity (its host name unless set).
+    let title: String
+    /// This instance's own locality, shown on the status page.
+    let locality: Locality
     let logger: Logger
 
     static let index = """
         scdns admin endpoint
+          /status    the status page (HTML; also / in a browser)
           /health    200 while the process serves
           /ready     200 when a registry snapshot is loaded and current and DNS is listening; 503 and why otherwise
           /metrics   Prometheus metrics
@@ -36,7 +43,18 @@ struct AdminService: ServiceLifecycle.Service {
     func run() async throws {
         let router = Router()
         let state = self.state
-        router.get("/") { _, _ in Self.text(Self.index) }
+        let history = StatusHistory()
+        let (title, locality) = (self.title, self.locality)
+        @Sendable func statusPage() -> Response {
+            let page = StatusPage(title: title, locality: locality, state: state, history: history)
+            return Self.text(page.html(), contentType: "text/html; charset=utf-8")
+        }
+        router.get("/") { request, _ in
+            // A browser asks for HTML; curl and scripts get the plain index.
+            let accept = request.headers[.accept] ?? ""
+            return accept.contains("text/html") ? statusPage() : Self.text(Self.index)
+        }
+        router.get("/status") { _, _ in statusPage() }
         router.get("/health") { _, _ in Self.text("ok\n") }
         router.get("/ready") { _, _ in
             let (ready, reason) = state.readiness()
@@ -83,7 +101,13 @@ struct AdminService: ServiceLifecycle.Service {
                 logger.info("admin endpoint listening", metadata: ["admin": "\(bound)"])
             },
             logger: appLogger)
-        try await app.run()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.run() }
+            group.addTask { await history.run(state: state) }
+            defer { group.cancelAll() }
+            // The sampler ends only by cancellation: the app's end (graceful shutdown) ends both.
+            try await group.next()
+        }
     }
 
     static func text(

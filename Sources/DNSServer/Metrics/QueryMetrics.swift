@@ -32,6 +32,11 @@ final class QueryMetrics: Sendable {
         return totals
     }
 
+    /// The cache's hits and misses so far; nil without a cache (nothing is forwarded).
+    var cacheTotals: (hits: Int, misses: Int)? {
+        cache.map { ($0.hits.load(ordering: .relaxed), $0.misses.load(ordering: .relaxed)) }
+    }
+
     /// The families in Prometheus's text format (0.0.4). Series that never moved are left out, as client
     /// libraries leave out label sets never used.
     func write(into text: inout String) {

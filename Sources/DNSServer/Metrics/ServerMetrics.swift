@@ -1,4 +1,5 @@
 import DNSPipeline
+import Foundation
 import Prometheus
 import ServiceRegistry
 import Synchronization
@@ -24,6 +25,18 @@ final class ServerMetrics: Sendable {
     private let failOpenStarts: SyncedCounter
     private let rateLimitDropped: SyncedCounter?
     private let rateLimitSlipped: SyncedCounter?
+
+    /// Each upstream's exchanges so far, for the status page.
+    struct UpstreamTally: Sendable {
+        var replies = 0
+        var failures = 0
+        var lastReply: Date? = nil
+        /// When and why ("timeout", "error").
+        var lastFailure: (at: Date, reason: String)? = nil
+    }
+
+    private let upstreams = Mutex<[String: UpstreamTally]>([:])
+    var upstreamTallies: [String: UpstreamTally] { upstreams.withLock { $0 } }
 
     init(processor: QueryProcessor, version: String) {
         cache = processor.cache
@@ -75,6 +88,17 @@ final class ServerMetrics: Sendable {
 
     /// One forwarded query's exchange with one upstream: its reply's RCODE, or `timeout`/`error` without one.
     func forwarded(upstream: String, rcode: String, duration: Duration) {
+        let failed = rcode == "timeout" || rcode == "error"
+        let now = Date()
+        upstreams.withLock { upstreams in
+            if failed {
+                upstreams[upstream, default: UpstreamTally()].failures += 1
+                upstreams[upstream, default: UpstreamTally()].lastFailure = (now, rcode)
+            } else {
+                upstreams[upstream, default: UpstreamTally()].replies += 1
+                upstreams[upstream, default: UpstreamTally()].lastReply = now
+            }
+        }
         registry.makeCounter(
             descriptor: .scdns(
                 "scdns_forward_requests_total",

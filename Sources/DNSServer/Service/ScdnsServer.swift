@@ -27,7 +27,13 @@ public struct ScdnsServer: Sendable {
         let zones = try ZoneFileLoader.loadDirectory(config.zonesDirectory).map(AuthoritativeZone.init)
         let (source, reloadRegistry) = try makeSource()
         // The admin endpoint answers from the start, not ready, while an etcd registry is still being listed.
-        let admin = config.admin.map { address in AdminService(address: address, state: state, logger: logger) }
+        let admin = config.admin.map { address in
+            AdminService(
+                address: address, state: state,
+                title: config.pipeline.identity ?? ServerConfig.hostName() ?? "scdns",
+                locality: config.pipeline.locality,
+                logger: logger)
+        }
         let dns = DNSService(
             server: self, zones: zones, source: source, reloadRegistry: reloadRegistry, state: state)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
