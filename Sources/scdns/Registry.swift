@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import RegistryEtcd
+import ServiceRegistry
 import UnixSignals
 
 /// `scdns registry ...`: the etcd registry from the operator's side (DESIGN.md section 6).
@@ -161,6 +162,12 @@ extension Registry {
                     unhealthy (a Headless endpoint not ready) until it passes --check-rise in a row.
                     """))
         var check: [String] = []
+        @Option(
+            help: ArgumentHelp(
+                "An address in this cluster that instances elsewhere probe (TCP) to tell whether the cluster is "
+                    + "reachable from them: ADDRESS:PORT or [ADDRESS]:PORT; repeatable.",
+                discussion: "Give the cluster's scdns instances' DNS address (port 53 over TCP), or a gateway's."))
+        var beacon: [String] = []
         @Option(help: "Seconds between two checks of one address, 0.1...3600.") var checkInterval: Double = 2
         @Option(help: "Seconds a check may take, at most --check-interval.") var checkTimeout: Double = 1
         @Option(help: "Failures in a row that publish an export unhealthy, 1...100.") var checkFall: Int = 3
@@ -173,6 +180,16 @@ extension Registry {
                 throw ValidationError("--lease-ttl is 3...3600 seconds (one etcd call may take 3 s)")
             }
             _ = try checkSettings()
+            _ = try beacons()
+        }
+
+        func beacons() throws -> [ProbeTarget] {
+            try beacon.map { text in
+                guard let target = ProbeTarget(text) else {
+                    throw ValidationError("--beacon \(text): not ADDRESS:PORT or [ADDRESS]:PORT")
+                }
+                return target
+            }
         }
 
         /// The checks asked for, nil when none.
@@ -202,7 +219,7 @@ extension Registry {
             let client = try options.client(logger: logger)
             let publisher = RegistryPublisher(
                 client: client, layout: RegistryKeyLayout(prefix: options.prefix), cluster: cluster,
-                leaseTTL: leaseTTL, logger: logger)
+                leaseTTL: leaseTTL, beacons: try beacons(), logger: logger)
             do {
                 // SIGTERM or SIGINT stops the publisher, which gives its claim up so that the next one takes over
                 // before this one's lease (and so its exports) runs out.

@@ -79,4 +79,26 @@ final class ReachabilityTests: XCTestCase {
         let udp = Service(name: "udp", namespace: "app", clusters: [export("c1", ["10.0.0.1"])])
         XCTAssertEqual(ReachabilityPlan.reachability(of: udp.clusters[0], in: udp, down: down), .notProbed)
     }
+
+    /// A cluster whose beacons are all down takes every probed export of it down; one that is not down adds
+    /// nothing; a target already down keeps the earlier time.
+    func testAClusterDownTakesEveryProbedExportOfItDown() {
+        let services = [
+            Service(
+                name: "web", namespace: "app", ports: [ServicePort(port: 80)],
+                clusters: [export("c1", ["10.0.0.1"]), export("c2", ["10.0.1.1", "10.0.1.2"])]),
+            Service(
+                name: "api", namespace: "app", ports: [ServicePort(port: 8080)],
+                clusters: [export("c2", ["10.0.1.3"]), export("c3", ["10.0.2.1"], healthy: false)]),
+        ]
+        XCTAssertEqual(
+            ReachabilityPlan.down(targets: [target("10.0.1.1"): 5.0], clusters: ["c2": 7.0, "c3": 1.0], in: services),
+            [target("10.0.1.1"): 5, target("10.0.1.2"): 7, target("10.0.1.3", 8080): 7])
+        XCTAssertEqual(
+            ReachabilityPlan.down(targets: [target("10.0.0.1"): 5.0], clusters: [:], in: services),
+            [target("10.0.0.1"): 5])
+        let demoted = ReachabilityPlan.demoting(
+            services, down: ReachabilityPlan.down(targets: [:], clusters: ["c2": 7.0], in: services))
+        XCTAssertEqual(demoted.map { $0.clusters.map(\.healthy) }, [[true, false], [false, false]])
+    }
 }

@@ -172,6 +172,44 @@ final class EtcdRegistryStateTests: XCTestCase {
         XCTAssertTrue(outcome.changed, "no service changed, but the serial did")
     }
 
+    /// A cluster's beacons ride on its publisher's claim: taken from its value, gone with it, and a heartbeat
+    /// that rewrites the same value changes nothing.
+    func testBeaconsComeFromTheClaimAndAHeartbeatChangesNothing() {
+        var state = EtcdRegistryState(layout: layout)
+        let claim = #"{"beacons":["10.0.0.53:53","[fd00::53]:53","nonsense"],"holder":"host pid 1"}"#
+        _ = state.reset(
+            to: [
+                keyValue("app/web/c1", export("web", cluster: "c1", "10.0.0.1"), revision: 2),
+                keyValue("raw:c1/publisher", claim, revision: 3),
+                keyValue("raw:c2/publisher", "host pid 2", revision: 3),
+            ], revision: 3)
+        let beacons = [ProbeTarget("10.0.0.53:53")!, ProbeTarget("[fd00::53]:53")!]
+        XCTAssertEqual(state.beacons, ["c1": beacons], "c2's claim is plain text (an earlier version): no beacons")
+        XCTAssertFalse(state.apply([put("raw:c1/publisher", claim, revision: 4)]).changed, "a heartbeat")
+        let moved = #"{"holder":"host pid 1","beacons":["10.0.0.54:53"]}"#
+        XCTAssertTrue(state.apply([put("raw:c1/publisher", moved, revision: 5)]).changed)
+        XCTAssertEqual(state.beacons, ["c1": [ProbeTarget("10.0.0.54:53")!]])
+        XCTAssertTrue(state.apply([delete("raw:c1/publisher", revision: 6)]).changed)
+        XCTAssertEqual(state.beacons, [:])
+        XCTAssertEqual(state.revision, 2, "claims are not the registry's serial")
+    }
+
+    func testClaimValuesAndProbeTargetsReadWhatTheyWrite() {
+        let value = ClaimValue(holder: "host pid 1", beacons: [ProbeTarget("10.0.0.1:53")!])
+        XCTAssertEqual(value.json, #"{"beacons":["10.0.0.1:53"],"holder":"host pid 1"}"#)
+        XCTAssertEqual(ClaimValue(parsing: value.json), value)
+        XCTAssertEqual(ClaimValue(parsing: "host pid 1"), ClaimValue(holder: "host pid 1"))
+        XCTAssertEqual(ClaimValue(holder: "h").json, #"{"holder":"h"}"#)
+        for text in ["10.0.0.1:53", "[fd00::1]:8080", "[::1]:1"] {
+            XCTAssertEqual(ProbeTarget(text)?.description, text)
+        }
+        for text in [
+            "10.0.0.1", "10.0.0.1:0", "10.0.0.1:65536", "fd00::1:53", "[10.0.0.1]:53", "[fd00::1]53", "x:53", ":53",
+        ] {
+            XCTAssertNil(ProbeTarget(text), text)
+        }
+    }
+
     /// An invalid value counts as absent, by watch as by listing: the key's earlier value is not kept, or an
     /// instance that started later would serve otherwise.
     func testAnInvalidValueCountsAsAbsentOnEveryPath() {
@@ -381,7 +419,12 @@ final class EtcdRegistryStateTests: XCTestCase {
                     case 0...3:
                         operations.append((key("app/\(name)/\(cluster)"), nil))
                     case 4:
-                        operations.append((layout.claimKey(cluster: cluster), Bool.random(using: &random) ? "p" : nil))
+                        // A claim written by an earlier version (plain text), with beacons, or deleted.
+                        let claims: [String?] = [
+                            "p", #"{"holder":"h","beacons":["10.0.0.1:53"]}"#,
+                            #"{"holder":"h","beacons":["10.0.0.2:53","[fd00::1]:53"]}"#, nil,
+                        ]
+                        operations.append((layout.claimKey(cluster: cluster), claims.randomElement(using: &random)!))
                     case 5:
                         operations.append((key("raw:\(cluster)/services/\(name)"), "{}"))
                     default:
@@ -399,7 +442,9 @@ final class EtcdRegistryStateTests: XCTestCase {
                 _ = fresh.reset(to: etcd.listing, revision: etcd.revision)
                 let catchUp = etcd.history.filter { $0.kv.modRevision >= fresh.watchFrom }
                 if !catchUp.isEmpty { _ = fresh.apply(catchUp) }
-                guard fresh.services == watched.services, fresh.revision == watched.revision else {
+                guard fresh.services == watched.services, fresh.revision == watched.revision,
+                    fresh.beacons == watched.beacons
+                else {
                     XCTFail(
                         "seed \(seed), step \(step), revision \(etcd.revision): watched \(watched.revision) "
                             + "\(watched.services.map(summary)), fresh \(fresh.revision) \(fresh.services.map(summary))"

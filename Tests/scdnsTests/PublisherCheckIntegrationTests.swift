@@ -84,6 +84,67 @@ final class PublisherCheckIntegrationTests: XCTestCase {
         XCTAssertFalse(logs[1].text.contains("check failed"), "c2's copies never failed: \(logs[1].text)")
     }
 
+    /// Beacons (`--beacon`, in the claim): c2's beacon stops answering and every export of c2 leaves this
+    /// instance's answers, though c2's export addresses themselves still accept connections; it comes back when
+    /// the beacon does. The instance's own cluster's beacons are not probed.
+    func testAClusterWhoseBeaconsAreAllDownLeavesTheAnswersAsAWhole() async throws {
+        let directory = NSTemporaryDirectory() + "scdns-beacons-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory + "/zones", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let etcd = try await EtcdCluster()
+        let port = try freePort()
+        let beaconPort = try freePort()
+        for (cluster, address) in [("c1", "127.0.0.32"), ("c2", "127.0.0.33")] {
+            try """
+            services:
+              - { name: web, namespace: shop, ports: [{ port: \(port) }], clusters: [{ cluster: \(cluster), addresses: [\(address)] }] }
+            """.write(toFile: "\(directory)/\(cluster).yaml", atomically: true, encoding: .utf8)
+        }
+        try """
+        zones: zones
+        registry: { etcd: { endpoints: [\(etcd.endpoints[0])] } }
+        locality: { cluster: c1 }
+        health: { probes: true, interval: 200ms, timeout: 100ms, fall: 2, rise: 2 }
+        """.write(toFile: directory + "/scdns.yaml", atomically: true, encoding: .utf8)
+        let exports = [
+            try ReachabilityIntegrationTests.Listener("127.0.0.32", port: port),
+            try ReachabilityIntegrationTests.Listener("127.0.0.33", port: port),
+        ]
+        defer { for listener in exports { listener.stop() } }
+        var beacon: ReachabilityIntegrationTests.Listener? = try .init("127.0.0.43", port: beaconPort)
+        var publishers: [Process] = []
+        defer { for publisher in publishers where publisher.isRunning { kill(publisher.processIdentifier, SIGKILL) } }
+        // c1's beacon listens nowhere: its own cluster's beacons are not probed, so it stays.
+        for (cluster, beaconAddress) in [("c1", "127.0.0.42"), ("c2", "127.0.0.43")] {
+            let (publisher, _) = try EtcdRegistryIntegrationTests.publisher([
+                "--etcd", etcd.endpoints[0], "--cluster", cluster, "--file", "\(directory)/\(cluster).yaml",
+                "--beacon", "\(beaconAddress):\(beaconPort)",
+            ])
+            publishers.append(publisher)
+        }
+        let server = try ServerProcess(arguments: ["--config", directory + "/scdns.yaml"])
+        let web = "web.shop.svc.supercluster.local"
+        try EtcdRegistryIntegrationTests.awaitAnswer(server, ["127.0.0.32", "127.0.0.33"], name: web)
+        let admin = try server.adminPort()
+        try AdminClient.await("/metrics", port: admin) {
+            $0.body.contains(#"scdns_probe_cluster_reachable{cluster="c2"} 1"#)
+        }
+
+        beacon?.stop()
+        beacon = nil
+        try EtcdRegistryIntegrationTests.awaitAnswer(server, ["127.0.0.32"], name: web)
+        try server.awaitLog(matching: #"cluster=c2 .*cluster unreachable from here: every beacon is down"#)
+        let metrics = try AdminClient.get("/metrics", port: admin).body
+        XCTAssertTrue(metrics.contains(#"scdns_probe_cluster_reachable{cluster="c2"} 0"#), metrics)
+        XCTAssertFalse(metrics.contains(#"scdns_probe_cluster_reachable{cluster="c1"}"#), "own cluster: \(metrics)")
+        let explanation = try AdminClient.get("/explain?name=\(web)&type=A&client=127.0.0.1", port: admin).body
+        XCTAssertTrue(explanation.contains("unreachable from here since 20"), explanation)
+
+        beacon = try .init("127.0.0.43", port: beaconPort)
+        try EtcdRegistryIntegrationTests.awaitAnswer(server, ["127.0.0.32", "127.0.0.33"], name: web)
+        try server.awaitLog(matching: #"cluster=c2 .*cluster reachable again from here"#)
+    }
+
     func testAPublisherRefusesChecksThatCannotApply() throws {
         let directory = NSTemporaryDirectory() + "scdns-publisher-check-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -1,25 +1,5 @@
 import ServiceRegistry
 
-/// One address and TCP port this instance probes (DESIGN.md section 3, "Health is what this instance can see").
-/// Services that share an address and port share one target, so each is probed once however many name it.
-public struct ProbeTarget: Hashable, Sendable, Comparable, CustomStringConvertible {
-    public var address: IPAddress
-    public var port: UInt16
-
-    public init(address: IPAddress, port: UInt16) {
-        self.address = address
-        self.port = port
-    }
-
-    public static func < (lhs: ProbeTarget, rhs: ProbeTarget) -> Bool {
-        (lhs.address.description, lhs.port) < (rhs.address.description, rhs.port)
-    }
-
-    public var description: String {
-        address.isIPv4 ? "\(address):\(port)" : "[\(address)]:\(port)"
-    }
-}
-
 /// What an instance probes in a registry, and what the probes' verdicts do to it.
 ///
 /// A ClusterSetIP export is probed at each of its addresses on the service's first TCP port; a service without
@@ -50,6 +30,35 @@ public enum ReachabilityPlan {
             }
         }
         return targets
+    }
+
+    /// Each cluster's targets among `services`: what a cluster found unreachable as a whole (every beacon down)
+    /// takes down with it.
+    public static func targetsByCluster(_ services: [Service]) -> [String: Set<ProbeTarget>] {
+        var targets: [String: Set<ProbeTarget>] = [:]
+        for service in services {
+            guard let port = port(of: service) else { continue }
+            for export in service.clusters where export.healthy {
+                for address in export.addresses {
+                    targets[export.cluster, default: []].insert(ProbeTarget(address: address, port: port))
+                }
+            }
+        }
+        return targets
+    }
+
+    /// The targets down as answers see them: those the probes found down, and every target of a cluster whose
+    /// beacons are all down (since the earlier of the two).
+    public static func down<Time: Comparable>(
+        targets: [ProbeTarget: Time], clusters: [String: Time], in services: [Service]
+    ) -> [ProbeTarget: Time] {
+        guard !clusters.isEmpty else { return targets }
+        var down = targets
+        for (cluster, members) in targetsByCluster(services) {
+            guard let since = clusters[cluster] else { continue }
+            for target in members { down[target] = min(down[target] ?? since, since) }
+        }
+        return down
     }
 
     /// Whether `export` of `service` has probe targets and, if so, since when it has been unreachable: the

@@ -173,6 +173,19 @@ final class ServerMetrics: Sendable {
         }
     }
 
+    /// Whether each cluster with beacons is reachable from here now (1) or has every beacon down (0).
+    func clustersReachable(_ reachable: [String: Bool]) {
+        for (cluster, up) in reachable {
+            registry.makeGauge(
+                descriptor: .scdns(
+                    "scdns_probe_cluster_reachable",
+                    help: "1 while some beacon of the cluster answers this instance's probes, 0 when none does "
+                        + "(every probed export of the cluster is then answered as unhealthy here)."),
+                labels: [("cluster", cluster)]
+            ).set(Int64(up ? 1 : 0))
+        }
+    }
+
     /// The whole exposition, gauges read now.
     func render(publisher: AnswerPublisher?, now: ContinuousClock.Instant = .now) -> String {
         if let cache { cacheEntries.set(Int64(cache.count)) }

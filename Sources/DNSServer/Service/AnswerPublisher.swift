@@ -102,9 +102,7 @@ final class AnswerPublisher: Sendable {
     var answeredRegistry: RegistrySnapshot {
         let registry = current.registry
         guard let down = unreachable, !down.isEmpty else { return registry }
-        return RegistrySnapshot(
-            services: ReachabilityPlan.demoting(registry.services, down: down), version: registry.version,
-            origin: registry.origin, revision: registry.revision)
+        return registry.with(services: ReachabilityPlan.demoting(registry.services, down: down))
     }
 
     /// New zones compile everything afresh: what a service's names answer may depend on the zone files.
@@ -119,9 +117,7 @@ final class AnswerPublisher: Sendable {
         let start = ContinuousClock.now
         var answered = inputs.registry
         if !inputs.down.isEmpty {
-            answered = RegistrySnapshot(
-                services: ReachabilityPlan.demoting(inputs.registry.services, down: inputs.down),
-                version: answered.version, origin: answered.origin, revision: answered.revision)
+            answered = answered.with(services: ReachabilityPlan.demoting(inputs.registry.services, down: inputs.down))
         }
         let snapshot = AnswerSnapshot.build(
             registry: answered, zones: inputs.zones, settings: settings, previous: previous)

@@ -123,7 +123,8 @@ public struct ScdnsServer: Sendable {
                 running.append(
                     .init(
                         service: ReachabilityService(
-                            settings: config.health, publisher: publisher, metrics: metrics, logger: logger)))
+                            settings: config.health, ownCluster: config.pipeline.locality.cluster,
+                            publisher: publisher, metrics: metrics, logger: logger)))
             }
             // Listeners last, so they are shut down first: lame duck while the registry still follows its source.
             running.append(.init(service: listeners))

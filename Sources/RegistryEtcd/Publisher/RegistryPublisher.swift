@@ -26,19 +26,26 @@ public final class RegistryPublisher: Sendable {
     /// Who this publisher is (host and process), written as the claim's value so that a waiting publisher can
     /// say whom it waits for.
     public let identity: String
+    /// The cluster's beacons, written in the claim (`ClaimValue`): what instances elsewhere probe to tell whether
+    /// the cluster is reachable from them.
+    public let beacons: [ProbeTarget]
     private let logger: Logger
 
     public init(
         client: EtcdClient, layout: RegistryKeyLayout, cluster: String, leaseTTL: Int64,
-        identity: String = RegistryPublisher.defaultIdentity, logger: Logger
+        identity: String = RegistryPublisher.defaultIdentity, beacons: [ProbeTarget] = [], logger: Logger
     ) {
         self.client = client
         self.layout = layout
         self.cluster = cluster
         self.leaseTTL = leaseTTL
         self.identity = identity
+        self.beacons = beacons
         self.logger = logger
     }
+
+    /// The claim's value: who holds it and the cluster's beacons.
+    public var claimValue: String { ClaimValue(holder: identity, beacons: beacons).json }
 
     /// "HOST pid PID".
     public static var defaultIdentity: String {
@@ -83,16 +90,16 @@ public final class RegistryPublisher: Sendable {
 
     /// Takes the cluster's claim on `lease` if no one holds it; says who does otherwise.
     public func claim(lease: Int64) async throws(EtcdError) -> Claim {
-        let (existing, _) = try await client.create(claimKey, value: identity, lease: lease)
+        let (existing, _) = try await client.create(claimKey, value: claimValue, lease: lease)
         guard let existing, existing.leaseID != lease else { return .held }
-        return .heldBy(holder: existing.valueText, lease: existing.leaseID)
+        return .heldBy(holder: ClaimValue(parsing: existing.valueText).holder, lease: existing.leaseID)
     }
 
     /// Rewrites the claim if `lease` still holds it; returns the revision, or nil when it does not. Done at every
     /// lease renewal: servers read the claims as a heartbeat that proves their watch is still delivering.
     public func heartbeat(lease: Int64) async throws(EtcdError) -> Int64? {
         try await client.transaction(
-            [.put(key: claimKey, value: identity, lease: lease)], ifKey: claimKey, isOnLease: lease)
+            [.put(key: claimKey, value: claimValue, lease: lease)], ifKey: claimKey, isOnLease: lease)
     }
 
     /// Gives the claim up if `lease` holds it, leaving the exports on the lease: a publisher waiting for the

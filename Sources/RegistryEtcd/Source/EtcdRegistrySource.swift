@@ -294,7 +294,7 @@ public final class EtcdRegistrySource: RegistrySource {
     private func makeSnapshot(_ shared: Shared) -> RegistrySnapshot {
         RegistrySnapshot(
             services: shared.state.services, version: shared.version, origin: origin,
-            revision: shared.state.revision)
+            revision: shared.state.revision, beacons: shared.state.beacons)
     }
 
     private func logRejection(_ rejection: EtcdRegistryState.Rejection) {

@@ -57,6 +57,8 @@ struct EtcdRegistryState {
     /// Each publisher claim's key and mod revision. Publishers rewrite their claim at every lease renewal, so the
     /// claims are a heartbeat: the newest one's revision is what a live watch must have delivered.
     private(set) var claims: [String: Int64] = [:]
+    /// Each cluster's beacons, from its claim's value (`ClaimValue`); clusters without any are absent.
+    private(set) var beacons: [String: [ProbeTarget]] = [:]
     /// Where a watch following this state starts: after the newest event seen (a claim's too), or after the
     /// listing's newest key.
     private(set) var watchFrom: Int64 = 1
@@ -81,6 +83,7 @@ struct EtcdRegistryState {
         conflicting = [:]
         merged = [:]
         claims = [:]
+        beacons = [:]
         var rejections: [Rejection] = []
         var newest: Int64 = 0
         for keyValue in keyValues {
@@ -88,8 +91,9 @@ struct EtcdRegistryState {
             let key = keyValue.keyText
             let kind = layout.classify(key)
             switch kind {
-            case .claim:
+            case .claim(let cluster):
                 claims[key] = keyValue.modRevision
+                setBeacons(of: cluster, from: keyValue.valueText)
                 continue
             case .other:
                 continue
@@ -119,6 +123,7 @@ struct EtcdRegistryState {
     /// values rejected.
     mutating func apply(_ events: [WatchEvent]) -> (changed: Bool, rejections: [Rejection]) {
         let revisionBefore = revision
+        let beaconsBefore = beacons
         var rejections: [Rejection] = []
         var touched: Set<ServiceID> = []
         for event in events {
@@ -126,8 +131,9 @@ struct EtcdRegistryState {
             let key = event.kv.keyText
             let kind = layout.classify(key)
             switch kind {
-            case .claim:
+            case .claim(let cluster):
                 claims[key] = event.isDelete ? nil : event.kv.modRevision
+                setBeacons(of: cluster, from: event.isDelete ? nil : event.kv.valueText)
                 continue
             case .other:
                 continue
@@ -157,7 +163,14 @@ struct EtcdRegistryState {
         }
         for id in touched { rejections += resolve(id) }
         let changed = resort(touched)
-        return (changed || revision != revisionBefore, rejections)
+        // A claim rewritten by its heartbeat with the same beacons changes nothing.
+        return (changed || revision != revisionBefore || beacons != beaconsBefore, rejections)
+    }
+
+    /// Takes a cluster's beacons from its claim's value (nil: the claim is gone).
+    private mutating func setBeacons(of cluster: String, from value: String?) {
+        let parsed = value.map { ClaimValue(parsing: $0).beacons } ?? []
+        beacons[cluster] = parsed.isEmpty ? nil : parsed
     }
 
     /// Merges the service's exports oldest first, leaving out each one that disagrees with those before it;

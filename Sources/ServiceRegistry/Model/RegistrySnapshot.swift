@@ -10,14 +10,27 @@ public struct RegistrySnapshot: Sendable {
     /// The etcd revision the snapshot was built from (nil for a file), so an operator can compare two instances:
     /// the same revision means the same registry.
     public let revision: Int64?
+    /// Each cluster's beacons: addresses in that cluster its publisher names (`scdns registry publish --beacon`),
+    /// which instances elsewhere probe to tell whether the cluster as a whole is reachable from them. Only an etcd
+    /// registry has them.
+    public let beacons: [String: [ProbeTarget]]
 
     /// Takes services that are already validated, merged and sorted (`RegistryDecoder` produces them). It does not
     /// re-validate: building test fixtures directly must stay cheap, and the decoder is the single gatekeeper.
-    public init(services: [Service], version: UInt64, origin: String, revision: Int64? = nil) {
+    public init(
+        services: [Service], version: UInt64, origin: String, revision: Int64? = nil,
+        beacons: [String: [ProbeTarget]] = [:]
+    ) {
         self.services = services
         self.version = version
         self.origin = origin
         self.revision = revision
+        self.beacons = beacons
+    }
+
+    /// This snapshot with other services (the same origin, version, revision and beacons).
+    public func with(services: [Service]) -> RegistrySnapshot {
+        RegistrySnapshot(services: services, version: version, origin: origin, revision: revision, beacons: beacons)
     }
 
     /// A snapshot with no services, for a server that has not loaded anything yet.
