@@ -15,13 +15,13 @@ import Darwin
 /// thousands of probes leave no TIME_WAIT sockets behind on this side.
 public enum CheckRunner {
     /// Runs each of `checks` once, starting them spread evenly over `cycle` with jitter (so that instances and
-    /// targets do not probe in lockstep), each given `timeout` to complete; returns the outcomes in the order of
-    /// `checks` once the last is in. Cancelling the calling task ends the batch at once (the unfinished checks
-    /// are `.down("cancelled")`).
+    /// targets do not probe in lockstep), each given `timeout` to complete; returns the outcomes, each with when
+    /// it was known, in the order of `checks` once the last is in. Cancelling the calling task ends the batch at
+    /// once (the unfinished checks are `.down("cancelled")`).
     public static func run(
         _ checks: [HealthCheck], spreadOver cycle: Duration, timeout: Duration
     ) async
-        -> [CheckOutcome]
+        -> [CheckResult]
     {
         guard !checks.isEmpty else { return [] }
         let start = monotonicNanoseconds()
@@ -30,7 +30,8 @@ public enum CheckRunner {
             start + spacing * UInt64(index) + (spacing > 0 ? UInt64.random(in: 0..<spacing) : 0)
         }
         guard let wake = WakePipe() else {
-            return Array(repeating: .down("no pipe: \(String(cString: strerror(errno)))"), count: checks.count)
+            let failed = CheckResult(outcome: .down("no pipe: \(String(cString: strerror(errno)))"), at: Date())
+            return Array(repeating: failed, count: checks.count)
         }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
@@ -90,7 +91,7 @@ private struct Batch {
     let starts: [UInt64]
     let timeout: UInt64
     let wake: WakePipe
-    var outcomes: [CheckOutcome?]
+    var outcomes: [CheckResult?]
     var inFlight: [Int: InFlight] = [:]
 
     init(checks: [HealthCheck], starts: [UInt64], timeout: UInt64, wake: WakePipe) {
@@ -101,7 +102,7 @@ private struct Batch {
         self.outcomes = Array(repeating: nil, count: checks.count)
     }
 
-    mutating func run() -> [CheckOutcome] {
+    mutating func run() -> [CheckResult] {
         var next = 0
         var pollSet: [pollfd] = []
         var indices: [Int] = []
@@ -142,7 +143,7 @@ private struct Batch {
                 advance(index)
             }
         }
-        return outcomes.map { $0 ?? .down("cancelled") }
+        return outcomes.map { $0 ?? CheckResult(outcome: .down("cancelled"), at: Date()) }
     }
 
     /// Opens check `index`'s socket and starts its connect.
@@ -152,7 +153,7 @@ private struct Batch {
         let socketType = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
         let descriptor = socket(family, socketType, Int32(IPPROTO_TCP))
         guard descriptor >= 0 else {
-            outcomes[index] = .down("socket: \(String(cString: strerror(errno)))")
+            outcomes[index] = CheckResult(outcome: .down("socket: \(String(cString: strerror(errno)))"), at: Date())
             return
         }
         // Close with a reset: no TIME_WAIT left on this side for each probe.
@@ -215,8 +216,9 @@ private struct Batch {
         guard let probe = inFlight[index], case .http(let path) = checks[index].kind else { return }
         let request = Array(
             "GET \(path) HTTP/1.0\r\nHost: \(checks[index].hostPort)\r\nUser-Agent: scdns-health-check\r\n\r\n".utf8)
+        // send, not write: a peer that closed first must give EPIPE, not a SIGPIPE that ends the process.
         let count = request.withUnsafeBytes { bytes in
-            write(probe.socket, bytes.baseAddress! + offset, bytes.count - offset)
+            Glibc.send(probe.socket, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
         }
         if count < 0 {
             if errno != EAGAIN && errno != EINTR { finish(index, .down(Self.reason(errno))) }
@@ -227,7 +229,7 @@ private struct Batch {
 
     mutating func finish(_ index: Int, _ outcome: CheckOutcome) {
         if let probe = inFlight.removeValue(forKey: index) { close(probe.socket) }
-        outcomes[index] = outcome
+        outcomes[index] = CheckResult(outcome: outcome, at: Date())
     }
 
     /// The verdict of an HTTP response so far: nil until its status line is complete (or the peer closed).

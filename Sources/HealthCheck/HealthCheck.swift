@@ -1,3 +1,4 @@
+import Foundation
 import ServiceRegistry
 
 /// One check of one address: does a TCP connection to it complete, or does an HTTP GET over one answer 2xx or
@@ -29,6 +30,18 @@ public struct HealthCheck: Hashable, Sendable, CustomStringConvertible {
         case .tcp: "tcp://\(hostPort)"
         case .http(let path): "http://\(hostPort)\(path)"
         }
+    }
+}
+
+/// What one check found, and when (a check of a batch spread over a cycle is known when it ends, not when the
+/// batch does).
+public struct CheckResult: Sendable {
+    public var outcome: CheckOutcome
+    public var at: Date
+
+    public init(outcome: CheckOutcome, at: Date) {
+        self.outcome = outcome
+        self.at = at
     }
 }
 

@@ -17,7 +17,10 @@ final class StatusHistory: Sendable {
     ]
 
     struct Sample: Sendable {
+        /// Where the chart puts it.
         var at: Date
+        /// What rates divide by.
+        var taken: ContinuousClock.Instant
         /// Responses sent since start, by `rcodes` and then "other".
         var responses: [UInt64]
         /// Cache hits and misses since start; nil without a cache.
@@ -46,7 +49,7 @@ final class StatusHistory: Sendable {
             (0..<QueryCounters.rcodeSlots).filter { !charted.contains($0) }.reduce(0) {
                 $0 &+ totals[QueryCounters.rcodeIndex($1)]
             })
-        let sample = Sample(at: now, responses: responses, cache: metrics.queries.cacheTotals)
+        let sample = Sample(at: now, taken: .now, responses: responses, cache: metrics.queries.cacheTotals)
         let hashes = registry.map(Self.clusterHashes) ?? [:]
         state.withLock { state in
             state.samples.append(sample)

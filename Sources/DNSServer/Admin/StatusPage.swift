@@ -108,7 +108,8 @@ struct StatusPage {
     /// Responses per second of each charted series between consecutive samples: (time, rates).
     var responseRates: [(at: Date, rates: [Double])] {
         zip(samples, samples.dropFirst()).map { earlier, later in
-            let seconds = max(later.at.timeIntervalSince(earlier.at), 0.001)
+            // The monotonic clock: a wall-clock step would make a spike of one sample.
+            let seconds = max((later.taken - earlier.taken).secondsValue, 0.001)
             return (
                 later.at,
                 zip(earlier.responses, later.responses).map { Double($1 &- $0) / seconds }
@@ -339,16 +340,17 @@ struct StatusPage {
 
 /// Text made safe for HTML element content and quoted attribute values.
 private func escape(_ text: String) -> String {
+    // By scalar, not Character: a quote followed by a combining mark is one Character, but still a quote.
     var out = ""
     out.reserveCapacity(text.utf8.count)
-    for character in text {
-        switch character {
+    for scalar in text.unicodeScalars {
+        switch scalar {
         case "&": out += "&amp;"
         case "<": out += "&lt;"
         case ">": out += "&gt;"
         case "\"": out += "&quot;"
         case "'": out += "&#39;"
-        default: out.append(character)
+        default: out.unicodeScalars.append(scalar)
         }
     }
     return out

@@ -13,7 +13,8 @@ public struct HealthSettings: Sendable, Equatable {
     /// `fall`: failed probes in a row that take a target down; `rise`: successful ones that bring it back.
     public var fall = 3
     public var rise = 2
-    /// `maxProbesPerSecond`: the most TCP connects this instance starts in a second, over every target.
+    /// `maxProbesPerSecond`: the most TCP connects to export addresses this instance starts in a second (beacons,
+    /// a few per cluster, are probed every `interval` besides).
     public var maxProbesPerSecond = 200
 
     public init() {}

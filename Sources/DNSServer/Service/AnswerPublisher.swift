@@ -11,9 +11,23 @@ final class AnswerPublisher: Sendable {
     private struct Inputs {
         var registry: RegistrySnapshot
         var zones: [AuthoritativeZone]
-        /// Probe targets this instance cannot reach (`ReachabilityService`), with since when: their exports are
+        /// What this instance's probes found down (`ReachabilityService`), with since when: their exports are
         /// answered as unhealthy here, whatever the registry says.
-        var down: [ProbeTarget: Date] = [:]
+        var probes = ProbeVerdicts()
+
+        /// The targets down for the current registry: a cluster found down takes its targets down, those of a
+        /// registry change included.
+        var down: [ProbeTarget: Date] { probes.down(in: registry.services) }
+    }
+
+    /// The probes' verdicts: targets found down, and clusters whose beacons are all down.
+    struct ProbeVerdicts: Sendable {
+        var targets: [ProbeTarget: Date] = [:]
+        var clusters: [String: Date] = [:]
+
+        func down(in services: [Service]) -> [ProbeTarget: Date] {
+            ReachabilityPlan.down(targets: targets, clusters: clusters, in: services)
+        }
     }
 
     /// What the admin endpoint reads: the registry being served and when it was swapped in, and counts.
@@ -34,9 +48,9 @@ final class AnswerPublisher: Sendable {
     /// Held across a whole rebuild so two updates cannot publish out of order.
     private let inputs: Mutex<Inputs>
     private let published: Mutex<Published>
-    /// The probes' view for the admin endpoint: each target down and since when; nil while probes are off. Apart
-    /// from `inputs`, whose lock a rebuild holds for long.
-    private let probed = Mutex<[ProbeTarget: Date]?>(nil)
+    /// The probes' verdicts for the admin endpoint; nil while probes are off. Apart from `inputs`, whose lock a
+    /// rebuild holds for long.
+    private let probed = Mutex<ProbeVerdicts?>(nil)
 
     init(
         registry: RegistrySnapshot, zones: [AuthoritativeZone], settings: PipelineSettings, cache: ResponseCache? = nil,
@@ -84,19 +98,24 @@ final class AnswerPublisher: Sendable {
         }
     }
 
-    /// The probes' verdict: the exports of the targets `down` (each with when it went down) are unhealthy from
-    /// here on. Only the services they belong to are compiled again.
-    func publish(down: [ProbeTarget: Date]) {
-        probed.withLock { $0 = down }
+    /// The probes' verdicts: the exports of the targets down, and every probed export of the clusters down (each
+    /// with when it went down), are unhealthy from here on. Only the services they belong to are compiled again.
+    /// The cluster verdicts are kept as such, so a registry change that gives a cluster found down a new export
+    /// has it answered unhealthy at once.
+    func publish(down targets: [ProbeTarget: Date], clustersDown clusters: [String: Date] = [:]) {
+        let verdicts = ProbeVerdicts(targets: targets, clusters: clusters)
+        probed.withLock { $0 = verdicts }
         inputs.withLock { inputs in
-            let changed = Set(inputs.down.keys) != Set(down.keys)
-            inputs.down = down
-            if changed { rebuild(inputs, reusing: processor.snapshot) }
+            let before = Set(inputs.down.keys)
+            inputs.probes = verdicts
+            if Set(inputs.down.keys) != before { rebuild(inputs, reusing: processor.snapshot) }
         }
     }
 
-    /// The targets this instance cannot reach and since when; nil while probes are off.
-    var unreachable: [ProbeTarget: Date]? { probed.withLock { $0 } }
+    /// The targets this instance cannot reach in the serving registry, and since when; nil while probes are off.
+    var unreachable: [ProbeTarget: Date]? {
+        probed.withLock { $0 }.map { $0.down(in: current.registry.services) }
+    }
 
     /// The registry as this instance answers it: the published one with the exports it cannot reach unhealthy.
     var answeredRegistry: RegistrySnapshot {
@@ -116,8 +135,9 @@ final class AnswerPublisher: Sendable {
     private func rebuild(_ inputs: Inputs, reusing previous: AnswerSnapshot?) {
         let start = ContinuousClock.now
         var answered = inputs.registry
-        if !inputs.down.isEmpty {
-            answered = answered.with(services: ReachabilityPlan.demoting(inputs.registry.services, down: inputs.down))
+        let down = inputs.down
+        if !down.isEmpty {
+            answered = answered.with(services: ReachabilityPlan.demoting(inputs.registry.services, down: down))
         }
         let snapshot = AnswerSnapshot.build(
             registry: answered, zones: inputs.zones, settings: settings, previous: previous)

@@ -64,12 +64,14 @@ final class ReachabilityService: ServiceLifecycle.Service {
         }
     }
 
-    /// Gives the answers what is down now: the targets found down, and every target of a cluster found down.
+    /// Gives the answers what is down now: the targets found down, and the clusters found down. Under the
+    /// verdicts' lock, so the two loops' publications never cross (an older one undoing a newer one).
     private func publishDown() {
-        let services = publisher.current.registry.services
-        let (targets, clusters) = verdicts.withLock { ($0.targets.down, $0.clustersDown) }
-        let down = ReachabilityPlan.down(targets: targets, clusters: clusters, in: services)
-        publisher.publish(down: down.mapValues { Date(timeIntervalSince1970: $0) })
+        verdicts.withLock { verdicts in
+            publisher.publish(
+                down: verdicts.targets.down.mapValues { Date(timeIntervalSince1970: $0) },
+                clustersDown: verdicts.clustersDown.mapValues { Date(timeIntervalSince1970: $0) })
+        }
     }
 
     private func probeTargets() async {
@@ -81,22 +83,22 @@ final class ReachabilityService: ServiceLifecycle.Service {
             if verdicts.withLock({ $0.targets.retain(only: targets) }) { publishDown() }
             let cycle = max(settings.interval, .seconds(Double(targets.count) / Double(settings.maxProbesPerSecond)))
             let order = Array(targets).shuffled()
-            let outcomes = await CheckRunner.run(
-                order.map { HealthCheck(address: $0.address, port: $0.port) }, spreadOver: cycle,
-                timeout: settings.timeout)
+            let results = await CheckRunner.run(
+                order.map { HealthCheck(address: $0.address, port: $0.port) },
+                spreadOver: Self.spread(cycle, timeout: settings.timeout), timeout: settings.timeout)
             if Task.isCancelled { return }
-            let now = Date().timeIntervalSince1970
             let (transitions, down) = verdicts.withLock { verdicts in
                 var transitions: [HealthTracker<ProbeTarget>.Transition] = []
-                for (target, outcome) in zip(order, outcomes) {
-                    if let transition = verdicts.targets.record(target, up: outcome.isUp, at: now) {
+                for (target, result) in zip(order, results) {
+                    let at = result.at.timeIntervalSince1970
+                    if let transition = verdicts.targets.record(target, up: result.outcome.isUp, at: at) {
                         transitions.append(transition)
                     }
                 }
                 return (transitions, verdicts.targets.down)
             }
-            for (target, outcome) in zip(order, outcomes) {
-                metrics?.probed(cluster: clusters[target] ?? "", reachable: outcome.isUp)
+            for (target, result) in zip(order, results) {
+                metrics?.probed(cluster: clusters[target] ?? "", reachable: result.outcome.isUp)
             }
             var downByCluster = Dictionary(
                 Set(clusters.values).map { ($0, 0) }, uniquingKeysWith: { first, _ in first })
@@ -125,6 +127,13 @@ final class ReachabilityService: ServiceLifecycle.Service {
         }
     }
 
+    /// How long a cycle's checks are spread over: all but the timeout, so the last one is done when the cycle
+    /// ends and the next cycle starts on time. A target that drops SYNs is then found down in `fall` cycles,
+    /// not `fall` cycles each stretched by a timeout.
+    static func spread(_ cycle: Duration, timeout: Duration) -> Duration {
+        cycle > timeout ? cycle - timeout : .zero
+    }
+
     private func probeBeacons() async {
         let clock = ContinuousClock()
         while !Task.isCancelled {
@@ -133,15 +142,14 @@ final class ReachabilityService: ServiceLifecycle.Service {
             var clusterOf: [ProbeTarget: String] = [:]
             for (cluster, targets) in beacons { for target in targets { clusterOf[target] = cluster } }
             let order = clusterOf.keys.shuffled()
-            let outcomes = await CheckRunner.run(
-                order.map { HealthCheck(address: $0.address, port: $0.port) }, spreadOver: settings.interval,
-                timeout: settings.timeout)
+            let results = await CheckRunner.run(
+                order.map { HealthCheck(address: $0.address, port: $0.port) },
+                spreadOver: Self.spread(settings.interval, timeout: settings.timeout), timeout: settings.timeout)
             if Task.isCancelled { return }
-            let now = Date().timeIntervalSince1970
             let (wentDown, cameBack) = verdicts.withLock { verdicts in
                 verdicts.beacons.retain(only: Set(order))
-                for (target, outcome) in zip(order, outcomes) {
-                    _ = verdicts.beacons.record(target, up: outcome.isUp, at: now)
+                for (target, result) in zip(order, results) {
+                    _ = verdicts.beacons.record(target, up: result.outcome.isUp, at: result.at.timeIntervalSince1970)
                 }
                 // A cluster is down while every one of its beacons is.
                 let beaconsDown = verdicts.beacons.down
@@ -171,8 +179,16 @@ final class ReachabilityService: ServiceLifecycle.Service {
                     ])
             }
             for cluster in cameBack {
-                logger.notice(
-                    "cluster reachable again from here: a beacon answers", metadata: ["cluster": "\(cluster)"])
+                if beacons[cluster] == nil {
+                    // Its claim ended: its publisher stopped (its exports go with its lease) or handed over (the
+                    // next publisher's beacons are probed afresh).
+                    logger.notice(
+                        "cluster no longer has beacons (its publisher's claim ended); no longer judged as a whole",
+                        metadata: ["cluster": "\(cluster)"])
+                } else {
+                    logger.notice(
+                        "cluster reachable again from here: a beacon answers", metadata: ["cluster": "\(cluster)"])
+                }
             }
             if !wentDown.isEmpty || !cameBack.isEmpty { publishDown() }
             let elapsed = clock.now - cycleStart

@@ -344,9 +344,9 @@ extension RegistryPublisher {
                         // Validated before it replaces what is checked: a bad file changes nothing.
                         _ = try self.exports(of: snapshot.services, file: file, allowEmpty: allowEmpty)
                         if let checks { _ = try checks.plan.checks(of: snapshot.services, file: file) }
-                        continuation.yield(
-                            try self.exports(
-                                of: checked.replace(snapshot.services), file: file, allowEmpty: allowEmpty))
+                        try checked.replace(snapshot.services) { services in
+                            continuation.yield(try self.exports(of: services, file: file, allowEmpty: allowEmpty))
+                        }
                     } catch {
                         self.logger.error("exports not republished; the published set stays: \(error)")
                     }
@@ -355,11 +355,7 @@ extension RegistryPublisher {
             if let checks {
                 group.addTask {
                     try await self.check(checked, settings: checks, file: file) { services in
-                        do {
-                            continuation.yield(try self.exports(of: services, file: file, allowEmpty: allowEmpty))
-                        } catch {
-                            self.logger.error("exports not republished; the published set stays: \(error)")
-                        }
+                        continuation.yield(try self.exports(of: services, file: file, allowEmpty: allowEmpty))
                     }
                 }
             }
@@ -373,7 +369,7 @@ extension RegistryPublisher {
     /// cycle in which an export or endpoint went down or came back, calls `changed` with the services as checked.
     private func check(
         _ checked: CheckedServices, settings: ExportCheckSettings, file: String,
-        changed: @Sendable ([Service]) -> Void
+        changed: @Sendable ([Service]) throws -> Void
     ) async throws {
         var tracker = HealthTracker<HealthCheck>(fall: settings.fall, rise: settings.rise)
         let clock = ContinuousClock()
@@ -383,11 +379,14 @@ extension RegistryPublisher {
             let checks = (try? settings.plan.checks(of: services, file: file)) ?? []
             var moved = tracker.retain(only: checks)
             let order = Array(checks).shuffled()
-            let outcomes = await CheckRunner.run(order, spreadOver: settings.interval, timeout: settings.timeout)
+            // Spread over all but the timeout, so the last check is done when the interval ends.
+            let spread = settings.interval > settings.timeout ? settings.interval - settings.timeout : .zero
+            let results = await CheckRunner.run(order, spreadOver: spread, timeout: settings.timeout)
             try Task.checkCancellation()
-            let now = Date().timeIntervalSince1970
-            for (check, outcome) in zip(order, outcomes) {
-                guard let transition = tracker.record(check, up: outcome.isUp, at: now) else { continue }
+            for (check, result) in zip(order, results) {
+                let outcome = result.outcome
+                let at = result.at.timeIntervalSince1970
+                guard let transition = tracker.record(check, up: outcome.isUp, at: at) else { continue }
                 moved = true
                 if transition.up {
                     logger.notice(
@@ -398,7 +397,13 @@ extension RegistryPublisher {
                         metadata: ["check": "\(check)", "reason": "\(outcome)"])
                 }
             }
-            if moved, let services = checked.down(Set(tracker.down.keys)) { changed(services) }
+            if moved {
+                do {
+                    try checked.down(Set(tracker.down.keys), then: changed)
+                } catch {
+                    logger.error("exports not republished; the published set stays: \(error)")
+                }
+            }
             let elapsed = clock.now - cycleStart
             if elapsed < settings.interval { try await Task.sleep(for: settings.interval - elapsed) }
         }
@@ -418,20 +423,22 @@ private final class CheckedServices: Sendable {
 
     var services: [Service] { state.withLock { $0.services } }
 
-    /// Takes the file's new services; returns them as checked.
-    func replace(_ services: [Service]) -> [Service] {
-        state.withLock { state in
+    /// Takes the file's new services and hands them, as checked, to `publish`, under the lock: the file watch
+    /// and the checks publish in the order they change the state, so an older set never follows a newer one.
+    func replace(_ services: [Service], then publish: ([Service]) throws -> Void) throws {
+        try state.withLock { state in
+            try publish(plan.applying(down: state.down, to: services))
             state.services = services
-            return plan.applying(down: state.down, to: services)
         }
     }
 
-    /// Takes the checks down now; returns the services as checked, or nil if nothing changed.
-    func down(_ down: Set<HealthCheck>) -> [Service]? {
-        state.withLock { state in
-            guard down != state.down else { return nil }
+    /// Takes the checks down now and, if that changes anything, hands the services as checked to `publish`,
+    /// under the lock.
+    func down(_ down: Set<HealthCheck>, then publish: ([Service]) throws -> Void) throws {
+        try state.withLock { state in
+            guard down != state.down else { return }
+            try publish(plan.applying(down: down, to: state.services))
             state.down = down
-            return plan.applying(down: down, to: state.services)
         }
     }
 }
