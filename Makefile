@@ -1,7 +1,8 @@
 # scdns: build, run and test. DESIGN.md is the contract; its section 7 describes the targets.
 #
 #   make serve              serves zones/ and registry.yaml on 127.0.0.1:5353 (extra flags: ARGS="...")
-#   make test               test tools, lint, then the whole test suite (what .ci/run does)
+#   make test               test tools, lint, then the whole test suite and `make e2e` (what .ci/run does)
+#   make e2e                the supercluster on one machine (e2e/, docs/supercluster.md): needs root, ~3.5 min
 #   make bench              scdns (registry and cache) beside Knot DNS, NSD, Unbound and a floor responder
 #   make bench-etcd         the etcd registry: put-to-answer latency, loading 100,000 services
 #   make fuzz               libFuzzer over the codec, the pipeline, the registry and config decoders (Fuzz/)
@@ -14,7 +15,7 @@ ARGS ?=
 
 BENCH_SCRATCH ?= .build-bench
 
-.PHONY: all deps test-deps bench-deps build serve lint format test check bench bench-etcd fuzz clean
+.PHONY: all deps test-deps bench-deps build serve lint format test e2e check bench bench-etcd fuzz clean
 
 all: build
 
@@ -23,7 +24,8 @@ all: build
 deps:
 	@bash scripts/install-deps.sh build
 
-# Build dependencies plus test tools and real peers: dig (bind9-dnsutils), kdig (knot-dnsutils),
+# Build dependencies plus test tools and real peers: dig (bind9-dnsutils), kdig (knot-dnsutils), ip (iproute2, make e2e),
+# chromium (headless, the status page test),
 # ldns-read-zone (ldnsutils, differential zone tests), knot, nsd and unbound (run by hand by tests and
 # bench/, never as system services), etcd and etcdctl (etcd-server, etcd-client: the etcd registry tests), and
 # kubernetes-validate from PyPI in .build-tools/venv (python3-venv; the manifests of deploy/kubernetes/).
@@ -47,10 +49,19 @@ format:
 	$(SWIFT_FORMAT) --in-place --recursive $(FORMAT_PATHS)
 
 # Debug build. `--build-tests` builds the executable too: tests start .build/debug/scdns.
-# Tests run serially, in one deterministic order, and end with "N passed, N failed".
+# Tests run serially, in one deterministic order, and end with "N passed, N failed"; then the supercluster.
 test: test-deps lint
 	$(SWIFT) build --build-tests
 	@bash scripts/run-tests.sh
+	$(E2E)
+
+# Three clusters in network namespaces (etcd, publishers, scdns, Unbound, pods) behind a user-space router:
+# asserts failover, partition, flapping and etcd-member-loss behaviours, prints the times (docs/supercluster.md).
+# Root only; fails, never skips, without it or a tool. Uses the debug build, as the tests do.
+E2E := SCDNS_BINARY=.build/debug/scdns python3 e2e/supercluster.py e2e
+e2e: test-deps
+	$(SWIFT) build --product scdns
+	$(E2E)
 
 check: build
 	$(RELEASE_BIN) check $(ARGS)

@@ -5,7 +5,9 @@
 #                                   (README's first steps query `make serve` with it)
 #   scripts/install-deps.sh test    build, plus the test tools and the real peers used by tests and bench/:
 #                                   dig, kdig, ldns-read-zone, knot (knotd, kzonecheck), nsd, unbound,
-#                                   etcd and etcdctl (the etcd registry tests), and from PyPI kubernetes-validate
+#                                   etcd and etcdctl (the etcd registry tests), ip (iproute2: make e2e's namespaces),
+#                                   chromium (headless: the admin status page in a real browser),
+#                                   and from PyPI kubernetes-validate
 #                                   (deploy/kubernetes/ checked offline against the Kubernetes API schemas)
 #   scripts/install-deps.sh bench   build, plus what `make bench` runs: dnsperf, knot, nsd, unbound, dig, valgrind
 #
@@ -42,6 +44,8 @@ test_deps=(
     "etcd-server cmd:etcd"
     "etcd-client cmd:etcdctl"
     "python3-venv py:ensurepip"
+    "iproute2 cmd:ip"
+    "chromium cmd:chromium"
 )
 bench_deps=(
     "bind9-dnsutils cmd:dig"

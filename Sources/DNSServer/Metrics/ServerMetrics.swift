@@ -173,6 +173,16 @@ final class ServerMetrics: Sendable {
         }
     }
 
+    /// A cluster went unreachable from here as a whole (every beacon down) or came back.
+    func clusterTransition(cluster: String, up: Bool) {
+        registry.makeCounter(
+            descriptor: .scdns(
+                "scdns_probe_cluster_transitions_total",
+                help: "Clusters that went unreachable from here as a whole (every beacon down) or came back."),
+            labels: [("cluster", cluster), ("to", up ? "up" : "down")]
+        ).increment()
+    }
+
     /// Whether each cluster with beacons is reachable from here now (1) or has every beacon down (0).
     func clustersReachable(_ reachable: [String: Bool]) {
         for (cluster, up) in reachable {

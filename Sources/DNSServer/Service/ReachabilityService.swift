@@ -171,6 +171,7 @@ final class ReachabilityService: ServiceLifecycle.Service {
                         (cluster, verdicts.withLock { $0.clustersDown[cluster] == nil })
                     }))
             for cluster in wentDown {
+                metrics?.clusterTransition(cluster: cluster, up: false)
                 logger.warning(
                     "cluster unreachable from here: every beacon is down; its exports are answered as unhealthy by this instance",
                     metadata: [
@@ -186,6 +187,7 @@ final class ReachabilityService: ServiceLifecycle.Service {
                         "cluster no longer has beacons (its publisher's claim ended); no longer judged as a whole",
                         metadata: ["cluster": "\(cluster)"])
                 } else {
+                    metrics?.clusterTransition(cluster: cluster, up: true)
                     logger.notice(
                         "cluster reachable again from here: a beacon answers", metadata: ["cluster": "\(cluster)"])
                 }
