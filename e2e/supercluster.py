@@ -419,8 +419,8 @@ class World:
             f"locality: {{ cluster: {c.name}, region: {c.region}, zone: {c.zone} }}\n"
             f"clients:\n{clients}\n"
             f"registry: {{ etcd: {{ endpoints: [{endpoints}] }} }}\n"
-            f"health: {{ probes: {str(self.probes).lower()}, interval: {h['interval']:g}s,\n"
-            f"          timeout: {h['timeout']:g}s, fall: {h['fall']}, rise: {h['rise']} }}\n"
+            f"health: {{ probes: {str(self.probes).lower()}, interval: {round(h['interval'] * 1000)}ms,\n"
+            f"          timeout: {round(h['timeout'] * 1000)}ms, fall: {h['fall']}, rise: {h['rise']} }}\n"
         )
 
     @staticmethod
@@ -818,14 +818,19 @@ def connect_table(table):
     return "\n".join(lines)
 
 
-def run_figures(binary, repeat, connects):
-    """Every scenario and mode `repeat` times; Markdown tables of the failover times and the connect times."""
+def run_figures(binary, repeat, connects, only=None):
+    """Every scenario and mode (or the scenarios numbered in `only`, probes only) `repeat` times; Markdown
+    tables of the failover times and the connect times."""
     times = {}  # (scenario, title, mode, what) -> {"pod": [seconds], "scdns": [seconds]}
     counts = {}  # (mode, what) -> [count], scenario 3's
     notes = {}
     table = None
     for round_number in range(1, repeat + 1):
         for number, title, function, modes in SCENARIOS:
+            if only is not None:
+                if number not in only:
+                    continue
+                modes = tuple(m for m in modes if m)
             for probes in modes:
                 mode = mode_name(probes)
                 world = World(binary, probes)
@@ -891,6 +896,10 @@ def main():
     figures = commands.add_parser("figures")
     figures.add_argument("--repeat", type=int, default=3)
     figures.add_argument("--connects", type=int, default=300)
+    figures.add_argument("--only", help="scenario numbers, comma separated (e.g. 1,2), with probes only")
+    figures.add_argument(
+        "--health",
+        help="probe settings other than the defaults, e.g. interval=1,timeout=0.5,fall=3,rise=2 (seconds)")
     up = commands.add_parser("up")
     up.add_argument("--no-probes", action="store_true")
     commands.add_parser("down")
@@ -944,7 +953,14 @@ def main():
                 if arguments.command == "e2e":
                     run_e2e(binary)
                 else:
-                    run_figures(binary, arguments.repeat, arguments.connects)
+                    for setting in (arguments.health or "").split(","):
+                        if setting:
+                            key, value = setting.split("=")
+                            if key not in HEALTH:
+                                raise E2EError(f"--health: {key} is none of {', '.join(HEALTH)}")
+                            HEALTH[key] = type(HEALTH[key])(value)
+                    only = set(arguments.only.split(",")) if arguments.only else None
+                    run_figures(binary, arguments.repeat, arguments.connects, only)
             finally:
                 teardown()
     except E2EError as error:
