@@ -14,18 +14,21 @@ import Darwin
 /// socket, connect, a share of one poll, getsockopt, close. Connections close with a reset (`SO_LINGER` 0), so
 /// thousands of probes leave no TIME_WAIT sockets behind on this side.
 public enum CheckRunner {
-    /// Runs each of `checks` once, starting them spread evenly over `cycle` with jitter (so that instances and
-    /// targets do not probe in lockstep), each given `timeout` to complete; returns the outcomes, each with when
-    /// it was known, in the order of `checks` once the last is in. Cancelling the calling task ends the batch at
-    /// once (the unfinished checks are `.down("cancelled")`).
+    /// Runs each of `checks` once within `cycle`, each given `timeout` to complete; returns the outcomes, each
+    /// with when it was known, in the order of `checks` once the last is in. The checks start spread evenly with
+    /// jitter (so that instances and targets do not probe in lockstep) over all of the cycle but its timeout, so
+    /// the last is done when the cycle ends and a caller's next cycle starts on time: a target that drops SYNs
+    /// is found down in `fall` cycles, not `fall` cycles each stretched by a timeout. Cancelling the calling
+    /// task ends the batch at once (the unfinished checks are `.down("cancelled")`).
     public static func run(
-        _ checks: [HealthCheck], spreadOver cycle: Duration, timeout: Duration
+        _ checks: [HealthCheck], within cycle: Duration, timeout: Duration
     ) async
         -> [CheckResult]
     {
         guard !checks.isEmpty else { return [] }
         let start = monotonicNanoseconds()
-        let spacing = nanoseconds(cycle) / UInt64(checks.count)
+        let spread = cycle > timeout ? cycle - timeout : .zero
+        let spacing = nanoseconds(spread) / UInt64(checks.count)
         let starts = (0..<checks.count).map { index in
             start + spacing * UInt64(index) + (spacing > 0 ? UInt64.random(in: 0..<spacing) : 0)
         }

@@ -22,8 +22,13 @@ public struct HealthCheck: Hashable, Sendable, CustomStringConvertible {
         self.kind = kind
     }
 
+    /// A TCP check of a probe target (an export's address and port, a beacon).
+    public init(_ target: ProbeTarget) {
+        self.init(address: target.address, port: target.port)
+    }
+
     /// `ADDRESS:PORT` (`[ADDRESS]:PORT` for IPv6), as a log or an operator writes it.
-    public var hostPort: String { address.isIPv4 ? "\(address):\(port)" : "[\(address)]:\(port)" }
+    public var hostPort: String { ProbeTarget(address: address, port: port).description }
 
     public var description: String {
         switch kind {

@@ -17,17 +17,23 @@ public enum ReachabilityPlan {
     /// Every target of `services`, each once.
     public static func targets(_ services: [Service]) -> Set<ProbeTarget> { Set(clusters(services).keys) }
 
+    /// Each probed export's targets with its cluster, in registry order: what `clusters` and `targetsByCluster`
+    /// view two ways.
+    private static func probed(_ services: [Service], _ body: (String, ProbeTarget) -> Void) {
+        for service in services {
+            guard let port = port(of: service) else { continue }
+            for export in service.clusters where export.healthy {
+                for address in export.addresses { body(export.cluster, ProbeTarget(address: address, port: port)) }
+            }
+        }
+    }
+
     /// Every target of `services` with the cluster of the export it belongs to (the first in registry order when
     /// exports of two clusters share an address and port), for per-cluster metrics.
     public static func clusters(_ services: [Service]) -> [ProbeTarget: String] {
         var targets: [ProbeTarget: String] = [:]
-        for service in services {
-            guard let port = port(of: service) else { continue }
-            for export in service.clusters where export.healthy {
-                for address in export.addresses where targets[ProbeTarget(address: address, port: port)] == nil {
-                    targets[ProbeTarget(address: address, port: port)] = export.cluster
-                }
-            }
+        probed(services) { cluster, target in
+            if targets[target] == nil { targets[target] = cluster }
         }
         return targets
     }
@@ -36,14 +42,7 @@ public enum ReachabilityPlan {
     /// takes down with it.
     public static func targetsByCluster(_ services: [Service]) -> [String: Set<ProbeTarget>] {
         var targets: [String: Set<ProbeTarget>] = [:]
-        for service in services {
-            guard let port = port(of: service) else { continue }
-            for export in service.clusters where export.healthy {
-                for address in export.addresses {
-                    targets[export.cluster, default: []].insert(ProbeTarget(address: address, port: port))
-                }
-            }
-        }
+        probed(services) { cluster, target in targets[cluster, default: []].insert(target) }
         return targets
     }
 

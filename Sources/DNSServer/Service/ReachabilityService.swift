@@ -84,8 +84,7 @@ final class ReachabilityService: ServiceLifecycle.Service {
             let cycle = max(settings.interval, .seconds(Double(targets.count) / Double(settings.maxProbesPerSecond)))
             let order = Array(targets).shuffled()
             let results = await CheckRunner.run(
-                order.map { HealthCheck(address: $0.address, port: $0.port) },
-                spreadOver: Self.spread(cycle, timeout: settings.timeout), timeout: settings.timeout)
+                order.map { HealthCheck($0) }, within: cycle, timeout: settings.timeout)
             if Task.isCancelled { return }
             let (transitions, down) = verdicts.withLock { verdicts in
                 var transitions: [HealthTracker<ProbeTarget>.Transition] = []
@@ -127,13 +126,6 @@ final class ReachabilityService: ServiceLifecycle.Service {
         }
     }
 
-    /// How long a cycle's checks are spread over: all but the timeout, so the last one is done when the cycle
-    /// ends and the next cycle starts on time. A target that drops SYNs is then found down in `fall` cycles,
-    /// not `fall` cycles each stretched by a timeout.
-    static func spread(_ cycle: Duration, timeout: Duration) -> Duration {
-        cycle > timeout ? cycle - timeout : .zero
-    }
-
     private func probeBeacons() async {
         let clock = ContinuousClock()
         while !Task.isCancelled {
@@ -143,8 +135,7 @@ final class ReachabilityService: ServiceLifecycle.Service {
             for (cluster, targets) in beacons { for target in targets { clusterOf[target] = cluster } }
             let order = clusterOf.keys.shuffled()
             let results = await CheckRunner.run(
-                order.map { HealthCheck(address: $0.address, port: $0.port) },
-                spreadOver: Self.spread(settings.interval, timeout: settings.timeout), timeout: settings.timeout)
+                order.map { HealthCheck($0) }, within: settings.interval, timeout: settings.timeout)
             if Task.isCancelled { return }
             let (wentDown, cameBack) = verdicts.withLock { verdicts in
                 verdicts.beacons.retain(only: Set(order))

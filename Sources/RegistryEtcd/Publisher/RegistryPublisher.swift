@@ -379,9 +379,7 @@ extension RegistryPublisher {
             let checks = (try? settings.plan.checks(of: services, file: file)) ?? []
             var moved = tracker.retain(only: checks)
             let order = Array(checks).shuffled()
-            // Spread over all but the timeout, so the last check is done when the interval ends.
-            let spread = settings.interval > settings.timeout ? settings.interval - settings.timeout : .zero
-            let results = await CheckRunner.run(order, spreadOver: spread, timeout: settings.timeout)
+            let results = await CheckRunner.run(order, within: settings.interval, timeout: settings.timeout)
             try Task.checkCancellation()
             for (check, result) in zip(order, results) {
                 let outcome = result.outcome
