@@ -137,7 +137,7 @@ final class ReachabilityService: ServiceLifecycle.Service {
             let results = await CheckRunner.run(
                 order.map { HealthCheck($0) }, within: settings.interval, timeout: settings.timeout)
             if Task.isCancelled { return }
-            let (wentDown, cameBack) = verdicts.withLock { verdicts in
+            let (wentDown, cameBack, clustersDown) = verdicts.withLock { verdicts in
                 verdicts.beacons.retain(only: Set(order))
                 for (target, result) in zip(order, results) {
                     _ = verdicts.beacons.record(target, up: result.outcome.isUp, at: result.at.timeIntervalSince1970)
@@ -153,14 +153,11 @@ final class ReachabilityService: ServiceLifecycle.Service {
                 verdicts.clustersDown = clustersDown
                 return (
                     clustersDown.keys.filter { before[$0] == nil }.sorted(),
-                    before.keys.filter { clustersDown[$0] == nil }.sorted()
+                    before.keys.filter { clustersDown[$0] == nil }.sorted(), clustersDown
                 )
             }
             metrics?.clustersReachable(
-                Dictionary(
-                    uniqueKeysWithValues: beacons.keys.map { cluster in
-                        (cluster, verdicts.withLock { $0.clustersDown[cluster] == nil })
-                    }))
+                beacons.mapValues { _ in true }.merging(clustersDown.mapValues { _ in false }) { $1 })
             for cluster in wentDown {
                 metrics?.clusterTransition(cluster: cluster, up: false)
                 logger.warning(

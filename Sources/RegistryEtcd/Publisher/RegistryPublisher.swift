@@ -341,8 +341,8 @@ extension RegistryPublisher {
             group.addTask {
                 await source.watch { snapshot in
                     do {
-                        // Validated before it replaces what is checked: a bad file changes nothing.
-                        _ = try self.exports(of: snapshot.services, file: file, allowEmpty: allowEmpty)
+                        // A bad file changes nothing: the checks are validated first, and `replace` keeps the
+                        // services it had when their exports do not validate.
                         if let checks { _ = try checks.plan.checks(of: snapshot.services, file: file) }
                         try checked.replace(snapshot.services) { services in
                             continuation.yield(try self.exports(of: services, file: file, allowEmpty: allowEmpty))
