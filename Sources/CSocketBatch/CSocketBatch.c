@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "CSocketBatch.h"
 
+#include <sched.h>
 #include <string.h>
 
 #define SCDNS_MAX_BATCH 256
@@ -43,4 +44,11 @@ int scdns_send_batch(int fd, scdns_datagram *slots, unsigned int count, int flag
         messages[i].msg_hdr.msg_namelen = slots[i].address_length;
     }
     return sendmmsg(fd, messages, count, flags);
+}
+
+int scdns_allowed_cpus(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) return 0;
+    return CPU_COUNT(&set);
 }

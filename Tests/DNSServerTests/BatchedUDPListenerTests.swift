@@ -90,6 +90,76 @@ final class BatchedUDPListenerTests: XCTestCase {
         }
     }
 
+    /// `workers: 2`: two threads on one port with SO_REUSEPORT. Clients on many source ports are spread over
+    /// both, each thread counts its own, and every query is answered by one of them.
+    func testTwoWorkersShareOnePortAndBothServe() throws {
+        let processor = try processor()
+        let metrics = QueryMetrics(zoneLabels: .shared, cache: nil)
+        let port = try BatchedUDPListener.reservePort(ListenAddress(host: "127.0.0.1", port: 0))
+        let workers = try (0..<2).map { worker in
+            try BatchedUDPListener(
+                address: ListenAddress(host: "127.0.0.1", port: port), processor: processor, metrics: metrics,
+                worker: worker, reusePort: true)
+        }
+        for worker in workers { try worker.start() }
+        defer { for worker in workers { worker.stop() } }
+        XCTAssertEqual(workers.map(\.port), [port, port])
+        // 32 clients, each its own socket and source port: the kernel's hash sends all of them to one worker
+        // with probability 2^-31.
+        for _ in 0..<32 {
+            let replies = try burst(4, to: workers[0], family: AF_INET, host: "127.0.0.1")
+            XCTAssertEqual(replies.count, 4)
+        }
+        var text = ""
+        metrics.write(into: &text)
+        let perWorker = (0..<2).map { worker in
+            text.split(separator: "\n").first {
+                $0.hasPrefix("scdns_udp_worker_requests_total{listen=\"127.0.0.1:\(port)\",worker=\"\(worker)\"}")
+            }.flatMap { $0.split(separator: " ").last }.flatMap { Int($0) } ?? -1
+        }
+        XCTAssertEqual(perWorker.reduce(0, +), 128, text)
+        XCTAssertTrue(perWorker.allSatisfy { $0 > 0 }, "both workers serve: \(perWorker)")
+    }
+
+    /// A port another server holds is refused, never shared: by one worker's bind, and by a group's reservation,
+    /// whether the holder is one worker or a SO_REUSEPORT group (which a group could otherwise join, splitting the
+    /// holder's queries).
+    func testAPortHeldByAnotherServerIsRefusedNotShared() throws {
+        let processor = try processor()
+        for holderReusesPort in [false, true] {
+            let holder = try BatchedUDPListener(
+                address: ListenAddress(host: "127.0.0.1", port: 0), processor: processor, reusePort: holderReusesPort)
+            defer { holder.stop() }
+            let taken = ListenAddress(host: "127.0.0.1", port: holder.port)
+            XCTAssertThrowsError(try BatchedUDPListener.reservePort(taken)) {
+                XCTAssertTrue("\($0)".contains("Address already in use"), "\($0)")
+            }
+            XCTAssertThrowsError(try BatchedUDPListener(address: taken, processor: processor)) {
+                XCTAssertTrue("\($0)".contains("Address already in use"), "\($0)")
+            }
+        }
+    }
+
+    /// A new snapshot reaches a worker thread that keeps its own reference: the next query after `replace` is
+    /// answered from it, whether the thread was busy or waiting in recvmmsg.
+    func testAWorkerAnswersFromTheNewSnapshotAfterReplace() throws {
+        let processor = try processor()
+        let listener = try BatchedUDPListener(address: ListenAddress(host: "127.0.0.1", port: 0), processor: processor)
+        try listener.start()
+        defer { listener.stop() }
+        XCTAssertEqual(try burst(1, to: listener, family: AF_INET, host: "127.0.0.1").first?.answers.count, 1)
+        let moved = try RegistryDecoder.decode(
+            "services:\n  - name: web\n    namespace: shop\n    clusters:\n"
+                + "      - { cluster: a, addresses: [10.1.0.2] }\n",
+            file: "registry.yaml")
+        processor.replace(
+            with: AnswerSnapshot.build(
+                registry: RegistrySnapshot(services: moved, version: 2, origin: "test"), zones: [],
+                settings: PipelineSettings()))
+        let reply = try burst(1, to: listener, family: AF_INET, host: "127.0.0.1")
+        XCTAssertEqual(reply.first?.answers.map(\.data), [.a(IPv4Address(rawValue: 0x0A01_0002))])
+    }
+
     func testGarbageGetsFormErrAndTheLoopGoesOn() throws {
         let listener = try BatchedUDPListener(
             address: ListenAddress(host: "127.0.0.1", port: 0), processor: processor())

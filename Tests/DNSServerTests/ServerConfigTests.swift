@@ -150,9 +150,33 @@ final class ServerConfigTests: XCTestCase {
             ("version: \(String(repeating: "v", count: 256))\n", 1, "version", "255 octets"),
             ("queryLog: -1\n", 1, "queryLog", "0"),
             ("version: 1.0\n", 1, "version", "string"),
-            ("workers: 2\n", 1, "workers", "unknown field"),
+            ("workers: 0\n", 1, "workers", "from 1 to 256, or auto"),
+            ("ttl: 5\nworkers: many\n", 2, "workers", "from 1 to 256, or auto"),
+            ("workers: 257\n", 1, "workers", "from 1 to 256, or auto"),
         ]
         assertConfigErrors(cases)
+    }
+
+    /// `workers`: a count, or `auto` (the default) for one per CPU this process may run on.
+    func testWorkers() throws {
+        XCTAssertNil(try ServerConfig.load(file: "scdns.yaml", text: "ttl: 5\n").workers)
+        XCTAssertNil(try ServerConfig.load(file: "scdns.yaml", text: "workers: auto\n").workers)
+        XCTAssertEqual(try ServerConfig.load(file: "scdns.yaml", text: "workers: 3\n").workers, 3)
+        // Never more than the CPUs the affinity mask allows, as `taskset -p` shows it.
+        let allowed = try Self.allowedCPUs()
+        let automatic = ServerConfig.automaticWorkers()
+        XCTAssertGreaterThanOrEqual(automatic, 1)
+        XCTAssertLessThanOrEqual(automatic, allowed)
+    }
+
+    /// The CPUs in this process's affinity mask, from /proc (`Cpus_allowed_list: 0-1,4`).
+    private static func allowedCPUs() throws -> Int {
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        let line = try XCTUnwrap(status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") })
+        return line.dropFirst("Cpus_allowed_list:".count).split(separator: ",").reduce(0) { count, range in
+            let bounds = range.trimmingCharacters(in: .whitespaces).split(separator: "-").compactMap { Int($0) }
+            return count + (bounds.count == 2 ? bounds[1] - bounds[0] + 1 : 1)
+        }
     }
 
     func testEtcdRegistry() throws {

@@ -25,4 +25,8 @@ int scdns_recv_batch(int fd, scdns_datagram *slots, unsigned int count, int flag
 /// sendmmsg(2) over `count` slots; returns the number sent (>= 0) or -1 with errno set.
 int scdns_send_batch(int fd, scdns_datagram *slots, unsigned int count, int flags);
 
+/// The CPUs this process may run on (sched_getaffinity(2), CPU_COUNT), or 0 when that cannot be read:
+/// `workers: auto` runs no more threads than `taskset` or a cpuset leaves it.
+int scdns_allowed_cpus(void);
+
 #endif

@@ -5,6 +5,9 @@ import Synchronization
 /// socket-free, so any listener (a NIO channel, a batched recvmmsg loop, a test) calls it the same way.
 public final class QueryProcessor: Sendable {
     private let current: Mutex<AnswerSnapshot>
+    /// Bumped after every `replace`, so a thread that keeps its own reference (`SnapshotHold`) learns of a new
+    /// snapshot with one atomic load instead of taking `current`'s lock per query.
+    private let generation = Atomic<UInt64>(0)
     /// The `zone` label of every slot `QueryFacts.zoneSlot` can name.
     public var zoneLabels: ZoneLabels { .shared }
     /// Drives the weighted rotation: a counter mixed by SplitMix64, so a fixed seed gives a repeatable
@@ -37,6 +40,26 @@ public final class QueryProcessor: Sendable {
     /// Swaps in a new snapshot; queries already running finish on the old one.
     public func replace(with snapshot: AnswerSnapshot) {
         current.withLock { $0 = snapshot }
+        // After the store: a thread that sees the new number and then takes the lock finds this snapshot or a
+        // later one.
+        generation.wrappingAdd(1, ordering: .releasing)
+    }
+
+    /// A reference to the serving snapshot for one thread to keep (a UDP worker's), brought up to date by
+    /// `refresh` between batches. The query path then reads no shared state but one counter per batch: the
+    /// reference is the thread's own, and the old snapshot is freed once every thread has let go of it, so no
+    /// reader can ever see a freed one (RCU's grace period, kept by reference counting).
+    public func hold() -> SnapshotHold {
+        let seen = generation.load(ordering: .acquiring)
+        return SnapshotHold(snapshot: current.withLock { $0 }, generation: seen)
+    }
+
+    /// Brings `hold` up to date: one atomic load when nothing changed, the lock only when something did.
+    @inline(__always)
+    public func refresh(_ hold: inout SnapshotHold) {
+        let seen = generation.load(ordering: .acquiring)
+        guard seen != hold.generation else { return }
+        hold = SnapshotHold(snapshot: current.withLock { $0 }, generation: seen)
     }
 
     /// Answers one query. `response` is cleared and reused, so a caller that keeps one buffer per thread
@@ -45,12 +68,29 @@ public final class QueryProcessor: Sendable {
         _ query: UnsafeRawBufferPointer, client: ClientContext, into response: inout [UInt8],
         facts: inout QueryFacts
     ) -> QueryOutcome {
-        let outcome = current.withLock { $0 }.respond(
+        process(query, client: client, snapshot: current.withLock { $0 }, into: &response, facts: &facts)
+    }
+
+    /// Answers one query from a thread's own `hold` (kept current with `refresh`), taking no lock.
+    @inline(__always)
+    public func process(
+        _ query: UnsafeRawBufferPointer, client: ClientContext, hold: borrowing SnapshotHold,
+        into response: inout [UInt8], facts: inout QueryFacts
+    ) -> QueryOutcome {
+        process(query, client: client, snapshot: hold.snapshot, into: &response, facts: &facts)
+    }
+
+    @inline(__always)
+    private func process(
+        _ query: UnsafeRawBufferPointer, client: ClientContext, snapshot: AnswerSnapshot,
+        into response: inout [UInt8], facts: inout QueryFacts
+    ) -> QueryOutcome {
+        let outcome = snapshot.respond(
             to: query, client: client, into: &response, entropy: entropy, cache: cache, facts: &facts)
         // Off, rate limiting costs this one test. TCP needs none: its handshake proves the source address.
         guard let borrowedRateLimiter, client.transport == .udp else { return outcome }
         return borrowedRateLimiter._withUnsafeGuaranteedRef {
-            limit(outcome, query: query, client: client, limiter: $0, into: &response)
+            limit(outcome, query: query, client: client, limiter: $0, snapshot: snapshot, into: &response)
         }
     }
 
@@ -59,7 +99,7 @@ public final class QueryProcessor: Sendable {
     @inline(never)
     private func limit(
         _ outcome: QueryOutcome, query: UnsafeRawBufferPointer, client: ClientContext,
-        limiter: ResponseRateLimiter, into response: inout [UInt8]
+        limiter: ResponseRateLimiter, snapshot: AnswerSnapshot, into response: inout [UInt8]
     ) -> QueryOutcome {
         if case .drop = outcome { return .drop }
         switch limiter.judge(client.address) {
@@ -71,7 +111,7 @@ public final class QueryProcessor: Sendable {
         case .slip:
             let written: Bool
             if case .forward = outcome {
-                let payload = current.withLock { $0 }.settings.udpPayloadLimit
+                let payload = snapshot.settings.udpPayloadLimit
                 written = SlipResponse.write(forwarded: query, payload: payload, into: &response)
             } else {
                 written = SlipResponse.cut(&response)
@@ -104,6 +144,16 @@ public final class QueryProcessor: Sendable {
         let outcome = query.withUnsafeBytes { process($0, client: client, into: &response) }
         return outcome == .respond ? response : nil
     }
+}
+
+/// One thread's reference to the serving snapshot and the `replace` count it was taken at
+/// (`QueryProcessor.hold()`).
+public struct SnapshotHold: Sendable {
+    let snapshot: AnswerSnapshot
+    let generation: UInt64
+
+    /// The snapshot this hold answers from.
+    public var current: AnswerSnapshot { snapshot }
 }
 
 /// The bits behind the weighted rotation: a counter mixed by SplitMix64, so a fixed seed gives a repeatable

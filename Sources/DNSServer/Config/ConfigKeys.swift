@@ -3,9 +3,9 @@
 /// these, as `ConfigReferenceTests` checks in both directions.
 enum ConfigKeys {
     static let top = [
-        "listen", "admin", "identity", "version", "lameduck", "queryLog", "zones", "serviceZones", "globalZone",
-        "ttl", "locality", "clients", "registry", "forward", "cache", "limits", "allow", "maxAnswers",
-        "clusterNames", "health",
+        "listen", "workers", "admin", "identity", "version", "lameduck", "queryLog", "zones", "serviceZones",
+        "globalZone", "ttl", "locality", "clients", "registry", "forward", "cache", "limits", "allow",
+        "maxAnswers", "clusterNames", "health",
     ]
     static let locality = ["cluster", "region", "zone"]
     static let clients = ["network", "cluster", "region", "zone"]

@@ -1,6 +1,11 @@
 import DNSPipeline
 import DNSWire
+import NIOCore
 import ServiceRegistry
+
+#if os(Linux)
+import CSocketBatch
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -13,6 +18,9 @@ import Glibc
 public struct ServerConfig: Sendable {
     /// `listen`: addresses served over both UDP and TCP.
     public var listen: [ListenAddress] = [ListenAddress(host: "127.0.0.1", port: 5353)]
+    /// `workers`: UDP threads per listen address, each on its own SO_REUSEPORT socket; nil (`auto`, the default)
+    /// for one per CPU this process may run on (`automaticWorkers`).
+    public var workers: Int?
     /// `zones`: directory of master files (`*.zone`), read with ldns.
     public var zonesDirectory: String = "zones"
     /// `registry.file`: the service registry, YAML or JSON.
@@ -53,6 +61,22 @@ public struct ServerConfig: Sendable {
         pipeline.version = "scdns \(ScdnsServer.version)"
     }
 
+    /// `workers` at most: beyond this the threads outnumber any core count they could use.
+    public static let maxWorkers = 256
+
+    /// `workers: auto`: the CPUs this process may run on (its affinity mask, which `taskset` and a cpuset
+    /// narrow), and no more than a CPU quota allows (a Kubernetes CPU limit, as `System.coreCount` reads the
+    /// cgroup): Knot's udp-workers default, one per core. Without either, one.
+    public static func automaticWorkers() -> Int {
+        #if os(Linux)
+        let allowed = Int(scdns_allowed_cpus())
+        #else
+        let allowed = 0
+        #endif
+        let quota = System.coreCount
+        return max(1, min(allowed > 0 ? allowed : quota, quota, maxWorkers))
+    }
+
     /// The host name, as NSD and Knot report by default (in Kubernetes, the pod's name); nil if it has none.
     static func hostName() -> String? {
         var buffer = [CChar](repeating: 0, count: 256)
@@ -79,6 +103,15 @@ public struct ServerConfig: Sendable {
                     throw item.error("'\(text)' is not ADDRESS:PORT (an IPv6 address goes in brackets)")
                 }
                 config.listen.append(address)
+            }
+        }
+        if let field = map["workers"] {
+            let text = try field.scalarText()
+            if text != "auto" {
+                guard let count = Int(text), (1...Self.maxWorkers).contains(count) else {
+                    throw field.error("'\(text)' is not a number of workers from 1 to \(Self.maxWorkers), or auto")
+                }
+                config.workers = count
             }
         }
         if let field = map["admin"] {

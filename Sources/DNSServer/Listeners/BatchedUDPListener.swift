@@ -32,21 +32,19 @@ final class BatchedUDPListener: Sendable {
     /// Forwarded queries whose replies have not been sent yet; `drain` waits for them.
     private let pendingForwards = Atomic<Int>(0)
 
-    /// Binds the socket; `start()` begins serving. `metrics` gives the thread its own counter block.
+    /// Binds the socket; `start()` begins serving. `metrics` gives the thread its own counter block, labelled
+    /// with the bound address and `worker`. With `reusePort`, the socket joins the others bound to the same
+    /// address with SO_REUSEPORT, and the kernel spreads clients over them by a hash of their address and port:
+    /// several workers serve one address, each thread with its own socket, buffers and counters.
     init(
         address: ListenAddress, processor: QueryProcessor, forwarder: UpstreamForwarder? = nil,
-        metrics: QueryMetrics? = nil, queryLog: QueryLog? = nil
+        metrics: QueryMetrics? = nil, queryLog: QueryLog? = nil, worker: Int = 0, reusePort: Bool = false
     ) throws {
         self.processor = processor
         self.queryLog = queryLog
         self.forwarder = forwarder
-        counters = metrics?.makeThreadCounters() ?? QueryCounters(concurrent: false)
         sharedCounters = metrics?.shared
-        let (socketAddress, length, family) = try Self.socketAddress(address)
-        let descriptor = socket(family, Int32(SOCK_DGRAM.rawValue), 0)
-        guard descriptor >= 0 else { throw ListenerError.system("socket", errno) }
-        var one: Int32 = 1
-        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        (descriptor, port) = try Self.bindSocket(address, reusePort: reusePort)
         // Room for bursts while a batch is being answered (the kernel caps it at net.core.rmem_max/wmem_max),
         // as Knot and Unbound do with their so-rcvbuf settings.
         var buffer: Int32 = 4 << 20
@@ -55,6 +53,32 @@ final class BatchedUDPListener: Sendable {
         // A receive timeout lets the loop notice `stop()` without a signal or a wake-up datagram.
         var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let bound = ListenAddress(host: address.host, port: port)
+        counters =
+            metrics?.makeThreadCounters(listen: bound.description, worker: worker) ?? QueryCounters(concurrent: false)
+    }
+
+    /// A port on `address` that no socket holds, bound and released at once, for a group of SO_REUSEPORT
+    /// workers to bind together. A socket without SO_REUSEPORT cannot join another server's group, so this fails
+    /// with "address in use" where the group's own bind would silently share the port with that server. With
+    /// port 0, the port the kernel picked.
+    static func reservePort(_ address: ListenAddress) throws -> Int {
+        let (descriptor, port) = try bindSocket(address, reusePort: false)
+        close(descriptor)
+        return port
+    }
+
+    /// A UDP socket bound to `address`, and its port.
+    private static func bindSocket(_ address: ListenAddress, reusePort: Bool) throws -> (Int32, Int) {
+        let (socketAddress, length, family) = try socketAddress(address)
+        let descriptor = socket(family, Int32(SOCK_DGRAM.rawValue), 0)
+        guard descriptor >= 0 else { throw ListenerError.system("socket", errno) }
+        // No SO_REUSEADDR: on UDP it lets a second socket bind a port that another has bound with it too, and the
+        // two servers then split or steal each other's queries without a word. (UDP has no TIME_WAIT to wait out.)
+        var one: Int32 = 1
+        if reusePort {
+            setsockopt(descriptor, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size))
+        }
         var storage = socketAddress
         let bound = withUnsafePointer(to: &storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(descriptor, $0, length) }
@@ -69,8 +93,7 @@ final class BatchedUDPListener: Sendable {
         _ = withUnsafeMutablePointer(to: &local) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &localLength) }
         }
-        self.descriptor = descriptor
-        self.port = Self.port(of: local)
+        return (descriptor, port(of: local))
     }
 
     /// Starts the serving thread.
@@ -138,6 +161,9 @@ final class BatchedUDPListener: Sendable {
         response.reserveCapacity(size)
         var facts = QueryFacts()
         let counters = self.counters.owned
+        // This thread's own reference to the serving snapshot, refreshed once per batch: no lock per query, and
+        // an old snapshot is let go within one receive timeout even while no query comes.
+        var hold = processor.hold()
         // The sampled query log's one-in-N, counted down on this thread alone. Off, it starts at 0 and only goes
         // further below, so it costs one decrement and one compare per query.
         let logEvery = queryLog?.every ?? 0
@@ -148,6 +174,7 @@ final class BatchedUDPListener: Sendable {
                 incoming[index].length = size
             }
             let received = scdns_recv_batch(descriptor, incoming, UInt32(batch), Int32(MSG_WAITFORONE))
+            processor.refresh(&hold)
             guard received > 0 else { continue }  // timeout (EAGAIN) or EINTR: check `stopping` and go on
             let start = monotonicNanoseconds()
             var count = 0
@@ -155,7 +182,8 @@ final class BatchedUDPListener: Sendable {
                 guard let client = Self.clientAddress(incoming[index].address) else { continue }
                 let query = UnsafeRawBufferPointer(start: incoming[index].buffer, count: incoming[index].length)
                 let outcome = processor.process(
-                    query, client: ClientContext(address: client, transport: .udp), into: &response, facts: &facts)
+                    query, client: ClientContext(address: client, transport: .udp), hold: hold, into: &response,
+                    facts: &facts)
                 counters.countRequest(transport: 0, facts: facts)
                 countdown &-= 1
                 let sampled = countdown == 0

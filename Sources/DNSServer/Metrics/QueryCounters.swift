@@ -105,6 +105,11 @@ final class QueryCounters: QueryCounting, @unchecked Sendable {
         for index in 0..<Self.cellCount { totals[index] &+= cells[index].load(ordering: .relaxed) }
     }
 
+    /// Every request this block counted, over all transports, types and zones.
+    func requests() -> UInt64 {
+        (0..<Self.requestCells).reduce(0) { $0 &+ cells[$1].load(ordering: .relaxed) }
+    }
+
     /// Where things are in a summed array of cells.
     static func requestIndex(transport: Int, typeSlot: Int, zoneSlot: Int) -> Int {
         (transport * typeSlots + typeSlot) * ZoneLabels.capacity + zoneSlot

@@ -8,7 +8,8 @@ import Synchronization
 final class QueryMetrics: Sendable {
     /// For TCP and forwarded replies, which run on NIO's threads.
     let shared = QueryCounters(concurrent: true)
-    private let threadBlocks = Mutex<[QueryCounters]>([])
+    /// Each UDP worker thread's block, with the listen address and worker number it serves.
+    private let threadBlocks = Mutex<[(listen: String, worker: Int, block: QueryCounters)]>([])
     private let zoneLabels: ZoneLabels
     private let cache: ResponseCache?
 
@@ -17,10 +18,10 @@ final class QueryMetrics: Sendable {
         self.cache = cache
     }
 
-    /// A block for one thread that alone writes it (a UDP listener thread).
-    func makeThreadCounters() -> QueryCounters {
+    /// A block for one thread that alone writes it: worker `worker` of the UDP listeners on `listen`.
+    func makeThreadCounters(listen: String, worker: Int) -> QueryCounters {
         let block = QueryCounters(concurrent: false)
-        threadBlocks.withLock { $0.append(block) }
+        threadBlocks.withLock { $0.append((listen, worker, block)) }
         return block
     }
 
@@ -28,7 +29,7 @@ final class QueryMetrics: Sendable {
     func totals() -> [UInt64] {
         var totals = [UInt64](repeating: 0, count: QueryCounters.cellCount)
         shared.accumulate(into: &totals)
-        for block in threadBlocks.withLock({ $0 }) { block.accumulate(into: &totals) }
+        for entry in threadBlocks.withLock({ $0 }) { entry.block.accumulate(into: &totals) }
         return totals
     }
 
@@ -82,6 +83,17 @@ final class QueryMetrics: Sendable {
             "scdns_dns_request_duration_seconds_sum", labels: [],
             text: PrometheusText.number(Double(totals[QueryCounters.sumIndex]) / 1e9), into: &text)
         PrometheusText.sample("scdns_dns_request_duration_seconds_count", labels: [], value: cumulative, into: &text)
+        // Per worker, how the kernel's SO_REUSEPORT hash spreads clients over the threads (Unbound's
+        // thread0.num.queries): one worker far above the others means few clients, or one busy one.
+        PrometheusText.header(
+            "scdns_udp_worker_requests_total", type: "counter",
+            help: "UDP queries received by each worker thread of a listen address.", into: &text)
+        for entry in threadBlocks.withLock({ $0 }) {
+            PrometheusText.sample(
+                "scdns_udp_worker_requests_total",
+                labels: [("listen", entry.listen), ("worker", String(entry.worker))], value: entry.block.requests(),
+                into: &text)
+        }
         guard let cache else { return }
         let counters: [(String, String, Int)] = [
             (

@@ -20,6 +20,9 @@ struct ListenerService: ServiceLifecycle.Service {
     var tcpPerClient: Int = 64
     let tcpIdle: Duration
     let group: MultiThreadedEventLoopGroup
+    /// `workers`: UDP threads per listen address, each on its own SO_REUSEPORT socket (Linux; elsewhere UDP is
+    /// one NIO channel per address).
+    var workers: Int = 1
     var metrics: QueryMetrics? = nil
     var state: ServerState? = nil
     var lameDuck: Duration = .zero
@@ -52,11 +55,8 @@ struct ListenerService: ServiceLifecycle.Service {
                     attempt += 1
                     #if os(Linux)
                     // The batched recvmmsg/sendmmsg loop (DESIGN.md section 7); TCP stays on NIO.
-                    let listener = try BatchedUDPListener(
-                        address: address, processor: processor, forwarder: forwarder, metrics: metrics,
-                        queryLog: queryLog)
-                    try listener.start()
-                    let port = listener.port
+                    let workerGroup = try startUDPWorkers(address)
+                    let port = workerGroup[0].port
                     #else
                     let udp = try await bindUDP(address)
                     let port = udp.localAddress?.port ?? address.port
@@ -68,20 +68,23 @@ struct ListenerService: ServiceLifecycle.Service {
                     } catch let error as IOError where error.errnoCode == EADDRINUSE && address.port == 0 && attempt < 8
                     {
                         #if os(Linux)
-                        listener.stop()
+                        for listener in workerGroup { listener.stop() }
                         #else
                         try? await udp.close()
                         #endif
                         continue
                     }
                     #if os(Linux)
-                    batched.append(listener)
+                    batched += workerGroup
                     #else
                     servers.append(udp)
                     #endif
                     servers.append(tcp)
                     logger.info(
-                        "listening", metadata: ["address": "\(ListenAddress(host: address.host, port: port))"])
+                        "listening",
+                        metadata: [
+                            "address": "\(ListenAddress(host: address.host, port: port))", "workers": "\(workers)",
+                        ])
                     break
                 }
             }
@@ -110,6 +113,31 @@ struct ListenerService: ServiceLifecycle.Service {
             drains.addTask { await connections.drain(within: drainBound) }
         }
     }
+
+    #if os(Linux)
+    /// `workers` UDP threads serving `address`, started. One binds as before; several first reserve the port
+    /// (`BatchedUDPListener.reservePort`: a port another server holds is refused, not shared) and then bind it
+    /// together with SO_REUSEPORT.
+    private func startUDPWorkers(_ address: ListenAddress) throws -> [BatchedUDPListener] {
+        var listeners: [BatchedUDPListener] = []
+        do {
+            let shared =
+                workers > 1
+                ? ListenAddress(host: address.host, port: try BatchedUDPListener.reservePort(address)) : address
+            for worker in 0..<workers {
+                let listener = try BatchedUDPListener(
+                    address: shared, processor: processor, forwarder: forwarder, metrics: metrics, queryLog: queryLog,
+                    worker: worker, reusePort: workers > 1)
+                listeners.append(listener)
+                try listener.start()
+            }
+        } catch {
+            for listener in listeners { listener.stop() }
+            throw error
+        }
+        return listeners
+    }
+    #endif
 
     private func bindUDP(_ address: ListenAddress) async throws -> Channel {
         let processor = self.processor

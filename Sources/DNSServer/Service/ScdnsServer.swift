@@ -100,7 +100,7 @@ public struct ScdnsServer: Sendable {
             let listeners = ListenerService(
                 addresses: config.listen, processor: publisher.processor, forwarder: forwarder,
                 tcpConnections: config.tcpConnections, tcpPerClient: config.tcpPerClient, tcpIdle: config.tcpIdle,
-                group: group,
+                group: group, workers: config.workers ?? ServerConfig.automaticWorkers(),
                 metrics: metrics.queries, state: state, lameDuck: config.lameDuck,
                 drainBound: longestForward + .seconds(1),
                 queryLog: config.queryLogEvery > 0 ? QueryLog(every: config.queryLogEvery, logger: logger) : nil,
