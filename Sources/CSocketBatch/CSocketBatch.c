@@ -3,6 +3,7 @@
 #include "CSocketBatch.h"
 
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define SCDNS_MAX_BATCH 256
@@ -44,6 +45,42 @@ int scdns_send_batch(int fd, scdns_datagram *slots, unsigned int count, int flag
         messages[i].msg_hdr.msg_namelen = slots[i].address_length;
     }
     return sendmmsg(fd, messages, count, flags);
+}
+
+struct scdns_receiver {
+    struct mmsghdr messages[SCDNS_MAX_BATCH];
+    struct iovec vectors[SCDNS_MAX_BATCH];
+    scdns_datagram *slots;
+    unsigned int count;
+};
+
+scdns_receiver *scdns_receiver_create(scdns_datagram *slots, unsigned int count) {
+    scdns_receiver *receiver = calloc(1, sizeof(scdns_receiver));
+    if (receiver == NULL) return NULL;
+    receiver->slots = slots;
+    receiver->count = clamp(count);
+    for (unsigned int i = 0; i < receiver->count; i++) {
+        receiver->vectors[i].iov_base = slots[i].buffer;
+        receiver->vectors[i].iov_len = slots[i].length;
+        receiver->messages[i].msg_hdr.msg_iov = &receiver->vectors[i];
+        receiver->messages[i].msg_hdr.msg_iovlen = 1;
+        receiver->messages[i].msg_hdr.msg_name = &slots[i].address;
+    }
+    return receiver;
+}
+
+void scdns_receiver_destroy(scdns_receiver *receiver) { free(receiver); }
+
+int scdns_receiver_receive(scdns_receiver *receiver, int fd, int flags) {
+    for (unsigned int i = 0; i < receiver->count; i++) {
+        receiver->messages[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
+    }
+    int received = recvmmsg(fd, receiver->messages, receiver->count, flags, NULL);
+    for (int i = 0; i < received; i++) {
+        receiver->slots[i].length = receiver->messages[i].msg_len;
+        receiver->slots[i].address_length = receiver->messages[i].msg_hdr.msg_namelen;
+    }
+    return received;
 }
 
 int scdns_allowed_cpus(void) {

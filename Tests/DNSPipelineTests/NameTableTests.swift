@@ -37,6 +37,23 @@ final class NameTableTests: XCTestCase {
         XCTAssertNil([UInt8]().withUnsafeBytes { table.lookup($0) })
     }
 
+    /// A query's name is a slice of the packet: whatever lies before and after it (here 0xFF, which no name
+    /// holds) must not reach the hash or the comparison, for a name of any length.
+    func testLookupReadsOnlyTheNameInsideALargerPacket() {
+        var names: [[UInt8]] = []
+        for length in 1...40 { names.append([UInt8(length)] + (0..<length).map { UInt8(0x41 + ($0 % 26)) } + [0]) }
+        var table = NameTable(capacity: names.count)
+        for (index, name) in names.enumerated() { table.insert(name, value: index) }
+        for (index, name) in names.enumerated() {
+            let packet = [UInt8](repeating: 0xFF, count: 12) + name + [UInt8](repeating: 0xFF, count: 12)
+            let found = packet.withUnsafeBytes {
+                table.lookup(UnsafeRawBufferPointer(rebasing: $0[12..<(12 + name.count)]))
+            }
+            XCTAssertEqual(found, index, "length \(name.count)")
+        }
+        XCTAssertNil([UInt8](repeating: 1, count: 256).withUnsafeBytes { table.lookup($0) }, "longer than any name")
+    }
+
     func testLengthSet() {
         var set = LengthSet()
         for length in [1, 20, 63, 64, 128, 200, 255] { set.insert(length) }

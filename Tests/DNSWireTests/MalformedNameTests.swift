@@ -41,6 +41,41 @@ final class MalformedNameTests: XCTestCase {
         assertParseError(builder.bytes, .badLabelType(offset: 14))
     }
 
+    /// The answering path's scan walks a question's plain labels on a fast path of its own; every malformed
+    /// question name must still fail it with the full parser's error, and the longest valid name must pass.
+    func testTheScanRejectsEachMalformedQuestionNameAsTheParserDoes() throws {
+        let label63 = [63] + [UInt8](repeating: 0x61, count: 63)
+        let tail: [UInt8] = [0, 0, 1, 0, 1]
+        var names: [(String, [UInt8])] = [
+            ("label past the end", [5, 0x61, 0x62]),
+            ("cut after a length", [1, 0x61, 9]),
+            ("no root label", [1, 0x61]),
+            ("256 octets", label63 + label63 + label63 + label63 + tail),
+            ("256 octets of one-octet labels", Array(repeating: [1, 0x61], count: 128).flatMap { $0 } + tail),
+            ("pointer to itself", [0xC0, 12, 0, 1, 0, 1]),
+            ("forward pointer", [0xC0, 14, 0, 0, 1, 0, 1]),
+            ("pointer after a label", [1, 0x61, 0xC0, 12, 0, 1, 0, 1]),
+        ]
+        for first: UInt8 in [0x40, 0x7F, 0x80, 0xBF] {
+            names.append(("label type \(first)", [first] + [UInt8](repeating: 0x61, count: Int(first & 0x3F)) + tail))
+        }
+        for (label, name) in names {
+            var builder = WireBuilder(qd: 1)
+            builder.raw(name)
+            let bytes = builder.bytes
+            var parserError: DNSWireError?
+            do throws(DNSWireError) { _ = try Message(parsing: bytes) } catch { parserError = error }
+            let expected = try XCTUnwrap(parserError, label)
+            XCTAssertThrowsError(try bytes.withUnsafeBytes { try QueryView.scan($0) }, label) {
+                XCTAssertEqual($0 as? DNSWireError, expected, label)
+            }
+        }
+        var builder = WireBuilder(qd: 1)
+        builder.raw(label63 + label63 + label63 + [61] + [UInt8](repeating: 0x62, count: 61) + tail)
+        let view = try builder.bytes.withUnsafeBytes { try QueryView.scan($0) }
+        XCTAssertEqual(view.nameEnd - view.nameStart, 255)
+    }
+
     func testNameOver255Octets() {
         let label63 = [63] + [UInt8](repeating: 0x61, count: 63)
         var builder = WireBuilder(qd: 1)

@@ -25,6 +25,21 @@ int scdns_recv_batch(int fd, scdns_datagram *slots, unsigned int count, int flag
 /// sendmmsg(2) over `count` slots; returns the number sent (>= 0) or -1 with errno set.
 int scdns_send_batch(int fd, scdns_datagram *slots, unsigned int count, int flags);
 
+/// A receiver for one thread's socket loop: the mmsghdr and iovec arrays of recvmmsg built once, over slots
+/// whose buffers stay put, so each call sets up nothing but the address lengths the kernel overwrites (the
+/// per-call setup of `scdns_recv_batch` was most of its cost at small batches).
+typedef struct scdns_receiver scdns_receiver;
+
+/// A receiver over `count` slots (at most 256), each with its buffer and capacity (`length`) set; NULL when out of
+/// memory. The slots must outlive it.
+scdns_receiver *scdns_receiver_create(scdns_datagram *slots, unsigned int count);
+
+void scdns_receiver_destroy(scdns_receiver *receiver);
+
+/// recvmmsg(2) into the receiver's slots: for each datagram received, its slot's `length` and `address` are set
+/// (the capacity is kept apart). Returns the number received (>= 0) or -1 with errno set.
+int scdns_receiver_receive(scdns_receiver *receiver, int fd, int flags);
+
 /// The CPUs this process may run on (sched_getaffinity(2), CPU_COUNT), or 0 when that cannot be read:
 /// `workers: auto` runs no more threads than `taskset` or a cpuset leaves it.
 int scdns_allowed_cpus(void);

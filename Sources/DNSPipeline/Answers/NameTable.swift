@@ -31,7 +31,9 @@ struct NameTable: Sendable {
         while slots[index].keyLength != 0 { index = (index + 1) & mask }
         slots[index] = Slot(
             hash: hash, keyStart: Int32(keys.count), keyLength: Int32(lowered.count), value: Int32(value))
+        // Padded with zeros to whole words, so a lookup compares the key a word at a time with full loads.
         keys += lowered
+        keys += repeatElement(0, count: (8 - lowered.count % 8) % 8)
     }
 
     /// Finds `name` (wire form, any letter case). Nil when absent.
@@ -46,34 +48,47 @@ struct NameTable: Sendable {
     }
 
     func lookup(_ name: UnsafeRawBufferPointer) -> Int? {
-        guard let base = name.baseAddress, name.count > 0 else { return nil }
+        guard let base = name.baseAddress, name.count > 0, name.count <= Self.maxNameLength else { return nil }
         let count = name.count
-        let hash = Self.hash(base, count)
-        var index = Int(hash) & mask
-        return slots.withUnsafeBufferPointer { slots in
-            keys.withUnsafeBytes { keys in
-                while true {
-                    let slot = slots[index]
-                    if slot.keyLength == 0 { return nil }
-                    if slot.hash == hash && Int(slot.keyLength) == count
-                        && Self.equal(base, keys.baseAddress! + Int(slot.keyStart), count)
-                    {
-                        return Int(slot.value)
+        // The name's words, lower-cased once while hashing and then compared as they are: lower-casing is most
+        // of the work per word. 32 words hold the longest name; the buffer is on the stack.
+        return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: Self.maxNameLength / 8 + 1) { words in
+            let hash = Self.hash(base, count, keeping: words.baseAddress!)
+            var index = Int(hash) & mask
+            return slots.withUnsafeBufferPointer { slots in
+                keys.withUnsafeBytes { keys in
+                    while true {
+                        let slot = slots[index]
+                        if slot.keyLength == 0 { return nil }
+                        if slot.hash == hash && Int(slot.keyLength) == count
+                            && Self.equal(words.baseAddress!, keys.baseAddress! + Int(slot.keyStart), count)
+                        {
+                            return Int(slot.value)
+                        }
+                        index = (index &+ 1) & mask
                     }
-                    index = (index + 1) & mask
                 }
             }
         }
     }
 
-    /// Up to eight octets at `offset` as a little-endian word, zero-padded past `count`.
+    /// A wire name is at most 255 octets (RFC 1035 3.1).
+    private static let maxNameLength = 255
+
+    /// Up to eight octets at `offset` as a little-endian word, zero-padded past `count`. A short last word of a
+    /// name of eight octets or more is the word ending at `count`, shifted down: one load instead of a loop over
+    /// its octets, and never a read outside the name.
     @inline(__always)
     private static func word(_ base: UnsafeRawPointer, _ offset: Int, _ count: Int) -> UInt64 {
-        let remaining = count - offset
+        let remaining = count &- offset
         if remaining >= 8 { return UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
+        if count >= 8 {
+            let last = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self))
+            return last &>> UInt64(8 &* (8 &- remaining))
+        }
         var word: UInt64 = 0
         for index in 0..<remaining {
-            word |= UInt64(base.load(fromByteOffset: offset + index, as: UInt8.self)) << (8 * UInt64(index))
+            word |= UInt64(base.load(fromByteOffset: offset &+ index, as: UInt8.self)) &<< (8 &* UInt64(index))
         }
         return word
     }
@@ -92,23 +107,47 @@ struct NameTable: Sendable {
 
     @inline(__always)
     private static func hash(_ base: UnsafeRawPointer, _ count: Int) -> UInt32 {
-        var hash = UInt64(count) &* 0x9E37_79B9_7F4A_7C15
-        var offset = 0
-        while offset < count {
-            hash = (hash ^ lowercased(word(base, offset, count))) &* 0xFF51_AFD7_ED55_8CCD
-            hash ^= hash >> 29
-            offset += 8
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: count / 8 + 1) {
+            hash(base, count, keeping: $0.baseAddress!)
         }
-        return UInt32(truncatingIfNeeded: hash ^ (hash >> 32))
     }
 
-    /// Compares a packet's name with a stored, already lower-cased key of the same length.
+    /// The hash of a name of `count` octets at `base`, any letter case, leaving its lower-cased words in
+    /// `words` (room for `count / 8 + 1`).
     @inline(__always)
-    private static func equal(_ name: UnsafeRawPointer, _ key: UnsafeRawPointer, _ count: Int) -> Bool {
+    private static func hash(
+        _ base: UnsafeRawPointer, _ count: Int, keeping words: UnsafeMutablePointer<UInt64>
+    )
+        -> UInt32
+    {
+        var hash = UInt64(truncatingIfNeeded: count) &* 0x9E37_79B9_7F4A_7C15
+        @inline(__always) func mix(_ word: UInt64, at position: Int) {
+            words[position] = word
+            hash = (hash ^ word) &* 0xFF51_AFD7_ED55_8CCD
+            hash ^= hash &>> 29
+        }
+        // Whole words, then the short last one: the loop itself has no case for a name's end, and is short.
+        let whole = count &>> 3
+        for position in 0..<whole {
+            mix(
+                lowercased(UInt64(littleEndian: base.loadUnaligned(fromByteOffset: position &<< 3, as: UInt64.self))),
+                at: position)
+        }
+        if count & 7 != 0 { mix(lowercased(word(base, whole &<< 3, count)), at: whole) }
+        return UInt32(truncatingIfNeeded: hash ^ (hash &>> 32))
+    }
+
+    /// Compares a name's lower-cased words with a stored key of the same length, lower-cased and padded with
+    /// zeros to whole words (`insert`), as the words are.
+    @inline(__always)
+    private static func equal(_ words: UnsafePointer<UInt64>, _ key: UnsafeRawPointer, _ count: Int) -> Bool {
         var offset = 0
+        var position = words
         while offset < count {
-            if lowercased(word(name, offset, count)) != word(key, offset, count) { return false }
-            offset += 8
+            let stored = UInt64(littleEndian: key.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+            if position.pointee != stored { return false }
+            position += 1
+            offset &+= 8
         }
         return true
     }

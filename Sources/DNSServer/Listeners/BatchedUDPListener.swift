@@ -151,7 +151,17 @@ final class BatchedUDPListener: Sendable {
         let answers = UnsafeMutableRawPointer.allocate(byteCount: size * batch, alignment: 16)
         let incoming = UnsafeMutablePointer<scdns_datagram>.allocate(capacity: batch)
         let outgoing = UnsafeMutablePointer<scdns_datagram>.allocate(capacity: batch)
+        for index in 0..<batch {
+            incoming[index].buffer = queries + index * size
+            incoming[index].length = size
+        }
+        // recvmmsg's headers, built once over these slots (20 KiB: like the allocations above, it cannot fail
+        // short of the process being out of memory).
+        guard let receiver = scdns_receiver_create(incoming, UInt32(batch)) else {
+            fatalError("out of memory for the UDP receive headers")
+        }
         defer {
+            scdns_receiver_destroy(receiver)
             queries.deallocate()
             answers.deallocate()
             incoming.deallocate()
@@ -169,11 +179,7 @@ final class BatchedUDPListener: Sendable {
         let logEvery = queryLog?.every ?? 0
         var countdown = logEvery
         while !stopping.load(ordering: .relaxed) {
-            for index in 0..<batch {
-                incoming[index].buffer = queries + index * size
-                incoming[index].length = size
-            }
-            let received = scdns_recv_batch(descriptor, incoming, UInt32(batch), Int32(MSG_WAITFORONE))
+            let received = scdns_receiver_receive(receiver, descriptor, Int32(MSG_WAITFORONE))
             processor.refresh(&hold)
             guard received > 0 else { continue }  // timeout (EAGAIN) or EINTR: check `stopping` and go on
             let start = monotonicNanoseconds()

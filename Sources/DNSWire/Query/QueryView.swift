@@ -56,7 +56,7 @@ extension QueryView {
         guard questionCount == 1 else { return view }
         // The first name of a message has nothing before it to point at, so it is never compressed; a pointer
         // here fails as a backward-only pointer would.
-        try reader.skipName()
+        try reader.skipQuestionName()
         view.nameEnd = reader.offset
         view.type = RecordType(try reader.readUInt16())
         view.qclass = RecordClass(try reader.readUInt16())
@@ -118,6 +118,26 @@ extension QueryView {
 }
 
 extension WireReader {
+    /// Moves past the question's name: plain labels, walked with one check per label, which is every query
+    /// worth answering. Anything else (a pointer, a bad label type, a name cut short or too long) is left to
+    /// `skipName` from the start, which rejects it with the error it always gave.
+    @inline(__always)
+    mutating func skipQuestionName() throws(DNSWireError) {
+        let count = bytes.count
+        var position = offset
+        while position < count {
+            let length = Int(bytes[position])
+            if length == 0 {
+                guard position &+ 1 &- offset <= DNSName.maxLength else { break }
+                offset = position &+ 1
+                return
+            }
+            if length > 63 { break }
+            position &+= 1 &+ length
+        }
+        try skipName()
+    }
+
     /// Validates a possibly compressed name and moves past it, with the same rules as `readName` but
     /// without building it.
     public mutating func skipName() throws(DNSWireError) {

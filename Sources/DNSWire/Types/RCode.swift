@@ -2,17 +2,17 @@
 /// so the full 12-bit value is kept here and split only on the wire.
 public struct RCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt16
-    public init(rawValue: UInt16) { self.rawValue = rawValue & 0x0FFF }
-    public init(_ rawValue: UInt16) { self.init(rawValue: rawValue) }
+    @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue & 0x0FFF }
+    @inlinable public init(_ rawValue: UInt16) { self.init(rawValue: rawValue) }
 
-    public static let noError = RCode(0)
-    public static let formErr = RCode(1)
-    public static let servFail = RCode(2)
-    public static let nxDomain = RCode(3)
-    public static let notImp = RCode(4)
-    public static let refused = RCode(5)
-    public static let notAuth = RCode(9)
-    public static let badVers = RCode(16)
+    @inlinable public static var noError: RCode { RCode(0) }
+    @inlinable public static var formErr: RCode { RCode(1) }
+    @inlinable public static var servFail: RCode { RCode(2) }
+    @inlinable public static var nxDomain: RCode { RCode(3) }
+    @inlinable public static var notImp: RCode { RCode(4) }
+    @inlinable public static var refused: RCode { RCode(5) }
+    @inlinable public static var notAuth: RCode { RCode(9) }
+    @inlinable public static var badVers: RCode { RCode(16) }
 
     /// The four bits that live in the header.
     public var headerBits: UInt8 { UInt8(rawValue & 0x0F) }
@@ -41,14 +41,14 @@ public struct RCode: RawRepresentable, Hashable, Sendable, CustomStringConvertib
 /// The header OPCODE (RFC 1035 4.1.1). Only QUERY is implemented; the rest get NOTIMP.
 public struct Opcode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt8
-    public init(rawValue: UInt8) { self.rawValue = rawValue & 0x0F }
-    public init(_ rawValue: UInt8) { self.init(rawValue: rawValue) }
+    @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue & 0x0F }
+    @inlinable public init(_ rawValue: UInt8) { self.init(rawValue: rawValue) }
 
-    public static let query = Opcode(0)
-    public static let iquery = Opcode(1)
-    public static let status = Opcode(2)
-    public static let notify = Opcode(4)
-    public static let update = Opcode(5)
+    @inlinable public static var query: Opcode { Opcode(0) }
+    @inlinable public static var iquery: Opcode { Opcode(1) }
+    @inlinable public static var status: Opcode { Opcode(2) }
+    @inlinable public static var notify: Opcode { Opcode(4) }
+    @inlinable public static var update: Opcode { Opcode(5) }
 
     public var description: String {
         switch rawValue {

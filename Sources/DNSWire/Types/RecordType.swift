@@ -1,28 +1,28 @@
 /// A record TYPE (RFC 1035 3.2.2, RFC 3597 for the ones without a name here).
 public struct RecordType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt16
-    public init(rawValue: UInt16) { self.rawValue = rawValue }
-    public init(_ rawValue: UInt16) { self.rawValue = rawValue }
+    @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
+    @inlinable public init(_ rawValue: UInt16) { self.rawValue = rawValue }
 
-    public static let a = RecordType(1)
-    public static let ns = RecordType(2)
-    public static let cname = RecordType(5)
-    public static let soa = RecordType(6)
-    public static let ptr = RecordType(12)
-    public static let hinfo = RecordType(13)
-    public static let mx = RecordType(15)
-    public static let txt = RecordType(16)
-    public static let aaaa = RecordType(28)
-    public static let srv = RecordType(33)
-    public static let opt = RecordType(41)
-    public static let ds = RecordType(43)
-    public static let rrsig = RecordType(46)
-    public static let nsec = RecordType(47)
-    public static let dnskey = RecordType(48)
-    public static let tsig = RecordType(250)
-    public static let ixfr = RecordType(251)
-    public static let axfr = RecordType(252)
-    public static let any = RecordType(255)
+    @inlinable public static var a: RecordType { RecordType(1) }
+    @inlinable public static var ns: RecordType { RecordType(2) }
+    @inlinable public static var cname: RecordType { RecordType(5) }
+    @inlinable public static var soa: RecordType { RecordType(6) }
+    @inlinable public static var ptr: RecordType { RecordType(12) }
+    @inlinable public static var hinfo: RecordType { RecordType(13) }
+    @inlinable public static var mx: RecordType { RecordType(15) }
+    @inlinable public static var txt: RecordType { RecordType(16) }
+    @inlinable public static var aaaa: RecordType { RecordType(28) }
+    @inlinable public static var srv: RecordType { RecordType(33) }
+    @inlinable public static var opt: RecordType { RecordType(41) }
+    @inlinable public static var ds: RecordType { RecordType(43) }
+    @inlinable public static var rrsig: RecordType { RecordType(46) }
+    @inlinable public static var nsec: RecordType { RecordType(47) }
+    @inlinable public static var dnskey: RecordType { RecordType(48) }
+    @inlinable public static var tsig: RecordType { RecordType(250) }
+    @inlinable public static var ixfr: RecordType { RecordType(251) }
+    @inlinable public static var axfr: RecordType { RecordType(252) }
+    @inlinable public static var any: RecordType { RecordType(255) }
 
     private static let mnemonics: [UInt16: String] = [
         1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 13: "HINFO", 15: "MX", 16: "TXT", 28: "AAAA", 33: "SRV",
@@ -50,14 +50,14 @@ public struct RecordType: RawRepresentable, Hashable, Sendable, CustomStringConv
 /// A record CLASS. Only IN carries data here; CH, HS, NONE and ANY are recognised for their names.
 public struct RecordClass: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt16
-    public init(rawValue: UInt16) { self.rawValue = rawValue }
-    public init(_ rawValue: UInt16) { self.rawValue = rawValue }
+    @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
+    @inlinable public init(_ rawValue: UInt16) { self.rawValue = rawValue }
 
-    public static let `in` = RecordClass(1)
-    public static let ch = RecordClass(3)
-    public static let hs = RecordClass(4)
-    public static let none = RecordClass(254)
-    public static let any = RecordClass(255)
+    @inlinable public static var `in`: RecordClass { RecordClass(1) }
+    @inlinable public static var ch: RecordClass { RecordClass(3) }
+    @inlinable public static var hs: RecordClass { RecordClass(4) }
+    @inlinable public static var none: RecordClass { RecordClass(254) }
+    @inlinable public static var any: RecordClass { RecordClass(255) }
 
     public var description: String {
         switch rawValue {
