@@ -243,13 +243,15 @@ def main():
     parser.add_argument("--pid", type=int, required=True)
     parser.add_argument("--tool", required=True, choices=["dnsperf", "dnsperf-latency", "qps"])
     parser.add_argument("--label", default="main")
+    parser.add_argument("--round", type=int, default=1, help="which of the row's repeated runs this is")
     parser.add_argument("--timeout", type=float, default=60)
     parser.add_argument("--also", action="append", default=[], metavar="NAME=PID",
                         help="another process whose CPU time over the run is recorded (Knot behind Unbound)")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    record = {"server": args.server, "tool": args.tool, "label": args.label, "command": " ".join(command)}
+    record = {"server": args.server, "tool": args.tool, "label": args.label, "round": args.round,
+              "command": " ".join(command)}
 
     also = {name: int(pid) for name, pid in (item.split("=", 1) for item in args.also)}
     also_before = {name: cpu_us(tree(pid)) for name, pid in also.items()}

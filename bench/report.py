@@ -13,6 +13,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import subprocess
 
 UNAVAILABLE = "scdns qps not available"
@@ -25,7 +26,14 @@ ROWS = [
     ("nsd", "NSD", "authoritative"),
     ("unbound", "Unbound (cache, forwarding to Knot)", "cache"),
     ("scdns-forward", "scdns (cache, forwarding to Knot)", "cache"),
+    ("dnsdist", "dnsdist (packet cache, forwarding to Knot)", "cache"),
 ]
+# A row is flagged as disturbed when its repeated runs spread more than this (max - min over the median of server
+# CPU per query), when the hypervisor stole more than STEAL_SHARE of a run, or when the server's core was less
+# busy than IDLE_SERVER_CORE under a closed loop (something else held the machine, or the generator stalled).
+SPREAD_LIMIT = 0.10
+STEAL_SHARE = 0.02
+IDLE_SERVER_CORE = 0.6
 
 
 def version(command):
@@ -85,6 +93,11 @@ def build_time(text):
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
+def spread(record):
+    low_high = record.get("spread")
+    return f"{low_high[0]:.2f}–{low_high[1]:.2f}" if low_high else "–"
+
+
 def loss(record):
     sent, lost = record.get("sent"), record.get("lost")
     if sent is None or lost is None:
@@ -112,10 +125,30 @@ def main():
                 runs.append(record)
 
     def run(server, tool, label="main"):
-        for record in runs:
-            if record["server"] == server and record["tool"] == tool and record["label"] == label:
-                return record
-        return None
+        """The median of the row's repeated runs by server CPU per query, with `runs`, `spread` (the lowest and
+        highest server CPU per query) and `disturbed` (why the row should not be trusted) added; an error
+        record when no run succeeded; None when the row was not measured."""
+        matching = [r for r in runs if r["server"] == server and r["tool"] == tool and r["label"] == label]
+        good = [r for r in matching if "error" not in r and r.get("server_us_per_query") is not None]
+        if not good:
+            return matching[0] if matching else None
+        good.sort(key=lambda r: r["server_us_per_query"])
+        median = dict(good[(len(good) - 1) // 2])
+        values = [r["server_us_per_query"] for r in good]
+        median["runs"] = len(good)
+        median["spread"] = (values[0], values[-1])
+        reasons = []
+        if len(good) > 1 and (values[-1] - values[0]) / median["server_us_per_query"] > SPREAD_LIMIT:
+            reasons.append(f"runs spread {100 * (values[-1] - values[0]) / median['server_us_per_query']:.0f}%")
+        if any(r.get("steal_ms", 0) > STEAL_SHARE * 1000 * r.get("wall_s", 1e9) for r in good):
+            reasons.append("steal")
+        server_core = "cpu" + re.split(r"[,-]", str(facts.get("server_cpu", 0)))[0]
+        if label != "rate" and tool != "dnsperf-latency":
+            idle = [r for r in good if (r.get("core_busy") or {}).get(server_core, 1) < IDLE_SERVER_CORE]
+            if idle:
+                reasons.append(f"server core idle in {len(idle)} of {len(good)} runs")
+        median["disturbed"] = reasons
+        return median
 
     def per_query(server, tool, label="main"):
         record = run(server, tool, label)
@@ -134,6 +167,7 @@ def main():
         ("Knot DNS", ["knotd", "-V"], "knot"),
         ("NSD", ["nsd", "-v"], "nsd"),
         ("Unbound", ["unbound", "-V"], "version"),
+        ("dnsdist", ["dnsdist", "--version"], "dnsdist"),
         ("dnsperf", ["dnsperf", "-h"], "version"),
         ("valgrind", ["valgrind", "--version"], "valgrind"),
     ]:
@@ -168,7 +202,8 @@ def main():
       "cluster.local, the one under callgrind supercluster.local only); "
       "NSD: `nsd -d -c nsd.conf` (server-count: 1); "
       "Unbound: `unbound -d -c unbound.conf` (num-threads: 1, forward-zones to Knot, cache warmed first, "
-      "cache-min-ttl 3600)")
+      "cache-min-ttl 3600); dnsdist: `dnsdist --supervised -C dnsdist.conf` (one listener, Knot as its one backend, "
+      "a packet cache of 100,000 entries, warmed first)")
     w("- callgrind: `valgrind --tool=callgrind --trace-children=no SERVER` answering 20,000 queries (dnsperf -n 1 "
       "-q 10), counters zeroed with `callgrind_control -z`, 100,000 more, counters dumped with `callgrind_control "
       "-d`: instructions of the dump / queries answered after the warm-up")
@@ -179,19 +214,25 @@ def main():
     floor_qps = per_query("floor", "qps")
     knot_dnsperf, knot_qps = per_query("knot", "dnsperf"), per_query("knot", "qps")
     unbound_dnsperf, unbound_qps = per_query("unbound", "dnsperf"), per_query("unbound", "qps")
+    dnsdist_dnsperf, dnsdist_qps = per_query("dnsdist", "dnsperf"), per_query("dnsdist", "qps")
     instructions = {}
-    for server in ("scdns", "knot"):
+    for server in ("scdns", "knot", "scdns-forward", "unbound", "dnsdist"):
         measured = next((r for r in callgrind if r["server"] == server), None)
         if measured and measured["answered"] > 0 and measured["instructions"]:
             instructions[server] = measured["instructions"] / measured["answered"]
 
-    w(f"## Server CPU per answered query ({duration} s per run)\n")
-    w("| server | generator | qps | lost | p99 ms | server CPU µs/query | × floor | × Knot | × Unbound | "
-      "generator CPU µs/query | instructions/query | cores busy 0 / 1 | steal ms |")
-    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for tool, floor_ref, knot_ref, unbound_ref in [
-        ("dnsperf", floor_dnsperf, knot_dnsperf, unbound_dnsperf),
-        ("qps", floor_qps, knot_qps, unbound_qps),
+    repeat = facts.get("repeat", 1)
+    w(f"## Server CPU per answered query ({duration} s per run, median of {repeat} runs)\n")
+    w("Each row is the median run of its repeats by server CPU per query; \"range\" is the lowest and highest server "
+      "CPU per query of them. \"disturbed\" flags a row not to be trusted: its runs spread more than "
+      f"{100 * SPREAD_LIMIT:.0f}%, the hypervisor stole more than {100 * STEAL_SHARE:.0f}% of a run, or the "
+      f"server's core was less than {IDLE_SERVER_CORE:.0%} busy under a closed loop.\n")
+    w("| server | generator | qps | lost | p99 ms | server CPU µs/query | range | × floor | × Knot | × Unbound | "
+      "× dnsdist | generator CPU µs/query | instructions/query | cores busy 0 / 1 | steal ms | disturbed |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for tool, floor_ref, knot_ref, unbound_ref, dnsdist_ref in [
+        ("dnsperf", floor_dnsperf, knot_dnsperf, unbound_dnsperf, dnsdist_dnsperf),
+        ("qps", floor_qps, knot_qps, unbound_qps, dnsdist_qps),
     ]:
         tool_name = "dnsperf" if tool == "dnsperf" else "scdns qps"
         for key, label, path in ROWS:
@@ -199,7 +240,7 @@ def main():
             cells = [label, tool_name]
             if record is None or "error" in record:
                 reason = record["error"] if record else "not measured"
-                cells += [reason] + [""] * 10
+                cells += [reason] + [""] * 13
                 w("| " + " | ".join(cells) + " |")
                 continue
             us = record.get("server_us_per_query")
@@ -212,20 +253,25 @@ def main():
                 loss(record),
                 fmt(p99, 3),
                 fmt(us, 2),
+                spread(record),
                 ratio(us, floor_ref),
                 ratio(us, knot_ref) if path in ("authoritative",) else "",
                 ratio(us, unbound_ref) if path == "cache" else "",
+                ratio(us, dnsdist_ref) if path == "cache" else "",
                 fmt(record.get("generator_us_per_query"), 2),
                 fmt(instructions.get(key), 0) if tool == "dnsperf" else "",
                 busy(record),
                 fmt(record.get("steal_ms"), 0),
+                "; ".join(record.get("disturbed", [])),
             ]
             w("| " + " | ".join(cells) + " |")
     again = run("floor", "dnsperf", "again")
     if again and "error" not in again:
         w(f"| floor again, after the table | dnsperf | {fmt(again.get('qps'), 0)} | {loss(again)} | – | "
-          f"{fmt(again.get('server_us_per_query'), 2)} | {ratio(again.get('server_us_per_query'), floor_dnsperf)} "
-          f"| | | {fmt(again.get('generator_us_per_query'), 2)} | | {busy(again)} | {fmt(again.get('steal_ms'), 0)} |")
+          f"{fmt(again.get('server_us_per_query'), 2)} | {spread(again)} | "
+          f"{ratio(again.get('server_us_per_query'), floor_dnsperf)} "
+          f"| | | | {fmt(again.get('generator_us_per_query'), 2)} | | {busy(again)} | {fmt(again.get('steal_ms'), 0)} "
+          f"| {'; '.join(again.get('disturbed', []))} |")
     w("")
     knot_cpu = []
     for key, label, path in ROWS:
@@ -239,12 +285,38 @@ def main():
     if knot_cpu:
         w("Knot's CPU time while the caches were measured: " + "; ".join(knot_cpu) +
           " (all cache hits when near zero).\n")
-    for tool, tool_name, floor_ref, unbound_ref in (("dnsperf", "dnsperf", floor_dnsperf, unbound_dnsperf),
-                                                     ("qps", "scdns qps", floor_qps, unbound_qps)):
+    for tool, tool_name, floor_ref, unbound_ref, dnsdist_ref in (
+            ("dnsperf", "dnsperf", floor_dnsperf, unbound_dnsperf, dnsdist_dnsperf),
+            ("qps", "scdns qps", floor_qps, unbound_qps, dnsdist_qps)):
         us = per_query("scdns-forward", tool)
         if us is not None:
             w(f"scdns cache hit with {tool_name}: {us:.2f} µs of server CPU per query, {ratio(us, unbound_ref)} "
-              f"Unbound's and {ratio(us, floor_ref)} the floor's.\n")
+              f"Unbound's, {ratio(us, dnsdist_ref)} dnsdist's and {ratio(us, floor_ref)} the floor's.\n")
+    if again and "error" not in again and floor_dnsperf:
+        drift = again["server_us_per_query"] / floor_dnsperf - 1
+        if abs(drift) > SPREAD_LIMIT:
+            w(f"**Disturbed run:** the floor measured again after the table differs from its first measurement by "
+              f"{100 * drift:+.0f}%: the machine's speed moved during the run, so compare rows with care.\n")
+        else:
+            w(f"The floor measured again after the table is within {100 * abs(drift):.0f}% of its first measurement.\n")
+
+    # The rows that keep scdns's leads visible: latency at a fixed rate, and pipelined TCP.
+    w(f"## Latency at a fixed rate, and pipelined TCP (scdns qps, median of {repeat} runs)\n")
+    w(f"`rate`: `scdns qps --rate {facts.get('rate', '?')} --sockets 1` (open loop: each query sent on time, whatever "
+      "came back, so p99 is the server's latency, not a queue of the generator's). `tcp`: `scdns qps --tcp "
+      "--connections 4 --concurrency 200` (queries pipelined on 4 connections).\n")
+    w("| server | load | qps | lost | p50 ms | p99 ms | server CPU µs/query | range | disturbed |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---|")
+    for key, label in (("scdns", "scdns (registry, 1,000 services)"), ("knot", "Knot DNS")):
+        for load in ("rate", "tcp"):
+            record = run(key, "qps", load)
+            if record is None or "error" in record:
+                w(f"| {label} | {load} | {record['error'] if record else 'not measured'} | | | | | | |")
+                continue
+            w(f"| {label} | {load} | {fmt(record.get('qps'), 0)} | {loss(record)} | {fmt(record.get('p50_ms'), 3)} | "
+              f"{fmt(record.get('p99_ms'), 3)} | {fmt(record.get('server_us_per_query'), 2)} | {spread(record)} | "
+              f"{'; '.join(record.get('disturbed', []))} |")
+    w("")
     w("Cores busy: each core's load over the run from /proc/stat, everyone's (servers on core 0, generators on "
       "core 1); steal: time the hypervisor ran someone else on this VM's cores. Both say how disturbed a run was.\n")
     notes = [r for r in runs if r.get("p99_ms_key")]
@@ -267,15 +339,23 @@ def main():
 
     # Instructions.
     w("## User-space instructions per answered query (callgrind)\n")
-    w("| server | warm-up queries | answered after it | instructions | per query | × Knot |")
-    w("|---|---:|---:|---:|---:|---:|")
-    for server, label in (("scdns", "scdns (registry)"), ("knot", "Knot DNS")):
+    w("The caches answer the cluster.local names (queries-cluster.txt); the warm-up fills them, so every counted "
+      "query is a cache hit.\n")
+    w("| server | warm-up queries | answered after it | instructions | per query | × Knot | × Unbound | × dnsdist |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for server, label, path in (("scdns", "scdns (registry)", "authoritative"), ("knot", "Knot DNS", "authoritative"),
+                                ("scdns-forward", "scdns (cache hit)", "cache"),
+                                ("unbound", "Unbound (cache hit)", "cache"),
+                                ("dnsdist", "dnsdist (packet cache hit)", "cache")):
         measured = next((r for r in callgrind if r["server"] == server), None)
         if not measured:
-            w(f"| {label} | not measured | | | | |")
+            w(f"| {label} | not measured | | | | | | |")
             continue
+        mine = instructions.get(server)
         w(f"| {label} | {measured.get('warmup', 0):,} | {measured['answered']:,} | {measured['instructions']:,} | "
-          f"{fmt(instructions.get(server), 0)} | {ratio(instructions.get(server), instructions.get('knot'))} |")
+          f"{fmt(mine, 0)} | {ratio(mine, instructions.get('knot')) if path == 'authoritative' else ''} | "
+          f"{ratio(mine, instructions.get('unbound')) if path == 'cache' else ''} | "
+          f"{ratio(mine, instructions.get('dnsdist')) if path == 'cache' else ''} |")
     w("")
 
     # Scale.

@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
-# The server comparison of DESIGN.md section 8 (issue 5): scdns beside Knot DNS, NSD, Unbound (a forwarding
-# cache in front of Knot), scdns as a forwarding cache in front of Knot and a floor responder that does no DNS
-# work, all on loopback with one worker thread each, driven by dnsperf and by `scdns qps` with the same queries.
-# The two caches are measured on the same names under cluster.local (Knot's second zone), every query a hit.
+# The server comparison of DESIGN.md section 8 (issue 5): scdns beside Knot DNS, NSD, Unbound and dnsdist (forwarding
+# caches in front of Knot), scdns as a forwarding cache in front of Knot and a floor responder that does no DNS
+# work, all on loopback with one worker thread each, driven by dnsperf and by `scdns qps` with the same queries,
+# each load run repeated (median and range, disturbed rows flagged). The caches are measured on the same names
+# under cluster.local (Knot's second zone), every query a hit. Extra rows: p99 at a fixed rate and pipelined TCP
+# for scdns and Knot; instructions per query under callgrind for scdns, Knot and the three caches.
 # Writes bench/out/results.md (and the raw measurements, results.jsonl). `make bench` installs the peers,
 # builds scdns in release and runs this.
 #
-#   bench/run.sh                      everything, in about 4-6 minutes on the 2-core VM
+#   bench/run.sh                      everything, in about 11-12 minutes on the 2-core VM
 #
 # Environment (all optional):
 #   SCRATCH=.build-bench              the SwiftPM scratch path scdns was built in (release)
-#   BENCH_DURATION=8                  seconds per load run; BENCH_LATENCY_DURATION=3 for the dnsperf -v pass
+#   BENCH_DURATION=5                  seconds per load run; BENCH_LATENCY_DURATION=3 for the dnsperf -v pass
+#   BENCH_REPEAT=3                    load runs per row and generator: the table gives their median and range, and
+#                                     flags a row whose runs spread more than 10% or whose server core was idle
+#   BENCH_WORKERS=1                   scdns's `workers` (UDP threads); with more, give the servers more cores
+#                                     (BENCH_SERVER_CPU=0-3, a taskset list) and the generators others
+#   BENCH_RATE=50000                  the fixed rate of the open-loop latency rows (scdns qps --rate)
 #   BENCH_PORT=15300                  first of the 9 loopback ports used (127.0.0.1 only)
 #   BENCH_SERVER_CPU=0 BENCH_GENERATOR_CPU=1
 #                                     the core the servers are pinned to, and the generators' core
 #   BENCH_SCALE=100000                services of the scale point (against 1,000)
-#   BENCH_BUDGET=560                  seconds after which the run is abandoned (everything is stopped)
+#   BENCH_BUDGET=900                  seconds after which the run is abandoned (everything is stopped)
 #   BENCH_KEEP=1                      keep the work directory (configs, logs, callgrind files)
 #
 # What each figure is:
@@ -35,13 +42,16 @@ export LC_ALL=C
 
 SCRATCH=${SCRATCH:-.build-bench}
 SCDNS=$ROOT/$SCRATCH/release/scdns
-DURATION=${BENCH_DURATION:-8}
+DURATION=${BENCH_DURATION:-5}
+REPEAT=${BENCH_REPEAT:-3}
+WORKERS=${BENCH_WORKERS:-1}
+RATE=${BENCH_RATE:-50000}
 LATENCY_DURATION=${BENCH_LATENCY_DURATION:-3}
 PORT=${BENCH_PORT:-15300}
 SERVER_CPU=${BENCH_SERVER_CPU:-0}
 GENERATOR_CPU=${BENCH_GENERATOR_CPU:-1}
 SCALE=${BENCH_SCALE:-100000}
-BUDGET=${BENCH_BUDGET:-560}
+BUDGET=${BENCH_BUDGET:-900}
 OUT=$ROOT/bench/out
 RESULTS=$OUT/results.jsonl
 MEASURE=(python3 "$ROOT/bench/measure.py" --out "$RESULTS")
@@ -60,6 +70,11 @@ PORT_SCALE=$((PORT + 5))
 PORT_CG_SCDNS=$((PORT + 6))
 PORT_CG_KNOT=$((PORT + 7))
 PORT_FORWARD=$((PORT + 8))
+PORT_DNSDIST=$((PORT + 9))
+# The caches under callgrind: scdns, Unbound and dnsdist in front of the measured Knot.
+PORT_CG_FORWARD=$((PORT + 10))
+PORT_CG_UNBOUND=$((PORT + 11))
+PORT_CG_DNSDIST=$((PORT + 12))
 
 started_at=$(date +%s)
 log() { printf 'bench [%3ds] %s\n' "$(($(date +%s) - started_at))" "$*" >&2; }
@@ -68,8 +83,8 @@ die() {
     exit 1
 }
 
-for tool in dnsperf dig knotd nsd nsd-checkzone unbound unbound-checkconf valgrind callgrind_control cc strip taskset \
-    python3; do
+for tool in dnsperf dig knotd nsd nsd-checkzone unbound unbound-checkconf dnsdist valgrind callgrind_control cc strip \
+    taskset python3; do
     command -v "$tool" >/dev/null || die "$tool is missing: run 'make bench' (it installs the peers) or scripts/install-deps.sh bench"
 done
 [[ -x $SCDNS ]] || die "$SCDNS is missing: swift build -c release --product scdns --scratch-path $SCRATCH"
@@ -178,6 +193,10 @@ fact scdns_dirty "$(git status --porcelain -- Sources Package.swift 2>/dev/null 
 cc -O2 -Wall -o "$WORK/floor" bench/floor/floor.c
 python3 bench/gen.py --services 1000 --queries 20000 --out "$WORK/d1k" --forward "127.0.0.1:$PORT_KNOT"
 python3 bench/gen.py --services "$SCALE" --queries 200000 --out "$WORK/dscale"
+# scdns's UDP threads: one by default, like every peer here.
+for config in "$WORK/d1k/scdns.yaml" "$WORK/d1k/scdns-forward.yaml" "$WORK/dscale/scdns.yaml"; do
+    echo "workers: $WORKERS" >>"$config"
+done
 nsd-checkzone supercluster.local "$WORK/d1k/supercluster.local.zone" >/dev/null
 nsd-checkzone cluster.local "$WORK/d1k/cluster.local.zone" >/dev/null
 log "generated 1,000 and $SCALE services (registry, zone file, queries)"
@@ -185,6 +204,8 @@ log "generated 1,000 and $SCALE services (registry, zone file, queries)"
 for n in 20000 100000; do
     awk -v n="$n" '{ q[NR] = $0 } END { for (i = 0; i < n; i++) print q[i % NR + 1] }' \
         "$WORK/d1k/queries.txt" >"$WORK/cg-$n.txt"
+    awk -v n="$n" '{ q[NR] = $0 } END { for (i = 0; i < n; i++) print q[i % NR + 1] }' \
+        "$WORK/d1k/queries-cluster.txt" >"$WORK/cg-cluster-$n.txt"
 done
 
 # Knot: one UDP, TCP and background worker, in the foreground as the current user, everything in $WORK. The
@@ -293,6 +314,18 @@ forward-zone:
 EOF
 unbound-checkconf "$WORK/unbound/unbound.conf" >/dev/null
 
+# dnsdist: its packet cache in front of the same Knot, the fastest-known DNS cache (DESIGN.md section 8). One
+# listener thread (dnsdist's default), no console, no security polling (which would query the Internet).
+mkdir -p "$WORK/dnsdist"
+cat >"$WORK/dnsdist/dnsdist.conf" <<EOF
+setLocal("127.0.0.1:$PORT_DNSDIST")
+setACL({"127.0.0.0/8"})
+setSecurityPollSuffix("")
+newServer({address="127.0.0.1:$PORT_KNOT", name="knot"})
+getPool(""):setCache(newPacketCache(100000, {maxTTL=86400, minTTL=0}))
+EOF
+dnsdist --check-config -C "$WORK/dnsdist/dnsdist.conf" >/dev/null
+
 # ---------------------------------------------------------------------------------------------------------
 # The servers, side by side.
 start floor "$WORK/floor" 127.0.0.1 "$PORT_FLOOR"
@@ -314,6 +347,9 @@ done
 start unbound unbound -d -c "$WORK/unbound/unbound.conf"
 pid_unbound=$started
 wait_ready unbound "$PORT_UNBOUND" "$pid_unbound" 30
+start dnsdist dnsdist --supervised --disable-syslog -C "$WORK/dnsdist/dnsdist.conf"
+pid_dnsdist=$started
+wait_ready dnsdist "$PORT_DNSDIST" "$pid_dnsdist" 30
 # scdns as a forwarding cache: the same registry (a realistic instance), plus forward: cluster.local to Knot
 # and cache: (bench/gen.py --forward writes scdns-forward.yaml).
 t0=$(now)
@@ -334,7 +370,7 @@ for query in "svc-000637.ns-07.svc.supercluster.local A" "svc-000637.ns-07.svc.s
     "missing-000001.ns-01.svc.supercluster.local A"; do
     read -r qname qtype <<<"$query"
     reference=$(answers "$PORT_KNOT" "$qname" "$qtype")
-    for port in "$PORT_SCDNS" "$PORT_NSD" "$PORT_UNBOUND" "$PORT_FORWARD"; do
+    for port in "$PORT_SCDNS" "$PORT_NSD" "$PORT_UNBOUND" "$PORT_FORWARD" "$PORT_DNSDIST"; do
         got=$(answers "$port" "$qname" "$qtype")
         if [[ $got != "$reference" ]]; then
             log "answers differ for $qname $qtype: port $port '$got', Knot '$reference'"
@@ -347,7 +383,7 @@ for query in "svc-000637.ns-07.svc.cluster.local A" "svc-000637.ns-07.svc.cluste
     "missing-000001.ns-01.svc.cluster.local A"; do
     read -r qname qtype <<<"$query"
     reference=$(answers "$PORT_KNOT" "$qname" "$qtype")
-    for port in "$PORT_UNBOUND" "$PORT_FORWARD"; do
+    for port in "$PORT_UNBOUND" "$PORT_FORWARD" "$PORT_DNSDIST"; do
         for pass in miss hit; do
             got=$(answers "$port" "$qname" "$qtype")
             if [[ $got != "$reference" ]]; then
@@ -364,7 +400,7 @@ fact knot_order "$(dig +short -p "$PORT_KNOT" @127.0.0.1 svc-000637.ns-07.svc.su
 
 # Warm both caches: every line of the cluster.local query file once, gently (1,910 distinct questions: the
 # first of each goes to Knot). Knot's CPU during the measured runs then says whether any query missed.
-for cache in unbound:$PORT_UNBOUND scdns-forward:$PORT_FORWARD; do
+for cache in unbound:$PORT_UNBOUND scdns-forward:$PORT_FORWARD dnsdist:$PORT_DNSDIST; do
     timeout 120 dnsperf -s 127.0.0.1 -p "${cache#*:}" -d "$WORK/d1k/queries-cluster.txt" -n 1 -c 1 -q 20 -t 5 \
         >"$WORK/warm-${cache%%:*}.out" 2>&1 ||
         log "warming ${cache%%:*}: dnsperf failed: $(tail -n 3 "$WORK/warm-${cache%%:*}.out")"
@@ -379,12 +415,16 @@ fact qps_available "$qps_available"
 log "scdns qps available: $qps_available"
 
 # dnsperf_run NAME PORT PID QUERIES LABEL [measure options]: the load run, the latency pass, the scdns qps run.
+# Each load run is repeated REPEAT times (BENCH_REPEAT); report.py gives the median and the spread.
 dnsperf_run() {
-    local name=$1 port=$2 pid=$3 queries=$4 label=$5
+    local name=$1 port=$2 pid=$3 queries=$4 label=$5 round
     shift 5
-    log "$name ($label): dnsperf $DURATION s"
-    "${MEASURE[@]}" --server "$name" --pid "$pid" --tool dnsperf --label "$label" --timeout $((DURATION + 30)) "$@" -- \
-        taskset -c "$GENERATOR_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$queries" -l "$DURATION" "${DNSPERF_OPTS[@]}"
+    for round in $(seq 1 "$REPEAT"); do
+        log "$name ($label): dnsperf $DURATION s, run $round of $REPEAT"
+        "${MEASURE[@]}" --server "$name" --pid "$pid" --tool dnsperf --label "$label" --round "$round" \
+            --timeout $((DURATION + 30)) "$@" -- \
+            taskset -c "$GENERATOR_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$queries" -l "$DURATION" "${DNSPERF_OPTS[@]}"
+    done
 }
 latency_run() {
     local name=$1 port=$2 pid=$3 queries=$4 label=$5
@@ -400,10 +440,20 @@ qps_run() {
         echo "{\"server\": \"$name\", \"tool\": \"qps\", \"label\": \"$label\", \"error\": \"scdns qps not available\"}" >>"$RESULTS"
         return 0
     fi
-    log "$name ($label): scdns qps $DURATION s"
-    "${MEASURE[@]}" --server "$name" --pid "$pid" --tool qps --label "$label" --timeout $((DURATION + 30)) "$@" -- \
-        taskset -c "$GENERATOR_CPU" "$SCDNS" qps --server "127.0.0.1:$port" --queries "$queries" \
-        --duration "$DURATION" "${QPS_OPTS[@]}" --json
+    local options=("${QPS_OPTS[@]}") round
+    # The load of the extra rows: a fixed rate (open loop: latency without a queue of our own making), and
+    # pipelined TCP over 4 connections.
+    case $label in
+    rate) options=(--rate "$RATE" --sockets 1 --timeout 2000) ;;
+    tcp) options=(--tcp --connections 4 --concurrency 200 --timeout 2000) ;;
+    esac
+    for round in $(seq 1 "$REPEAT"); do
+        log "$name ($label): scdns qps $DURATION s, run $round of $REPEAT"
+        "${MEASURE[@]}" --server "$name" --pid "$pid" --tool qps --label "$label" --round "$round" \
+            --timeout $((DURATION + 30)) "$@" -- \
+            taskset -c "$GENERATOR_CPU" "$SCDNS" qps --server "127.0.0.1:$port" --queries "$queries" \
+            --duration "$DURATION" "${options[@]}" --json
+    done
 }
 measure_server() { # measure_server NAME PORT PID QUERIES [measure options]
     local name=$1 port=$2 pid=$3 queries=$4
@@ -413,6 +463,34 @@ measure_server() { # measure_server NAME PORT PID QUERIES [measure options]
     qps_run "$name" "$port" "$pid" "$queries" main "$@"
 }
 
+# ---------------------------------------------------------------------------------------------------------
+# Instructions per query: callgrind over one process per server, 20,000 queries to warm it, then 100,000 counted.
+# valgrind 3.19 cannot read the Swift toolchain's DWARF: run a copy of scdns without debug info. It also dies
+# on the sigsuspend of Swift's async main (bench/valgrind/sigsuspend-shim.c says why): preload the shim.
+strip --strip-debug -o "$WORK/scdns-stripped" "$SCDNS"
+cc -O2 -shared -fPIC -o "$WORK/sigsuspend-shim.so" bench/valgrind/sigsuspend-shim.c
+callgrind_run() { # callgrind_run NAME PORT PRELOAD CMD...  (PRELOAD: a library for LD_PRELOAD, or "")
+    local name=$1 port=$2 preload=$3 stem=${cg_stem:-cg}
+    shift 3
+    local out=$WORK/callgrind-$name.out
+    start "cg-$name" env ${preload:+LD_PRELOAD="$preload"} \
+        valgrind --tool=callgrind --trace-children=no --callgrind-out-file="$out" "$@"
+    local pid=$started
+    wait_ready "cg-$name" "$port" "$pid" 180
+    timeout 300 taskset -c "$GENERATOR_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$WORK/$stem-20000.txt" -n 1 -c 1 -q 10 \
+        -t 10 >"$WORK/cg-$name-warm.dnsperf" 2>&1 || true
+    callgrind_control -z "$pid" >/dev/null
+    timeout 300 taskset -c "$GENERATOR_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$WORK/$stem-100000.txt" -n 1 -c 1 -q 10 \
+        -t 10 >"$WORK/cg-$name.dnsperf" 2>&1 || true
+    callgrind_control -d "$pid" >/dev/null
+    stop "$pid"
+    local answered instructions
+    answered=$(awk '/Queries completed:/ { print $3 }' "$WORK/cg-$name.dnsperf")
+    instructions=$(awk '/^(summary|totals):/ { print $2; exit }' "$out.1" 2>/dev/null || true)
+    echo "{\"kind\": \"callgrind\", \"server\": \"$name\", \"warmup\": 20000, \"queries\": 100000, \"answered\": ${answered:-0}, \"instructions\": ${instructions:-0}}" >>"$RESULTS"
+    log "callgrind $name: answered ${answered:-?} after the warm-up, ${instructions:-?} instructions"
+}
+
 measure_server floor "$PORT_FLOOR" "$pid_floor" "$WORK/d1k/queries.txt"
 measure_server scdns "$PORT_SCDNS" "$pid_scdns" "$WORK/d1k/queries.txt"
 measure_server knot "$PORT_KNOT" "$pid_knot" "$WORK/d1k/queries.txt"
@@ -420,9 +498,29 @@ measure_server nsd "$PORT_NSD" "$pid_nsd" "$WORK/d1k/queries.txt"
 # The cache path: both caches on the cluster.local names, with Knot's CPU over each run (0: all hits).
 measure_server unbound "$PORT_UNBOUND" "$pid_unbound" "$WORK/d1k/queries-cluster.txt" --also "knot=$pid_knot"
 measure_server scdns-forward "$PORT_FORWARD" "$pid_forward" "$WORK/d1k/queries-cluster.txt" --also "knot=$pid_knot"
+measure_server dnsdist "$PORT_DNSDIST" "$pid_dnsdist" "$WORK/d1k/queries-cluster.txt" --also "knot=$pid_knot"
+# The rows that keep what scdns already leads in: latency at a fixed rate, and pipelined TCP.
+for server in scdns:$PORT_SCDNS:$pid_scdns knot:$PORT_KNOT:$pid_knot; do
+    IFS=: read -r name port pid <<<"$server"
+    qps_run "$name" "$port" "$pid" "$WORK/d1k/queries.txt" rate
+    qps_run "$name" "$port" "$pid" "$WORK/d1k/queries.txt" tcp
+done
+# Instructions per cache hit: each cache under callgrind on a port of its own, in front of the measured Knot,
+# warmed with the cluster.local queries (the first of each name goes to Knot), then 100,000 hits counted.
+mkdir -p "$WORK/unbound-cg"
+sed -e "s/port: $PORT_UNBOUND/port: $PORT_CG_UNBOUND/" -e "s|$WORK/unbound\"|$WORK/unbound-cg\"|" \
+    -e "s|$WORK/unbound/unbound.pid|$WORK/unbound-cg/unbound.pid|" "$WORK/unbound/unbound.conf" >"$WORK/unbound-cg/unbound.conf"
+sed "s/127.0.0.1:$PORT_DNSDIST/127.0.0.1:$PORT_CG_DNSDIST/" "$WORK/dnsdist/dnsdist.conf" >"$WORK/dnsdist/dnsdist-cg.conf"
+cg_stem=cg-cluster callgrind_run scdns-forward "$PORT_CG_FORWARD" "$WORK/sigsuspend-shim.so" \
+    "$WORK/scdns-stripped" serve --config "$WORK/d1k/scdns-forward.yaml" \
+    --registry "$WORK/d1k/registry.yaml" --zones "$WORK/d1k/scdns-zones" --listen "127.0.0.1:$PORT_CG_FORWARD"
+cg_stem=cg-cluster callgrind_run unbound "$PORT_CG_UNBOUND" "" unbound -d -c "$WORK/unbound-cg/unbound.conf"
+cg_stem=cg-cluster callgrind_run dnsdist "$PORT_CG_DNSDIST" "" \
+    dnsdist --supervised --disable-syslog -C "$WORK/dnsdist/dnsdist-cg.conf"
 # The floor again: how far this shared machine drifted over the table.
 dnsperf_run floor "$PORT_FLOOR" "$pid_floor" "$WORK/d1k/queries.txt" again
-for server in scdns-forward:$pid_forward unbound:$pid_unbound nsd:$pid_nsd knot:$pid_knot floor:$pid_floor; do
+for server in scdns-forward:$pid_forward dnsdist:$pid_dnsdist unbound:$pid_unbound nsd:$pid_nsd knot:$pid_knot \
+    floor:$pid_floor; do
     fact "${server%%:*}_rss_kib" "$(rss_kib "${server#*:}")"
     stop "${server#*:}"
 done
@@ -460,33 +558,6 @@ done
 stop "$pid_scale"
 stop "$pid_scdns"
 
-# ---------------------------------------------------------------------------------------------------------
-# Instructions per query: callgrind over one process per server, 20,000 queries to warm it, then 100,000 counted.
-# valgrind 3.19 cannot read the Swift toolchain's DWARF: run a copy of scdns without debug info. It also dies
-# on the sigsuspend of Swift's async main (bench/valgrind/sigsuspend-shim.c says why): preload the shim.
-strip --strip-debug -o "$WORK/scdns-stripped" "$SCDNS"
-cc -O2 -shared -fPIC -o "$WORK/sigsuspend-shim.so" bench/valgrind/sigsuspend-shim.c
-callgrind_run() { # callgrind_run NAME PORT PRELOAD CMD...  (PRELOAD: a library for LD_PRELOAD, or "")
-    local name=$1 port=$2 preload=$3
-    shift 3
-    local out=$WORK/callgrind-$name.out
-    start "cg-$name" env ${preload:+LD_PRELOAD="$preload"} \
-        valgrind --tool=callgrind --trace-children=no --callgrind-out-file="$out" "$@"
-    local pid=$started
-    wait_ready "cg-$name" "$port" "$pid" 180
-    timeout 300 taskset -c "$GENERATOR_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$WORK/cg-20000.txt" -n 1 -c 1 -q 10 \
-        -t 10 >"$WORK/cg-$name-warm.dnsperf" 2>&1 || true
-    callgrind_control -z "$pid" >/dev/null
-    timeout 300 taskset -c "$GENERATOR_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$WORK/cg-100000.txt" -n 1 -c 1 -q 10 \
-        -t 10 >"$WORK/cg-$name.dnsperf" 2>&1 || true
-    callgrind_control -d "$pid" >/dev/null
-    stop "$pid"
-    local answered instructions
-    answered=$(awk '/Queries completed:/ { print $3 }' "$WORK/cg-$name.dnsperf")
-    instructions=$(awk '/^(summary|totals):/ { print $2; exit }' "$out.1" 2>/dev/null || true)
-    echo "{\"kind\": \"callgrind\", \"server\": \"$name\", \"warmup\": 20000, \"queries\": 100000, \"answered\": ${answered:-0}, \"instructions\": ${instructions:-0}}" >>"$RESULTS"
-    log "callgrind $name: answered ${answered:-?} after the warm-up, ${instructions:-?} instructions"
-}
 callgrind_run scdns "$PORT_CG_SCDNS" "$WORK/sigsuspend-shim.so" \
     "$WORK/scdns-stripped" serve --config "$WORK/d1k/scdns.yaml" \
         --registry "$WORK/d1k/registry.yaml" --zones "$WORK/d1k/scdns-zones" --listen "127.0.0.1:$PORT_CG_SCDNS"
@@ -495,6 +566,9 @@ callgrind_run knot "$PORT_CG_KNOT" "" knotd -c "$WORK/knot-cg/knot.conf"
 # ---------------------------------------------------------------------------------------------------------
 fact elapsed_s "$(($(date +%s) - started_at))"
 fact duration_s "$DURATION"
+fact repeat "$REPEAT"
+fact workers "$WORKERS"
+fact rate "$RATE"
 fact latency_duration_s "$LATENCY_DURATION"
 fact dnsperf_opts "${DNSPERF_OPTS[*]}"
 fact qps_opts "${QPS_OPTS[*]}"

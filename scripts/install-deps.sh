@@ -9,7 +9,8 @@
 #                                   chromium (headless: the admin status page in a real browser),
 #                                   and from PyPI kubernetes-validate
 #                                   (deploy/kubernetes/ checked offline against the Kubernetes API schemas)
-#   scripts/install-deps.sh bench   build, plus what `make bench` runs: dnsperf, knot, nsd, unbound, dig, valgrind
+#   scripts/install-deps.sh bench   build, plus what `make bench` runs: dnsperf, knot, nsd, unbound, dnsdist, dig,
+#                                   valgrind
 #
 # Root installs with apt-get; otherwise `sudo -n` is used when it works without a password, else the script
 # fails naming the exact packages and the command to run. PyPI tools go into a virtual environment of the project's
@@ -54,12 +55,13 @@ bench_deps=(
     "nsd cmd:nsd"
     "unbound cmd:unbound"
     "valgrind cmd:valgrind"
+    "dnsdist cmd:dnsdist"
 )
 # PyPI packages for `test`, each installed into the tools venv and named as its command.
 test_pypi=(kubernetes-validate)
 tools_venv="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.build-tools/venv"
 # The packages whose daemons must not run as system services, as PACKAGE:SERVICE.
-daemon_packages=(knot:knot nsd:nsd unbound:unbound etcd-server:etcd)
+daemon_packages=(knot:knot nsd:nsd unbound:unbound etcd-server:etcd dnsdist:dnsdist)
 
 case $set_name in
 build) wanted=("${build_deps[@]}") ;;
