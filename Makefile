@@ -67,7 +67,7 @@ check: build
 	$(RELEASE_BIN) check $(ARGS)
 
 # The server comparison (DESIGN.md section 8, BENCHMARKS.md): a release build in its own scratch path, then
-# bench/run.sh, about 12 minutes on the 2-core VM. Settings: see bench/run.sh (BENCH_DURATION=8, ...).
+# bench/run.sh, about 12 minutes on the 2-core VM. Settings: see bench/run.sh (BENCH_DURATION=5, BENCH_REPEAT=3, ...).
 bench: bench-deps
 	$(SWIFT) build -c release --product scdns --scratch-path $(BENCH_SCRATCH)
 	SCRATCH=$(BENCH_SCRATCH) bash bench/run.sh

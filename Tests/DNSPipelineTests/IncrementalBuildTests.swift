@@ -98,7 +98,8 @@ final class IncrementalBuildTests: XCTestCase {
         XCTAssertGreaterThan(compared, 1000, file: file, line: line)
     }
 
-    func testEveryKindOfChangeAnswersAsABuildFromScratch() throws {
+    /// Registries in turn, each one kind of change from the one before.
+    func changeSteps() -> [(String, [Service])] {
         let base = baseServices
         var changes: [(String, [Service])] = []
         func changed(_ description: String, _ edit: (inout [Service]) -> Void) {
@@ -143,7 +144,16 @@ final class IncrementalBuildTests: XCTestCase {
         changed("two services share an address (one PTR name, two targets)") {
             $0[index("legacy", in: $0)].clusters[0].addresses = [IPAddress("10.100.0.1")!]
         }
+        changed("one of the two leaves the shared address") {
+            $0[index("legacy", in: $0)].clusters[0].addresses = [IPAddress("10.100.0.201")!]
+        }
+        changed("nothing changes but the registry's version (the SOA serial)") { _ in }
+        return changes
+    }
 
+    func testEveryKindOfChangeAnswersAsABuildFromScratch() throws {
+        let base = baseServices
+        let changes = changeSteps()
         var previous = build(base, version: 1)
         var registries = [base]
         for (step, (description, services)) in changes.enumerated() {
@@ -158,6 +168,77 @@ final class IncrementalBuildTests: XCTestCase {
             // Chained: the next step builds on the incremental one, as a server does.
             previous = incremental
         }
+    }
+
+    /// An overlay over the full snapshot of the first registry, for every later one (as the publisher keeps
+    /// them while a full build folds the changes in), and each over the one before (an overlay of an overlay
+    /// lies over the same base): every answer as a build from scratch, the SOA serial included.
+    func testAnOverlayAnswersEveryKindOfChangeAsABuildFromScratch() throws {
+        let base = baseServices
+        let baseRegistry = PipelineFixture.registry(base, version: 1)
+        let full = AnswerSnapshot.build(registry: baseRegistry, zones: [PipelineFixture.zone], settings: settings)
+        var previous = full
+        var registries = [base]
+        for (step, (description, services)) in changeSteps().enumerated() {
+            let version = UInt64(step + 2)
+            let registry = PipelineFixture.registry(services, version: version)
+            let overlay = try XCTUnwrap(
+                AnswerSnapshot.overlay(
+                    registry: registry, baseRegistry: baseRegistry, over: previous, zones: [PipelineFixture.zone],
+                    settings: settings),
+                description)
+            XCTAssertTrue(overlay.base === full, "\(description): an overlay always lies over the full snapshot")
+            XCTAssertLessThan(overlay.overlaidServices, services.count, description)
+            let scratch = build(services, version: version)
+            registries.append(services)
+            try assertSameAnswers(overlay, scratch, names: names(registries))
+            previous = overlay
+        }
+    }
+
+    /// Where an overlay could not be exact, or would cost as much as a full build, there is none.
+    func testNoOverlayWhereItCouldNotBeExact() throws {
+        let services = PipelineFixture.services.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
+        let registry = PipelineFixture.registry(services, version: 1)
+        var changed = services
+        let frontend = changed.firstIndex { $0.name == "frontend" }!
+        changed[frontend].clusters[0].addresses = [IPAddress("10.100.0.77")!]
+        let next = PipelineFixture.registry(changed, version: 2)
+        let full = AnswerSnapshot.build(registry: registry, zones: [PipelineFixture.zone], settings: settings)
+        XCTAssertNotNil(
+            AnswerSnapshot.overlay(
+                registry: next, baseRegistry: registry, over: full, zones: [PipelineFixture.zone], settings: settings))
+        XCTAssertNil(
+            AnswerSnapshot.overlay(
+                registry: next, baseRegistry: registry, over: full, zones: [PipelineFixture.zone], settings: settings,
+                maxServices: 0),
+            "more changed services than allowed")
+        XCTAssertNil(
+            AnswerSnapshot.overlay(
+                registry: PipelineFixture.registry(changed.reversed(), version: 2), baseRegistry: registry, over: full,
+                zones: [PipelineFixture.zone], settings: settings),
+            "a registry not sorted by namespace and name")
+        // A zone record points into the changed service.
+        var zone = PipelineFixture.zone
+        zone.records.append(
+            ResourceRecord(
+                name: PipelineFixture.name("alias.supercluster.local."), ttl: 60,
+                data: .cname(PipelineFixture.name("frontend.app.svc.supercluster.local."))))
+        let withAlias = AnswerSnapshot.build(registry: registry, zones: [zone], settings: settings)
+        XCTAssertNil(
+            AnswerSnapshot.overlay(
+                registry: next, baseRegistry: registry, over: withAlias, zones: [zone], settings: settings),
+            "a zone record refers to the changed service")
+        // The global zone is also a service zone: names stop belonging to one service.
+        let overlapping = PipelineSettings(
+            serviceZones: [PipelineFixture.name("clusterset.local.")],
+            globalZone: PipelineFixture.name("clusterset.local."),
+            ttl: 5, locality: LocalityFixture.a, allow: [IPNetwork("0.0.0.0/0")!])
+        let overlappingFull = AnswerSnapshot.build(registry: registry, zones: [], settings: overlapping)
+        XCTAssertNil(
+            AnswerSnapshot.overlay(
+                registry: next, baseRegistry: registry, over: overlappingFull, zones: [], settings: overlapping),
+            "naming trees that overlap")
     }
 
     func testNamingTreesThatOverlapAreCompiledAfreshAndStillAnswerAlike() throws {

@@ -12,6 +12,9 @@ struct AnswerCompiler {
     let zoneFiles: [AuthoritativeZone]
     let settings: PipelineSettings
     var previous: AnswerSnapshot? = nil
+    /// Names compiled but left out of the name table: an overlay's reverse names that are not its to answer
+    /// (`AnswerSnapshot.overlay`).
+    var leaveOut: Set<DNSName> = []
 
     /// Registry data wins over a static record of the same name and type.
     private static let registrySource = 0
@@ -128,7 +131,7 @@ struct AnswerCompiler {
         // Every name in `order` has a node, so a name's node index is its position there.
         for name in store.order {
             guard let node = store.node(name) else { continue }
-            table.insert(node.name.wire, value: output.nodes.count)
+            if leaveOut.isEmpty || !leaveOut.contains(name) { table.insert(node.name.wire, value: output.nodes.count) }
             var compiled = compileNode(node, store: store, ordered: ordered, into: &output)
             if compiled.zone >= 0 { compiled.zoneSlot = zoneSlots[Int(compiled.zone)] }
             output.nodes.append(compiled)
@@ -289,7 +292,7 @@ struct AnswerCompiler {
     }
 
     /// The zone files plus a synthesized zone for each service or global zone that has no file.
-    private func allZones() -> [AuthoritativeZone] {
+    func allZones() -> [AuthoritativeZone] {
         var zones = zoneFiles
         // etcd's revision where there is one, so every instance at one revision says the same serial; a file's
         // snapshots are numbered by the instance.

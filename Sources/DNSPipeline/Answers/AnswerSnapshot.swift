@@ -78,14 +78,29 @@ public final class AnswerSnapshot: Sendable {
     /// "NS/NAME: TEXT (N octets)" (`RegistryRecords.namesTooLong`).
     public let namesTooLong: [String]
 
-    public var nameCount: Int { nodes.count }
+    /// Names this snapshot answers for (an overlay's count includes its base's names).
+    public let nameCount: Int
+    /// For an overlay (`AnswerSnapshot.overlay`): the full snapshot it lies over. A name this snapshot's table
+    /// lacks, and `removed` does not list, is answered from the base; everything else (zones and their SOA
+    /// serial, settings) is this snapshot's. Nil for a full snapshot.
+    public let base: AnswerSnapshot?
+    /// Names of the base that no longer exist (the old names of changed services), for an overlay.
+    let removed: NameTable
+    /// Services an overlay compiled afresh (changed since its base, or sharing an address with one); 0 for a
+    /// full snapshot.
+    public let overlaidServices: Int
 
     init(
         table: NameTable, nodes: [Node], types: TypeTable, templates: TemplateStore, rotations: RotationPlans,
         localities: LocalityResolver, zones: [Zone], zoneSlots: [UInt8], failingOpen: [String], registryVersion: UInt64,
         settings: PipelineSettings, fragments: [ServiceFragment: CompiledFragment] = [:],
-        reverseFragments: [DNSName: CompiledReverse] = [:], reusedNames: Int = 0, namesTooLong: [String] = []
+        reverseFragments: [DNSName: CompiledReverse] = [:], reusedNames: Int = 0, namesTooLong: [String] = [],
+        overlay: (base: AnswerSnapshot, removed: NameTable, nameCount: Int, services: Int)? = nil
     ) {
+        self.base = overlay?.base
+        self.removed = overlay?.removed ?? NameTable(capacity: 0)
+        self.nameCount = overlay?.nameCount ?? nodes.count
+        self.overlaidServices = overlay?.services ?? 0
         self.namesTooLong = namesTooLong
         self.fragments = fragments
         self.reverseFragments = reverseFragments

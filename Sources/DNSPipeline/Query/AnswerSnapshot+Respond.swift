@@ -74,6 +74,13 @@ extension AnswerSnapshot {
 
         let name = UnsafeRawBufferPointer(rebasing: query[view.nameStart..<view.nameEnd])
         guard let index = table.lookup(name) else {
+            // An overlay answers the names it lacks from its base, unless they are gone; negative answers cite
+            // the overlay's zones, whose SOA carries the new serial.
+            if let base, removed.lookup(name) == nil, let found = base.table.lookup(name) {
+                return base.answer(
+                    found, view: view, query: query, client: client, reply: reply, into: &response, entropy: entropy,
+                    facts: &facts, negatives: self)
+            }
             if let zone = coveringZone(of: name) {
                 facts.zoneSlot = zoneSlots[zone]
                 writeNegative(.nxDomain, zone: zone, view: view, query: query, reply: reply, into: &response)
@@ -91,6 +98,19 @@ extension AnswerSnapshot {
             }
             return .respond
         }
+        return answer(
+            index, view: view, query: query, client: client, reply: reply, into: &response, entropy: entropy,
+            facts: &facts, negatives: self)
+    }
+
+    /// The answer of node `index` of this snapshot. `negatives` writes NODATA (its zones' SOA): the snapshot
+    /// itself, or the overlay whose base this is.
+    @inline(__always)
+    private func answer(
+        _ index: Int, view: QueryView, query: UnsafeRawBufferPointer, client: ClientContext, reply: ReplyOptions,
+        into response: inout [UInt8], entropy: RotationEntropy, facts: inout QueryFacts, negatives: AnswerSnapshot
+    ) -> QueryOutcome {
+        var reply = reply
         let node = nodes[index]
         facts.zoneSlot = node.zoneSlot
         var template = node.fallbackTemplate
@@ -119,7 +139,8 @@ extension AnswerSnapshot {
                 Int(template), plan: Int(plan), view: view, query: query, client: client, reply: reply,
                 into: &response, entropy: entropy)
         } else if node.zone >= 0 {
-            writeNegative(.noError, zone: Int(node.zone), view: view, query: query, reply: reply, into: &response)
+            negatives.writeNegative(
+                .noError, zone: Int(node.zone), view: view, query: query, reply: reply, into: &response)
         } else {
             // A registry reverse name outside every zone: it exists, but we hold no SOA to cite.
             writeHeaderAndQuestion(.noError, authoritative: true, view: view, query: query, into: &response)

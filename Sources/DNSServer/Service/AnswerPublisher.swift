@@ -18,6 +18,21 @@ final class AnswerPublisher: Sendable {
         /// The targets down for the current registry: a cluster found down takes its targets down, those of a
         /// registry change included.
         var down: [ProbeTarget: Date] { probes.down(in: registry.services) }
+        /// The last full snapshot and the registry it answers (probe verdicts applied): what an overlay lies
+        /// over, and what the next full build reuses.
+        var full: (snapshot: AnswerSnapshot, answered: RegistrySnapshot)
+        /// Whether a full build is running to fold the serving overlay in, and whether inputs changed since it
+        /// started (it then overlays the newest on its result and folds again).
+        var folding = false
+        /// Bumped by every zones change, which builds in full: a fold started before one is dropped.
+        var zonesGeneration = 0
+
+        /// The registry as answered: the exports of the targets down made unhealthy.
+        var answered: RegistrySnapshot {
+            let down = self.down
+            guard !down.isEmpty else { return registry }
+            return registry.with(services: ReachabilityPlan.demoting(registry.services, down: down))
+        }
     }
 
     /// The probes' verdicts: targets found down, and clusters whose beacons are all down.
@@ -61,7 +76,7 @@ final class AnswerPublisher: Sendable {
         self.source = source
         let snapshot = AnswerSnapshot.build(registry: registry, zones: zones, settings: settings)
         processor = QueryProcessor(snapshot: snapshot, cache: cache, rateLimiter: rateLimiter)
-        inputs = Mutex(Inputs(registry: registry, zones: zones))
+        inputs = Mutex(Inputs(registry: registry, zones: zones, full: (snapshot, registry)))
         published = Mutex(Published(registry: registry, at: .now))
         Self.logBuilt(snapshot, registry: registry, logger: logger)
         Self.logNamesTooLong(snapshot.namesTooLong, before: [], logger: logger)
@@ -90,11 +105,13 @@ final class AnswerPublisher: Sendable {
         return started.count
     }
 
-    /// A registry change reuses the serving snapshot's compiled names for the services it leaves alone.
+    /// A registry change is answered at once from an overlay of the services it changed over the last full
+    /// snapshot (`AnswerSnapshot.overlay`), and a full build folds it in behind; when no overlay can be exact, it
+    /// is built in full at once, reusing the compiled names of the services it leaves alone.
     func publish(registry: RegistrySnapshot) {
         inputs.withLock { inputs in
             inputs.registry = registry
-            rebuild(inputs, reusing: processor.snapshot)
+            rebuild(&inputs)
         }
     }
 
@@ -108,7 +125,7 @@ final class AnswerPublisher: Sendable {
         inputs.withLock { inputs in
             let before = Set(inputs.down.keys)
             inputs.probes = verdicts
-            if Set(inputs.down.keys) != before { rebuild(inputs, reusing: processor.snapshot) }
+            if Set(inputs.down.keys) != before { rebuild(&inputs) }
         }
     }
 
@@ -128,19 +145,71 @@ final class AnswerPublisher: Sendable {
     func publish(zones: [AuthoritativeZone]) {
         inputs.withLock { inputs in
             inputs.zones = zones
-            rebuild(inputs, reusing: nil)
+            inputs.zonesGeneration += 1
+            let answered = inputs.answered
+            let start = ContinuousClock.now
+            let snapshot = AnswerSnapshot.build(registry: answered, zones: inputs.zones, settings: settings)
+            inputs.full = (snapshot, answered)
+            swapIn(snapshot, inputs: inputs, took: ContinuousClock.now - start)
         }
     }
 
-    private func rebuild(_ inputs: Inputs, reusing previous: AnswerSnapshot?) {
+    /// Answers the current inputs: an overlay over the last full snapshot, or a full build when an overlay
+    /// would be too big (most of its cost is then compiling) or cannot be exact. Runs under the inputs lock.
+    private func rebuild(_ inputs: inout Inputs) {
         let start = ContinuousClock.now
-        var answered = inputs.registry
-        let down = inputs.down
-        if !down.isEmpty {
-            answered = answered.with(services: ReachabilityPlan.demoting(inputs.registry.services, down: down))
+        let answered = inputs.answered
+        let limit = max(Self.overlayMinimum, inputs.full.answered.services.count / 8)
+        if let overlay = AnswerSnapshot.overlay(
+            registry: answered, baseRegistry: inputs.full.answered, over: inputs.full.snapshot, zones: inputs.zones,
+            settings: settings, maxServices: limit)
+        {
+            swapIn(overlay, inputs: inputs, took: ContinuousClock.now - start)
+            scheduleFold(&inputs)
+            return
         }
         let snapshot = AnswerSnapshot.build(
-            registry: answered, zones: inputs.zones, settings: settings, previous: previous)
+            registry: answered, zones: inputs.zones, settings: settings, previous: inputs.full.snapshot)
+        inputs.full = (snapshot, answered)
+        swapIn(snapshot, inputs: inputs, took: ContinuousClock.now - start)
+    }
+
+    /// An overlay of up to this many services is always worth it, whatever the registry's size.
+    static let overlayMinimum = 256
+
+    /// Starts a full build of the current inputs off the lock, unless one is running (it then overlays what
+    /// changed meanwhile on its result, and folds again).
+    private func scheduleFold(_ inputs: inout Inputs) {
+        guard !inputs.folding else { return }
+        inputs.folding = true
+        let snapshot = (
+            registry: inputs.answered, zones: inputs.zones, generation: inputs.zonesGeneration,
+            previous: inputs.full.snapshot
+        )
+        Task.detached { [self] in
+            let start = ContinuousClock.now
+            let full = AnswerSnapshot.build(
+                registry: snapshot.registry, zones: snapshot.zones, settings: settings, previous: snapshot.previous)
+            let took = ContinuousClock.now - start
+            self.inputs.withLock { inputs in
+                inputs.folding = false
+                // Zones changed meanwhile: that rebuilt everything already.
+                guard inputs.zonesGeneration == snapshot.generation else { return }
+                inputs.full = (full, snapshot.registry)
+                let current = inputs.answered
+                if current.version == snapshot.registry.version && current.origin == snapshot.registry.origin
+                    && current.services == snapshot.registry.services
+                {
+                    swapIn(full, inputs: inputs, took: took, folded: true)
+                } else {
+                    rebuild(&inputs)
+                }
+            }
+        }
+    }
+
+    /// Puts `snapshot` in service for `inputs`, and logs and counts what changed.
+    private func swapIn(_ snapshot: AnswerSnapshot, inputs: Inputs, took: Duration, folded: Bool = false) {
         let previous = processor.snapshot
         processor.replace(with: snapshot)
         let starts = Self.logFailOpenTransitions(from: previous.failingOpen, to: snapshot.failingOpen, logger: logger)
@@ -155,7 +224,7 @@ final class AnswerPublisher: Sendable {
             published.registry = inputs.registry
             published.failOpenStarts += starts
         }
-        Self.logBuilt(snapshot, registry: inputs.registry, logger: logger, took: ContinuousClock.now - start)
+        Self.logBuilt(snapshot, registry: inputs.registry, logger: logger, took: took, folded: folded)
     }
 
     /// Names DNS cannot hold are left out of the answers: said once each, when they appear (`scdns check` fails
@@ -169,7 +238,8 @@ final class AnswerPublisher: Sendable {
     }
 
     private static func logBuilt(
-        _ snapshot: AnswerSnapshot, registry: RegistrySnapshot, logger: Logger, took: Duration? = nil
+        _ snapshot: AnswerSnapshot, registry: RegistrySnapshot, logger: Logger, took: Duration? = nil,
+        folded: Bool = false
     ) {
         var metadata: Logger.Metadata = [
             "registry_version": "\(registry.version)", "services": "\(registry.services.count)",
@@ -178,6 +248,8 @@ final class AnswerPublisher: Sendable {
         if let revision = registry.revision { metadata["etcd_revision"] = "\(revision)" }
         if let took { metadata["build"] = "\(took)" }
         if snapshot.reusedNames > 0 { metadata["reused_names"] = "\(snapshot.reusedNames)" }
+        if snapshot.base != nil { metadata["overlay_services"] = "\(snapshot.overlaidServices)" }
+        if folded { metadata["folded"] = "true" }
         logger.info("answers compiled", metadata: metadata)
     }
 }

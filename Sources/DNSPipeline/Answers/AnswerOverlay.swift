@@ -1,0 +1,231 @@
+import DNSWire
+import ServiceRegistry
+
+extension AnswerSnapshot {
+    /// A registry change answered at the cost of the services it touches, not of the registry: a small snapshot
+    /// compiled from the changed services alone, lying over `base` (the full snapshot built from `baseRegistry`).
+    /// The overlay answers the names it holds (the changed services' names, the reverse names of their old and
+    /// new addresses, the zones' apex with the new SOA serial), says which of the base's names are gone, and
+    /// leaves every other name to the base. Its answers equal a build of `registry` from scratch
+    /// (`IncrementalBuildTests`); a full build later replaces it (`AnswerPublisher`).
+    ///
+    /// Nil when an overlay cannot be exact, and the caller builds in full: naming trees that overlap, a changed
+    /// service whose names a zone file refers to, or registries not sorted by (namespace, name) as both sources
+    /// deliver them. `base` may itself be an overlay: the new one lies over that overlay's base, and `baseRegistry`
+    /// must be the registry that base was built from. Nil too when more than `maxServices` services changed: a
+    /// full build reusing the base then costs about as much.
+    public static func overlay(
+        registry: RegistrySnapshot, baseRegistry: RegistrySnapshot, over base: AnswerSnapshot,
+        zones: [AuthoritativeZone], settings: PipelineSettings, maxServices: Int = .max
+    ) -> AnswerSnapshot? {
+        let base = base.base ?? base
+        guard AnswerCompiler.namingTreesAreDisjoint(settings),
+            let changes = ServiceChanges(old: baseRegistry.services, new: registry.services),
+            changes.keys.count <= maxServices
+        else { return nil }
+        let compiler = AnswerCompiler(registry: registry, zoneFiles: zones, settings: settings)
+        let unsafeRoots = AnswerCompiler.namesReferencedByZones(compiler.allZones())
+        let bases =
+            settings.serviceZones.compactMap { try? $0.prepending("svc") } + [settings.globalZone].compactMap { $0 }
+        for key in changes.keys {
+            for tree in bases {
+                guard let root = try? tree.prepending(key.namespace).prepending(key.name) else { continue }
+                if unsafeRoots.contains(root) { return nil }
+            }
+        }
+
+        // Reverse names: every address a changed service held or holds, and every service holding one of them,
+        // so each such name is compiled with all its targets. Other reverse names of those services stay the
+        // base's (another service may share them).
+        let reverseBase = settings.serviceZones.first.flatMap { try? $0.prepending("svc") }
+        var affected = Set<IPAddress>()
+        for service in changes.old + changes.new { affected.formUnion(Self.addresses(of: service)) }
+        let changedKeys = Set(changes.keys)
+        var compiled = changes.new
+        // Services a zone refers to (an NS host, a CNAME target) are compiled too, changed or not: the zone's
+        // answers, which the overlay compiles afresh for the new serial, carry their addresses.
+        for root in unsafeRoots where root.labelCount >= 2 {
+            for tree in bases where root.labelCount == tree.labelCount + 2 && root.isSubdomain(of: tree) {
+                let labels = root.labels
+                let key = ServiceKey(
+                    namespace: String(decoding: labels[1], as: UTF8.self).lowercased(),
+                    name: String(decoding: labels[0], as: UTF8.self).lowercased())
+                if !changedKeys.contains(key), let service = Self.service(key, in: registry.services) {
+                    compiled.append(service)
+                }
+            }
+        }
+        if reverseBase != nil && !affected.isEmpty {
+            // The one pass over the whole registry an overlay makes: a set lookup per address, nothing allocated.
+            for service in registry.services where Self.holdsAny(of: affected, service) {
+                if !changedKeys.contains(ServiceKey(service)) { compiled.append(service) }
+            }
+        }
+        var reverseNames = Set<DNSName>()
+        var leaveOut = Set<DNSName>()
+        if let reverseBase {
+            let reverse = ReverseRecords(settings: settings)
+            reverseNames = Set(affected.map(ReverseRecords.reverseName))
+            for service in compiled {
+                for record in reverse.records(for: service, base: reverseBase) where !reverseNames.contains(record.name)
+                {
+                    leaveOut.insert(record.name)
+                }
+            }
+        }
+        compiled.sort { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
+        compiled = compiled.enumerated().filter {
+            $0.offset == 0 || ServiceKey(compiled[$0.offset - 1]) != ServiceKey($0.element)
+        }
+        .map(\.element)
+        var overlayCompiler = AnswerCompiler(
+            registry: registry.with(services: compiled), zoneFiles: zones, settings: settings)
+        overlayCompiler.leaveOut = leaveOut
+        let top = overlayCompiler.compile()
+
+        // What the base holds that no longer exists: the old names of changed services that the overlay lacks,
+        // reverse names nobody holds now, and a namespace's empty non-terminal once its last service is gone.
+        var gone: [ArraySlice<UInt8>] = []
+        func goneIfAbsent(_ key: ArraySlice<UInt8>) {
+            if top.table.lookup(key) == nil { gone.append(key) }
+        }
+        for service in changes.old {
+            for tree in bases {
+                let fragment = ServiceFragment(namespace: service.namespace, name: service.name, base: tree)
+                for node in base.fragments[fragment]?.nodes ?? [] {
+                    if let key = base.table.key(of: Int(node)) { goneIfAbsent(key) }
+                }
+            }
+        }
+        for name in reverseNames {
+            let key = ArraySlice(name.lowercased().wire)
+            if base.table.lookup(key) != nil { goneIfAbsent(key) }
+        }
+        let oldNamespaces = Set(changes.old.map(\.namespace)).subtracting(changes.new.map(\.namespace))
+        if !oldNamespaces.isEmpty {
+            let remaining = Set(registry.services.map(\.namespace))
+            for namespace in oldNamespaces.subtracting(remaining) {
+                for tree in bases {
+                    guard let name = try? tree.prepending(namespace) else { continue }
+                    let key = ArraySlice(name.lowercased().wire)
+                    if base.table.lookup(key) != nil { goneIfAbsent(key) }
+                }
+            }
+        }
+        var removed = NameTable(capacity: gone.count)
+        for key in gone { removed.insert(Array(key), value: 0) }
+        // Names: the base's, less those gone, plus the overlay's that are new.
+        var added = 0
+        for value in 0..<top.nodes.count {
+            if let key = top.table.key(of: value), base.table.lookup(key) == nil { added += 1 }
+        }
+
+        // Per-service facts: the base's for services left alone, the overlay's for the changed ones.
+        let changedNames = Set(changes.keys.map { "\($0.namespace)/\($0.name)" })
+        let failingOpen =
+            base.failingOpen.subtracting(changedNames).union(top.failingOpen.intersection(changedNames))
+        let namesTooLong =
+            base.namesTooLong.filter { !changedNames.contains(Self.serviceOf($0)) }
+            + top.namesTooLong.filter { changedNames.contains(Self.serviceOf($0)) }
+        return AnswerSnapshot(
+            table: top.table, nodes: top.nodes, types: top.types, templates: top.templates, rotations: top.rotations,
+            localities: top.localities, zones: top.zones, zoneSlots: top.zoneSlots, failingOpen: Array(failingOpen),
+            registryVersion: registry.version, settings: settings, namesTooLong: namesTooLong,
+            overlay: (base, removed, base.nameCount - gone.count + added, compiled.count))
+    }
+
+    /// The service `key` of `services` (sorted by namespace and name), found by binary search.
+    private static func service(_ key: ServiceKey, in services: [Service]) -> Service? {
+        var low = 0
+        var high = services.count
+        while low < high {
+            let middle = (low + high) / 2
+            let candidate = services[middle]
+            if (candidate.namespace, candidate.name) < (key.namespace, key.name) {
+                low = middle + 1
+            } else {
+                high = middle
+            }
+        }
+        guard low < services.count, ServiceKey(services[low]) == key else { return nil }
+        return services[low]
+    }
+
+    /// Whether `service` holds one of `addresses`, as `addresses(of:)` would list it.
+    private static func holdsAny(of addresses: Set<IPAddress>, _ service: Service) -> Bool {
+        if let vip = service.vip, addresses.contains(vip) { return true }
+        for export in service.clusters {
+            for address in export.addresses where addresses.contains(address) { return true }
+            for endpoint in export.endpoints {
+                for address in endpoint.addresses where addresses.contains(address) { return true }
+            }
+        }
+        return false
+    }
+
+    /// Every address a service's reverse names can come from: its vip, its exports' and their endpoints'.
+    private static func addresses(of service: Service) -> [IPAddress] {
+        [service.vip].compactMap { $0 }
+            + service.clusters.flatMap { $0.addresses + $0.endpoints.flatMap(\.addresses) }
+    }
+
+    /// "NS/NAME" of a `namesTooLong` entry ("NS/NAME: TEXT (N octets)").
+    private static func serviceOf(_ entry: String) -> String {
+        String(entry.prefix { $0 != ":" })
+    }
+}
+
+/// A service's identity in a registry.
+struct ServiceKey: Hashable {
+    var namespace: String
+    var name: String
+
+    init(_ service: Service) {
+        namespace = service.namespace
+        name = service.name
+    }
+
+    init(namespace: String, name: String) {
+        self.namespace = namespace
+        self.name = name
+    }
+}
+
+/// The services that differ between two registries, each sorted by (namespace, name): found by one merge walk,
+/// in which unchanged services compare cheaply (their arrays share storage).
+struct ServiceChanges {
+    /// The old versions of services changed or removed.
+    var old: [Service] = []
+    /// The new versions of services changed or added.
+    var new: [Service] = []
+    /// Every changed, added or removed service.
+    var keys: [ServiceKey] = []
+
+    /// Nil when either list is not sorted by (namespace, name) without repeats.
+    init?(old: [Service], new: [Service]) {
+        var left = 0
+        var right = 0
+        func before(_ a: Service, _ b: Service) -> Bool { (a.namespace, a.name) < (b.namespace, b.name) }
+        while left < old.count || right < new.count {
+            if left + 1 < old.count && !before(old[left], old[left + 1]) { return nil }
+            if right + 1 < new.count && !before(new[right], new[right + 1]) { return nil }
+            if right == new.count || (left < old.count && before(old[left], new[right])) {
+                self.old.append(old[left])
+                keys.append(ServiceKey(old[left]))
+                left += 1
+            } else if left == old.count || before(new[right], old[left]) {
+                self.new.append(new[right])
+                keys.append(ServiceKey(new[right]))
+                right += 1
+            } else {
+                if old[left] != new[right] {
+                    self.old.append(old[left])
+                    self.new.append(new[right])
+                    keys.append(ServiceKey(new[right]))
+                }
+                left += 1
+                right += 1
+            }
+        }
+    }
+}
