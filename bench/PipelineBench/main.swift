@@ -9,7 +9,8 @@
 // issue: cache (a forwarded name answered from the cache), truncated (a 60-address answer cut to 512 octets for
 // a client without EDNS) and big (the same answer whole, to EDNS 1232). For response rate limiting: rrl (hit with
 // limits.rrl on, every response within the rate) and rrl-limited (hit at 1 response a second, slip 2: all but
-// the first limited, every second one slipped).
+// the first limited, every second one slipped). And `PipelineBench - COUNT overlay`: COUNT services x 3 clusters
+// built in full, then one service changed five times, each answered by an overlay, timed (issue 15).
 import DNSPipeline
 import DNSWire
 import Foundation
@@ -21,6 +22,39 @@ guard arguments.count >= 3, let count = Int(arguments[2]) else {
     exit(2)
 }
 let kind = arguments.count > 3 ? arguments[3] : "hit"
+if kind == "overlay" {
+    // What one registry change costs at scale: COUNT services x 3 clusters built in full, then one service's
+    // address changed, answered by an overlay, five times (REGISTRY is not read).
+    func services(changing changed: Int?, to third: UInt8) -> [Service] {
+        (0..<count).map { index in
+            let octets = (UInt8(index >> 16 & 0xFF), UInt8(index >> 8 & 0xFF), UInt8(index & 0xFF))
+            return Service(
+                name: "svc-\(String(index + 1_000_000).dropFirst())", namespace: "ns-\(index % 100 + 10)",
+                clusters: ["a", "b", "c"].enumerated().map { cluster, name in
+                    let last = index == changed && cluster == 2 ? third : octets.2
+                    return ClusterExport(
+                        locality: Locality(cluster: "cluster-\(name)", region: "r", zone: "z"),
+                        addresses: [IPAddress(bytes: [UInt8(10 + cluster), octets.0, octets.1, last])!])
+                })
+        }.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
+    }
+    let settings = PipelineSettings(locality: Locality(cluster: "cluster-a", region: "r", zone: "z"))
+    let baseRegistry = RegistrySnapshot(services: services(changing: nil, to: 0), version: 1, origin: "bench")
+    var clock = ContinuousClock.now
+    let full = AnswerSnapshot.build(registry: baseRegistry, zones: [], settings: settings)
+    print("full build of \(count) services: \(ContinuousClock.now - clock), \(full.nameCount) names")
+    for round in 0..<5 {
+        let registry = RegistrySnapshot(
+            services: services(changing: round * 997, to: UInt8(200 + round)), version: UInt64(round + 2),
+            origin: "bench")
+        clock = ContinuousClock.now
+        let overlay = AnswerSnapshot.overlay(
+            registry: registry, baseRegistry: baseRegistry, over: full, zones: [], settings: settings)
+        let took = ContinuousClock.now - clock
+        print("overlay \(round): \(took), \(overlay?.overlaidServices ?? -1) services compiled")
+    }
+    exit(0)
+}
 let source = FileRegistrySource(path: arguments[1], logger: .init(label: "bench"))
 var registry = try source.loadNow()
 if kind == "truncated" || kind == "big" {

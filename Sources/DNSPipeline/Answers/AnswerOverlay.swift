@@ -56,8 +56,11 @@ extension AnswerSnapshot {
             }
         }
         if reverseBase != nil && !affected.isEmpty {
-            // The one pass over the whole registry an overlay makes: a set lookup per address, nothing allocated.
-            for service in registry.services where Self.holdsAny(of: affected, service) {
+            // The one pass over the whole registry an overlay makes. Hashing every address would be most of the
+            // overlay's cost: an address is looked up only when its last octet is one of the affected ones'.
+            var lastOctets = LengthSet()
+            for address in affected { lastOctets.insert(Int(address.bytes.last ?? 0)) }
+            for service in registry.services where Self.holdsAny(of: affected, lastOctets: lastOctets, service) {
                 if !changedKeys.contains(ServiceKey(service)) { compiled.append(service) }
             }
         }
@@ -151,13 +154,17 @@ extension AnswerSnapshot {
         return services[low]
     }
 
-    /// Whether `service` holds one of `addresses`, as `addresses(of:)` would list it.
-    private static func holdsAny(of addresses: Set<IPAddress>, _ service: Service) -> Bool {
-        if let vip = service.vip, addresses.contains(vip) { return true }
+    /// Whether `service` holds one of `addresses` (whose last octets are `lastOctets`), as `addresses(of:)`
+    /// would list it.
+    private static func holdsAny(of addresses: Set<IPAddress>, lastOctets: LengthSet, _ service: Service) -> Bool {
+        @inline(__always) func held(_ address: IPAddress) -> Bool {
+            lastOctets.contains(Int(address.bytes.last ?? 0)) && addresses.contains(address)
+        }
+        if let vip = service.vip, held(vip) { return true }
         for export in service.clusters {
-            for address in export.addresses where addresses.contains(address) { return true }
+            for address in export.addresses where held(address) { return true }
             for endpoint in export.endpoints {
-                for address in endpoint.addresses where addresses.contains(address) { return true }
+                for address in endpoint.addresses where held(address) { return true }
             }
         }
         return false
@@ -201,31 +208,66 @@ struct ServiceChanges {
     /// Every changed, added or removed service.
     var keys: [ServiceKey] = []
 
-    /// Nil when either list is not sorted by (namespace, name) without repeats.
+    /// Nil when either list is not sorted by (namespace, name) without repeats. The services are compared where
+    /// they lie (no copy of each, which retains every field); unchanged ones from the etcd source share their
+    /// arrays with the old registry's, so comparing them stops at the arrays' identity.
     init?(old: [Service], new: [Service]) {
-        var left = 0
-        var right = 0
-        func before(_ a: Service, _ b: Service) -> Bool { (a.namespace, a.name) < (b.namespace, b.name) }
-        while left < old.count || right < new.count {
-            if left + 1 < old.count && !before(old[left], old[left + 1]) { return nil }
-            if right + 1 < new.count && !before(new[right], new[right + 1]) { return nil }
-            if right == new.count || (left < old.count && before(old[left], new[right])) {
-                self.old.append(old[left])
-                keys.append(ServiceKey(old[left]))
+        let ok = old.withUnsafeBufferPointer { old in
+            new.withUnsafeBufferPointer { new in self.walk(old, new) }
+        }
+        if !ok { return nil }
+    }
+
+    /// -1, 0 or 1 as `a` sorts before, with or after `b` by (namespace, name).
+    @inline(__always)
+    private static func order(_ a: UnsafePointer<Service>, _ b: UnsafePointer<Service>) -> Int {
+        if a.pointee.namespace != b.pointee.namespace { return a.pointee.namespace < b.pointee.namespace ? -1 : 1 }
+        if a.pointee.name != b.pointee.name { return a.pointee.name < b.pointee.name ? -1 : 1 }
+        return 0
+    }
+
+    private mutating func walk(_ old: UnsafeBufferPointer<Service>, _ new: UnsafeBufferPointer<Service>) -> Bool {
+        guard var left = old.baseAddress, var right = new.baseAddress else {
+            self.old = Array(old)
+            self.new = Array(new)
+            keys = (Array(old) + Array(new)).map(ServiceKey.init)
+            return true
+        }
+        let oldEnd = left + old.count
+        let newEnd = right + new.count
+        while left < oldEnd || right < newEnd {
+            let step: Int
+            if right == newEnd {
+                step = -1
+            } else if left == oldEnd {
+                step = 1
+            } else {
+                step = Self.order(left, right)
+            }
+            if step <= 0 {
+                if left + 1 < oldEnd && Self.order(left, left + 1) >= 0 { return false }
+            }
+            if step >= 0 {
+                if right + 1 < newEnd && Self.order(right, right + 1) >= 0 { return false }
+            }
+            if step < 0 {
+                self.old.append(left.pointee)
+                keys.append(ServiceKey(left.pointee))
                 left += 1
-            } else if left == old.count || before(new[right], old[left]) {
-                self.new.append(new[right])
-                keys.append(ServiceKey(new[right]))
+            } else if step > 0 {
+                self.new.append(right.pointee)
+                keys.append(ServiceKey(right.pointee))
                 right += 1
             } else {
-                if old[left] != new[right] {
-                    self.old.append(old[left])
-                    self.new.append(new[right])
-                    keys.append(ServiceKey(new[right]))
+                if left.pointee != right.pointee {
+                    self.old.append(left.pointee)
+                    self.new.append(right.pointee)
+                    keys.append(ServiceKey(right.pointee))
                 }
                 left += 1
                 right += 1
             }
         }
+        return true
     }
 }
