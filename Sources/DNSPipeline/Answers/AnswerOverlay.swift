@@ -96,7 +96,7 @@ extension AnswerSnapshot {
             for tree in bases {
                 let fragment = ServiceFragment(namespace: service.namespace, name: service.name, base: tree)
                 for node in base.fragments[fragment]?.nodes ?? [] {
-                    if let key = base.table.key(of: Int(node)) { goneIfAbsent(key) }
+                    if let key = base.name(ofNode: Int(node)) { goneIfAbsent(key) }
                 }
             }
         }
@@ -120,7 +120,7 @@ extension AnswerSnapshot {
         // Names: the base's, less those gone, plus the overlay's that are new.
         var added = 0
         for value in 0..<top.nodes.count {
-            if let key = top.table.key(of: value), base.table.lookup(key) == nil { added += 1 }
+            if let key = top.name(ofNode: value), base.table.lookup(key) == nil { added += 1 }
         }
 
         // Per-service facts: the base's for services left alone, the overlay's for the changed ones.

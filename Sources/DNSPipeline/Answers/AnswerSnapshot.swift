@@ -86,6 +86,13 @@ public final class AnswerSnapshot: Sendable {
     public let base: AnswerSnapshot?
     /// Names of the base that no longer exist (the old names of changed services), for an overlay.
     let removed: NameTable
+    /// Each node's slot in `table` (`NameTable.slotsByValue`): its name, for an overlay over this snapshot.
+    private let nodeSlots: [Int32]
+    /// The name (lower-cased wire form) of node `index`, if the table holds it.
+    func name(ofNode index: Int) -> ArraySlice<UInt8>? {
+        index >= 0 && index < nodeSlots.count ? table.key(atSlot: nodeSlots[index]) : nil
+    }
+
     /// Services an overlay compiled afresh (changed since its base, or sharing an address with one); 0 for a
     /// full snapshot.
     public let overlaidServices: Int
@@ -101,6 +108,7 @@ public final class AnswerSnapshot: Sendable {
         self.removed = overlay?.removed ?? NameTable(capacity: 0)
         self.nameCount = overlay?.nameCount ?? nodes.count
         self.overlaidServices = overlay?.services ?? 0
+        nodeSlots = table.slotsByValue(count: nodes.count)
         self.namesTooLong = namesTooLong
         self.fragments = fragments
         self.reverseFragments = reverseFragments

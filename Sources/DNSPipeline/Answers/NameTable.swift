@@ -15,12 +15,6 @@ struct NameTable: Sendable {
     private var slots: [Slot]
     private var keys: [UInt8] = []
     private let mask: Int
-    /// The slot of each value, -1 for none: a node's name from its index (`key(of:)`), which an overlay needs
-    /// for the names of a changed service's old nodes.
-    private var slotOfValue: [Int32] = []
-
-    /// How many names the table holds.
-    private(set) var count = 0
 
     init(capacity: Int) {
         var size = 16
@@ -37,9 +31,7 @@ struct NameTable: Sendable {
         while slots[index].keyLength != 0 { index = (index + 1) & mask }
         slots[index] = Slot(
             hash: hash, keyStart: Int32(keys.count), keyLength: Int32(lowered.count), value: Int32(value))
-        if value >= slotOfValue.count { slotOfValue += repeatElement(-1, count: value + 1 - slotOfValue.count) }
-        slotOfValue[value] = Int32(index)
-        count += 1
+
         // Padded with zeros to whole words, so a lookup compares the key a word at a time with full loads.
         keys += lowered
         keys += repeatElement(0, count: (8 - lowered.count % 8) % 8)
@@ -56,11 +48,22 @@ struct NameTable: Sendable {
         return result
     }
 
-    /// The key (lower-cased wire name) holding `value`, if any.
-    func key(of value: Int) -> ArraySlice<UInt8>? {
-        guard value >= 0, value < slotOfValue.count, slotOfValue[value] >= 0 else { return nil }
-        let slot = slots[Int(slotOfValue[value])]
-        return keys[Int(slot.keyStart)..<Int(slot.keyStart + slot.keyLength)]
+    /// The slot of each value `0..<count`, -1 for a value no key holds: with `key(atSlot:)`, a node's name from
+    /// its index, which an overlay needs for the names of a changed service's old nodes. Kept apart from the
+    /// table (in the snapshot), so a lookup's copy of the table carries no third array.
+    func slotsByValue(count: Int) -> [Int32] {
+        var result = [Int32](repeating: -1, count: count)
+        for (index, slot) in slots.enumerated() where slot.keyLength != 0 && Int(slot.value) < count {
+            result[Int(slot.value)] = Int32(index)
+        }
+        return result
+    }
+
+    /// The key (lower-cased wire name) in slot `slot` of `slotsByValue`; nil for -1.
+    func key(atSlot slot: Int32) -> ArraySlice<UInt8>? {
+        guard slot >= 0 else { return nil }
+        let found = slots[Int(slot)]
+        return keys[Int(found.keyStart)..<Int(found.keyStart + found.keyLength)]
     }
 
     /// Finds a name given as an array (a key of another table, say).
