@@ -43,6 +43,13 @@ if kind == "overlay" {
     var clock = ContinuousClock.now
     let full = AnswerSnapshot.build(registry: baseRegistry, zones: [], settings: settings)
     print("full build of \(count) services: \(ContinuousClock.now - clock), \(full.nameCount) names")
+    for (part, bytes) in full.memoryByPart { print("  \(part): \(bytes / 1024) KiB") }
+    print("  total: \(full.memoryByPart.reduce(0) { $0 + $1.bytes } / 1024 / 1024) MiB")
+    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) {
+        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS") || line.hasPrefix("VmHWM") {
+            print("  \(line.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " "))")
+        }
+    }
     for round in 0..<5 {
         let registry = RegistrySnapshot(
             services: services(changing: round * 997, to: UInt8(200 + round)), version: UInt64(round + 2),

@@ -88,6 +88,32 @@ public final class AnswerSnapshot: Sendable {
     let removed: NameTable
     /// Each node's slot in `table` (`NameTable.slotsByValue`): its name, for an overlay over this snapshot.
     private let nodeSlots: [Int32]
+    /// What the snapshot's arrays hold, in bytes, by part (element counts times their size; each array's spare
+    /// capacity and malloc's overhead are not counted): where the memory of a big registry goes.
+    public var memoryByPart: [(part: String, bytes: Int)] {
+        let table = self.table.bytes
+        let templates = self.templates.byteCounts
+        return [
+            ("name table slots", table.slots), ("name table keys", table.keys),
+            ("nodes", nodes.count * MemoryLayout<Node>.stride), ("node slots", nodeSlots.count * 4),
+            (
+                "type tables",
+                types.codes.count * 2 + (types.templates.count + types.variants.count) * 4
+                    + (types.variantTemplates.count + types.variantPlans.count + types.variantChoices.count) * 4
+            ),
+            ("templates (responses)", templates.responses), ("templates (spans)", templates.spans),
+            (
+                "fragments (entries; their services share the registry's storage)",
+                fragments.count * (MemoryLayout<ServiceFragment>.stride + MemoryLayout<CompiledFragment>.stride)
+                    + fragments.values.reduce(0) { $0 + $1.nodes.count * 4 }
+            ),
+            (
+                "reverse fragments (entries)",
+                reverseFragments.count * (MemoryLayout<DNSName>.stride + MemoryLayout<CompiledReverse>.stride)
+            ),
+        ]
+    }
+
     /// The name (lower-cased wire form) of node `index`, if the table holds it.
     func name(ofNode index: Int) -> ArraySlice<UInt8>? {
         index >= 0 && index < nodeSlots.count ? table.key(atSlot: nodeSlots[index]) : nil

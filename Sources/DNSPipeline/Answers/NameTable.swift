@@ -23,6 +23,9 @@ struct NameTable: Sendable {
         mask = size - 1
     }
 
+    /// Bytes held by the slots and by the keys (their arrays' element counts; capacity beyond is malloc's).
+    var bytes: (slots: Int, keys: Int) { (slots.count * MemoryLayout<Slot>.stride, keys.count) }
+
     /// Inserts a name given in wire form; the caller guarantees each name is inserted once.
     mutating func insert(_ wire: [UInt8], value: Int) {
         let lowered = wire.map { $0 &- 0x41 < 26 ? $0 | 0x20 : $0 }

@@ -12,6 +12,8 @@ struct TemplateStore: Sendable {
     private var spans: [Span] = []
 
     var count: Int { spans.count }
+    /// Bytes of the responses, and of their spans.
+    var byteCounts: (responses: Int, spans: Int) { (bytes.count, spans.count * MemoryLayout<Span>.stride) }
 
     /// Stores a response and returns its index.
     mutating func append(_ template: [UInt8]) -> Int32 {
