@@ -39,7 +39,13 @@ extension AnswerSnapshot {
         // base's (another service may share them).
         let reverseBase = settings.serviceZones.first.flatMap { try? $0.prepending("svc") }
         var affected = Set<IPAddress>()
-        for service in changes.old + changes.new { affected.formUnion(Self.addresses(of: service)) }
+        for service in changes.old + changes.new {
+            // Never true: the walk visits every address.
+            _ = Self.anyAddress(of: service) {
+                affected.insert($0)
+                return false
+            }
+        }
         let changedKeys = Set(changes.keys)
         var compiled = changes.new
         // Services a zone refers to (an NS host, a CNAME target) are compiled too, changed or not: the zone's
@@ -154,26 +160,24 @@ extension AnswerSnapshot {
         return services[low]
     }
 
-    /// Whether `service` holds one of `addresses` (whose last octets are `lastOctets`), as `addresses(of:)`
-    /// would list it.
+    /// Whether `service` holds one of `addresses` (whose last octets are `lastOctets`).
     private static func holdsAny(of addresses: Set<IPAddress>, lastOctets: LengthSet, _ service: Service) -> Bool {
-        @inline(__always) func held(_ address: IPAddress) -> Bool {
-            lastOctets.contains(Int(address.bytes.last ?? 0)) && addresses.contains(address)
-        }
-        if let vip = service.vip, held(vip) { return true }
+        anyAddress(of: service) { lastOctets.contains(Int($0.bytes.last ?? 0)) && addresses.contains($0) }
+    }
+
+    /// Whether `test` holds for an address a service's reverse names can come from (its vip, its exports' and
+    /// their endpoints'), trying them in turn and stopping at the first: the one walk both the collection of
+    /// affected addresses and the search for services holding one use.
+    @inline(__always)
+    private static func anyAddress(of service: Service, _ test: (IPAddress) -> Bool) -> Bool {
+        if let vip = service.vip, test(vip) { return true }
         for export in service.clusters {
-            for address in export.addresses where held(address) { return true }
+            for address in export.addresses where test(address) { return true }
             for endpoint in export.endpoints {
-                for address in endpoint.addresses where held(address) { return true }
+                for address in endpoint.addresses where test(address) { return true }
             }
         }
         return false
-    }
-
-    /// Every address a service's reverse names can come from: its vip, its exports' and their endpoints'.
-    private static func addresses(of service: Service) -> [IPAddress] {
-        [service.vip].compactMap { $0 }
-            + service.clusters.flatMap { $0.addresses + $0.endpoints.flatMap(\.addresses) }
     }
 
     /// "NS/NAME" of a `namesTooLong` entry ("NS/NAME: TEXT (N octets)").

@@ -151,9 +151,6 @@ public final class QueryProcessor: Sendable {
 public struct SnapshotHold: Sendable {
     let snapshot: AnswerSnapshot
     let generation: UInt64
-
-    /// The snapshot this hold answers from.
-    public var current: AnswerSnapshot { snapshot }
 }
 
 /// The bits behind the weighted rotation: a counter mixed by SplitMix64, so a fixed seed gives a repeatable
