@@ -2,9 +2,13 @@
 #define _GNU_SOURCE
 #include "CSocketBatch.h"
 
+#include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define SCDNS_MAX_BATCH 256
 
@@ -88,4 +92,13 @@ int scdns_allowed_cpus(void) {
     CPU_ZERO(&set);
     if (sched_getaffinity(0, sizeof(set), &set) != 0) return 0;
     return CPU_COUNT(&set);
+}
+
+int scdns_lower_thread_priority(int increment) {
+    // On Linux a nice value belongs to the thread (setpriority with its thread id), not the process.
+    pid_t thread = (pid_t)syscall(SYS_gettid);
+    errno = 0;
+    int current = getpriority(PRIO_PROCESS, (id_t)thread);
+    if (current == -1 && errno != 0) return -1;
+    return setpriority(PRIO_PROCESS, (id_t)thread, current + increment);
 }

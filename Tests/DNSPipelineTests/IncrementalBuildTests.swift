@@ -147,6 +147,12 @@ final class IncrementalBuildTests: XCTestCase {
         changed("one of the two leaves the shared address") {
             $0[index("legacy", in: $0)].clusters[0].addresses = [IPAddress("10.100.0.201")!]
         }
+        changed("a service moves onto addresses that unchanged services hold (a ready endpoint's, an IPv6 one)") {
+            $0[index("legacy", in: $0)].clusters[0].addresses = [IPAddress("10.103.0.1")!, IPAddress("fd00:200::1")!]
+        }
+        changed("and off them again") {
+            $0[index("legacy", in: $0)].clusters[0].addresses = [IPAddress("10.100.0.201")!]
+        }
         changed("nothing changes but the registry's version (the SOA serial)") { _ in }
         return changes
     }
@@ -194,6 +200,55 @@ final class IncrementalBuildTests: XCTestCase {
             try assertSameAnswers(overlay, scratch, names: names(registries))
             previous = overlay
         }
+    }
+
+    /// The same chain, told which services each change touched (as the etcd source's deltas tell the publisher,
+    /// accumulated since the base) rather than comparing the registries: the same answers. The list given is a
+    /// superset, as a delta may be: one service named in it never changes.
+    func testAnOverlayToldTheChangedServicesAnswersAsABuildFromScratch() throws {
+        let base = baseServices
+        let baseRegistry = PipelineFixture.registry(base, version: 1)
+        let full = AnswerSnapshot.build(registry: baseRegistry, zones: [PipelineFixture.zone], settings: settings)
+        var touched: Set<ServiceID> = [ServiceID(namespace: "app", name: "wide")]
+        var previous = base
+        var registries = [base]
+        for (step, (description, services)) in changeSteps().enumerated() {
+            // The test's own account of what changed: every service whose value differs, or that came or went.
+            let before = Dictionary(uniqueKeysWithValues: previous.map { (ServiceID($0), $0) })
+            let after = Dictionary(uniqueKeysWithValues: services.map { (ServiceID($0), $0) })
+            touched.formUnion(Set(before.keys).union(after.keys).filter { before[$0] != after[$0] })
+            let version = UInt64(step + 2)
+            let overlay = try XCTUnwrap(
+                AnswerSnapshot.overlay(
+                    registry: PipelineFixture.registry(services, version: version), baseRegistry: baseRegistry,
+                    over: full, zones: [PipelineFixture.zone], settings: settings, changed: Array(touched)),
+                description)
+            XCTAssertLessThan(overlay.overlaidServices, services.count, description)
+            registries.append(services)
+            try assertSameAnswers(overlay, build(services, version: version), names: names(registries))
+            previous = services
+        }
+    }
+
+    /// The list is trusted, not checked: told that nothing changed, an overlay compiles no changed service and
+    /// reads none of the registry (which is what makes it cost the change alone); only `ns.dns`, the NS host of
+    /// the synthesized `global.` zone, is compiled, as always, for the zone's new serial.
+    func testAnOverlayToldNothingChangedLooksAtNoService() throws {
+        let base = baseServices
+        let baseRegistry = PipelineFixture.registry(base, version: 1)
+        let full = AnswerSnapshot.build(registry: baseRegistry, zones: [PipelineFixture.zone], settings: settings)
+        let (_, changed) = changeSteps()[0]
+        let registry = PipelineFixture.registry(changed, version: 2)
+        let told = try XCTUnwrap(
+            AnswerSnapshot.overlay(
+                registry: registry, baseRegistry: baseRegistry, over: full, zones: [PipelineFixture.zone],
+                settings: settings, changed: []))
+        XCTAssertEqual(told.overlaidServices, 1)
+        let compared = try XCTUnwrap(
+            AnswerSnapshot.overlay(
+                registry: registry, baseRegistry: baseRegistry, over: full, zones: [PipelineFixture.zone],
+                settings: settings))
+        XCTAssertGreaterThan(compared.overlaidServices, 1, "compared, the change is found")
     }
 
     /// Where an overlay could not be exact, or would cost as much as a full build, there is none.

@@ -55,6 +55,11 @@ final class EtcdSourceTests: XCTestCase {
         let snapshot = try await published.await { $0.services.count == 2 }
         XCTAssertEqual(snapshot.revision, next)
         XCTAssertGreaterThan(snapshot.version, initial.version)
+        // A listing says nothing of what changed; a watched change names its service, from the snapshot before.
+        XCTAssertNil(initial.delta)
+        XCTAssertEqual(
+            snapshot.delta,
+            RegistryDelta(from: snapshot.version - 1, services: [ServiceID(namespace: "shop", name: "api")]))
 
         etcd.kill(0)
         let deadline = ContinuousClock.now + .seconds(15)

@@ -44,4 +44,9 @@ int scdns_receiver_receive(scdns_receiver *receiver, int fd, int flags);
 /// `workers: auto` runs no more threads than `taskset` or a cpuset leaves it.
 int scdns_allowed_cpus(void);
 
+/// Makes the calling thread `increment` nicer (setpriority(2) on its thread id): background work such as folding
+/// a registry change into a full build yields the CPU to the threads answering queries and taking updates.
+/// Returns 0, or -1 with errno set.
+int scdns_lower_thread_priority(int increment);
+
 #endif

@@ -14,15 +14,23 @@ extension AnswerSnapshot {
     /// deliver them. `base` may itself be an overlay: the new one lies over that overlay's base, and `baseRegistry`
     /// must be the registry that base was built from. Nil too when more than `maxServices` services changed: a
     /// full build reusing the base then costs about as much.
+    ///
+    /// `changed`, when the caller knows it (`RegistryDelta`s since `baseRegistry`), lists every service that may
+    /// differ between the two registries: the overlay then costs the changed services alone, with no pass over
+    /// the registry. Without it, one merge walk over both registries finds them.
     public static func overlay(
         registry: RegistrySnapshot, baseRegistry: RegistrySnapshot, over base: AnswerSnapshot,
-        zones: [AuthoritativeZone], settings: PipelineSettings, maxServices: Int = .max
+        zones: [AuthoritativeZone], settings: PipelineSettings, maxServices: Int = .max, changed: [ServiceID]? = nil
     ) -> AnswerSnapshot? {
         let base = base.base ?? base
-        guard AnswerCompiler.namingTreesAreDisjoint(settings),
-            let changes = ServiceChanges(old: baseRegistry.services, new: registry.services),
-            changes.keys.count <= maxServices
-        else { return nil }
+        guard AnswerCompiler.namingTreesAreDisjoint(settings) else { return nil }
+        let found =
+            if let changed {
+                ServiceChanges(old: baseRegistry, new: registry, listed: changed)
+            } else {
+                ServiceChanges(old: baseRegistry.services, new: registry.services)
+            }
+        guard let changes = found, changes.keys.count <= maxServices else { return nil }
         let compiler = AnswerCompiler(registry: registry, zoneFiles: zones, settings: settings)
         let unsafeRoots = AnswerCompiler.namesReferencedByZones(compiler.allZones())
         let bases =
@@ -53,21 +61,28 @@ extension AnswerSnapshot {
         for root in unsafeRoots where root.labelCount >= 2 {
             for tree in bases where root.labelCount == tree.labelCount + 2 && root.isSubdomain(of: tree) {
                 let labels = root.labels
-                let key = ServiceKey(
+                let key = ServiceID(
                     namespace: String(decoding: labels[1], as: UTF8.self).lowercased(),
                     name: String(decoding: labels[0], as: UTF8.self).lowercased())
-                if !changedKeys.contains(key), let service = Self.service(key, in: registry.services) {
+                if !changedKeys.contains(key), let service = registry.service(key) {
                     compiled.append(service)
                 }
             }
         }
-        if reverseBase != nil && !affected.isEmpty {
-            // The one pass over the whole registry an overlay makes. Hashing every address would be most of the
-            // overlay's cost: an address is looked up only when its last octet is one of the affected ones'.
-            var lastOctets = LengthSet()
-            for address in affected { lastOctets.insert(Int(address.bytes.last ?? 0)) }
-            for service in registry.services where Self.holdsAny(of: affected, lastOctets: lastOctets, service) {
-                if !changedKeys.contains(ServiceKey(service)) { compiled.append(service) }
+        if let reverseBase, !affected.isEmpty {
+            if let holders = Self.holders(of: affected, in: base, under: reverseBase) {
+                // Unchanged services are in the new registry as in the base: the base's PTR records name them.
+                for id in holders where !changedKeys.contains(id) {
+                    if let service = registry.service(id) { compiled.append(service) }
+                }
+            } else {
+                // A pass over the whole registry. Hashing every address would be most of its cost: an address is
+                // looked up only when its last octet is one of the affected ones'.
+                var lastOctets = LengthSet()
+                for address in affected { lastOctets.insert(Int(address.bytes.last ?? 0)) }
+                for service in registry.services where Self.holdsAny(of: affected, lastOctets: lastOctets, service) {
+                    if !changedKeys.contains(ServiceID(service)) { compiled.append(service) }
+                }
             }
         }
         var reverseNames = Set<DNSName>()
@@ -84,7 +99,7 @@ extension AnswerSnapshot {
         }
         compiled.sort { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
         compiled = compiled.enumerated().filter {
-            $0.offset == 0 || ServiceKey(compiled[$0.offset - 1]) != ServiceKey($0.element)
+            $0.offset == 0 || ServiceID(compiled[$0.offset - 1]) != ServiceID($0.element)
         }
         .map(\.element)
         var overlayCompiler = AnswerCompiler(
@@ -111,14 +126,11 @@ extension AnswerSnapshot {
             if base.table.lookup(key) != nil { goneIfAbsent(key) }
         }
         let oldNamespaces = Set(changes.old.map(\.namespace)).subtracting(changes.new.map(\.namespace))
-        if !oldNamespaces.isEmpty {
-            let remaining = Set(registry.services.map(\.namespace))
-            for namespace in oldNamespaces.subtracting(remaining) {
-                for tree in bases {
-                    guard let name = try? tree.prepending(namespace) else { continue }
-                    let key = ArraySlice(name.lowercased().wire)
-                    if base.table.lookup(key) != nil { goneIfAbsent(key) }
-                }
+        for namespace in oldNamespaces where !registry.hasServices(inNamespace: namespace) {
+            for tree in bases {
+                guard let name = try? tree.prepending(namespace) else { continue }
+                let key = ArraySlice(name.lowercased().wire)
+                if base.table.lookup(key) != nil { goneIfAbsent(key) }
             }
         }
         var removed = NameTable(capacity: gone.count)
@@ -143,21 +155,33 @@ extension AnswerSnapshot {
             overlay: (base, removed, base.nameCount - gone.count + added, compiled.count))
     }
 
-    /// The service `key` of `services` (sorted by namespace and name), found by binary search.
-    private static func service(_ key: ServiceKey, in services: [Service]) -> Service? {
-        var low = 0
-        var high = services.count
-        while low < high {
-            let middle = (low + high) / 2
-            let candidate = services[middle]
-            if (candidate.namespace, candidate.name) < (key.namespace, key.name) {
-                low = middle + 1
-            } else {
-                high = middle
+    /// The services whose records make up the base's PTR names of `addresses`, read from those records' targets
+    /// (every target is under its service's `NAME.NS.svc.ZONE`, `reverseBase` being `svc.ZONE`): no pass over
+    /// the registry. Nil when the base kept no records for a PTR name it answers (one inside a zone of ours).
+    private static func holders(
+        of addresses: Set<IPAddress>, in base: AnswerSnapshot, under reverseBase: DNSName
+    ) -> Set<ServiceID>? {
+        let depth = reverseBase.labelCount
+        var holders = Set<ServiceID>()
+        for address in addresses {
+            let name = ReverseRecords.reverseName(address)
+            guard let compiled = base.reverseFragments[name] else {
+                // No PTR name: no service of the base held the address where a PTR record comes from.
+                if base.table.lookup(ArraySlice(name.lowercased().wire)) == nil { continue }
+                return nil
+            }
+            for record in compiled.records {
+                guard case .ptr(let target) = record.data, target.isSubdomain(of: reverseBase) else { return nil }
+                let labels = target.labels
+                guard labels.count >= depth + 2 else { return nil }
+                let top = labels.count - depth
+                holders.insert(
+                    ServiceID(
+                        namespace: String(decoding: labels[top - 1], as: UTF8.self),
+                        name: String(decoding: labels[top - 2], as: UTF8.self)))
             }
         }
-        guard low < services.count, ServiceKey(services[low]) == key else { return nil }
-        return services[low]
+        return holders
     }
 
     /// Whether `service` holds one of `addresses` (whose last octets are `lastOctets`).
@@ -186,22 +210,6 @@ extension AnswerSnapshot {
     }
 }
 
-/// A service's identity in a registry.
-struct ServiceKey: Hashable {
-    var namespace: String
-    var name: String
-
-    init(_ service: Service) {
-        namespace = service.namespace
-        name = service.name
-    }
-
-    init(namespace: String, name: String) {
-        self.namespace = namespace
-        self.name = name
-    }
-}
-
 /// The services that differ between two registries, each sorted by (namespace, name): found by one merge walk,
 /// in which unchanged services compare cheaply (their arrays share storage).
 struct ServiceChanges {
@@ -210,7 +218,20 @@ struct ServiceChanges {
     /// The new versions of services changed or added.
     var new: [Service] = []
     /// Every changed, added or removed service.
-    var keys: [ServiceKey] = []
+    var keys: [ServiceID] = []
+
+    /// The services of `listed` that differ between the two registries, each found by binary search: every
+    /// service that may have changed must be listed.
+    init(old: RegistrySnapshot, new: RegistrySnapshot, listed: [ServiceID]) {
+        for id in Set(listed).sorted() {
+            let before = old.service(id)
+            let after = new.service(id)
+            guard before != after else { continue }
+            if let before { self.old.append(before) }
+            if let after { self.new.append(after) }
+            keys.append(id)
+        }
+    }
 
     /// Nil when either list is not sorted by (namespace, name) without repeats. The services are compared where
     /// they lie (no copy of each, which retains every field); unchanged ones from the etcd source share their
@@ -234,7 +255,7 @@ struct ServiceChanges {
         guard var left = old.baseAddress, var right = new.baseAddress else {
             self.old = Array(old)
             self.new = Array(new)
-            keys = (Array(old) + Array(new)).map(ServiceKey.init)
+            keys = (Array(old) + Array(new)).map(ServiceID.init)
             return true
         }
         let oldEnd = left + old.count
@@ -256,17 +277,17 @@ struct ServiceChanges {
             }
             if step < 0 {
                 self.old.append(left.pointee)
-                keys.append(ServiceKey(left.pointee))
+                keys.append(ServiceID(left.pointee))
                 left += 1
             } else if step > 0 {
                 self.new.append(right.pointee)
-                keys.append(ServiceKey(right.pointee))
+                keys.append(ServiceID(right.pointee))
                 right += 1
             } else {
                 if left.pointee != right.pointee {
                     self.old.append(left.pointee)
                     self.new.append(right.pointee)
-                    keys.append(ServiceKey(right.pointee))
+                    keys.append(ServiceID(right.pointee))
                 }
                 left += 1
                 right += 1

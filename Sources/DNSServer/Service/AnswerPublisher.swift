@@ -1,3 +1,4 @@
+import CSocketBatch
 import DNSPipeline
 import Foundation
 import Logging
@@ -26,12 +27,61 @@ final class AnswerPublisher: Sendable {
         var folding = false
         /// Bumped by every zones change, which builds in full: a fold started before one is dropped.
         var zonesGeneration = 0
+        /// What changed since `full` was built, step by step.
+        var changes = ChangeLog()
+        /// The step of `changes` that `full` answers.
+        var fullStep = 0
+
+        /// The services that may differ between `full.answered` and `answered`, when every step since `full`
+        /// said (a registry delta each) and no target is down (a verdict on a shared address can change services
+        /// no delta lists); nil otherwise, and an overlay compares the registries.
+        var changedSinceFull: [ServiceID]? {
+            guard down.isEmpty else { return nil }
+            return changes.services(after: fullStep)
+        }
+
+        /// `full` now answers everything up to step `step`.
+        mutating func built(_ snapshot: AnswerSnapshot, from registry: RegistrySnapshot, atStep step: Int) {
+            full = (snapshot, registry)
+            fullStep = step
+            changes.forget(through: step)
+        }
 
         /// The registry as answered: the exports of the targets down made unhealthy.
         var answered: RegistrySnapshot {
             let down = self.down
             guard !down.isEmpty else { return registry }
             return registry.with(services: ReachabilityPlan.demoting(registry.services, down: down))
+        }
+    }
+
+    /// The services each change since the last full build touched, while every change says (a registry with a
+    /// delta from the one before); a change that does not (a file reloaded, a probe verdict) makes the rest
+    /// unknown until the next full build forgets it.
+    struct ChangeLog {
+        private var steps: [(step: Int, services: [ServiceID]?)] = []
+        /// The number of changes recorded so far.
+        private(set) var step = 0
+
+        /// Records a change: the services it touched, or nil when unknown.
+        mutating func record(_ services: [ServiceID]?) {
+            step += 1
+            steps.append((step, services))
+        }
+
+        /// Every service touched after step `since`; nil when a change since did not say.
+        func services(after since: Int) -> [ServiceID]? {
+            var services: [ServiceID] = []
+            for entry in steps where entry.step > since {
+                guard let touched = entry.services else { return nil }
+                services += touched
+            }
+            return services
+        }
+
+        /// Drops the changes up to `step`: a full build answers them.
+        mutating func forget(through step: Int) {
+            steps.removeAll { $0.step <= step }
         }
     }
 
@@ -110,6 +160,11 @@ final class AnswerPublisher: Sendable {
     /// is built in full at once, reusing the compiled names of the services it leaves alone.
     func publish(registry: RegistrySnapshot) {
         inputs.withLock { inputs in
+            let delta = registry.delta.flatMap { delta in
+                delta.from == inputs.registry.version && registry.origin == inputs.registry.origin
+                    ? delta.services : nil
+            }
+            inputs.changes.record(delta)
             inputs.registry = registry
             rebuild(&inputs)
         }
@@ -125,7 +180,10 @@ final class AnswerPublisher: Sendable {
         inputs.withLock { inputs in
             let before = Set(inputs.down.keys)
             inputs.probes = verdicts
-            if Set(inputs.down.keys) != before { rebuild(&inputs) }
+            if Set(inputs.down.keys) != before {
+                inputs.changes.record(nil)
+                rebuild(&inputs)
+            }
         }
     }
 
@@ -149,7 +207,7 @@ final class AnswerPublisher: Sendable {
             let answered = inputs.answered
             let start = ContinuousClock.now
             let snapshot = AnswerSnapshot.build(registry: answered, zones: inputs.zones, settings: settings)
-            inputs.full = (snapshot, answered)
+            inputs.built(snapshot, from: answered, atStep: inputs.changes.step)
             swapIn(snapshot, inputs: inputs, took: ContinuousClock.now - start)
         }
     }
@@ -162,7 +220,7 @@ final class AnswerPublisher: Sendable {
         let limit = max(Self.overlayMinimum, inputs.full.answered.services.count / 8)
         if let overlay = AnswerSnapshot.overlay(
             registry: answered, baseRegistry: inputs.full.answered, over: inputs.full.snapshot, zones: inputs.zones,
-            settings: settings, maxServices: limit)
+            settings: settings, maxServices: limit, changed: inputs.changedSinceFull)
         {
             swapIn(overlay, inputs: inputs, took: ContinuousClock.now - start)
             scheduleFold(&inputs)
@@ -170,23 +228,30 @@ final class AnswerPublisher: Sendable {
         }
         let snapshot = AnswerSnapshot.build(
             registry: answered, zones: inputs.zones, settings: settings, previous: inputs.full.snapshot)
-        inputs.full = (snapshot, answered)
+        inputs.built(snapshot, from: answered, atStep: inputs.changes.step)
         swapIn(snapshot, inputs: inputs, took: ContinuousClock.now - start)
     }
 
     /// An overlay of up to this many services is always worth it, whatever the registry's size.
     static let overlayMinimum = 256
 
-    /// Starts a full build of the current inputs off the lock, unless one is running (it then overlays what
-    /// changed meanwhile on its result, and folds again).
+    /// How much nicer (setpriority) the thread folding overlays in runs: a fold at 100,000 services takes
+    /// seconds of CPU, which the threads answering queries and taking the next change must not wait behind.
+    static let foldNiceness: Int32 = 10
+
+    /// Starts a full build of the current inputs on a thread of its own at a lower priority, unless one is
+    /// running (it then overlays what changed meanwhile on its result, and folds again).
     private func scheduleFold(_ inputs: inout Inputs) {
         guard !inputs.folding else { return }
         inputs.folding = true
         let snapshot = (
             registry: inputs.answered, zones: inputs.zones, generation: inputs.zonesGeneration,
-            previous: inputs.full.snapshot
+            previous: inputs.full.snapshot, step: inputs.changes.step
         )
-        Task.detached { [self] in
+        // A thread of its own rather than a task: a lowered priority stays with the thread, and must not stay
+        // with a thread of the shared pool.
+        let thread = Thread { [self] in
+            _ = scdns_lower_thread_priority(Self.foldNiceness)
             let start = ContinuousClock.now
             let full = AnswerSnapshot.build(
                 registry: snapshot.registry, zones: snapshot.zones, settings: settings, previous: snapshot.previous)
@@ -195,17 +260,16 @@ final class AnswerPublisher: Sendable {
                 inputs.folding = false
                 // Zones changed meanwhile: that rebuilt everything already.
                 guard inputs.zonesGeneration == snapshot.generation else { return }
-                inputs.full = (full, snapshot.registry)
-                let current = inputs.answered
-                if current.version == snapshot.registry.version && current.origin == snapshot.registry.origin
-                    && current.services == snapshot.registry.services
-                {
+                inputs.built(full, from: snapshot.registry, atStep: snapshot.step)
+                if inputs.changes.step == snapshot.step {
                     swapIn(full, inputs: inputs, took: took, folded: true)
                 } else {
                     rebuild(&inputs)
                 }
             }
         }
+        thread.name = "scdns-fold"
+        thread.start()
     }
 
     /// Puts `snapshot` in service for `inputs`, and logs and counts what changed.

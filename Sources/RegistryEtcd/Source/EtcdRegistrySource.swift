@@ -272,15 +272,19 @@ public final class EtcdRegistrySource: RegistrySource {
         let (snapshot, rejections) = shared.withLock { shared -> (RegistrySnapshot?, [EtcdRegistryState.Rejection]) in
             var changed = false
             var rejections: [EtcdRegistryState.Rejection] = []
+            var touched = Set<ServiceID>()
             for message in messages {
                 let outcome = shared.state.apply(message.watchEvents)
                 changed = changed || outcome.changed
                 rejections += outcome.rejections
+                touched.formUnion(outcome.touched)
             }
             shared.rejections += rejections.count
             guard changed else { return (nil, rejections) }
+            // Events that changed nothing made no snapshot, so what they touched is still as in the last one.
+            let delta = RegistryDelta(from: shared.version, services: touched.sorted())
             shared.version += 1
-            return (makeSnapshot(shared), rejections)
+            return (makeSnapshot(shared, delta: delta), rejections)
         }
         for rejection in rejections { logRejection(rejection) }
         if let snapshot {
@@ -291,10 +295,10 @@ public final class EtcdRegistrySource: RegistrySource {
         }
     }
 
-    private func makeSnapshot(_ shared: Shared) -> RegistrySnapshot {
+    private func makeSnapshot(_ shared: Shared, delta: RegistryDelta? = nil) -> RegistrySnapshot {
         RegistrySnapshot(
             services: shared.state.services, version: shared.version, origin: origin,
-            revision: shared.state.revision, beacons: shared.state.beacons)
+            revision: shared.state.revision, beacons: shared.state.beacons, delta: delta)
     }
 
     private func logRejection(_ rejection: EtcdRegistryState.Rejection) {

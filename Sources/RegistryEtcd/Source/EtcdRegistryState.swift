@@ -118,10 +118,18 @@ struct EtcdRegistryState {
         return rejections
     }
 
-    /// Applies watch events in order; returns whether any service or the revision changed (the revision is the
-    /// zones' SOA serial, so a change that leaves every service as it was still makes a new snapshot), and the
-    /// values rejected.
-    mutating func apply(_ events: [WatchEvent]) -> (changed: Bool, rejections: [Rejection]) {
+    /// What applying watch events did.
+    struct Applied {
+        /// Whether any service or the revision changed (the revision is the zones' SOA serial, so a change that
+        /// leaves every service as it was still makes a new snapshot).
+        var changed: Bool
+        var rejections: [Rejection]
+        /// The services the events touched: each one that changed, maybe some that did not.
+        var touched: Set<ServiceID>
+    }
+
+    /// Applies watch events in order.
+    mutating func apply(_ events: [WatchEvent]) -> Applied {
         let revisionBefore = revision
         let beaconsBefore = beacons
         var rejections: [Rejection] = []
@@ -164,7 +172,9 @@ struct EtcdRegistryState {
         for id in touched { rejections += resolve(id) }
         let changed = resort(touched)
         // A claim rewritten by its heartbeat with the same beacons changes nothing.
-        return (changed || revision != revisionBefore || beacons != beaconsBefore, rejections)
+        return Applied(
+            changed: changed || revision != revisionBefore || beacons != beaconsBefore, rejections: rejections,
+            touched: touched)
     }
 
     /// Takes a cluster's beacons from its claim's value (nil: the claim is gone).
@@ -293,11 +303,5 @@ struct EtcdRegistryState {
                     key: key, service: service, createRevision: keyValue.createRevision,
                     modRevision: keyValue.modRevision)
             ))
-    }
-}
-
-extension ServiceID {
-    init(_ service: Service) {
-        self.init(namespace: service.namespace, name: service.name)
     }
 }

@@ -14,21 +14,26 @@ public struct RegistrySnapshot: Sendable {
     /// which instances elsewhere probe to tell whether the cluster as a whole is reachable from them. Only an etcd
     /// registry has them.
     public let beacons: [String: [ProbeTarget]]
+    /// Which services differ from the snapshot before it, when the source knows (etcd's watch does); nil when it
+    /// does not (a file is read whole). What answers a change can then cost that change, not the registry.
+    public let delta: RegistryDelta?
 
     /// Takes services that are already validated, merged and sorted (`RegistryDecoder` produces them). It does not
     /// re-validate: building test fixtures directly must stay cheap, and the decoder is the single gatekeeper.
     public init(
         services: [Service], version: UInt64, origin: String, revision: Int64? = nil,
-        beacons: [String: [ProbeTarget]] = [:]
+        beacons: [String: [ProbeTarget]] = [:], delta: RegistryDelta? = nil
     ) {
         self.services = services
         self.version = version
         self.origin = origin
         self.revision = revision
         self.beacons = beacons
+        self.delta = delta
     }
 
-    /// This snapshot with other services (the same origin, version, revision and beacons).
+    /// This snapshot with other services (the same origin, version, revision and beacons; no delta, which
+    /// described the services replaced).
     public func with(services: [Service]) -> RegistrySnapshot {
         RegistrySnapshot(services: services, version: version, origin: origin, revision: revision, beacons: beacons)
     }
@@ -40,6 +45,24 @@ public struct RegistrySnapshot: Sendable {
 
     /// The service `(namespace, name)`, found by binary search over the sorted services.
     public func service(namespace: String, name: String) -> Service? {
+        let low = firstIndex(notBefore: namespace, name)
+        guard low < services.count, services[low].namespace == namespace, services[low].name == name else {
+            return nil
+        }
+        return services[low]
+    }
+
+    /// The service `id`, found by binary search.
+    public func service(_ id: ServiceID) -> Service? { service(namespace: id.namespace, name: id.name) }
+
+    /// Whether any service is in `namespace`, found by binary search.
+    public func hasServices(inNamespace namespace: String) -> Bool {
+        let low = firstIndex(notBefore: namespace, "")
+        return low < services.count && services[low].namespace == namespace
+    }
+
+    /// The index of the first service not sorting before `(namespace, name)`.
+    private func firstIndex(notBefore namespace: String, _ name: String) -> Int {
         var low = 0
         var high = services.count
         while low < high {
@@ -51,9 +74,20 @@ public struct RegistrySnapshot: Sendable {
                 high = middle
             }
         }
-        guard low < services.count, services[low].namespace == namespace, services[low].name == name else {
-            return nil
-        }
-        return services[low]
+        return low
+    }
+}
+
+/// The services one snapshot changed from another: every one added, changed or removed is listed (one listed may
+/// have ended up as it was), so a consumer holding the older snapshot finds what differs without comparing the
+/// whole registry.
+public struct RegistryDelta: Sendable, Equatable {
+    /// The version of the snapshot this one changed from (of the same origin).
+    public var from: UInt64
+    public var services: [ServiceID]
+
+    public init(from: UInt64, services: [ServiceID]) {
+        self.from = from
+        self.services = services
     }
 }
