@@ -11,7 +11,7 @@
 #   ETCD_BENCH_UPDATES=1000       updates timed from put to answer
 #   ETCD_BENCH_BASE=1000          services (x 3 clusters) in the registry while latency is measured
 #   ETCD_BENCH_SCALE=100000       services (x 3 clusters) of the load measurement; 0 leaves it out
-#   ETCD_BENCH_SCALE_UPDATES=20   updates timed from put to answer once that registry is loaded
+#   ETCD_BENCH_SCALE_UPDATES=200  updates timed from put to answer once that registry is loaded
 #
 # What each figure is:
 #   - put / put-to-answer: bench/EtcdBench/main.swift (one put at a time; the next put only after the answer
@@ -29,7 +29,7 @@ PORT=${ETCD_BENCH_PORT:-15400}
 UPDATES=${ETCD_BENCH_UPDATES:-1000}
 BASE=${ETCD_BENCH_BASE:-1000}
 SCALE=${ETCD_BENCH_SCALE:-100000}
-SCALE_UPDATES=${ETCD_BENCH_SCALE_UPDATES:-20}
+SCALE_UPDATES=${ETCD_BENCH_SCALE_UPDATES:-200}
 ETCD_URL=http://127.0.0.1:$PORT
 DNS_PORT=$((PORT + 2))
 

@@ -3,6 +3,7 @@
 #include "CSocketBatch.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,3 +103,5 @@ int scdns_lower_thread_priority(int increment) {
     if (current == -1 && errno != 0) return -1;
     return setpriority(PRIO_PROCESS, (id_t)thread, current + increment);
 }
+
+void scdns_return_free_memory(void) { malloc_trim(0); }

@@ -9,6 +9,8 @@
 // put-to-answer is timed from just before the put is sent to the first answer that carries the new address,
 // so it includes etcd's commit (also printed on its own), the watch, the snapshot and answer rebuild, and one
 // query round trip. Queries are 200 µs apart (each also waits for its answer, ~30-60 µs on loopback).
+// answer-after-put is timed from the put's reply to that answer: scdns's part without etcd's commit (0 when
+// the watch delivered the change before the put's reply reached this client).
 import DNSWire
 import Foundation
 import Logging
@@ -81,12 +83,14 @@ case "latency":
     let key = layout.key(namespace: "bench", name: "probe", cluster: "c0")
     var putLatencies: [Duration] = []
     var answerLatencies: [Duration] = []
+    var afterPutLatencies: [Duration] = []
     var queries = 0
     for update in 0..<updates {
         let expected = "10.250.\(update / 250 % 250).\(update % 250 + 1)"
         let start = ContinuousClock.now
         try await client.put(key, value: export(service: "probe", cluster: 0, address: expected))
-        putLatencies.append(ContinuousClock.now - start)
+        let put = ContinuousClock.now
+        putLatencies.append(put - start)
         let deadline = start + .seconds(30)
         var id: UInt16 = 0
         while true {
@@ -97,7 +101,9 @@ case "latency":
                 let message = try? Message(parsing: reply), message.header.id == id,
                 message.answers.contains(where: { "\($0.data)" == expected })
             {
-                answerLatencies.append(ContinuousClock.now - start)
+                let answered = ContinuousClock.now
+                answerLatencies.append(answered - start)
+                afterPutLatencies.append(answered - put)
                 break
             }
             if ContinuousClock.now > deadline { fail("update \(update): \(expected) never answered") }
@@ -114,7 +120,9 @@ case "latency":
         return String(format: "%.2f ms", Double(seconds) * 1000 + Double(attoseconds) / 1e15)
     }
     print("updates \(updates), queries \(queries)")
-    for (label, values) in [("put", putLatencies), ("put-to-answer", answerLatencies)] {
+    for (label, values) in [
+        ("put", putLatencies), ("put-to-answer", answerLatencies), ("answer-after-put", afterPutLatencies),
+    ] {
         print(
             "\(label): p50 \(percentile(values, 0.5))  p90 \(percentile(values, 0.9))  p99 \(percentile(values, 0.99))"
                 + "  max \(percentile(values, 1))")

@@ -49,4 +49,8 @@ int scdns_allowed_cpus(void);
 /// Returns 0, or -1 with errno set.
 int scdns_lower_thread_priority(int increment);
 
+/// Gives the memory malloc holds free back to the system (malloc_trim(3)): a full build of a large registry
+/// frees hundreds of MiB of small temporaries that glibc would otherwise keep in the process for good.
+void scdns_return_free_memory(void);
+
 #endif

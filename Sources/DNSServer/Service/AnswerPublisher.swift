@@ -132,6 +132,8 @@ final class AnswerPublisher: Sendable {
         Self.logNamesTooLong(snapshot.namesTooLong, before: [], logger: logger)
         let starts = Self.logFailOpenTransitions(from: [], to: snapshot.failingOpen, logger: logger)
         published.withLock { $0.failOpenStarts += starts }
+        // A full build frees far more than it keeps (the registry's decoding too, before it): hand it back.
+        scdns_return_free_memory()
     }
 
     /// The registry being served, when it was swapped in, and the counts since start.
@@ -209,6 +211,7 @@ final class AnswerPublisher: Sendable {
             let snapshot = AnswerSnapshot.build(registry: answered, zones: inputs.zones, settings: settings)
             inputs.built(snapshot, from: answered, atStep: inputs.changes.step)
             swapIn(snapshot, inputs: inputs, took: ContinuousClock.now - start)
+            scdns_return_free_memory()
         }
     }
 
@@ -230,6 +233,7 @@ final class AnswerPublisher: Sendable {
             registry: answered, zones: inputs.zones, settings: settings, previous: inputs.full.snapshot)
         inputs.built(snapshot, from: answered, atStep: inputs.changes.step)
         swapIn(snapshot, inputs: inputs, took: ContinuousClock.now - start)
+        scdns_return_free_memory()
     }
 
     /// An overlay of up to this many services is always worth it, whatever the registry's size.
@@ -267,6 +271,8 @@ final class AnswerPublisher: Sendable {
                     rebuild(&inputs)
                 }
             }
+            // Off the lock: what the build and the snapshot it replaced freed.
+            scdns_return_free_memory()
         }
         thread.name = "scdns-fold"
         thread.start()
