@@ -93,4 +93,54 @@ final class CompressionTests: XCTestCase {
         let sites = nameSites(in: bytes)
         XCTAssertEqual(sites.map(\.compressed), [false, false, false])
     }
+
+    /// The table against the rule written out plainly (each lower-cased suffix remembered at the offset it was
+    /// first written in full, up to 0x3FFF; a name points at the longest suffix known), over many random names
+    /// sharing labels in random letter case, some written with `compress: false` as SRV targets are, and cuts
+    /// as truncation makes (between names: the serializer cuts whole RRsets): the same bytes.
+    func testTheTableWritesWhatThePlainRuleWrites() throws {
+        var generator = SystemRandomNumberGenerator()
+        let labels = ["a", "B", "www", "Example", "com", "svc", "x-1", "CLUSTER", "local", "pod"]
+        for _ in 0..<300 {
+            var table = CompressionTable()
+            var buffer = [UInt8](repeating: 0, count: Int.random(in: 12...40, using: &generator))
+            var reference = [String: Int]()
+            var expected = buffer
+            var boundaries = [buffer.count]
+            for _ in 0..<Int.random(in: 1...40, using: &generator) {
+                let count = Int.random(in: 0...5, using: &generator)
+                let text = (0..<count).map { _ in labels.randomElement(using: &generator)! }.joined(separator: ".")
+                let name = try DNSName(text.isEmpty ? "." : text + ".")
+                let compress = Int.random(in: 0..<4, using: &generator) != 0
+                table.write(name, to: &buffer, compress: compress)
+                let wire = name.wire
+                var position = 0
+                var pointed = false
+                while wire[position] != 0 {
+                    let key = wire[position...].map { DNSName.lowercaseASCII($0) }.map(String.init).joined(
+                        separator: ",")
+                    if compress, let target = reference[key] {
+                        expected += [0xC0 | UInt8(target >> 8), UInt8(target & 0xFF)]
+                        pointed = true
+                        break
+                    }
+                    if expected.count <= 0x3FFF && reference[key] == nil { reference[key] = expected.count }
+                    expected += wire[position...(position + Int(wire[position]))]
+                    position += 1 + Int(wire[position])
+                }
+                if !pointed { expected.append(0) }
+                XCTAssertEqual(buffer, expected, text)
+                boundaries.append(buffer.count)
+                if Int.random(in: 0..<10, using: &generator) == 0 {
+                    // A cut, as truncation makes: what was written from the mark on is forgotten.
+                    let mark = boundaries.randomElement(using: &generator)!
+                    boundaries.removeAll { $0 > mark }
+                    buffer.removeSubrange(mark...)
+                    expected.removeSubrange(mark...)
+                    table.forget(from: mark)
+                    reference = reference.filter { $0.value < mark }
+                }
+            }
+        }
+    }
 }

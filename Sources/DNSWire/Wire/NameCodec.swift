@@ -53,19 +53,16 @@ extension WireReader {
     }
 }
 
-/// Writing names with compression. The table maps a lower-cased suffix to the offset where it was first
-/// written; only offsets a 14-bit pointer can reach are remembered.
+/// Writing names with compression. The table remembers where each name suffix was first written (only offsets a
+/// 14-bit pointer can reach), by a hash of the suffix with its letters lower-cased: a candidate is checked
+/// against the bytes already written, so nothing but the hash and the offset is kept per suffix.
+///
+/// Compiling a registry's answers writes millions of names: a table keyed by an array of each suffix's octets
+/// (an allocation and a SipHash per suffix) was a fifth of `scdns check`'s instructions.
 struct CompressionTable {
-    /// A lower-cased name suffix, hashed in one call rather than octet by octet.
-    private struct Suffix: Hashable {
-        let octets: [UInt8]
-
-        func hash(into hasher: inout Hasher) {
-            octets.withUnsafeBytes { hasher.combine(bytes: $0) }
-        }
-    }
-
-    private var offsets: [Suffix: Int] = [:]
+    /// Open addressing: each slot is `hash << 32 | offset`, 0 when empty (no name starts below offset 12).
+    private var slots: [UInt64] = []
+    private var count = 0
     /// When false nothing is remembered or reused: every name is written in full.
     let enabled: Bool
 
@@ -73,32 +70,106 @@ struct CompressionTable {
         self.enabled = enabled
     }
 
+    /// Forgets the suffixes written at or after `mark` (the bytes there were cut).
     mutating func forget(from mark: Int) {
-        offsets = offsets.filter { $0.value < mark }
+        let kept = slots.filter { $0 != 0 && Int($0 & 0xFFFF_FFFF) < mark }
+        slots = Array(repeating: 0, count: slots.count)
+        count = 0
+        for entry in kept { insert(entry) }
     }
 
     /// Appends `name` to `buffer`, reusing an earlier suffix when `compress` allows.
     mutating func write(_ name: DNSName, to buffer: inout [UInt8], compress: Bool) {
-        let wire = name.wire
-        var position = 0
-        while wire[position] != 0 {
-            guard enabled else {
-                buffer.append(contentsOf: wire[position...])
-                return
-            }
-            let suffix = Suffix(octets: wire[position...].map(DNSName.lowercaseASCII))
-            let known = offsets[suffix]
-            if compress, let target = known {
-                buffer.append(0xC0 | UInt8(target >> 8))
-                buffer.append(UInt8(target & 0xFF))
-                return
-            }
-            let here = buffer.count
-            if here <= 0x3FFF && known == nil { offsets[suffix] = here }
-            let length = Int(wire[position])
-            buffer.append(contentsOf: wire[position...(position + length)])
-            position += 1 + length
+        guard enabled else {
+            buffer.append(contentsOf: name.wire)
+            return
         }
-        buffer.append(0)
+        name.wire.withUnsafeBufferPointer { wire in
+            // Each label's start and the hash of the suffix from there, computed from the root up.
+            withUnsafeTemporaryAllocation(of: (start: Int, hash: UInt32).self, capacity: 128) { labels in
+                var labelCount = 0
+                var position = 0
+                while wire[position] != 0 {
+                    labels[labelCount] = (position, 0)
+                    labelCount += 1
+                    position += 1 + Int(wire[position])
+                }
+                var hash: UInt32 = 0x811C_9DC5
+                for index in stride(from: labelCount - 1, through: 0, by: -1) {
+                    let start = labels[index].start
+                    for offset in start...(start + Int(wire[start])) {
+                        hash = (hash ^ UInt32(DNSName.lowercaseASCII(wire[offset]))) &* 0x0100_0193
+                    }
+                    labels[index].hash = hash
+                }
+                for index in 0..<labelCount {
+                    let (start, hash) = labels[index]
+                    let known = find(hash, wire, from: start, in: buffer)
+                    if compress, let target = known {
+                        buffer.append(0xC0 | UInt8(target >> 8))
+                        buffer.append(UInt8(target & 0xFF))
+                        return
+                    }
+                    let here = buffer.count
+                    if here <= 0x3FFF && known == nil { insert(UInt64(hash) << 32 | UInt64(here)) }
+                    buffer.append(contentsOf: wire[start...(start + Int(wire[start]))])
+                }
+                buffer.append(0)
+            }
+        }
+    }
+
+    private mutating func insert(_ entry: UInt64) {
+        if (count + 1) * 2 > slots.count {
+            let old = slots
+            slots = Array(repeating: 0, count: max(32, slots.count * 2))
+            count = 0
+            for kept in old where kept != 0 { insert(kept) }
+        }
+        let mask = slots.count - 1
+        var index = Int(truncatingIfNeeded: entry >> 32) & mask
+        while slots[index] != 0 { index = (index + 1) & mask }
+        slots[index] = entry
+        count += 1
+    }
+
+    /// The offset where the suffix of `wire` from `start` (hash `hash`) was written, if it was.
+    private func find(_ hash: UInt32, _ wire: UnsafeBufferPointer<UInt8>, from start: Int, in buffer: [UInt8]) -> Int? {
+        guard !slots.isEmpty else { return nil }
+        let mask = slots.count - 1
+        var index = Int(hash) & mask
+        while slots[index] != 0 {
+            let entry = slots[index]
+            if UInt32(truncatingIfNeeded: entry >> 32) == hash {
+                let offset = Int(entry & 0xFFFF_FFFF)
+                if Self.suffix(wire, from: start, isWrittenAt: offset, in: buffer) { return offset }
+            }
+            index = (index + 1) & mask
+        }
+        return nil
+    }
+
+    /// Whether the name written at `offset` of `buffer` (following its pointers, all ours) is the suffix of
+    /// `wire` from `start`, letter case aside.
+    private static func suffix(
+        _ wire: UnsafeBufferPointer<UInt8>, from start: Int, isWrittenAt offset: Int, in buffer: [UInt8]
+    ) -> Bool {
+        var here = offset
+        var there = start
+        while true {
+            var length = buffer[here]
+            while length & 0xC0 == 0xC0 {
+                here = Int(length & 0x3F) << 8 | Int(buffer[here + 1])
+                length = buffer[here]
+            }
+            guard length == wire[there] else { return false }
+            if length == 0 { return true }
+            for octet in 1...Int(length)
+            where DNSName.lowercaseASCII(buffer[here + octet]) != DNSName.lowercaseASCII(wire[there + octet]) {
+                return false
+            }
+            here += 1 + Int(length)
+            there += 1 + Int(length)
+        }
     }
 }
