@@ -31,7 +31,12 @@ public enum RegistryDecoder {
     /// stores it under `/scdns/v1/clusters/CLUSTER/services/NS/NAME` (DESIGN.md section 2). `file` names the origin in
     /// errors, e.g. the etcd key. The result has exactly one cluster.
     public static func decodeExport(_ text: String, file: String) throws(RegistryError) -> Service {
-        guard let root = try YAMLField.parse(text, file: file), !root.isNull else {
+        try decodeExport(YAMLField.parse(text, file: file), file: file)
+    }
+
+    /// `decodeExport` of a document already parsed (by either reader: `JSONNodeReaderTests` compares them).
+    static func decodeExport(_ root: YAMLField?, file: String) throws(RegistryError) -> Service {
+        guard let root, !root.isNull else {
             throw RegistryError(file: file, message: "an export is an object with at least name, namespace and cluster")
         }
         return try ExportDecoder.flatEntry(root).service

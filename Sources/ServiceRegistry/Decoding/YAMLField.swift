@@ -43,6 +43,13 @@ public struct YAMLField {
     /// Parses one YAML or JSON document. Returns `nil` for a document with no content (empty, or only comments),
     /// which callers treat as "every key at its default". Syntax errors carry the file, line and column.
     public static func parse(_ text: String, file: String) throws(RegistryError) -> YAMLField? {
+        // One line of plain JSON (every etcd value) is read without libyaml; anything else goes to Yams.
+        if let root = JSONNodeReader.read(text) { return YAMLField(node: root, file: file) }
+        return try parseWithYams(text, file: file)
+    }
+
+    /// `parse` without the JSON reader: what it must agree with (`JSONNodeReaderTests`).
+    static func parseWithYams(_ text: String, file: String) throws(RegistryError) -> YAMLField? {
         let root: Node?
         do {
             // UTF-8 named outright: Yams' default encoding reads the whole process environment on every parse,
