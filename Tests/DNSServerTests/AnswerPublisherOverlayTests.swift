@@ -103,4 +103,55 @@ final class AnswerPublisherOverlayTests: XCTestCase {
             XCTAssertEqual(try answer(publisher.processor, web: web), [address(web)], "web\(web) after the fold")
         }
     }
+
+    /// A fold that ends after a newer full build (a change too big for an overlay) is dropped: had its older
+    /// registry become the base again, the services that build changed would be answered as before it. The fold
+    /// of 1,000 services takes far longer than the next publish takes to start, so it ends after that build.
+    func testAFoldOvertakenByAFullBuildIsDropped() async throws {
+        func registry(_ changed: Set<Int>, version: UInt64, delta: RegistryDelta?) -> RegistrySnapshot {
+            RegistrySnapshot(
+                services: (0..<1_000).map { index in
+                    let third = changed.contains(index) ? 9 : index / 250
+                    return Service(
+                        name: "web\(String(index + 1_000).dropFirst())", namespace: "app",
+                        clusters: [
+                            ClusterExport(
+                                locality: Locality(cluster: "c1"),
+                                addresses: [IPAddress("10.0.\(third).\(index % 250 + 1)")!])
+                        ])
+                },
+                version: version, origin: "test", delta: delta)
+        }
+        func ids(_ indices: Set<Int>) -> [ServiceID] {
+            indices.map { ServiceID(namespace: "app", name: "web\(String($0 + 1_000).dropFirst())") }
+        }
+        let publisher = AnswerPublisher(
+            registry: registry([], version: 1, delta: nil), zones: [], settings: PipelineSettings(),
+            logger: Logger(label: "test"))
+        func answer(_ index: Int) throws -> [RData] {
+            let name = try DNSName("web\(String(index + 1_000).dropFirst()).app.svc.supercluster.local.")
+            let query = Message(header: Header(id: 1), questions: [Question(name: name, type: .a)]).serialized()
+            let reply = try XCTUnwrap(
+                publisher.processor.process(query, client: ClientContext(address: .v4(0x7F00_0001), transport: .udp)))
+            return try Message(parsing: reply).answers.map(\.data)
+        }
+        // An overlay, and its fold starts.
+        publisher.publish(registry: registry([0], version: 2, delta: RegistryDelta(from: 1, services: ids([0]))))
+        XCTAssertNotNil(publisher.processor.snapshot.base)
+        // 300 more changed: over the overlay's limit of 256, built in full at once, while the fold still runs.
+        let big = Set(1...300)
+        publisher.publish(
+            registry: registry(big.union([0]), version: 3, delta: RegistryDelta(from: 2, services: ids(big))))
+        XCTAssertNil(publisher.processor.snapshot.base, "built in full")
+        let deadline = ContinuousClock.now + .seconds(60)
+        while publisher.foldsFinished < 1 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        XCTAssertEqual(publisher.foldsFinished, 1)
+        for index in [0, 1, 150, 300] {
+            XCTAssertEqual(
+                try answer(index), [.a(IPv4Address(rawValue: 0x0A00_0900 | UInt32(index % 250 + 1)))], "web\(index)")
+        }
+        XCTAssertEqual(try answer(301), [.a(IPv4Address(rawValue: 0x0A00_0100 | 52))], "unchanged")
+    }
 }

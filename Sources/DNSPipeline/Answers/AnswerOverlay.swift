@@ -10,8 +10,8 @@ extension AnswerSnapshot {
     /// (`IncrementalBuildTests`); a full build later replaces it (`AnswerPublisher`).
     ///
     /// Nil when an overlay cannot be exact, and the caller builds in full: naming trees that overlap, a changed
-    /// service whose names a zone file refers to, or registries not sorted by (namespace, name) as both sources
-    /// deliver them. `base` may itself be an overlay: the new one lies over that overlay's base, and `baseRegistry`
+    /// service whose names a zone file refers to, or (when the registries are compared, without `changed`)
+    /// registries not sorted by (namespace, name) as both sources deliver them. `base` may itself be an overlay: the new one lies over that overlay's base, and `baseRegistry`
     /// must be the registry that base was built from. Nil too when more than `maxServices` services changed: a
     /// full build reusing the base then costs about as much.
     ///
@@ -211,7 +211,7 @@ extension AnswerSnapshot {
 }
 
 /// The services that differ between two registries, each sorted by (namespace, name): found by one merge walk,
-/// in which unchanged services compare cheaply (their arrays share storage).
+/// in which unchanged services compare cheaply (copies of one `Service` share its box and compare by identity).
 struct ServiceChanges {
     /// The old versions of services changed or removed.
     var old: [Service] = []
@@ -234,8 +234,8 @@ struct ServiceChanges {
     }
 
     /// Nil when either list is not sorted by (namespace, name) without repeats. The services are compared where
-    /// they lie (no copy of each, which retains every field); unchanged ones from the etcd source share their
-    /// arrays with the old registry's, so comparing them stops at the arrays' identity.
+    /// they lie (no copy of each); an unchanged one from the etcd source is the old registry's `Service` itself,
+    /// so comparing it stops at its box's identity.
     init?(old: [Service], new: [Service]) {
         let ok = old.withUnsafeBufferPointer { old in
             new.withUnsafeBufferPointer { new in self.walk(old, new) }

@@ -190,7 +190,7 @@ public final class AnswerSnapshot: Sendable {
 
 /// One service's names under one naming tree (`svc.ZONE` or the global zone): the unit compiled nodes are
 /// reused by. Hashed by identity only; whether the service changed is an equality check of the value kept in
-/// `CompiledFragment`, which is cheap when it did not (unchanged arrays share storage and compare by identity).
+/// `CompiledFragment`, which is cheap when it did not (copies of one `Service` share its box and compare by identity).
 struct ServiceFragment: Hashable, Sendable {
     var namespace: String
     var name: String

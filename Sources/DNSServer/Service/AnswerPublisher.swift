@@ -31,19 +31,24 @@ final class AnswerPublisher: Sendable {
         var changes = ChangeLog()
         /// The step of `changes` that `full` answers.
         var fullStep = 0
+        /// Whether `full` was built with no target down (its answered registry then is the registry).
+        var fullHadNoneDown = true
 
         /// The services that may differ between `full.answered` and `answered`, when every step since `full`
-        /// said (a registry delta each) and no target is down (a verdict on a shared address can change services
-        /// no delta lists); nil otherwise, and an overlay compares the registries.
+        /// said (a registry delta each) and no target is down, now or when `full` was built (a verdict on a
+        /// shared address can change services no delta lists); nil otherwise, and an overlay compares registries.
         var changedSinceFull: [ServiceID]? {
-            guard down.isEmpty else { return nil }
+            guard fullHadNoneDown, down.isEmpty else { return nil }
             return changes.services(after: fullStep)
         }
 
         /// `full` now answers everything up to step `step`.
-        mutating func built(_ snapshot: AnswerSnapshot, from registry: RegistrySnapshot, atStep step: Int) {
+        mutating func built(
+            _ snapshot: AnswerSnapshot, from registry: RegistrySnapshot, atStep step: Int, noneDown: Bool
+        ) {
             full = (snapshot, registry)
             fullStep = step
+            fullHadNoneDown = noneDown
             changes.forget(through: step)
         }
 
@@ -116,6 +121,8 @@ final class AnswerPublisher: Sendable {
     /// The probes' verdicts for the admin endpoint; nil while probes are off. Apart from `inputs`, whose lock a
     /// rebuild holds for long.
     private let probed = Mutex<ProbeVerdicts?>(nil)
+    /// Folds that have ended, used or dropped (for tests, which wait for one).
+    private let foldsEnded = Mutex(0)
 
     init(
         registry: RegistrySnapshot, zones: [AuthoritativeZone], settings: PipelineSettings, cache: ResponseCache? = nil,
@@ -139,6 +146,9 @@ final class AnswerPublisher: Sendable {
     /// The registry being served, when it was swapped in, and the counts since start.
     var current: Published { published.withLock { $0 } }
 
+    /// How many folds have ended, used or dropped.
+    var foldsFinished: Int { foldsEnded.withLock { $0 } }
+
     /// The source's status; a publisher without one (tests) is never stale.
     func sourceStatus() -> RegistrySourceStatus { source?.status() ?? RegistrySourceStatus() }
 
@@ -161,15 +171,16 @@ final class AnswerPublisher: Sendable {
     /// snapshot (`AnswerSnapshot.overlay`), and a full build folds it in behind; when no overlay can be exact, it
     /// is built in full at once, reusing the compiled names of the services it leaves alone.
     func publish(registry: RegistrySnapshot) {
-        inputs.withLock { inputs in
+        let builtInFull = inputs.withLock { inputs in
             let delta = registry.delta.flatMap { delta in
                 delta.from == inputs.registry.version && registry.origin == inputs.registry.origin
                     ? delta.services : nil
             }
             inputs.changes.record(delta)
             inputs.registry = registry
-            rebuild(&inputs)
+            return rebuild(&inputs)
         }
+        if builtInFull { scdns_return_free_memory() }
     }
 
     /// The probes' verdicts: the exports of the targets down, and every probed export of the clusters down (each
@@ -179,14 +190,14 @@ final class AnswerPublisher: Sendable {
     func publish(down targets: [ProbeTarget: Date], clustersDown clusters: [String: Date] = [:]) {
         let verdicts = ProbeVerdicts(targets: targets, clusters: clusters)
         probed.withLock { $0 = verdicts }
-        inputs.withLock { inputs in
+        let builtInFull = inputs.withLock { inputs in
             let before = Set(inputs.down.keys)
             inputs.probes = verdicts
-            if Set(inputs.down.keys) != before {
-                inputs.changes.record(nil)
-                rebuild(&inputs)
-            }
+            guard Set(inputs.down.keys) != before else { return false }
+            inputs.changes.record(nil)
+            return rebuild(&inputs)
         }
+        if builtInFull { scdns_return_free_memory() }
     }
 
     /// The targets this instance cannot reach in the serving registry, and since when; nil while probes are off.
@@ -209,15 +220,17 @@ final class AnswerPublisher: Sendable {
             let answered = inputs.answered
             let start = ContinuousClock.now
             let snapshot = AnswerSnapshot.build(registry: answered, zones: inputs.zones, settings: settings)
-            inputs.built(snapshot, from: answered, atStep: inputs.changes.step)
+            inputs.built(snapshot, from: answered, atStep: inputs.changes.step, noneDown: inputs.down.isEmpty)
             swapIn(snapshot, inputs: inputs, took: ContinuousClock.now - start)
-            scdns_return_free_memory()
         }
+        scdns_return_free_memory()
     }
 
     /// Answers the current inputs: an overlay over the last full snapshot, or a full build when an overlay
-    /// would be too big (most of its cost is then compiling) or cannot be exact. Runs under the inputs lock.
-    private func rebuild(_ inputs: inout Inputs) {
+    /// would be too big (most of its cost is then compiling) or cannot be exact. Runs under the inputs lock;
+    /// returns whether it built in full (the caller then returns the memory freed, off the lock).
+    @discardableResult
+    private func rebuild(_ inputs: inout Inputs) -> Bool {
         let start = ContinuousClock.now
         let answered = inputs.answered
         let limit = max(Self.overlayMinimum, inputs.full.answered.services.count / 8)
@@ -227,13 +240,13 @@ final class AnswerPublisher: Sendable {
         {
             swapIn(overlay, inputs: inputs, took: ContinuousClock.now - start)
             scheduleFold(&inputs)
-            return
+            return false
         }
         let snapshot = AnswerSnapshot.build(
             registry: answered, zones: inputs.zones, settings: settings, previous: inputs.full.snapshot)
-        inputs.built(snapshot, from: answered, atStep: inputs.changes.step)
+        inputs.built(snapshot, from: answered, atStep: inputs.changes.step, noneDown: inputs.down.isEmpty)
         swapIn(snapshot, inputs: inputs, took: ContinuousClock.now - start)
-        scdns_return_free_memory()
+        return true
     }
 
     /// An overlay of up to this many services is always worth it, whatever the registry's size.
@@ -250,7 +263,7 @@ final class AnswerPublisher: Sendable {
         inputs.folding = true
         let snapshot = (
             registry: inputs.answered, zones: inputs.zones, generation: inputs.zonesGeneration,
-            previous: inputs.full.snapshot, step: inputs.changes.step
+            previous: inputs.full.snapshot, step: inputs.changes.step, noneDown: inputs.down.isEmpty
         )
         // A thread of its own rather than a task: a lowered priority stays with the thread, and must not stay
         // with a thread of the shared pool.
@@ -262,15 +275,20 @@ final class AnswerPublisher: Sendable {
             let took = ContinuousClock.now - start
             self.inputs.withLock { inputs in
                 inputs.folding = false
-                // Zones changed meanwhile: that rebuilt everything already.
-                guard inputs.zonesGeneration == snapshot.generation else { return }
-                inputs.built(full, from: snapshot.registry, atStep: snapshot.step)
+                // A full build since (zones changed, or a change too big for an overlay) answers more than this
+                // fold: it is dropped, and an overlay served since is folded over that build instead.
+                guard inputs.zonesGeneration == snapshot.generation, snapshot.step >= inputs.fullStep else {
+                    if processor.snapshot.base != nil { scheduleFold(&inputs) }
+                    return
+                }
+                inputs.built(full, from: snapshot.registry, atStep: snapshot.step, noneDown: snapshot.noneDown)
                 if inputs.changes.step == snapshot.step {
                     swapIn(full, inputs: inputs, took: took, folded: true)
                 } else {
                     rebuild(&inputs)
                 }
             }
+            foldsEnded.withLock { $0 += 1 }
             // Off the lock: what the build and the snapshot it replaced freed.
             scdns_return_free_memory()
         }

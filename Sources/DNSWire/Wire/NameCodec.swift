@@ -65,9 +65,12 @@ struct CompressionTable {
     private var count = 0
     /// When false nothing is remembered or reused: every name is written in full.
     let enabled: Bool
+    /// Every suffix hashed alike, for tests: the check against the written bytes must then do all the work.
+    let everyHashCollides: Bool
 
-    init(enabled: Bool = true) {
+    init(enabled: Bool = true, everyHashCollides: Bool = false) {
         self.enabled = enabled
+        self.everyHashCollides = everyHashCollides
     }
 
     /// Forgets the suffixes written at or after `mark` (the bytes there were cut).
@@ -85,36 +88,50 @@ struct CompressionTable {
             return
         }
         name.wire.withUnsafeBufferPointer { wire in
-            // Each label's start and the hash of the suffix from there, computed from the root up.
-            withUnsafeTemporaryAllocation(of: (start: Int, hash: UInt32).self, capacity: 128) { labels in
+            // Each label's start, the hash of the suffix from there, and the offset to remember it at (-1: none).
+            withUnsafeTemporaryAllocation(of: (start: Int, hash: UInt32, remember: Int).self, capacity: 128) {
+                labels in
                 var labelCount = 0
                 var position = 0
                 while wire[position] != 0 {
-                    labels[labelCount] = (position, 0)
+                    labels[labelCount] = (position, 0, -1)
                     labelCount += 1
                     position += 1 + Int(wire[position])
                 }
+                // The hashes, from the root up.
                 var hash: UInt32 = 0x811C_9DC5
                 for index in stride(from: labelCount - 1, through: 0, by: -1) {
                     let start = labels[index].start
                     for offset in start...(start + Int(wire[start])) {
                         hash = (hash ^ UInt32(DNSName.lowercaseASCII(wire[offset]))) &* 0x0100_0193
                     }
-                    labels[index].hash = hash
+                    labels[index].hash = everyHashCollides ? 0 : hash
                 }
+                // The suffixes written in full are remembered once the whole name is written: a half-written one
+                // must never be checked against (its bytes run on past the end of the buffer).
+                var written = 0
+                var pointer: Int? = nil
                 for index in 0..<labelCount {
-                    let (start, hash) = labels[index]
-                    let known = find(hash, wire, from: start, in: buffer)
+                    let start = labels[index].start
+                    let known = find(labels[index].hash, wire, from: start, in: buffer)
                     if compress, let target = known {
-                        buffer.append(0xC0 | UInt8(target >> 8))
-                        buffer.append(UInt8(target & 0xFF))
-                        return
+                        pointer = target
+                        break
                     }
-                    let here = buffer.count
-                    if here <= 0x3FFF && known == nil { insert(UInt64(hash) << 32 | UInt64(here)) }
+                    // Already known (its earlier copy was not used): the first offset stays the one remembered.
+                    if known == nil && buffer.count <= 0x3FFF { labels[index].remember = buffer.count }
                     buffer.append(contentsOf: wire[start...(start + Int(wire[start]))])
+                    written += 1
                 }
-                buffer.append(0)
+                if let pointer {
+                    buffer.append(0xC0 | UInt8(pointer >> 8))
+                    buffer.append(UInt8(pointer & 0xFF))
+                } else {
+                    buffer.append(0)
+                }
+                for index in 0..<written where labels[index].remember >= 0 {
+                    insert(UInt64(labels[index].hash) << 32 | UInt64(labels[index].remember))
+                }
             }
         }
     }
@@ -157,12 +174,18 @@ struct CompressionTable {
         var here = offset
         var there = start
         while true {
+            // Every remembered name was written whole, so the bounds hold; checked anyway, as a collision of
+            // hashes is cheap to make on purpose.
+            guard here < buffer.count else { return false }
             var length = buffer[here]
             while length & 0xC0 == 0xC0 {
-                here = Int(length & 0x3F) << 8 | Int(buffer[here + 1])
+                guard here + 1 < buffer.count else { return false }
+                let target = Int(length & 0x3F) << 8 | Int(buffer[here + 1])
+                guard target < here else { return false }
+                here = target
                 length = buffer[here]
             }
-            guard length == wire[there] else { return false }
+            guard length == wire[there], here + Int(length) < buffer.count else { return false }
             if length == 0 { return true }
             for octet in 1...Int(length)
             where DNSName.lowercaseASCII(buffer[here + octet]) != DNSName.lowercaseASCII(wire[there + octet]) {

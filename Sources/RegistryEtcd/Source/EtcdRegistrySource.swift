@@ -342,7 +342,8 @@ public final class EtcdRegistrySource: RegistrySource {
 /// The newest snapshot not yet published.
 private final class LatestSnapshot: Sendable {
     private let snapshot = Mutex<RegistrySnapshot?>(nil)
-    func put(_ value: RegistrySnapshot) { snapshot.withLock { $0 = value } }
+    /// A snapshot not taken yet is replaced, its delta carried into the new one's.
+    func put(_ value: RegistrySnapshot) { snapshot.withLock { $0 = $0.map { value.replacing($0) } ?? value } }
     func take() -> RegistrySnapshot? {
         snapshot.withLock { value in
             defer { value = nil }

@@ -38,6 +38,19 @@ public struct RegistrySnapshot: Sendable {
         RegistrySnapshot(services: services, version: version, origin: origin, revision: revision, beacons: beacons)
     }
 
+    /// This snapshot taking the place of `earlier`, which its consumer never saw (a consumer that keeps only the
+    /// newest): its delta then spans both changes, from the version `earlier` changed from; nil when either does
+    /// not say, or they do not follow each other.
+    public func replacing(_ earlier: RegistrySnapshot) -> RegistrySnapshot {
+        var spanning: RegistryDelta? = nil
+        if let delta, let before = earlier.delta, delta.from == earlier.version, earlier.origin == origin {
+            spanning = RegistryDelta(from: before.from, services: Array(Set(before.services + delta.services)).sorted())
+        }
+        return RegistrySnapshot(
+            services: services, version: version, origin: origin, revision: revision, beacons: beacons,
+            delta: spanning)
+    }
+
     /// A snapshot with no services, for a server that has not loaded anything yet.
     public static func empty(origin: String = "") -> RegistrySnapshot {
         RegistrySnapshot(services: [], version: 0, origin: origin)
