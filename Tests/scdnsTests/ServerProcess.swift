@@ -25,19 +25,25 @@ final class ServerProcess {
     }
 
     /// Starts `scdns serve` and, unless `awaitListening` is false, waits until it listens (see `awaitListening`).
-    init(arguments: [String], awaitListening: Bool = true, file: StaticString = #filePath, line: UInt = #line) throws {
+    /// `wrapper` runs it under another command (`taskset -c 0`), found on PATH.
+    init(
+        arguments: [String], wrapper: [String] = [], awaitListening: Bool = true, file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws {
         let binary = Self.binary
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             XCTFail(
                 "scdns binary not found at \(binary): run `swift build --build-tests` first", file: file, line: line)
             throw TestFailure("no scdns binary")
         }
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: wrapper.isEmpty ? binary : "/usr/bin/env")
         // The admin endpoint on a kernel-chosen port too (`adminPort`), and no lame duck, so stopping a server
         // costs no 5 s wait; unless the test sets either itself.
         let admin = arguments.contains("--admin") ? [] : ["--admin", "127.0.0.1:0"]
         let lameDuck = arguments.contains("--lameduck") ? [] : ["--lameduck", "0s"]
-        process.arguments = ["serve", "--listen", "127.0.0.1:0"] + admin + lameDuck + arguments
+        process.arguments =
+            (wrapper.isEmpty ? [] : wrapper + [binary]) + ["serve", "--listen", "127.0.0.1:0"] + admin + lameDuck
+            + arguments
         process.currentDirectoryURL = URL(fileURLWithPath: Self.repositoryRoot)
         let errors = Pipe()
         process.standardError = errors
