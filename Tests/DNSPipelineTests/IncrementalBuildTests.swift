@@ -178,55 +178,41 @@ final class IncrementalBuildTests: XCTestCase {
 
     /// An overlay over the full snapshot of the first registry, for every later one (as the publisher keeps
     /// them while a full build folds the changes in), and each over the one before (an overlay of an overlay
-    /// lies over the same base): every answer as a build from scratch, the SOA serial included.
+    /// lies over the same base): every answer as a build from scratch, the SOA serial included. Each step twice:
+    /// the overlay comparing the registries, and the overlay told which services changed since the base (as the
+    /// etcd source's deltas tell the publisher), given a superset as a delta may be (`wide` never changes).
     func testAnOverlayAnswersEveryKindOfChangeAsABuildFromScratch() throws {
         let base = baseServices
         let baseRegistry = PipelineFixture.registry(base, version: 1)
         let full = AnswerSnapshot.build(registry: baseRegistry, zones: [PipelineFixture.zone], settings: settings)
         var previous = full
+        var touched: Set<ServiceID> = [ServiceID(namespace: "app", name: "wide")]
         var registries = [base]
         for (step, (description, services)) in changeSteps().enumerated() {
+            // The test's own account of what changed: every service whose value differs, or that came or went.
+            let before = Dictionary(uniqueKeysWithValues: registries.last!.map { (ServiceID($0), $0) })
+            let after = Dictionary(uniqueKeysWithValues: services.map { (ServiceID($0), $0) })
+            touched.formUnion(Set(before.keys).union(after.keys).filter { before[$0] != after[$0] })
             let version = UInt64(step + 2)
             let registry = PipelineFixture.registry(services, version: version)
-            let overlay = try XCTUnwrap(
+            let compared = try XCTUnwrap(
                 AnswerSnapshot.overlay(
                     registry: registry, baseRegistry: baseRegistry, over: previous, zones: [PipelineFixture.zone],
                     settings: settings),
                 description)
-            XCTAssertTrue(overlay.base === full, "\(description): an overlay always lies over the full snapshot")
-            XCTAssertLessThan(overlay.overlaidServices, services.count, description)
+            let told = try XCTUnwrap(
+                AnswerSnapshot.overlay(
+                    registry: registry, baseRegistry: baseRegistry, over: previous, zones: [PipelineFixture.zone],
+                    settings: settings, changed: Array(touched)),
+                "\(description), told")
             let scratch = build(services, version: version)
             registries.append(services)
-            try assertSameAnswers(overlay, scratch, names: names(registries))
-            previous = overlay
-        }
-    }
-
-    /// The same chain, told which services each change touched (as the etcd source's deltas tell the publisher,
-    /// accumulated since the base) rather than comparing the registries: the same answers. The list given is a
-    /// superset, as a delta may be: one service named in it never changes.
-    func testAnOverlayToldTheChangedServicesAnswersAsABuildFromScratch() throws {
-        let base = baseServices
-        let baseRegistry = PipelineFixture.registry(base, version: 1)
-        let full = AnswerSnapshot.build(registry: baseRegistry, zones: [PipelineFixture.zone], settings: settings)
-        var touched: Set<ServiceID> = [ServiceID(namespace: "app", name: "wide")]
-        var previous = base
-        var registries = [base]
-        for (step, (description, services)) in changeSteps().enumerated() {
-            // The test's own account of what changed: every service whose value differs, or that came or went.
-            let before = Dictionary(uniqueKeysWithValues: previous.map { (ServiceID($0), $0) })
-            let after = Dictionary(uniqueKeysWithValues: services.map { (ServiceID($0), $0) })
-            touched.formUnion(Set(before.keys).union(after.keys).filter { before[$0] != after[$0] })
-            let version = UInt64(step + 2)
-            let overlay = try XCTUnwrap(
-                AnswerSnapshot.overlay(
-                    registry: PipelineFixture.registry(services, version: version), baseRegistry: baseRegistry,
-                    over: full, zones: [PipelineFixture.zone], settings: settings, changed: Array(touched)),
-                description)
-            XCTAssertLessThan(overlay.overlaidServices, services.count, description)
-            registries.append(services)
-            try assertSameAnswers(overlay, build(services, version: version), names: names(registries))
-            previous = services
+            for overlay in [compared, told] {
+                XCTAssertTrue(overlay.base === full, "\(description): an overlay always lies over the full snapshot")
+                XCTAssertLessThan(overlay.overlaidServices, services.count, description)
+                try assertSameAnswers(overlay, scratch, names: names(registries))
+            }
+            previous = compared
         }
     }
 

@@ -90,7 +90,7 @@ struct AnswerCompiler {
         // order seen, as the store would). A name whose records are as before is copied like a service's.
         var copiedReverse: [(name: DNSName, records: [ResourceRecord], node: Int32)] = []
         var compiledReverse: [(name: DNSName, records: [ResourceRecord], node: Int32)] = []
-        if let first = settings.serviceZones.first, let base = try? first.prepending("svc") {
+        if let base = Self.reverseTree(settings) {
             let reverse = ReverseRecords(settings: settings)
             var order: [DNSName] = []
             var sets: [DNSName: [ResourceRecord]] = [:]
@@ -173,8 +173,7 @@ struct AnswerCompiler {
             service.vip == nil
                 && [true, false].contains { ClusterOrdering.failsOpen(RegistryRecords.candidates(service, ipv4: $0)) }
         }.map { "\($0.namespace)/\($0.name)" }
-        let bases =
-            settings.serviceZones.compactMap { try? $0.prepending("svc") } + [settings.globalZone].compactMap { $0 }
+        let bases = Self.namingTrees(settings)
         let namesTooLong = registry.services.flatMap {
             RegistryRecords.namesTooLong($0, bases: bases, settings: settings)
         }
@@ -192,10 +191,19 @@ struct AnswerCompiler {
             reusedNames: copiedCount, namesTooLong: namesTooLong)
     }
 
+    /// The trees services are named under: `svc.ZONE` of each service zone, then the global zone.
+    static func namingTrees(_ settings: PipelineSettings) -> [DNSName] {
+        settings.serviceZones.compactMap { try? $0.prepending("svc") } + [settings.globalZone].compactMap { $0 }
+    }
+
+    /// The tree PTR records point into: `svc.ZONE` of the first service zone; nil without one (no PTR names).
+    static func reverseTree(_ settings: PipelineSettings) -> DNSName? {
+        settings.serviceZones.first.flatMap { try? $0.prepending("svc") }
+    }
+
     /// Whether no naming tree (`svc.ZONE` of each service zone, the global zone) equals or contains another.
     static func namingTreesAreDisjoint(_ settings: PipelineSettings) -> Bool {
-        let bases =
-            settings.serviceZones.compactMap { try? $0.prepending("svc") } + [settings.globalZone].compactMap { $0 }
+        let bases = namingTrees(settings)
         for (index, base) in bases.enumerated() {
             for other in bases[(index + 1)...] where base.isSubdomain(of: other) || other.isSubdomain(of: base) {
                 return false

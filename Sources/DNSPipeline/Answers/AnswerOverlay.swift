@@ -11,8 +11,8 @@ extension AnswerSnapshot {
     ///
     /// Nil when an overlay cannot be exact, and the caller builds in full: naming trees that overlap, a changed
     /// service whose names a zone file refers to, or (when the registries are compared, without `changed`)
-    /// registries not sorted by (namespace, name) as both sources deliver them. `base` may itself be an overlay: the new one lies over that overlay's base, and `baseRegistry`
-    /// must be the registry that base was built from. Nil too when more than `maxServices` services changed: a
+    /// registries not sorted by (namespace, name) as both sources deliver them. `base` may itself be an overlay:
+    /// the new one lies over that overlay's base, and `baseRegistry` must be the registry that base was built from. Nil too when more than `maxServices` services changed: a
     /// full build reusing the base then costs about as much.
     ///
     /// `changed`, when the caller knows it (`RegistryDelta`s since `baseRegistry`), lists every service that may
@@ -33,8 +33,7 @@ extension AnswerSnapshot {
         guard let changes = found, changes.keys.count <= maxServices else { return nil }
         let compiler = AnswerCompiler(registry: registry, zoneFiles: zones, settings: settings)
         let unsafeRoots = AnswerCompiler.namesReferencedByZones(compiler.allZones())
-        let bases =
-            settings.serviceZones.compactMap { try? $0.prepending("svc") } + [settings.globalZone].compactMap { $0 }
+        let bases = AnswerCompiler.namingTrees(settings)
         for key in changes.keys {
             for tree in bases {
                 guard let root = try? tree.prepending(key.namespace).prepending(key.name) else { continue }
@@ -45,7 +44,7 @@ extension AnswerSnapshot {
         // Reverse names: every address a changed service held or holds, and every service holding one of them,
         // so each such name is compiled with all its targets. Other reverse names of those services stay the
         // base's (another service may share them).
-        let reverseBase = settings.serviceZones.first.flatMap { try? $0.prepending("svc") }
+        let reverseBase = AnswerCompiler.reverseTree(settings)
         var affected = Set<IPAddress>()
         for service in changes.old + changes.new {
             // Never true: the walk visits every address.
@@ -233,66 +232,41 @@ struct ServiceChanges {
         }
     }
 
-    /// Nil when either list is not sorted by (namespace, name) without repeats. The services are compared where
-    /// they lie (no copy of each); an unchanged one from the etcd source is the old registry's `Service` itself,
-    /// so comparing it stops at its box's identity.
+    /// Nil when either list is not sorted by (namespace, name) without repeats. A copy of a `Service` is one
+    /// reference to its box, and an unchanged one from the etcd source is the old registry's own, so comparing
+    /// it stops at the box's identity.
     init?(old: [Service], new: [Service]) {
-        let ok = old.withUnsafeBufferPointer { old in
-            new.withUnsafeBufferPointer { new in self.walk(old, new) }
-        }
-        if !ok { return nil }
-    }
-
-    /// -1, 0 or 1 as `a` sorts before, with or after `b` by (namespace, name).
-    @inline(__always)
-    private static func order(_ a: UnsafePointer<Service>, _ b: UnsafePointer<Service>) -> Int {
-        if a.pointee.namespace != b.pointee.namespace { return a.pointee.namespace < b.pointee.namespace ? -1 : 1 }
-        if a.pointee.name != b.pointee.name { return a.pointee.name < b.pointee.name ? -1 : 1 }
-        return 0
-    }
-
-    private mutating func walk(_ old: UnsafeBufferPointer<Service>, _ new: UnsafeBufferPointer<Service>) -> Bool {
-        guard var left = old.baseAddress, var right = new.baseAddress else {
-            self.old = Array(old)
-            self.new = Array(new)
-            keys = (Array(old) + Array(new)).map(ServiceID.init)
-            return true
-        }
-        let oldEnd = left + old.count
-        let newEnd = right + new.count
-        while left < oldEnd || right < newEnd {
-            let step: Int
-            if right == newEnd {
-                step = -1
-            } else if left == oldEnd {
-                step = 1
-            } else {
-                step = Self.order(left, right)
-            }
-            if step <= 0 {
-                if left + 1 < oldEnd && Self.order(left, left + 1) >= 0 { return false }
-            }
-            if step >= 0 {
-                if right + 1 < newEnd && Self.order(right, right + 1) >= 0 { return false }
-            }
+        var left = 0
+        var right = 0
+        while left < old.count || right < new.count {
+            let step =
+                right == new.count ? -1 : left == old.count ? 1 : Self.order(old[left], new[right])
+            if step <= 0 && left + 1 < old.count && Self.order(old[left], old[left + 1]) >= 0 { return nil }
+            if step >= 0 && right + 1 < new.count && Self.order(new[right], new[right + 1]) >= 0 { return nil }
             if step < 0 {
-                self.old.append(left.pointee)
-                keys.append(ServiceID(left.pointee))
+                self.old.append(old[left])
+                keys.append(ServiceID(old[left]))
                 left += 1
             } else if step > 0 {
-                self.new.append(right.pointee)
-                keys.append(ServiceID(right.pointee))
+                self.new.append(new[right])
+                keys.append(ServiceID(new[right]))
                 right += 1
             } else {
-                if left.pointee != right.pointee {
-                    self.old.append(left.pointee)
-                    self.new.append(right.pointee)
-                    keys.append(ServiceID(right.pointee))
+                if old[left] != new[right] {
+                    self.old.append(old[left])
+                    self.new.append(new[right])
+                    keys.append(ServiceID(new[right]))
                 }
                 left += 1
                 right += 1
             }
         }
-        return true
+    }
+
+    /// -1, 0 or 1 as `a` sorts before, with or after `b` by (namespace, name).
+    private static func order(_ a: Service, _ b: Service) -> Int {
+        if a.namespace != b.namespace { return a.namespace < b.namespace ? -1 : 1 }
+        if a.name != b.name { return a.name < b.name ? -1 : 1 }
+        return 0
     }
 }

@@ -37,8 +37,8 @@ final class AnswerPublisher: Sendable {
         /// The services that may differ between `full.answered` and `answered`, when every step since `full`
         /// said (a registry delta each) and no target is down, now or when `full` was built (a verdict on a
         /// shared address can change services no delta lists); nil otherwise, and an overlay compares registries.
-        var changedSinceFull: [ServiceID]? {
-            guard fullHadNoneDown, down.isEmpty else { return nil }
+        func changedSinceFull(noneDownNow: Bool) -> [ServiceID]? {
+            guard fullHadNoneDown, noneDownNow else { return nil }
             return changes.services(after: fullStep)
         }
 
@@ -52,11 +52,12 @@ final class AnswerPublisher: Sendable {
             changes.forget(through: step)
         }
 
-        /// The registry as answered: the exports of the targets down made unhealthy.
-        var answered: RegistrySnapshot {
+        /// The registry as answered (the exports of the targets down made unhealthy), and whether none is down:
+        /// one computation of `down`, which walks every service while a cluster verdict stands.
+        var answered: (registry: RegistrySnapshot, noneDown: Bool) {
             let down = self.down
-            guard !down.isEmpty else { return registry }
-            return registry.with(services: ReachabilityPlan.demoting(registry.services, down: down))
+            guard !down.isEmpty else { return (registry, true) }
+            return (registry.with(services: ReachabilityPlan.demoting(registry.services, down: down)), false)
         }
     }
 
@@ -219,8 +220,9 @@ final class AnswerPublisher: Sendable {
             inputs.zonesGeneration += 1
             let answered = inputs.answered
             let start = ContinuousClock.now
-            let snapshot = AnswerSnapshot.build(registry: answered, zones: inputs.zones, settings: settings)
-            inputs.built(snapshot, from: answered, atStep: inputs.changes.step, noneDown: inputs.down.isEmpty)
+            let snapshot = AnswerSnapshot.build(registry: answered.registry, zones: inputs.zones, settings: settings)
+            inputs.built(
+                snapshot, from: answered.registry, atStep: inputs.changes.step, noneDown: answered.noneDown)
             swapIn(snapshot, inputs: inputs, took: ContinuousClock.now - start)
         }
         scdns_return_free_memory()
@@ -235,16 +237,17 @@ final class AnswerPublisher: Sendable {
         let answered = inputs.answered
         let limit = max(Self.overlayMinimum, inputs.full.answered.services.count / 8)
         if let overlay = AnswerSnapshot.overlay(
-            registry: answered, baseRegistry: inputs.full.answered, over: inputs.full.snapshot, zones: inputs.zones,
-            settings: settings, maxServices: limit, changed: inputs.changedSinceFull)
+            registry: answered.registry, baseRegistry: inputs.full.answered, over: inputs.full.snapshot,
+            zones: inputs.zones, settings: settings, maxServices: limit,
+            changed: inputs.changedSinceFull(noneDownNow: answered.noneDown))
         {
             swapIn(overlay, inputs: inputs, took: ContinuousClock.now - start)
             scheduleFold(&inputs)
             return false
         }
         let snapshot = AnswerSnapshot.build(
-            registry: answered, zones: inputs.zones, settings: settings, previous: inputs.full.snapshot)
-        inputs.built(snapshot, from: answered, atStep: inputs.changes.step, noneDown: inputs.down.isEmpty)
+            registry: answered.registry, zones: inputs.zones, settings: settings, previous: inputs.full.snapshot)
+        inputs.built(snapshot, from: answered.registry, atStep: inputs.changes.step, noneDown: answered.noneDown)
         swapIn(snapshot, inputs: inputs, took: ContinuousClock.now - start)
         return true
     }
@@ -261,9 +264,10 @@ final class AnswerPublisher: Sendable {
     private func scheduleFold(_ inputs: inout Inputs) {
         guard !inputs.folding else { return }
         inputs.folding = true
+        let answered = inputs.answered
         let snapshot = (
-            registry: inputs.answered, zones: inputs.zones, generation: inputs.zonesGeneration,
-            previous: inputs.full.snapshot, step: inputs.changes.step, noneDown: inputs.down.isEmpty
+            registry: answered.registry, zones: inputs.zones, generation: inputs.zonesGeneration,
+            previous: inputs.full.snapshot, step: inputs.changes.step, noneDown: answered.noneDown
         )
         // A thread of its own rather than a task: a lowered priority stays with the thread, and must not stay
         // with a thread of the shared pool.
