@@ -62,9 +62,6 @@ struct RotationPlans: Sendable {
         return Int32(plans.count - 1)
     }
 
-    /// Reorders the answer section of `out` (a fresh copy of `template`) by plan `index`: a rotated tier is
-    /// written back from the template in two block copies, leader first, so nothing needs a scratch buffer.
-    /// `entropy` is called once per tier that has more than one unit.
     /// Adds plan `index` of `other` (a previous snapshot's) with its tiers and units.
     mutating func copy(_ index: Int32, from other: RotationPlans) -> Int32 {
         var plan = other.plans[Int(index)]
@@ -81,15 +78,15 @@ struct RotationPlans: Sendable {
         return Int32(plans.count - 1)
     }
 
+    /// Reorders the answer section at `out` (a fresh copy of `answers`, the template's) by plan `index`: a
+    /// rotated tier is written back from the template in two block copies, leader first, so nothing needs a
+    /// scratch buffer. `entropy` is called once per tier that has more than one unit.
     @inline(__always)
     func rotate(
-        _ index: Int, answerStart: Int, template: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer,
-        entropy: RotationEntropy
+        _ index: Int, answers: UnsafeRawPointer, into out: UnsafeMutableRawPointer, entropy: RotationEntropy
     ) {
         let plan = plans[index]
         let size = Int(plan.recordSize)
-        let source = template.baseAddress!
-        let destination = out.baseAddress!
         for tierIndex in Int(plan.firstTier)..<Int(plan.firstTier + plan.tierCount) {
             let tier = tiers[tierIndex]
             let pick = UInt32(truncatingIfNeeded: entropy.next() % UInt64(tier.totalWeight))
@@ -99,11 +96,11 @@ struct RotationPlans: Sendable {
                 leaderRecord += Int(units[unitIndex].recordCount)
             }
             guard leaderRecord > 0 else { continue }
-            let start = answerStart + Int(tier.firstRecord) * size
+            let start = Int(tier.firstRecord) * size
             let lead = start + leaderRecord * size
             let end = start + Int(tier.recordCount) * size
-            (destination + start).copyMemory(from: source + lead, byteCount: end - lead)
-            (destination + start + (end - lead)).copyMemory(from: source + start, byteCount: lead - start)
+            (out + start).copyMemory(from: answers + lead, byteCount: end - lead)
+            (out + start + (end - lead)).copyMemory(from: answers + start, byteCount: lead - start)
         }
     }
 

@@ -2,6 +2,11 @@
 ///
 /// One array instead of an array per response keeps the query path free of reference counting: copying a
 /// template touches no object header, only bytes (per-query retain/release showed up in callgrind).
+///
+/// A template is a response without its question: the 12-octet header, then everything after the question.
+/// The writer puts the query's own question between the two (it echoes the query's letter case and, for a
+/// CNAME's fallback, its type anyway), so the name, which the name table already holds, is not stored again
+/// with each of the name's templates: about half of their bytes at 100,000 services.
 struct TemplateStore: Sendable {
     private struct Span: Sendable {
         var start: Int32
@@ -15,10 +20,22 @@ struct TemplateStore: Sendable {
     /// Bytes of the responses, and of their spans.
     var byteCounts: (responses: Int, spans: Int) { (bytes.count, spans.count * MemoryLayout<Span>.stride) }
 
-    /// Stores a response and returns its index.
-    mutating func append(_ template: [UInt8]) -> Int32 {
-        spans.append(Span(start: Int32(bytes.count), count: Int32(template.count)))
-        bytes += template
+    /// The octets of a template before the question's place: the header.
+    static let headerLength = 12
+
+    /// Stores a response of exactly one question (its name uncompressed, as the first name of a message always
+    /// is) without that question, and returns its index.
+    mutating func append(_ response: [UInt8]) -> Int32 {
+        var questionEnd = Self.headerLength
+        while response[questionEnd] != 0 { questionEnd += 1 + Int(response[questionEnd]) }
+        questionEnd += 1 + 4  // the root label, then type and class
+        precondition(
+            response.count >= questionEnd && response[4] == 0 && response[5] == 1,
+            "a template is a response with one question")
+        spans.append(
+            Span(start: Int32(bytes.count), count: Int32(response.count - (questionEnd - Self.headerLength))))
+        bytes += response[..<Self.headerLength]
+        bytes += response[questionEnd...]
         return Int32(spans.count - 1)
     }
 
@@ -32,7 +49,7 @@ struct TemplateStore: Sendable {
         return Int32(spans.count - 1)
     }
 
-    /// Calls `body` with the bytes of template `index`.
+    /// Calls `body` with the bytes of template `index`: its header, then the sections after the question.
     @inline(__always)
     func withTemplate<Result>(_ index: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
         let span = spans[index]
