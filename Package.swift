@@ -111,7 +111,7 @@ let package = Package(
         // In-process pipeline driver for instruction counts (bench/pipeline-callgrind.sh); not shipped.
         .executableTarget(
             name: "PipelineBench",
-            dependencies: ["DNSPipeline", "DNSWire", "ServiceRegistry"],
+            dependencies: ["CSocketBatch", "DNSPipeline", "DNSWire", "ServiceRegistry"],
             path: "bench/PipelineBench"
         ),
         // Put-to-answer latency and bulk loading against real etcd (bench/etcd.sh); not shipped.

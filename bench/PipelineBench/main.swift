@@ -12,6 +12,7 @@
 // the first limited, every second one slipped). And `PipelineBench - COUNT overlay`: COUNT services x 3 clusters
 // built in full, then one service changed five times, each answered by an overlay, timed with and without a
 // registry delta naming the change (issue 15).
+import CSocketBatch
 import DNSPipeline
 import DNSWire
 import Foundation
@@ -50,6 +51,15 @@ if kind == "overlay" {
         for line in status.split(separator: "\n") where line.hasPrefix("VmRSS") || line.hasPrefix("VmHWM") {
             print("  \(line.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " "))")
         }
+    }
+    // What the server keeps resident after a full build: it returns the build's freed memory to the system.
+    scdns_return_free_memory()
+    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS") })
+    {
+        print(
+            "  after returning free memory: \(line.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " "))"
+        )
     }
     // What a source pays to change one service of an array a served snapshot shares: a copy of the whole array
     // (a retain of every service's fields), then, once the old snapshot goes, its release.

@@ -108,10 +108,10 @@ struct AnswerCompiler {
                 let records = sets[name]!
                 // Only names outside every zone of ours (no empty non-terminals to keep) and unknown to zone files.
                 let reusable = reuse && zoneIndex(of: name) == RecordStore.noZone && !unsafeRoots.contains(name)
-                if reusable, let compiled = previous?.reverseFragments[name], compiled.records == records,
-                    store.node(name) == nil
+                if reusable, let previous, let old = previous.table.lookup(ArraySlice(name.wire)),
+                    previous.reverseFragments.matches(node: Int32(old), records), store.node(name) == nil
                 {
-                    copiedReverse.append((name, records, compiled.node))
+                    copiedReverse.append((name, records, Int32(old)))
                     continue
                 }
                 let position = store.order.count
@@ -145,11 +145,8 @@ struct AnswerCompiler {
             let nodes = (entry.firstName..<end).filter { store.order[$0].isSubdomain(of: entry.root) }
             fragments[entry.fragment] = CompiledFragment(service: entry.service, nodes: nodes.map { Int32($0) })
         }
-        var reverseFragments: [DNSName: CompiledReverse] = [:]
-        reverseFragments.reserveCapacity(compiledReverse.count + copiedReverse.count)
-        for entry in compiledReverse {
-            reverseFragments[entry.name] = CompiledReverse(records: entry.records, node: entry.node)
-        }
+        var reverseFragments = ReverseFragments(capacity: compiledReverse.count + copiedReverse.count)
+        for entry in compiledReverse { reverseFragments.add(entry.records, node: entry.node) }
         if let previous, !copied.isEmpty || !copiedReverse.isEmpty {
             let names = previous.table.keysByValue(count: previous.nodes.count)
             func copy(_ old: Int32) -> Int32 {
@@ -162,7 +159,7 @@ struct AnswerCompiler {
                 fragments[fragment] = CompiledFragment(service: service, nodes: nodes.map(copy))
             }
             for entry in copiedReverse {
-                reverseFragments[entry.name] = CompiledReverse(records: entry.records, node: copy(entry.node))
+                reverseFragments.add(entry.records, node: copy(entry.node))
             }
         }
         let compiledZones = zones.map { zone in

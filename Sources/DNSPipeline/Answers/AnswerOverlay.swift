@@ -164,13 +164,11 @@ extension AnswerSnapshot {
         var holders = Set<ServiceID>()
         for address in addresses {
             let name = ReverseRecords.reverseName(address)
-            guard let compiled = base.reverseFragments[name] else {
-                // No PTR name: no service of the base held the address where a PTR record comes from.
-                if base.table.lookup(ArraySlice(name.lowercased().wire)) == nil { continue }
-                return nil
-            }
-            for record in compiled.records {
-                guard case .ptr(let target) = record.data, target.isSubdomain(of: reverseBase) else { return nil }
+            // No PTR name: no service of the base held the address where a PTR record comes from.
+            guard let node = base.table.lookup(ArraySlice(name.wire)) else { continue }
+            guard let targets = base.reverseFragments.targets(ofNode: Int32(node)) else { return nil }
+            for target in targets {
+                guard target.isSubdomain(of: reverseBase) else { return nil }
                 let labels = target.labels
                 guard labels.count >= depth + 2 else { return nil }
                 let top = labels.count - depth

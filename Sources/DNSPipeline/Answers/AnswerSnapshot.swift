@@ -70,8 +70,8 @@ public final class AnswerSnapshot: Sendable {
     /// The nodes each service compiled to, by the service and its naming tree: what the next snapshot copies
     /// instead of compiling again when the service is unchanged (`AnswerCompiler`).
     let fragments: [ServiceFragment: CompiledFragment]
-    /// The same for PTR names, by name: the records a node was compiled from.
-    let reverseFragments: [DNSName: CompiledReverse]
+    /// The same for PTR names, by node: the records each was compiled from.
+    let reverseFragments: ReverseFragments
     /// How many of `nameCount` names were copied from the previous snapshot rather than compiled.
     public let reusedNames: Int
     /// Names the registry's services would have that DNS cannot hold (over 255 octets), left out of the answers:
@@ -108,8 +108,8 @@ public final class AnswerSnapshot: Sendable {
                     + fragments.values.reduce(0) { $0 + $1.nodes.count * 4 }
             ),
             (
-                "reverse fragments (entries)",
-                reverseFragments.count * (MemoryLayout<DNSName>.stride + MemoryLayout<CompiledReverse>.stride)
+                "reverse fragments (records and index)",
+                reverseFragments.byteCounts.records + reverseFragments.byteCounts.index
             ),
         ]
     }
@@ -127,7 +127,7 @@ public final class AnswerSnapshot: Sendable {
         table: NameTable, nodes: [Node], types: TypeTable, templates: TemplateStore, rotations: RotationPlans,
         localities: LocalityResolver, zones: [Zone], zoneSlots: [UInt8], failingOpen: [String], registryVersion: UInt64,
         settings: PipelineSettings, fragments: [ServiceFragment: CompiledFragment] = [:],
-        reverseFragments: [DNSName: CompiledReverse] = [:], reusedNames: Int = 0, namesTooLong: [String] = [],
+        reverseFragments: ReverseFragments = ReverseFragments(), reusedNames: Int = 0, namesTooLong: [String] = [],
         overlay: (base: AnswerSnapshot, removed: NameTable, nameCount: Int, services: Int)? = nil
     ) {
         self.base = overlay?.base
@@ -201,12 +201,6 @@ struct ServiceFragment: Hashable, Sendable {
 struct CompiledFragment: Sendable {
     var service: Service
     var nodes: [Int32]
-}
-
-/// A PTR name's records and its node.
-struct CompiledReverse: Sendable {
-    var records: [ResourceRecord]
-    var node: Int32
 }
 
 /// A set of wire-name lengths (0...255) as a 256-bit map: membership is two instructions, no allocation.
