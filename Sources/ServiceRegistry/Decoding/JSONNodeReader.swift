@@ -15,7 +15,7 @@ enum JSONNodeReader {
 
     /// A new tag for each node, as Yams makes: resolving an implicit tag rewrites it in place. A quoted scalar is a
     /// string; a plain one (number, true, false, null) and every collection are left to the resolver.
-    static func tag(_ name: Tag.Name) -> Tag { Tag(name, YAMLField.resolver, constructor) }
+    static func tag(_ name: Tag.Name) -> Tag { Tag(name, YAMLField.composingResolver, constructor) }
 
     /// Deeper than any export or config: a document nested further is left to Yams.
     static let maxDepth = 32
