@@ -115,6 +115,39 @@ final class DNSNameTests: XCTestCase {
         "\\001.z.example", "*.z.example", "\\200.z.example",
     ]
 
+    /// Equality compares eight octets at a time until a word differs, then octet by octet ignoring case: it must
+    /// agree with the plain definition wherever the difference falls (first word, a later one, the short tail),
+    /// whatever the case and whether the names are equal, differ by case only, or differ.
+    func testEqualityAgreesWithComparingLowerCasedOctetsAtEveryPosition() throws {
+        var random = SystemRandomNumberGenerator()
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789-".utf8) + [0x40, 0x5B, 0x60, 0x7B, 0xC1, 0xE1]
+        func lowered(_ wire: [UInt8]) -> [UInt8] { wire.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 } }
+        for _ in 0..<3_000 {
+            let labels = (0..<Int.random(in: 1...5, using: &random)).map { _ in
+                (0..<Int.random(in: 1...20, using: &random)).map { _ in alphabet.randomElement(using: &random)! }
+            }
+            let name = try DNSName(labels: labels)
+            var other = name.wire
+            // Change one octet that is not a length: its case (a letter), or to another octet.
+            var positions: [Int] = []
+            var offset = 0
+            for label in labels {
+                positions += (offset + 1)...(offset + label.count)
+                offset += label.count + 1
+            }
+            let position = positions.randomElement(using: &random)!
+            switch Int.random(in: 0..<3, using: &random) {
+            case 0: break
+            case 1: other[position] ^= (other[position] | 0x20) >= 0x61 && (other[position] | 0x20) <= 0x7A ? 0x20 : 0
+            default: other[position] = alphabet.randomElement(using: &random)!
+            }
+            let changed = try DNSName(wire: other)
+            XCTAssertEqual(name == changed, lowered(name.wire) == lowered(other), "\(name) against \(changed)")
+            XCTAssertEqual(changed == name, name == changed)
+            if name == changed { XCTAssertEqual(name.hashValue, changed.hashValue) }
+        }
+    }
+
     func testCanonicalOrdering() {
         let names = Self.canonicalOrder.map(dn)
         for (lower, higher) in zip(names, names.dropFirst()) {

@@ -105,12 +105,28 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
         byte &- 0x41 < 26 ? byte | 0x20 : byte
     }
 
+    /// Names compared are mostly one name in one letter case (a registry's names built twice, a dictionary's
+    /// key and its probe), so the octets are compared eight at a time first, and only from the first word that
+    /// differs one at a time, case-insensitively: comparing names was 6% of compiling a registry's answers.
     static func equalIgnoringCase(_ lhs: ArraySlice<UInt8>, _ rhs: ArraySlice<UInt8>) -> Bool {
         guard lhs.count == rhs.count else { return false }
-        for (left, right) in zip(lhs, rhs) where lowercaseASCII(left) != lowercaseASCII(right) {
-            return false
+        return lhs.withUnsafeBytes { left in
+            rhs.withUnsafeBytes { right in
+                let count = left.count
+                var offset = 0
+                while offset &+ 8 <= count
+                    && left.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                        == right.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                {
+                    offset &+= 8
+                }
+                while offset < count {
+                    if lowercaseASCII(left[offset]) != lowercaseASCII(right[offset]) { return false }
+                    offset &+= 1
+                }
+                return true
+            }
         }
-        return true
     }
 
     public static func == (lhs: DNSName, rhs: DNSName) -> Bool {
