@@ -26,12 +26,9 @@ struct TemplateStore: Sendable {
     /// Stores a response of exactly one question (its name uncompressed, as the first name of a message always
     /// is) without that question, and returns its index.
     mutating func append(_ response: [UInt8]) -> Int32 {
-        var questionEnd = Self.headerLength
-        while response[questionEnd] != 0 { questionEnd += 1 + Int(response[questionEnd]) }
-        questionEnd += 1 + 4  // the root label, then type and class
-        precondition(
-            response.count >= questionEnd && response[4] == 0 && response[5] == 1,
-            "a template is a response with one question")
+        let end = response.withUnsafeBytes { MessageLayout.questionEnd($0) }
+        precondition(response[4] == 0 && response[5] == 1, "a template is a response with one question")
+        guard let questionEnd = end else { preconditionFailure("a template's question runs past its end") }
         spans.append(
             Span(start: Int32(bytes.count), count: Int32(response.count - (questionEnd - Self.headerLength))))
         bytes += response[..<Self.headerLength]

@@ -10,7 +10,7 @@ enum SlipResponse {
     static func cut(_ response: inout [UInt8]) -> Bool {
         guard response.count >= 12 else { return false }
         let found = response.withUnsafeBytes { message -> (questionEnd: Int, opt: Int?)? in
-            guard let questionEnd = questionEnd(message) else { return nil }
+            guard let questionEnd = MessageLayout.questionEnd(message) else { return nil }
             return (questionEnd, optRecord(in: message, after: questionEnd))
         }
         guard let (questionEnd, opt) = found else { return false }
@@ -32,7 +32,7 @@ enum SlipResponse {
     /// and question as a response, RD and CD echoed, RA set as the forwarded answer would have it, TC set, and our
     /// OPT (`payload`, DO echoed) when the query had one.
     static func write(forwarded query: UnsafeRawBufferPointer, payload: Int, into response: inout [UInt8]) -> Bool {
-        guard query.count >= 12, let questionEnd = questionEnd(query) else { return false }
+        guard query.count >= 12, let questionEnd = MessageLayout.questionEnd(query) else { return false }
         let opt = optRecord(in: query, after: questionEnd)
         response.removeAll(keepingCapacity: true)
         response.append(contentsOf: UnsafeRawBufferPointer(rebasing: query[0..<questionEnd]))
@@ -55,20 +55,6 @@ enum SlipResponse {
         message[5] = questions
         for index in 6..<11 { message[index] = 0 }
         message[11] = additional
-    }
-
-    /// Where the question ends (after its QTYPE and QCLASS), or 12 for a message without one; nil if it runs past
-    /// the message or its name is compressed.
-    private static func questionEnd(_ message: UnsafeRawBufferPointer) -> Int? {
-        guard message[4] != 0 || message[5] != 0 else { return 12 }
-        var offset = 12
-        while offset < message.count {
-            let length = Int(message[offset])
-            if length == 0 { return offset + 5 <= message.count ? offset + 5 : nil }
-            guard length < 0x40 else { return nil }
-            offset += 1 + length
-        }
-        return nil
     }
 
     /// The offset of the OPT record among the records after `start` (answer, authority and additional), or nil.
