@@ -176,13 +176,18 @@ final class YAMLFieldTests: XCTestCase {
 /// plain scalar alike.
 final class PlainScalarKindTests: XCTestCase {
     func testAgreesWithTheResolversPatterns() throws {
-        let samples = [
+        let listed = [
             "", "~", "null", "Null", "NULL", "nULL", "true", "True", "TRUE", "tRUE", "false", "yes", "no", "on",
             "0", "7", "-7", "+7", "007", "1_000", "0x1F", "0o17", "1:2", "1:2:3:4:5:6:7:8", "10.0.0.1", "1.", ".5",
             "1.5", "-1.5", "+.5", ".", "-x", "+", "1e5", "1E-5", "1.5e+10", ".5e3", "1e", "e5", "1.5.1", ".inf",
             "-.Inf",
             "+.INF", ".nan", ".NaN", "-.nan", "inf", "nan", "10s", "500ms", "fd00::1", "a b", "12ab", " 1", "١٢",
+            "tru", "nul", "fals", "web", "frontend", "Nope", "_x", "é", "µ1",
         ]
+        // Every first letter, alone and before a digit: most letters are decided by the first octet alone.
+        let letters = (UInt8(ascii: "a")...UInt8(ascii: "z")).map { String(UnicodeScalar($0)) }
+        let firstLetters = letters + letters.map { $0.uppercased() }
+        let samples = listed + firstLetters + firstLetters.map { $0 + "1" }
         for sample in samples {
             let document = try XCTUnwrap(
                 try Yams.compose(yaml: "value: " + (sample.isEmpty ? "" : sample), YAMLField.resolver))

@@ -30,6 +30,16 @@ extension YAMLField {
     /// The type `YAMLField.resolver` gives an untagged plain scalar, tried in its order: boolean, integer, float,
     /// null, else string. `YAMLFieldTests` checks the two agree on a table of edge cases.
     static func plainScalarKind(_ text: String) -> ScalarKind {
+        // Every rule's match starts with a digit, a sign, a dot, a tilde or the first letter of true, false or
+        // null (or is empty); anything else is a string, decided without trying the rules' spellings one by one.
+        guard let first = text.utf8.first else { return .null }
+        switch first {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+            UInt8(ascii: "~"), UInt8(ascii: "t"), UInt8(ascii: "T"), UInt8(ascii: "f"), UInt8(ascii: "F"),
+            UInt8(ascii: "n"), UInt8(ascii: "N"):
+            break
+        default: return .string
+        }
         switch text {
         case "true", "True", "TRUE", "false", "False", "FALSE": return .boolean
         case "~", "null", "Null", "NULL", "": return .null

@@ -16,15 +16,38 @@ import Yams
 public struct YAMLField {
     /// The node itself.
     public let node: Node
-    /// The field path, "" for the document root.
-    public let path: String
     /// The file name used in errors.
     public let file: String
+    /// The path is kept as its parent's path and this field's own step, and spelled only when asked for: almost
+    /// every field of a valid document is read and never named, and spelling each one's path was a tenth of
+    /// reading a registry file (callgrind of `scdns check`, bench/check-callgrind.sh).
+    private let parentPath: String
+    private let step: Step
+
+    private enum Step {
+        case none
+        case key(String)
+        case index(Int)
+    }
 
     public init(node: Node, path: String = "", file: String) {
+        self.init(node: node, file: file, parentPath: path, step: .none)
+    }
+
+    private init(node: Node, file: String, parentPath: String, step: Step) {
         self.node = node
-        self.path = path
         self.file = file
+        self.parentPath = parentPath
+        self.step = step
+    }
+
+    /// The field path (`services[2].ports[0].port`), "" for the document root.
+    public var path: String {
+        switch step {
+        case .none: return parentPath
+        case .key(let key): return parentPath.isEmpty ? key : parentPath + "." + key
+        case .index(let index): return parentPath + "[\(index)]"
+        }
     }
 
     /// The tag resolver used for every document: YAML 1.2 core schema, decimal integers only.
@@ -96,21 +119,27 @@ public struct YAMLField {
         guard case .mapping(let mapping) = node else {
             throw error("expected a mapping (key: value), got \(kindDescription)")
         }
+        // Spelled once for all the children. The entries stay a short array: a mapping of ours has at most a
+        // dozen keys, which a scan finds sooner than a dictionary hashes one.
+        let path = self.path
         var keys: [String] = []
-        var keyFields: [String: YAMLField] = [:]
-        var values: [String: YAMLField] = [:]
+        var keyFields: [YAMLField] = []
+        var values: [YAMLField] = []
+        keys.reserveCapacity(mapping.count)
+        keyFields.reserveCapacity(mapping.count)
+        values.reserveCapacity(mapping.count)
         for (keyNode, valueNode) in mapping {
             guard case .scalar(let scalar) = keyNode else {
                 throw YAMLField(node: keyNode, path: path, file: file).error("a key must be a plain string")
             }
             let key = scalar.string
-            let keyField = YAMLField(node: keyNode, path: childPath(key), file: file)
+            let keyField = YAMLField(node: keyNode, file: file, parentPath: path, step: .key(key))
             guard allowedKeys.contains(key) else {
                 throw keyField.error(YAMLField.unknownKeyMessage(key, allowed: allowedKeys))
             }
             keys.append(key)
-            keyFields[key] = keyField
-            values[key] = YAMLField(node: valueNode, path: childPath(key), file: file)
+            keyFields.append(keyField)
+            values.append(YAMLField(node: valueNode, file: file, parentPath: path, step: .key(key)))
         }
         return YAMLMapping(field: self, keys: keys, keyFields: keyFields, values: values)
     }
@@ -120,7 +149,8 @@ public struct YAMLField {
         guard case .sequence(let sequence) = node else {
             throw error("expected a list, got \(kindDescription)")
         }
-        return sequence.enumerated().map { YAMLField(node: $1, path: elementPath($0), file: file) }
+        let path = self.path
+        return sequence.enumerated().map { YAMLField(node: $1, file: file, parentPath: path, step: .index($0)) }
     }
 
     /// Decodes each element of a sequence with `transform`.

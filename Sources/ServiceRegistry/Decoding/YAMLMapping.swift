@@ -7,12 +7,14 @@ import Yams
 public struct YAMLMapping {
     /// The mapping itself, for errors about the mapping as a whole (a missing key).
     public let field: YAMLField
-    /// The keys present, in document order.
+    /// The keys present, in document order, each once (Yams refuses a key written twice).
     public let keys: [String]
-    private let keyFields: [String: YAMLField]
-    private let values: [String: YAMLField]
+    /// Beside `keys`, index for index: each key's own node (for errors about the key), and its value. Kept
+    /// apart from the keys so that finding one compares strings and copies no node.
+    private let keyFields: [YAMLField]
+    private let values: [YAMLField]
 
-    init(field: YAMLField, keys: [String], keyFields: [String: YAMLField], values: [String: YAMLField]) {
+    init(field: YAMLField, keys: [String], keyFields: [YAMLField], values: [YAMLField]) {
         self.field = field
         self.keys = keys
         self.keyFields = keyFields
@@ -21,18 +23,18 @@ public struct YAMLMapping {
 
     /// The value of `key`, or `nil` when the key is absent or null.
     public subscript(key: String) -> YAMLField? {
-        guard let value = values[key], !value.isNull else { return nil }
-        return value
+        guard let index = keys.firstIndex(of: key), !values[index].isNull else { return nil }
+        return values[index]
     }
 
     /// True when `key` is present, even with a null value.
     public func contains(_ key: String) -> Bool {
-        values[key] != nil
+        keys.contains(key)
     }
 
     /// The key node of `key` (its own line and column), for errors about the key rather than its value.
     public func keyField(_ key: String) -> YAMLField? {
-        keyFields[key]
+        keys.firstIndex(of: key).map { keyFields[$0] }
     }
 
     /// The value of a key that must be present and not null. The error is positioned at the mapping and names
@@ -43,8 +45,8 @@ public struct YAMLMapping {
         }
         let missing = RegistryError(
             file: field.file,
-            line: keyFields[key]?.line ?? field.line,
-            column: keyFields[key]?.column ?? field.column,
+            line: keyField(key)?.line ?? field.line,
+            column: keyField(key)?.column ?? field.column,
             field: field.childPath(key),
             message: contains(key) ? "'\(key)' must have a value" : "missing required field '\(key)'"
         )
