@@ -105,7 +105,7 @@ final class JSONNodeReaderTests: XCTestCase {
         XCTAssertGreaterThan(accepted, 300)
     }
 
-    /// Where the reader takes a text, its nodes are Yams' nodes: structure, strings, tags and marks.
+    /// Where the reader takes a text, its nodes are the nodes Yams composes: structure, strings, tags and marks.
     func testTheNodesAreYamsNodesMarksIncluded() throws {
         var random = Generator(state: 7)
         var compared = 0
@@ -113,30 +113,9 @@ final class JSONNodeReaderTests: XCTestCase {
             let text = Self.export(&random)
             guard let node = JSONNodeReader.read(text) else { continue }
             let yams = try XCTUnwrap(YAMLField.parseWithYams(text, file: "t")).node
-            assertSame(node, yams, text)
+            YAMLComposerTests.assertSame(node, yams, text)
             compared += 1
         }
         XCTAssertGreaterThan(compared, 500)
-    }
-
-    func assertSame(_ left: Node, _ right: Node, _ text: String) {
-        XCTAssertEqual(left, right, text)
-        XCTAssertEqual(left.mark?.description, right.mark?.description, "\(text): mark of \(left)")
-        switch (left, right) {
-        case (.scalar(let a), .scalar(let b)):
-            XCTAssertEqual(a.tag.description, b.tag.description, "\(text): tag of \(a.string)")
-            XCTAssertEqual(a.style, b.style, "\(text): style of \(a.string)")
-        case (.mapping(let a), .mapping(let b)):
-            XCTAssertEqual(a.count, b.count, text)
-            for ((leftKey, leftValue), (rightKey, rightValue)) in zip(a, b) {
-                assertSame(leftKey, rightKey, text)
-                assertSame(leftValue, rightValue, text)
-            }
-        case (.sequence(let a), .sequence(let b)):
-            XCTAssertEqual(a.count, b.count, text)
-            for (leftNode, rightNode) in zip(a, b) { assertSame(leftNode, rightNode, text) }
-        default:
-            XCTFail("\(text): \(left) against \(right)")
-        }
     }
 }

@@ -272,7 +272,7 @@ public struct ServerConfig: Sendable {
 
     /// `limits.rrl`: a mapping `{ responsesPerSecond, slip }`, or `0` for off (the form earlier versions took).
     static func rateLimit(_ field: YAMLField) throws(RegistryError) -> RateLimitSettings {
-        if case .scalar = field.node {
+        if field.node.isScalar {
             guard try field.int() == 0 else {
                 throw field.error("expected a mapping such as { responsesPerSecond: 20, slip: 2 }, or 0 for off")
             }

@@ -1,8 +1,6 @@
-import Yams
-
-/// Reads a plain JSON text into the node tree Yams composes from it (the same structure, scalar strings, tags and
-/// marks), without libyaml: etcd holds every export as a one-line JSON value, and Yams spent 211,000 instructions
-/// on each, half of decoding a listing (BENCHMARKS.md, issue 15).
+/// Reads a plain JSON text into the document libyaml's events compose to (the same structure, scalar strings, tags
+/// and marks), without libyaml: etcd holds every export as a one-line JSON value, and composing one through Yams
+/// cost 211,000 instructions, half of decoding a listing (BENCHMARKS.md, issue 15).
 ///
 /// It takes only what it can read exactly as Yams does: one line of ASCII text (a final newline allowed), spaces
 /// between tokens but none before a colon, the escapes `\" \\ \/ \b \f \n \r \t`, numbers in JSON's grammar, no
@@ -10,27 +8,11 @@ import Yams
 /// error, YAML that is not JSON) gives nil, and the caller lets Yams read the text, so errors keep Yams's wording. `JSONNodeReaderTests` compares both readers' decoding of
 /// many exports, valid and not, outcome for outcome.
 enum JSONNodeReader {
-    /// What each node's tag refers to, made once: `Constructor.default` builds a new one, thousands of instructions.
-    nonisolated(unsafe) private static let constructor = Constructor.default
-
-    /// A new tag for each node, as Yams makes: resolving an implicit tag rewrites it in place. A quoted scalar is a
-    /// string; a plain one (number, true, false, null) and every collection are left to the resolver.
-    static func tag(_ name: Tag.Name) -> Tag { Tag(name, YAMLField.composingResolver, constructor) }
-
-    /// Deeper than any export or config: a document nested further is left to Yams.
+    /// Deeper than any export or config: a document nested further is left to libyaml.
     static let maxDepth = 32
 
-    /// Yams gives `Mark` no public initializer: one is made from its two stored integers, line then column, once
-    /// a probe showed that layout holds (a Yams that changed it leaves every text to Yams, never a wrong mark).
-    static let canMakeMarks: Bool = {
-        guard MemoryLayout<Mark>.size == MemoryLayout<(Int, Int)>.size else { return false }
-        let probe = unsafeBitCast((7, 9), to: Mark.self)
-        return probe.line == 7 && probe.column == 9
-    }()
-
-    /// The node tree of `text`, or nil when Yams should read it.
-    static func read(_ text: String) -> Node? {
-        guard canMakeMarks else { return nil }
+    /// The document of `text`, or nil when libyaml should read it.
+    static func read(_ text: String) -> YAMLNode? {
         var text = text
         return text.withUTF8 { bytes in
             var reader = Reader(bytes: bytes)
@@ -38,13 +20,14 @@ enum JSONNodeReader {
             guard reader.peek == UInt8(ascii: "{"), let root = reader.value(depth: 0) else { return nil }
             reader.skipSpace()
             if reader.peek == UInt8(ascii: "\n") { reader.position += 1 }
-            return reader.atEnd ? root : nil
+            return reader.atEnd ? reader.builder.finish(root: root) : nil
         }
     }
 
     private struct Reader {
         let bytes: UnsafeBufferPointer<UInt8>
         var position = 0
+        var builder = YAMLDocumentBuilder()
 
         init(bytes: UnsafeBufferPointer<UInt8>) {
             self.bytes = bytes
@@ -52,8 +35,8 @@ enum JSONNodeReader {
 
         var atEnd: Bool { position == bytes.count }
         var peek: UInt8? { position < bytes.count ? bytes[position] : nil }
-        /// Where Yams' mark puts the token at `position`: 1-based, on the one line.
-        var mark: Mark { unsafeBitCast((1, position + 1), to: Mark.self) }
+        /// Where libyaml's mark puts the token at `position`: 1-based, on the one line.
+        var column: Int { position + 1 }
 
         mutating func skipSpace() {
             while peek == UInt8(ascii: " ") { position += 1 }
@@ -66,63 +49,70 @@ enum JSONNodeReader {
             return true
         }
 
-        mutating func value(depth: Int) -> Node? {
+        /// A value's node in `builder`. A quoted scalar is tagged a string; a plain one (number, true, false,
+        /// null) and every collection carry no tag, as libyaml gives them.
+        mutating func value(depth: Int) -> Int32? {
             skipSpace()
             guard depth < JSONNodeReader.maxDepth, let byte = peek else { return nil }
             switch byte {
             case UInt8(ascii: "{"): return object(depth: depth)
             case UInt8(ascii: "["): return array(depth: depth)
             case UInt8(ascii: "\""):
-                let start = mark
+                let start = column
                 guard let string = string() else { return nil }
-                return .scalar(Node.Scalar(string, JSONNodeReader.tag(.str), .doubleQuoted, start))
+                return builder.scalar(string, tag: YAMLDocument.stringTag, line: 1, column: start)
             default:
-                let start = mark
+                let start = column
                 guard let plain = plain() else { return nil }
-                return .scalar(Node.Scalar(plain, JSONNodeReader.tag(.implicit), .plain, start))
+                return builder.scalar(plain, tag: "", line: 1, column: start)
             }
         }
 
-        // A collection's style is `.any` as Yams gives it (it reads the style from the collection's end event).
-        mutating func object(depth: Int) -> Node? {
-            let start = mark
+        mutating func object(depth: Int) -> Int32? {
+            let node = builder.open(.mapping, tag: "", line: 1, column: column)
             position += 1
-            var pairs: [(Node, Node)] = []
+            var children: [Int32] = []
             var keys = Set<String>()
             skipSpace()
             if peek == UInt8(ascii: "}") {
                 position += 1
-                return .mapping(Node.Mapping(pairs, JSONNodeReader.tag(.implicit), .any, start))
+                builder.close(node, children: children)
+                return node
             }
             while true {
                 skipSpace()
                 guard peek == UInt8(ascii: "\"") else { return nil }
-                let keyMark = mark
+                let keyColumn = column
                 guard let key = string(), keys.insert(key).inserted, peek == UInt8(ascii: ":") else { return nil }
+                // The key's node comes before its value's, in document order as libyaml's events come.
+                children.append(builder.scalar(key, tag: YAMLDocument.stringTag, line: 1, column: keyColumn))
                 position += 1
                 guard let value = value(depth: depth + 1) else { return nil }
-                pairs.append((.scalar(Node.Scalar(key, JSONNodeReader.tag(.str), .doubleQuoted, keyMark)), value))
+                children.append(value)
                 if expect(UInt8(ascii: ",")) { continue }
                 guard expect(UInt8(ascii: "}")) else { return nil }
-                return .mapping(Node.Mapping(pairs, JSONNodeReader.tag(.implicit), .any, start))
+                builder.close(node, children: children)
+                return node
             }
         }
 
-        mutating func array(depth: Int) -> Node? {
-            let start = mark
+        mutating func array(depth: Int) -> Int32? {
+            let node = builder.open(.sequence, tag: "", line: 1, column: column)
             position += 1
-            var nodes: [Node] = []
+            var children: [Int32] = []
             skipSpace()
             if peek == UInt8(ascii: "]") {
                 position += 1
-                return .sequence(Node.Sequence(nodes, JSONNodeReader.tag(.implicit), .any, start))
+                builder.close(node, children: children)
+                return node
             }
             while true {
                 guard let value = value(depth: depth + 1) else { return nil }
-                nodes.append(value)
+                children.append(value)
                 if expect(UInt8(ascii: ",")) { continue }
                 guard expect(UInt8(ascii: "]")) else { return nil }
-                return .sequence(Node.Sequence(nodes, JSONNodeReader.tag(.implicit), .any, start))
+                builder.close(node, children: children)
+                return node
             }
         }
 

@@ -11,12 +11,12 @@ extension YAMLField {
     }
 
     var scalarKind: ScalarKind? {
-        guard case .scalar(let scalar) = node else { return nil }
+        guard node.isScalar else { return nil }
         // A plain scalar with no tag is typed by `YAMLField.resolver`'s rules; `plainScalarKind` applies the same
         // rules without its regular expressions (ICU's matcher cost more than the rest of decoding together).
         // Quoted scalars arrive tagged as strings; explicit tags are taken as written.
-        let raw = scalar.tag.description
-        if raw.isEmpty { return Self.plainScalarKind(scalar.string) }
+        let raw = node.tag
+        if raw.isEmpty { return Self.plainScalarKind(node.text) }
         switch raw {
         case Tag.Name.str.rawValue: return .string
         case Tag.Name.int.rawValue: return .integer
@@ -92,16 +92,15 @@ extension YAMLField {
 
     /// How the node reads in an error message: `the string "80"`, `a list`.
     public var kindDescription: String {
-        switch node {
+        switch node.kind {
         case .mapping: return "a mapping"
         case .sequence: return "a list"
-        case .alias: return "an alias"
-        case .scalar(let scalar):
+        case .scalar:
             switch scalarKind {
-            case .string: return "the string \"\(scalar.string)\""
-            case .integer: return "the integer \(scalar.string)"
-            case .float: return "the number \(scalar.string)"
-            case .boolean: return "the boolean \(scalar.string)"
+            case .string: return "the string \"\(node.text)\""
+            case .integer: return "the integer \(node.text)"
+            case .float: return "the number \(node.text)"
+            case .boolean: return "the boolean \(node.text)"
             case .null: return "null"
             case .other(let tag): return "a value tagged \(tag)"
             case .none: return "a scalar"
@@ -111,30 +110,30 @@ extension YAMLField {
 
     /// A string scalar (plain or quoted). Numbers, booleans and null are refused; quote them to make them strings.
     public func string() throws(RegistryError) -> String {
-        guard case .scalar(let scalar) = node, scalarKind == .string else {
+        guard node.isScalar, scalarKind == .string else {
             let hint = scalarKind == nil || isNull ? "" : " (quote it to make it a string)"
             throw error("expected a string, got \(kindDescription)\(hint)")
         }
-        return scalar.string
+        return node.text
     }
 
     /// The text of any non-null scalar, whatever type YAML gave it. For values with their own syntax that the
     /// caller parses and validates itself (addresses, durations like `10s`, `host:port`).
     public func scalarText() throws(RegistryError) -> String {
-        guard case .scalar(let scalar) = node, !isNull else {
+        guard node.isScalar, !isNull else {
             throw error("expected a value, got \(kindDescription)")
         }
-        return scalar.string
+        return node.text
     }
 
     /// A decimal integer scalar.
     public func int() throws(RegistryError) -> Int {
-        guard case .scalar(let scalar) = node, scalarKind == .integer else {
+        guard node.isScalar, scalarKind == .integer else {
             let hint = scalarKind == .string ? " (write numbers without quotes)" : ""
             throw error("expected an integer, got \(kindDescription)\(hint)")
         }
-        guard let value = Int(scalar.string) else {
-            throw error("\(scalar.string) is out of range")
+        guard let value = Int(node.text) else {
+            throw error("\(node.text) is out of range")
         }
         return value
     }
@@ -150,10 +149,10 @@ extension YAMLField {
 
     /// `true` or `false`; the YAML 1.1 spellings `yes`/`no`/`on`/`off` are strings under this schema and refused.
     public func bool() throws(RegistryError) -> Bool {
-        guard case .scalar(let scalar) = node, scalarKind == .boolean else {
+        guard node.isScalar, scalarKind == .boolean else {
             throw error("expected true or false, got \(kindDescription)")
         }
-        return scalar.string.lowercased() == "true"
+        return node.text.lowercased() == "true"
     }
 
     /// One of an enumeration's raw values, spelled exactly (`TCP`, not `tcp`).

@@ -11,11 +11,9 @@ import Yams
 /// `true`/`false` are booleans (so a zone called `no` stays a string), only decimal digits are integers (so an
 /// IPv6 address like `1:2:3:4:5:6:7:8` is not a sexagesimal number), and a quoted `"80"` is a string, never a port.
 ///
-/// Not Sendable: it holds a `Yams.Node`, whose anchors are classes. Read the document on one task, then keep the
-/// values, not the fields.
-public struct YAMLField {
+public struct YAMLField: Sendable {
     /// The node itself.
-    public let node: Node
+    public let node: YAMLNode
     /// The file name used in errors.
     public let file: String
     /// The path is kept as its parent's path and this field's own step, and spelled only when asked for: almost
@@ -30,11 +28,11 @@ public struct YAMLField {
         case index(Int)
     }
 
-    public init(node: Node, path: String = "", file: String) {
+    public init(node: YAMLNode, path: String = "", file: String) {
         self.init(node: node, file: file, parentPath: path, step: .none)
     }
 
-    private init(node: Node, file: String, parentPath: String, step: Step) {
+    private init(node: YAMLNode, file: String, parentPath: String, step: Step) {
         self.node = node
         self.file = file
         self.parentPath = parentPath
@@ -50,7 +48,8 @@ public struct YAMLField {
         }
     }
 
-    /// The tag resolver used for every document: YAML 1.2 core schema, decimal integers only.
+    /// The tag resolver of the YAML 1.2 core schema, decimal integers only: how `scalarKind` types plain scalars
+    /// (`PlainScalarKindTests` holds the two to each other).
     public static let resolver: Resolver = {
         let float =
             "^[-+]?(?:\\.[0-9]+|[0-9]+(?:\\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$"
@@ -63,40 +62,59 @@ public struct YAMLField {
             .appending(.null, "^(?:~|null|Null|NULL|)$")
     }()
 
-    /// The resolver Yams composes documents with: no rules. Yams resolves tags itself only to hash each mapping
-    /// key for its duplicate-key check, trying the rules' ICU regular expressions on every key: 15% of reading a
-    /// registry file (callgrind of `scdns check`, 10,000 services). With no rules every key is a string, as every
-    /// key of ours is (so `1` and `"1"` are one key twice); values are typed by `scalarKind`, which applies
-    /// `resolver`'s rules without the expressions.
+    /// The resolver the reference reading composes with (`parseWithYams`): no rules. Yams resolves tags only to
+    /// hash each mapping key for its duplicate-key check, and with no rules every key is a string, as every key
+    /// of ours is (so `1` and `"1"` are one key twice). Values are typed by `scalarKind`.
     static let composingResolver = Resolver.basic
 
     /// Parses one YAML or JSON document. Returns `nil` for a document with no content (empty, or only comments),
     /// which callers treat as "every key at its default". Syntax errors carry the file, line and column.
     public static func parse(_ text: String, file: String) throws(RegistryError) -> YAMLField? {
-        // One line of plain JSON (every etcd value) is read without libyaml; anything else goes to Yams.
+        // One line of plain JSON (every etcd value) is read without libyaml; anything else by libyaml's events.
         if let root = JSONNodeReader.read(text) { return YAMLField(node: root, file: file) }
-        return try parseWithYams(text, file: file)
+        return try YAMLComposer.compose(text, file: file).map { YAMLField(node: $0, file: file) }
     }
 
-    /// `parse` without the JSON reader: what it must agree with (`JSONNodeReaderTests`).
+    /// `parse` as Yams composes the text, its nodes copied into a `YAMLDocument`: the reference both readers of
+    /// `parse` must agree with, errors included (`YAMLComposerTests`, `JSONNodeReaderTests`).
     static func parseWithYams(_ text: String, file: String) throws(RegistryError) -> YAMLField? {
         let root: Node?
         do {
-            // UTF-8 named outright: Yams' default encoding reads the whole process environment on every parse,
-            // which was the largest single cost of decoding 300,000 etcd values.
+            // UTF-8 named outright: Yams' default encoding reads the whole process environment on every parse.
             root = try Yams.compose(yaml: text, composingResolver, .default, .utf8)
         } catch let error as YamlError {
             throw YAMLSyntaxError.registryError(from: error, text: text, file: file)
         } catch {
             throw RegistryError(file: file, message: "cannot parse: \(error)")
         }
-        return root.map { YAMLField(node: $0, file: file) }
+        guard let root else { return nil }
+        var builder = YAMLDocumentBuilder()
+        func copy(_ node: Node) -> Int32 {
+            let mark = (line: node.mark?.line ?? 0, column: node.mark?.column ?? 0)
+            switch node {
+            case .scalar(let scalar):
+                return builder.scalar(scalar.string, tag: scalar.tag.description, line: mark.line, column: mark.column)
+            case .mapping(let mapping):
+                let index = builder.open(.mapping, tag: mapping.tag.description, line: mark.line, column: mark.column)
+                builder.close(index, children: mapping.flatMap { [copy($0.key), copy($0.value)] })
+                return index
+            case .sequence(let sequence):
+                let index = builder.open(.sequence, tag: sequence.tag.description, line: mark.line, column: mark.column)
+                builder.close(index, children: sequence.map(copy))
+                return index
+            case .alias:
+                // Yams composes an alias as the node it names; it never leaves one in the tree.
+                return builder.scalar("", tag: "", line: mark.line, column: mark.column)
+            }
+        }
+        let index = copy(root)
+        return YAMLField(node: builder.finish(root: index), file: file)
     }
 
-    /// 1-based line of the node, when the node came from a parsed document.
-    public var line: Int? { node.mark?.line }
+    /// 1-based line of the node.
+    public var line: Int? { node.line }
     /// 1-based column of the node.
-    public var column: Int? { node.mark?.column }
+    public var column: Int? { node.column }
 
     /// An error positioned at this node and naming its path.
     public func error(_ message: String) -> RegistryError {
@@ -116,23 +134,26 @@ public struct YAMLField {
     /// The node as a mapping whose keys must all be in `allowedKeys`. An unknown key is an error positioned at
     /// the key, with a suggestion when it is a near miss of an allowed one.
     public func mapping(allowing allowedKeys: [String]) throws(RegistryError) -> YAMLMapping {
-        guard case .mapping(let mapping) = node else {
+        guard node.kind == .mapping else {
             throw error("expected a mapping (key: value), got \(kindDescription)")
         }
         // Spelled once for all the children. The entries stay a short array: a mapping of ours has at most a
         // dozen keys, which a scan finds sooner than a dictionary hashes one.
         let path = self.path
+        let count = node.childCount / 2
         var keys: [String] = []
         var keyFields: [YAMLField] = []
         var values: [YAMLField] = []
-        keys.reserveCapacity(mapping.count)
-        keyFields.reserveCapacity(mapping.count)
-        values.reserveCapacity(mapping.count)
-        for (keyNode, valueNode) in mapping {
-            guard case .scalar(let scalar) = keyNode else {
+        keys.reserveCapacity(count)
+        keyFields.reserveCapacity(count)
+        values.reserveCapacity(count)
+        for pair in 0..<count {
+            let keyNode = node.child(2 * pair)
+            let valueNode = node.child(2 * pair + 1)
+            guard keyNode.isScalar else {
                 throw YAMLField(node: keyNode, path: path, file: file).error("a key must be a plain string")
             }
-            let key = scalar.string
+            let key = keyNode.text
             let keyField = YAMLField(node: keyNode, file: file, parentPath: path, step: .key(key))
             guard allowedKeys.contains(key) else {
                 throw keyField.error(YAMLField.unknownKeyMessage(key, allowed: allowedKeys))
@@ -146,11 +167,13 @@ public struct YAMLField {
 
     /// The elements of a sequence, each with its own path.
     public func sequence() throws(RegistryError) -> [YAMLField] {
-        guard case .sequence(let sequence) = node else {
+        guard node.kind == .sequence else {
             throw error("expected a list, got \(kindDescription)")
         }
         let path = self.path
-        return sequence.enumerated().map { YAMLField(node: $1, file: file, parentPath: path, step: .index($0)) }
+        return (0..<node.childCount).map {
+            YAMLField(node: node.child($0), file: file, parentPath: path, step: .index($0))
+        }
     }
 
     /// Decodes each element of a sequence with `transform`.

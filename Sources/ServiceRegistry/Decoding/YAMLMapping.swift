@@ -1,5 +1,3 @@
-import Yams
-
 /// A mapping whose keys were checked against an allowed set by `YAMLField.mapping(allowing:)`.
 ///
 /// A key given as explicit null (`vip:` or `vip: ~`) reads as absent, so an operator can blank an optional
