@@ -1,7 +1,8 @@
-import DNSPipeline
 import DNSWire
 import ServiceRegistry
 import XCTest
+
+@testable import DNSPipeline
 
 /// A snapshot built from the previous one (copying the nodes of unchanged services) must answer every query
 /// exactly as one built from scratch: every name of both registries, every type, from every locality.
@@ -304,6 +305,62 @@ final class IncrementalBuildTests: XCTestCase {
         var names = names([services])
         names += services.map { "\($0.name).\($0.namespace).clusterset.local" } + ["api.svc.clusterset.local"]
         try assertSameAnswers(incremental, scratch, names: names)
+    }
+
+    /// Services compiled one by one, each with only its own records at hand, answer as when every record of the
+    /// registry is gathered first: the fixture's services, a headless one of 100 endpoints and one of 40 clusters
+    /// among them, from three localities.
+    func testServicesCompiledApartAnswerAsWhenCompiledTogether() throws {
+        // And one whose names are found through an index (past 32), each name with records of two types.
+        let pairs = Service(
+            name: "pairs", namespace: "app", type: .headless,
+            clusters: [
+                ClusterExport(
+                    locality: LocalityFixture.b,
+                    endpoints: (0..<40).map {
+                        Endpoint(
+                            hostname: "pod-\($0)",
+                            addresses: [IPAddress("10.104.0.\($0 + 1)")!, IPAddress("fd00:104::\($0 + 1)")!])
+                    })
+            ])
+        let services = baseServices + [pairs]
+        func build(apart: Bool) -> AnswerSnapshot {
+            var compiler = AnswerCompiler(
+                registry: PipelineFixture.registry(services, version: 1), zoneFiles: [PipelineFixture.zone],
+                settings: settings)
+            compiler.compilesServicesApart = apart
+            return compiler.compile()
+        }
+        let apart = build(apart: true)
+        let together = build(apart: false)
+        try assertSameAnswers(apart, together, names: names([services]))
+        // Compiled apart, each service under each naming tree is a fragment (copied by the next build), but for
+        // ns.dns.global, the global zone's NS host, which is compiled with the zone's names.
+        XCTAssertEqual(apart.fragments.count, services.count * 3 - 1)
+        XCTAssertGreaterThan(apart.fragments.values.reduce(0) { $0 + $1.nodes.count }, 300)
+    }
+
+    /// With the global zone over the reverse tree, service `2` of namespace `1` is `2.1.in-addr.arpa`, the empty
+    /// non-terminal above the PTR name of its own address: one name, which compiling apart would make twice.
+    func testAGlobalZoneOverTheReverseTreeIsCompiledTogether() throws {
+        let overReverse = PipelineSettings(
+            serviceZones: [PipelineFixture.name("supercluster.local.")],
+            globalZone: PipelineFixture.name("in-addr.arpa."),
+            ttl: 5, locality: LocalityFixture.a, allow: [IPNetwork("0.0.0.0/0")!])
+        let services = [
+            Service(
+                name: "2", namespace: "1",
+                clusters: [ClusterExport(locality: LocalityFixture.a, addresses: [IPAddress("1.2.3.4")!])])
+        ]
+        func build(apart: Bool) -> AnswerSnapshot {
+            var compiler = AnswerCompiler(
+                registry: PipelineFixture.registry(services, version: 1), zoneFiles: [], settings: overReverse)
+            compiler.compilesServicesApart = apart
+            return compiler.compile()
+        }
+        try assertSameAnswers(
+            build(apart: true), build(apart: false),
+            names: names([services]) + ["2.1.in-addr.arpa", "1.in-addr.arpa", "in-addr.arpa"])
     }
 
     func testAZoneRecordPointingIntoAServiceKeepsItCompiledAfresh() throws {

@@ -15,6 +15,9 @@ struct AnswerCompiler {
     /// Names compiled but left out of the name table: an overlay's reverse names that are not its to answer
     /// (`AnswerSnapshot.overlay`).
     var leaveOut: Set<DNSName> = []
+    /// Whether a service whose names are its own alone is compiled on its own, as soon as it is generated (false:
+    /// through the registry-wide store, as names shared with zone data are; tests compare the two).
+    var compilesServicesApart = true
 
     /// Registry data wins over a static record of the same name and type.
     private static let registrySource = 0
@@ -25,20 +28,31 @@ struct AnswerCompiler {
         let zones = allZones()
         // Each zone's metric slot, then each forward rule's: the snapshot keeps them, and nodes carry their zone's.
         let zoneSlots = ZoneLabels.shared.slots(for: zones.map(\.origin) + settings.forwardZones)
-        var store = RecordStore()
+        var records = StoreWithOrdered()
         func zoneIndex(of name: DNSName) -> Int {
             zones.indices.filter { name.isSubdomain(of: zones[$0].origin) }
                 .max { zones[$0].origin.wire.count < zones[$1].origin.wire.count } ?? RecordStore.noZone
         }
         func add(_ record: ResourceRecord, source: Int) {
             let zone = zoneIndex(of: record.name)
-            store.add(
+            records.store.add(
                 record, zone: zone, apex: zone == RecordStore.noZone ? nil : zones[zone].origin, fromSource: source)
+        }
+        // The nodes compiled so far and the name table, filled service by service, then with the names the
+        // registry-wide store gathered.
+        var table = NameTable(capacity: registry.services.count * 8)
+        var output = Output()
+        func append(_ node: RecordStore.Node, from lookup: some RecordLookup) -> Int32 {
+            let index = Int32(output.nodes.count)
+            if leaveOut.isEmpty || !leaveOut.contains(node.name) { table.insert(node.name.wire, value: Int(index)) }
+            var compiled = compileNode(node, records: lookup, into: &output)
+            if compiled.zone >= 0 { compiled.zoneSlot = zoneSlots[Int(compiled.zone)] }
+            output.nodes.append(compiled)
+            return index
         }
 
         let resolver = LocalityResolver(own: settings.locality, clients: settings.clients)
         let generator = RegistryRecords(settings: settings, localities: resolver.localities)
-        var ordered: [OrderedKey: OrderedRRset] = [:]
         // Reuse: services copied from `previous` (their old node indices), and for services compiled now, the
         // root of their names, to record which nodes are theirs for the next build. Only when every naming tree
         // stands apart from the others: with `globalZone: clusterset.local` beside `serviceZones:
@@ -48,7 +62,12 @@ struct AnswerCompiler {
         let previous = reuse ? self.previous : nil
         let unsafeRoots = reuse ? Self.namesReferencedByZones(zones) : []
         var copied: [(fragment: ServiceFragment, service: Service, nodes: [Int32])] = []
-        var compiledRoots: [(fragment: ServiceFragment, service: Service, root: DNSName, firstName: Int)] = []
+        var fragments: [ServiceFragment: CompiledFragment] = [:]
+        fragments.reserveCapacity(reuse ? registry.services.count * Self.namingTrees(settings).count : 0)
+        func touchParent(_ parent: DNSName) {
+            let zone = zoneIndex(of: parent)
+            records.store.touch(parent, zone: zone, apex: zone == RecordStore.noZone ? nil : zones[zone].origin)
+        }
         func addService(_ service: Service, base: DNSName) {
             let fragment = ServiceFragment(namespace: service.namespace, name: service.name, base: base)
             let root = try? base.prepending(service.namespace).prepending(service.name)
@@ -57,27 +76,35 @@ struct AnswerCompiler {
             {
                 let nodes = compiled.nodes
                 // Its ancestors still exist (NS.svc.ZONE as an empty non-terminal) as when it was compiled.
-                if !nodes.isEmpty, let parent = root.parent {
-                    let zone = zoneIndex(of: parent)
-                    store.touch(parent, zone: zone, apex: zone == RecordStore.noZone ? nil : zones[zone].origin)
-                }
+                if !nodes.isEmpty, let parent = root.parent { touchParent(parent) }
                 copied.append((fragment, service, nodes))
                 return
             }
-            if reuse, let root, !unsafeRoots.contains(root) {
-                compiledRoots.append((fragment, service, root, store.order.count))
+            let generated = generator.records(for: service, base: base)
+            // A service whose names are its own alone is compiled now, on its own, and its records let go.
+            if compilesServicesApart, reuse, let root, !unsafeRoots.contains(root) {
+                var own = ServiceRecords(root: root, zone: zoneIndex(of: root))
+                for record in generated.records { own.add(record) }
+                for rrset in generated.ordered {
+                    own.orderedRRsets.append(rrset)
+                    // The instance's own ordering decides existence, ANY and additional data.
+                    for record in rrset.perLocality[0].records { own.add(record) }
+                }
+                if !own.nodes.isEmpty, let parent = root.parent { touchParent(parent) }
+                let nodes = own.nodes.map { append($0, from: own) }
+                fragments[fragment] = CompiledFragment(service: service, nodes: nodes)
+                return
             }
-            let output = generator.records(for: service, base: base)
-            for record in output.records { add(record, source: Self.registrySource) }
-            for rrset in output.ordered {
-                ordered[OrderedKey(name: rrset.name, type: rrset.type)] = rrset
+            for record in generated.records { add(record, source: Self.registrySource) }
+            for rrset in generated.ordered {
+                records.orderedRRsets[StoreWithOrdered.Key(name: rrset.name, type: rrset.type)] = rrset
                 // The store holds the instance's own ordering: it decides existence, ANY and additional data.
                 for record in rrset.perLocality[0].records { add(record, source: Self.registrySource) }
             }
         }
         for zone in settings.serviceZones {
             guard let base = try? zone.prepending("svc") else { continue }
-            store.touch(base, zone: zoneIndex(of: base), apex: zone)
+            records.store.touch(base, zone: zoneIndex(of: base), apex: zone)
             if let version = try? zone.prepending("dns-version") {
                 add(ResourceRecord(name: version, ttl: settings.ttl, data: .txt("1.0.0")), source: Self.registrySource)
             }
@@ -105,19 +132,19 @@ struct AnswerCompiler {
                 }
             }
             for name in order {
-                let records = sets[name]!
+                let ptrRecords = sets[name]!
                 // Only names outside every zone of ours (no empty non-terminals to keep) and unknown to zone files.
                 let reusable = reuse && zoneIndex(of: name) == RecordStore.noZone && !unsafeRoots.contains(name)
                 if reusable, let previous, let old = previous.table.lookup(ArraySlice(name.wire)),
-                    previous.reverseFragments.matches(node: Int32(old), records), store.node(name) == nil
+                    previous.reverseFragments.matches(node: Int32(old), ptrRecords), records.store.node(name) == nil
                 {
-                    copiedReverse.append((name, records, Int32(old)))
+                    copiedReverse.append((name, ptrRecords, Int32(old)))
                     continue
                 }
-                let position = store.order.count
-                let isNew = store.node(name) == nil
-                for record in records { add(record, source: Self.registrySource) }
-                if reusable && isNew { compiledReverse.append((name, records, Int32(position))) }
+                let position = records.store.order.count
+                let isNew = records.store.node(name) == nil
+                for record in ptrRecords { add(record, source: Self.registrySource) }
+                if reusable && isNew { compiledReverse.append((name, ptrRecords, Int32(position))) }
             }
         }
         for zone in zones {
@@ -125,28 +152,15 @@ struct AnswerCompiler {
         }
 
         let copiedCount = copied.reduce(0) { $0 + $1.nodes.count } + copiedReverse.count
-        var table = NameTable(capacity: store.order.count + copiedCount)
-        var output = Output()
-        output.nodes.reserveCapacity(store.order.count + copiedCount)
-        // Every name in `order` has a node, so a name's node index is its position there.
-        for name in store.order {
-            guard let node = store.node(name) else { continue }
-            if leaveOut.isEmpty || !leaveOut.contains(name) { table.insert(node.name.wire, value: output.nodes.count) }
-            var compiled = compileNode(node, store: store, ordered: ordered, into: &output)
-            if compiled.zone >= 0 { compiled.zoneSlot = zoneSlots[Int(compiled.zone)] }
-            output.nodes.append(compiled)
-        }
-        var fragments: [ServiceFragment: CompiledFragment] = [:]
-        fragments.reserveCapacity(compiledRoots.count + copied.count)
-        for (index, entry) in compiledRoots.enumerated() {
-            let end = index + 1 < compiledRoots.count ? compiledRoots[index + 1].firstName : store.order.count
-            // Names first seen while adding the service: its own, and maybe its namespace's empty non-terminal,
-            // which is not its to carry.
-            let nodes = (entry.firstName..<end).filter { store.order[$0].isSubdomain(of: entry.root) }
-            fragments[entry.fragment] = CompiledFragment(service: entry.service, nodes: nodes.map { Int32($0) })
+        output.nodes.reserveCapacity(output.nodes.count + records.store.order.count + copiedCount)
+        // Every name in `order` has a node, so a name's node is the one compiled before them plus its position.
+        let storeBase = Int32(output.nodes.count)
+        for name in records.store.order {
+            guard let node = records.store.node(name) else { continue }
+            _ = append(node, from: records)
         }
         var reverseFragments = ReverseFragments(capacity: compiledReverse.count + copiedReverse.count)
-        for entry in compiledReverse { reverseFragments.add(entry.records, node: entry.node) }
+        for entry in compiledReverse { reverseFragments.add(entry.records, node: storeBase + entry.node) }
         if let previous, !copied.isEmpty || !copiedReverse.isEmpty {
             let names = previous.table.keysByValue(count: previous.nodes.count)
             func copy(_ old: Int32) -> Int32 {
@@ -199,8 +213,12 @@ struct AnswerCompiler {
     }
 
     /// Whether no naming tree (`svc.ZONE` of each service zone, the global zone) equals or contains another.
+    /// Nor shares names with the reverse trees PTR names are made in (a global zone of `in-addr.arpa` would make
+    /// service `2` of namespace `1` the empty non-terminal `2.1.in-addr.arpa` above a PTR name).
     static func namingTreesAreDisjoint(_ settings: PipelineSettings) -> Bool {
         let bases = namingTrees(settings)
+        let arpa = try! DNSName("arpa")
+        if bases.contains(where: { $0.isSubdomain(of: arpa) || arpa.isSubdomain(of: $0) }) { return false }
         for (index, base) in bases.enumerated() {
             for other in bases[(index + 1)...] where base.isSubdomain(of: other) || other.isSubdomain(of: base) {
                 return false
@@ -276,11 +294,6 @@ struct AnswerCompiler {
         return node
     }
 
-    private struct OrderedKey: Hashable {
-        var name: DNSName
-        var type: RecordType
-    }
-
     /// The flat arrays a snapshot is made of, filled name by name.
     private struct Output {
         var nodes: [AnswerSnapshot.Node] = []
@@ -310,7 +323,7 @@ struct AnswerCompiler {
     }
 
     private func compileNode(
-        _ node: RecordStore.Node, store: RecordStore, ordered: [OrderedKey: OrderedRRset], into output: inout Output
+        _ node: RecordStore.Node, records store: some RecordLookup, into output: inout Output
     ) -> AnswerSnapshot.Node {
         func emit(_ type: RecordType, _ answers: [ResourceRecord], _ additional: [ResourceRecord]) -> Int32 {
             let message = Message(
@@ -383,7 +396,7 @@ struct AnswerCompiler {
             zone: Int32(node.zone), firstType: Int32(output.typeCodes.count), typeCount: 0, anyTemplate: -1,
             fallbackTemplate: -1)
         for type in node.types {
-            if let orderedRRset = ordered[OrderedKey(name: node.name, type: type)] {
+            if let orderedRRset = store.ordered(node.name, type) {
                 addOrdered(orderedRRset)
                 continue
             }
@@ -407,7 +420,7 @@ struct AnswerCompiler {
         return compiled
     }
 
-    private func cnameChain(from name: DNSName, store: RecordStore) -> ([ResourceRecord], DNSName) {
+    private func cnameChain(from name: DNSName, store: some RecordLookup) -> ([ResourceRecord], DNSName) {
         var chain: [ResourceRecord] = []
         var current = name
         for _ in 0..<Self.maxChain {
@@ -419,7 +432,7 @@ struct AnswerCompiler {
     }
 
     /// Addresses of the names an RRset points at (SRV targets, NS hosts, MX exchanges), when we hold them.
-    private func additionalRecords(for rrset: [ResourceRecord], store: RecordStore) -> [ResourceRecord] {
+    private func additionalRecords(for rrset: [ResourceRecord], store: some RecordLookup) -> [ResourceRecord] {
         var targets: [DNSName] = []
         for record in rrset {
             switch record.data {

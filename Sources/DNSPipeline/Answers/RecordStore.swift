@@ -74,3 +74,94 @@ struct RecordStore {
     /// The records of `type` at `name`, if any.
     func rrset(_ name: DNSName, _ type: RecordType) -> [ResourceRecord] { nodes[name]?.rrsets[type] ?? [] }
 }
+
+/// What compiling a node reads besides the node itself: other names' records (a CNAME chain, the addresses of an
+/// SRV target) and a name's per-locality RRsets.
+protocol RecordLookup {
+    func node(_ name: DNSName) -> RecordStore.Node?
+    func rrset(_ name: DNSName, _ type: RecordType) -> [ResourceRecord]
+    func ordered(_ name: DNSName, _ type: RecordType) -> OrderedRRset?
+}
+
+/// A `RecordStore` with the registry's per-locality RRsets beside it: every name the compiler did not compile
+/// service by service.
+struct StoreWithOrdered: RecordLookup {
+    struct Key: Hashable {
+        var name: DNSName
+        var type: RecordType
+    }
+
+    var store = RecordStore()
+    var orderedRRsets: [Key: OrderedRRset] = [:]
+
+    func node(_ name: DNSName) -> RecordStore.Node? { store.node(name) }
+    func rrset(_ name: DNSName, _ type: RecordType) -> [ResourceRecord] { store.rrset(name, type) }
+    func ordered(_ name: DNSName, _ type: RecordType) -> OrderedRRset? { orderedRRsets[Key(name: name, type: type)] }
+}
+
+/// The records of one service's names (all at or below its root, `SVC.NS.BASE`), gathered as `RecordStore`
+/// gathers a registry's: each name with its ancestors up to the root, each RRset without repeats, in the order
+/// first seen. A service has a handful of names, found by comparing them rather than hashing; one with many
+/// (a headless service of many endpoints) gets an index once it passes `indexFrom`.
+///
+/// Compiling a registry service by service, each one's records held only while its answers are made, was what
+/// made the build's peak smaller than the registry's records: the registry-wide store held every record at once.
+struct ServiceRecords: RecordLookup {
+    let root: DNSName
+    let zone: Int
+    private(set) var nodes: [RecordStore.Node] = []
+    var orderedRRsets: [OrderedRRset] = []
+    private var index: [DNSName: Int]? = nil
+    private var rdataOf: [Int: Set<RData>] = [:]
+    private static let indexFrom = 32
+    private static let linearSearchLimit = 32
+
+    init(root: DNSName, zone: Int) {
+        self.root = root
+        self.zone = zone
+    }
+
+    private func position(_ name: DNSName) -> Int? {
+        if let index { return index[name] }
+        return nodes.firstIndex { $0.name == name }
+    }
+
+    /// Ensures `name` (at or below the root) and its ancestors up to the root exist; returns its position.
+    @discardableResult
+    private mutating func touch(_ name: DNSName) -> Int {
+        if let found = position(name) { return found }
+        if name != root, let parent = name.parent { touch(parent) }
+        nodes.append(RecordStore.Node(name: name.lowercased(), zone: zone))
+        if index == nil && nodes.count > Self.indexFrom {
+            index = Dictionary(uniqueKeysWithValues: nodes.enumerated().map { ($1.name, $0) })
+        } else {
+            index?[name] = nodes.count - 1
+        }
+        return nodes.count - 1
+    }
+
+    mutating func add(_ record: ResourceRecord) {
+        let at = touch(record.name)
+        let type = record.type
+        guard nodes[at].rrsets[type] != nil else {
+            nodes[at].rrsets[type] = [record]
+            nodes[at].types.append(type)
+            return
+        }
+        // As `RecordStore.add`: a scan while the RRset is short, a set of its RDATA once it is long.
+        if nodes[at].rrsets[type]!.count < Self.linearSearchLimit {
+            if nodes[at].rrsets[type]!.contains(where: { $0.data == record.data }) { return }
+        } else {
+            let key = at << 16 | Int(type.rawValue)
+            if rdataOf[key] == nil { rdataOf[key] = Set(nodes[at].rrsets[type]!.map(\.data)) }
+            if !rdataOf[key]!.insert(record.data).inserted { return }
+        }
+        nodes[at].rrsets[type]!.append(record)
+    }
+
+    func node(_ name: DNSName) -> RecordStore.Node? { position(name).map { nodes[$0] } }
+    func rrset(_ name: DNSName, _ type: RecordType) -> [ResourceRecord] { node(name)?.rrsets[type] ?? [] }
+    func ordered(_ name: DNSName, _ type: RecordType) -> OrderedRRset? {
+        orderedRRsets.first { $0.type == type && $0.name == name }
+    }
+}
