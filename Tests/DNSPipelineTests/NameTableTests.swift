@@ -37,6 +37,28 @@ final class NameTableTests: XCTestCase {
         XCTAssertNil([UInt8]().withUnsafeBytes { table.lookup($0) })
     }
 
+    /// A table doubled as it fills finds every name, and has each in the slot a table made at its final size
+    /// would: the same slot for the same name, whatever the growth.
+    func testADoubledTableIsTheTableMadeAtItsSize() {
+        let names: [[UInt8]] = (0..<1_000).map {
+            [3] + Array("n\($0 % 10)\($0 / 10 % 10)".utf8) + [4] + Array("z\($0 / 100)zz".utf8) + [0]
+        }
+        var grown = NameTable(capacity: 1)
+        var count = 0
+        for (index, name) in names.enumerated() {
+            if count == grown.capacity { grown = grown.doubled() }
+            grown.insert(name, value: index)
+            count += 1
+        }
+        var made = NameTable(capacity: names.count)
+        for (index, name) in names.enumerated() { made.insert(name, value: index) }
+        XCTAssertEqual(grown.capacity, made.capacity)
+        XCTAssertEqual(grown.slotsByValue(count: names.count), made.slotsByValue(count: names.count))
+        for (index, name) in names.enumerated() {
+            XCTAssertEqual(name.withUnsafeBytes { grown.lookup($0) }, index)
+        }
+    }
+
     /// A query's name is a slice of the packet: whatever lies before and after it (here 0xFF, which no name
     /// holds) must not reach the hash or the comparison, for a name of any length.
     func testLookupReadsOnlyTheNameInsideALargerPacket() {

@@ -41,10 +41,16 @@ struct AnswerCompiler {
         // The nodes compiled so far and the name table, filled service by service, then with the names the
         // registry-wide store gathered.
         var table = NameTable(capacity: registry.services.count * 8)
+        var tableCount = 0
+        func insert(_ wire: [UInt8], value: Int) {
+            if tableCount == table.capacity { table = table.doubled() }
+            table.insert(wire, value: value)
+            tableCount += 1
+        }
         var output = Output()
         func append(_ node: RecordStore.Node, from lookup: some RecordLookup) -> Int32 {
             let index = Int32(output.nodes.count)
-            if leaveOut.isEmpty || !leaveOut.contains(node.name) { table.insert(node.name.wire, value: Int(index)) }
+            if leaveOut.isEmpty || !leaveOut.contains(node.name) { insert(node.name.wire, value: Int(index)) }
             var compiled = compileNode(node, records: lookup, into: &output)
             if compiled.zone >= 0 { compiled.zoneSlot = zoneSlots[Int(compiled.zone)] }
             output.nodes.append(compiled)
@@ -165,7 +171,7 @@ struct AnswerCompiler {
             let names = previous.table.keysByValue(count: previous.nodes.count)
             func copy(_ old: Int32) -> Int32 {
                 let new = Int32(output.nodes.count)
-                table.insert(Array(names[Int(old)]), value: Int(new))
+                insert(Array(names[Int(old)]), value: Int(new))
                 output.nodes.append(Self.copyNode(Int(old), from: previous, into: &output))
                 return new
             }

@@ -15,7 +15,6 @@ struct NameTable: Sendable {
     private var slots: [Slot]
     private var keys: [UInt8] = []
     private var mask: Int
-    private var count = 0
 
     init(capacity: Int) {
         var size = 16
@@ -27,11 +26,27 @@ struct NameTable: Sendable {
     /// Bytes held by the slots and by the keys (their arrays' element counts; capacity beyond is malloc's).
     var bytes: (slots: Int, keys: Int) { (slots.count * MemoryLayout<Slot>.stride, keys.count) }
 
-    /// Inserts a name given in wire form; the caller guarantees each name is inserted once. A table filled past
-    /// its capacity doubles, keeping at most half its slots used (the size `init(capacity:)` gives that many).
+    /// How many names fit: a table keeps at least half its slots empty.
+    var capacity: Int { slots.count / 2 }
+
+    /// The same table with twice the slots, each entry placed again by its stored hash in the order the names were
+    /// inserted (their keys' order): as a table made at that size from the start would have them, so the probes a
+    /// name takes do not depend on how often its table grew. The keys are shared, not copied.
+    func doubled() -> NameTable {
+        var table = self
+        table.slots = Array(repeating: Slot(hash: 0, keyStart: 0, keyLength: 0, value: 0), count: slots.count * 2)
+        table.mask = table.slots.count - 1
+        for slot in slots.filter({ $0.keyLength != 0 }).sorted(by: { $0.keyStart < $1.keyStart }) {
+            var index = Int(slot.hash) & table.mask
+            while table.slots[index].keyLength != 0 { index = (index + 1) & table.mask }
+            table.slots[index] = slot
+        }
+        return table
+    }
+
+    /// Inserts a name given in wire form; the caller guarantees each name is inserted once, and no more than
+    /// `capacity` names (`doubled()` makes room).
     mutating func insert(_ wire: [UInt8], value: Int) {
-        if (count + 1) * 2 > slots.count { grow() }
-        count += 1
         let lowered = wire.map { $0 &- 0x41 < 26 ? $0 | 0x20 : $0 }
         let hash = lowered.withUnsafeBytes { Self.hash($0.baseAddress!, $0.count) }
         var index = Int(hash) & mask
@@ -47,18 +62,6 @@ struct NameTable: Sendable {
     /// Finds `name` (wire form, any letter case). Nil when absent.
     /// Every key (lower-cased wire name) by its value, for values `0..<count`: where a later snapshot that
     /// reuses nodes finds their names.
-    /// Twice the slots, each kept entry placed again by its stored hash; the keys stay where they are.
-    private mutating func grow() {
-        let old = slots
-        slots = Array(repeating: Slot(hash: 0, keyStart: 0, keyLength: 0, value: 0), count: old.count * 2)
-        mask = slots.count - 1
-        for slot in old where slot.keyLength != 0 {
-            var index = Int(slot.hash) & mask
-            while slots[index].keyLength != 0 { index = (index + 1) & mask }
-            slots[index] = slot
-        }
-    }
-
     func keysByValue(count: Int) -> [ArraySlice<UInt8>] {
         var result = [ArraySlice<UInt8>](repeating: [], count: count)
         for slot in slots where slot.keyLength != 0 && Int(slot.value) < count {
