@@ -105,6 +105,20 @@ final class JSONNodeReaderTests: XCTestCase {
         XCTAssertGreaterThan(accepted, 300)
     }
 
+    /// A key twice in one object is left to libyaml (which refuses it), whether the object is short or long: the
+    /// reader looks for keys among a list up to 16 and in a set beyond.
+    func testAKeyTwiceIsLeftToLibyamlInShortAndLongObjects() {
+        func object(_ keys: [Int]) -> String {
+            "{" + keys.map { "\"k\($0)\": \($0)" }.joined(separator: ", ") + "}"
+        }
+        XCTAssertNotNil(JSONNodeReader.read(object(Array(0..<10))))
+        XCTAssertNotNil(JSONNodeReader.read(object(Array(0..<40))))
+        XCTAssertNil(JSONNodeReader.read(object([0, 1, 2, 3, 1])))
+        XCTAssertNil(JSONNodeReader.read(object(Array(0..<16) + [3])))
+        XCTAssertNil(JSONNodeReader.read(object(Array(0..<30) + [29])))
+        XCTAssertNil(JSONNodeReader.read(object(Array(0..<30) + [2])))
+    }
+
     /// Where the reader takes a text, its nodes are the nodes Yams composes: structure, strings, tags and marks.
     func testTheNodesAreYamsNodesMarksIncluded() throws {
         var random = Generator(state: 7)
