@@ -1,8 +1,10 @@
 import DNSWire
 import ServiceRegistry
 
-/// Builds an `AnswerSnapshot`: gathers every record into a `RecordStore`, then precompiles one response per
-/// (name, type) so the query path only copies bytes and patches the ID, flags and the question's case.
+/// Builds an `AnswerSnapshot`: precompiles one response per (name, type) so the query path only copies bytes and
+/// patches the ID, flags and the question's case. A service whose names are its own alone is compiled from its
+/// own records as soon as they are generated (`ServiceRecords`), then let go; everything else (zone data, PTR
+/// names, services zone data shares names with) is gathered into one `RecordStore` and compiled after.
 ///
 /// With a previous snapshot (same zones and settings), a service whose value and naming tree are unchanged has
 /// its nodes copied from it instead: its names are all under `SVC.NS.BASE` and nothing else reads them, unless
