@@ -46,16 +46,21 @@ struct RecordStore {
             return
         }
         if owner != source { return }
-        // Appended in place, and a repeat found through a set once the RRset is long: a service with 100,000
-        // addresses used to copy and scan its RRset for every address, minutes of compiling on every instance.
-        // (No copy of the RRset is held across the append, or the append would copy it.)
-        if nodes[key]!.rrsets[type]!.count < Self.linearSearchLimit {
-            if nodes[key]!.rrsets[type]!.contains(where: { $0.data == record.data }) { return }
+        Self.append(record, to: &nodes[key]!.rrsets[type]!, seen: &rdataOf[rrsetKey])
+    }
+
+    /// Appends `record` to `rrset` unless its RDATA is there already. In place, and a repeat found through a set
+    /// (`seen`, made once the RRset is long) rather than a scan: a service with 100,000 addresses used to copy and
+    /// scan its RRset for every address, minutes of compiling on every instance. (No copy of the RRset is held
+    /// across the append, or the append would copy it.) `ServiceRecords` gathers its RRsets the same way.
+    static func append(_ record: ResourceRecord, to rrset: inout [ResourceRecord], seen: inout Set<RData>?) {
+        if rrset.count < linearSearchLimit {
+            if rrset.contains(where: { $0.data == record.data }) { return }
         } else {
-            if rdataOf[rrsetKey] == nil { rdataOf[rrsetKey] = Set(nodes[key]!.rrsets[type]!.map(\.data)) }
-            if !rdataOf[rrsetKey]!.insert(record.data).inserted { return }
+            if seen == nil { seen = Set(rrset.map(\.data)) }
+            if !seen!.insert(record.data).inserted { return }
         }
-        nodes[key]!.rrsets[type]!.append(record)
+        rrset.append(record)
     }
 
     private struct SourceKey: Hashable {
@@ -114,7 +119,6 @@ struct ServiceRecords: RecordLookup {
     private var index: [DNSName: Int]? = nil
     private var rdataOf: [Int: Set<RData>] = [:]
     private static let indexFrom = 32
-    private static let linearSearchLimit = 32
 
     init(root: DNSName, zone: Int) {
         self.root = root
@@ -148,15 +152,7 @@ struct ServiceRecords: RecordLookup {
             nodes[at].types.append(type)
             return
         }
-        // As `RecordStore.add`: a scan while the RRset is short, a set of its RDATA once it is long.
-        if nodes[at].rrsets[type]!.count < Self.linearSearchLimit {
-            if nodes[at].rrsets[type]!.contains(where: { $0.data == record.data }) { return }
-        } else {
-            let key = at << 16 | Int(type.rawValue)
-            if rdataOf[key] == nil { rdataOf[key] = Set(nodes[at].rrsets[type]!.map(\.data)) }
-            if !rdataOf[key]!.insert(record.data).inserted { return }
-        }
-        nodes[at].rrsets[type]!.append(record)
+        RecordStore.append(record, to: &nodes[at].rrsets[type]!, seen: &rdataOf[at << 16 | Int(type.rawValue)])
     }
 
     func node(_ name: DNSName) -> RecordStore.Node? { position(name).map { nodes[$0] } }

@@ -32,7 +32,7 @@ enum YAMLComposer {
         // libyaml asserts its input is not null, which an empty string's buffer may be.
         let empty: StaticString = ""
         yaml_parser_set_input_string(parser, bytes.baseAddress ?? empty.utf8Start, bytes.count)
-        var events = EventReader(parser: parser, text: text, file: file)
+        let events = EventReader(parser: parser, text: text, file: file)
 
         var event = try events.next()  // the stream's start
         event.delete()
@@ -42,7 +42,7 @@ enum YAMLComposer {
             return nil
         }
         event.delete()  // the document's start
-        let root = try composeNode(&events)
+        let root = try composeNode(events)
         event = try events.next()  // the document's end
         event.delete()
         event = try events.next()
@@ -65,7 +65,7 @@ enum YAMLComposer {
     }
 
     /// Reads the node whose first event comes next, with everything under it.
-    private static func composeNode(_ events: inout EventReader) throws(RegistryError) -> YAMLNode {
+    private static func composeNode(_ events: EventReader) throws(RegistryError) -> YAMLNode {
         var builder = YAMLDocumentBuilder()
         var anchors: [String: Int32] = [:]
         var stack: [Frame] = []
@@ -171,10 +171,8 @@ enum YAMLComposer {
         guard !duplicated.isEmpty else { return }
         let sorted = duplicated.sorted { $0.key.text < $1.key.text }
         let mark = builder.entry(sorted[0].value)
-        let keys = sorted.map { "'\($0.key.text)'" }.joined(separator: ", ")
-        throw RegistryError(
-            file: file, line: Int(mark.line), column: Int(mark.column),
-            field: sorted.count == 1 ? sorted[0].key.text : "", message: "duplicate key \(keys) in one mapping")
+        throw YAMLSyntaxError.duplicateKeys(
+            sorted.map(\.key.text), file: file, line: Int(mark.line), column: Int(mark.column))
     }
 
     private static func string(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String? {

@@ -18,6 +18,14 @@ enum YAMLSyntaxError {
         return RegistryError(file: file, line: line, column: column, message: message)
     }
 
+    /// Keys written twice in one mapping, in order, at the first one's first occurrence; the field is the key when
+    /// there is one.
+    static func duplicateKeys(_ keys: [String], file: String, line: Int, column: Int) -> RegistryError {
+        RegistryError(
+            file: file, line: line, column: column, field: keys.count == 1 ? keys[0] : "",
+            message: "duplicate key \(keys.map { "'\($0)'" }.joined(separator: ", ")) in one mapping")
+    }
+
     /// Text libyaml cannot read (not UTF-8, a control character), at `offset` octets into it.
     static func readerError(file: String, problem: String, offset: Int, in text: String) -> RegistryError {
         // Placed as Yams placed it: the character the octet offset falls on, if it falls on one.
@@ -47,14 +55,7 @@ enum YAMLSyntaxError {
         case .reader(let problem, let offset, _, _):
             return readerError(file: file, problem: problem, characterOffset: offset, in: text)
         case .duplicatedKeysInMapping(let duplicates, let context):
-            let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
-            return RegistryError(
-                file: file,
-                line: context.mark.line,
-                column: context.mark.column,
-                field: duplicates.count == 1 ? duplicates[0] : "",
-                message: "duplicate key \(keys) in one mapping"
-            )
+            return duplicateKeys(duplicates, file: file, line: context.mark.line, column: context.mark.column)
         default:
             return RegistryError(file: file, message: "cannot parse: \(error)")
         }
