@@ -135,8 +135,13 @@ final class EtcdAgreementTests: XCTestCase {
                 for (label, server) in servers {
                     answers[label] = Self.comparable(try Tools.dig(port: server.port, flags + query))
                 }
-                XCTAssertEqual(answers["halfway"], answers["long-running"], "\(query) from \(subnet ?? "no subnet")")
-                XCTAssertEqual(answers["fresh"], answers["long-running"], "\(query) from \(subnet ?? "no subnet")")
+                if answers["halfway"] != answers["long-running"] || answers["fresh"] != answers["long-running"] {
+                    XCTFail(
+                        "\(query) from \(subnet ?? "no subnet"):\n"
+                            + (try servers.map { label, server in
+                                try Self.diagnosis(label, server, answers[label]!, query: query, subnet: subnet)
+                            }.joined(separator: "\n")))
+                }
                 compared += 1
                 if answers["fresh"]?.contains("ANSWER: \n") == false { withRecords += 1 }
             }
@@ -145,6 +150,20 @@ final class EtcdAgreementTests: XCTestCase {
         // Not a comparison of empty answers: the history left services to answer, and had values to reject.
         XCTAssertGreaterThan(withRecords, 40)
         XCTAssertTrue(longRunning.output.contains("etcd export rejected"), longRunning.output)
+    }
+
+    /// What one instance answered, why (`/explain` for the query, from the registry it serves), and that registry:
+    /// whether instances that disagree hold different registries or compiled the same one differently.
+    static func diagnosis(
+        _ label: String, _ server: ServerProcess, _ answer: String, query: [String], subnet: String?
+    ) throws -> String {
+        let admin = try server.adminPort()
+        let type = query.count > 1 ? query[1] : "A"
+        let explain = try AdminClient.get(
+            "/explain?name=\(query[0])&type=\(type)&client=127.0.0.1" + (subnet.map { "&ecs=\($0)" } ?? ""),
+            port: admin)
+        let registry = try AdminClient.get("/registry", port: admin)
+        return "\(label) answered:\n\(answer)\nexplained: \(explain.body)\nserving: \(registry.body)\n"
     }
 
     static func soaSerial(_ output: String) -> UInt64? {
