@@ -1,7 +1,8 @@
-import DNSPipeline
 import DNSWire
 import ServiceRegistry
 import XCTest
+
+@testable import DNSPipeline
 
 /// PTR of registry addresses, named in the first service zone; other reverse names are REFUSED (DESIGN.md 1).
 final class ReverseTests: XCTestCase {
@@ -41,6 +42,23 @@ final class ReverseTests: XCTestCase {
             DNSCase("in-addr.arpa", .ptr, rcode: .refused, aa: false),
             DNSCase(Self.nibbles("fd00:100::8"), .ptr, rcode: .refused, aa: false),
         ])
+    }
+
+    /// The reverse name written octet by octet is the name the text gives: every IPv4 octet value in every
+    /// position (one, two and three digits), and IPv6 addresses of every nibble.
+    func testReverseNamesAreTheNamesTheirTextGives() throws {
+        for value in 0...255 {
+            let octet = UInt8(value)
+            for address in [[octet, 0, 9, 10], [10, octet, 99, 100], [172, 16, octet, 255], [1, 2, 3, octet]] {
+                let text = address.reversed().map(String.init).joined(separator: ".") + ".in-addr.arpa."
+                let name = ReverseRecords.reverseName(IPAddress(bytes: address)!)
+                XCTAssertEqual(name.wire, try DNSName(text).wire, text)
+            }
+            let v6 = IPAddress(bytes: (0..<16).map { UInt8(truncatingIfNeeded: value &+ $0 &* 17) })!
+            XCTAssertEqual(
+                ReverseRecords.reverseName(v6).wire, try DNSName(Self.nibbles(v6.description) + ".").wire,
+                v6.description)
+        }
     }
 
     /// The `ip6.arpa.` name of an IPv6 address (RFC 3596 2.5), without the trailing dot.

@@ -1,10 +1,12 @@
 import DNSWire
+import Dispatch
 import ServiceRegistry
 
 /// Builds an `AnswerSnapshot`: precompiles one response per (name, type) so the query path only copies bytes and
 /// patches the ID, flags and the question's case. A service whose names are its own alone is compiled from its
-/// own records as soon as they are generated (`ServiceRecords`), then let go; everything else (zone data, PTR
-/// names, services zone data shares names with) is gathered into one `RecordStore` and compiled after.
+/// own records alone (`ServiceRecords`), and a PTR name outside every zone from its own records; both are
+/// compiled first, in runs that several threads can share (`threads`). Everything else (zone data, PTR names
+/// inside a zone, services zone data shares names with) is gathered into one `RecordStore` and compiled after.
 ///
 /// With a previous snapshot (same zones and settings), a service whose value and naming tree are unchanged has
 /// its nodes copied from it instead: its names are all under `SVC.NS.BASE` and nothing else reads them, unless
@@ -20,6 +22,15 @@ struct AnswerCompiler {
     /// Whether a service whose names are its own alone is compiled on its own, as soon as it is generated (false:
     /// through the registry-wide store, as names shared with zone data are; tests compare the two).
     var compilesServicesApart = true
+    /// Threads that compile services apart (and PTR names outside every zone) at once, in runs of consecutive
+    /// ones merged back in order, so the snapshot is byte for byte the one a single thread makes. 1 compiles
+    /// them on the calling thread (a fold, which runs at a lower priority that other threads would not share).
+    var threads = 1
+    /// Below this many services to compile apart, one thread does it all: threads cost more than they save.
+    var parallelMinimum = 2_048
+    /// Services a run holds at most, when several threads share the work: runs are merged in order and freed
+    /// as they are, so the build's peak holds the snapshot and a few runs, not a second snapshot.
+    var runLength = 4_096
 
     /// Registry data wins over a static record of the same name and type.
     private static let registrySource = 0
@@ -31,10 +42,7 @@ struct AnswerCompiler {
         // Each zone's metric slot, then each forward rule's: the snapshot keeps them, and nodes carry their zone's.
         let zoneSlots = ZoneLabels.shared.slots(for: zones.map(\.origin) + settings.forwardZones)
         var records = StoreWithOrdered()
-        func zoneIndex(of name: DNSName) -> Int {
-            zones.indices.filter { name.isSubdomain(of: zones[$0].origin) }
-                .max { zones[$0].origin.wire.count < zones[$1].origin.wire.count } ?? RecordStore.noZone
-        }
+        func zoneIndex(of name: DNSName) -> Int { Self.zoneIndex(of: name, in: zones) }
         func add(_ record: ResourceRecord, source: Int) {
             let zone = zoneIndex(of: record.name)
             records.store.add(
@@ -76,38 +84,84 @@ struct AnswerCompiler {
             let zone = zoneIndex(of: parent)
             records.store.touch(parent, zone: zone, apex: zone == RecordStore.noZone ? nil : zones[zone].origin)
         }
+
+        // Where each service goes under each naming tree, decided first, in the order of the walk below: copied
+        // from `previous`, compiled apart (a service whose names are its own alone), or into the registry-wide
+        // store. The services compiled apart are then compiled, on several threads when asked, and their nodes
+        // come first in the snapshot, in walk order.
+        var placements: [Placement] = []
+        placements.reserveCapacity(registry.services.count * Self.namingTrees(settings).count)
+        var apart: [ApartService] = []
+        for base in Self.namingTrees(settings) {
+            for service in registry.services {
+                let fragment = ServiceFragment(namespace: service.namespace, name: service.name, base: base)
+                let root = try? base.prepending(service.namespace).prepending(service.name)
+                guard reuse, let root, !unsafeRoots.contains(root) else {
+                    placements.append(.store)
+                    continue
+                }
+                if let compiled = previous?.fragments[fragment], compiled.service == service {
+                    placements.append(.copied(root: root, nodes: compiled.nodes))
+                } else if compilesServicesApart {
+                    placements.append(.apart(root: root, index: apart.count))
+                    apart.append(ApartService(service: service, base: base, root: root))
+                } else {
+                    placements.append(.store)
+                }
+            }
+        }
+        // Runs merged in order, each let go once merged: the first run's arrays become the snapshot's (nothing
+        // is compiled before them), the others are appended. Each item's nodes are appended to `nodes`.
+        func merge(_ run: ApartRun, into nodes: inout [Range<Int32>]) {
+            let first = Int32(output.nodes.count)
+            if output.nodes.isEmpty { output = run.output } else { output.append(contentsOf: run.output) }
+            for (offset, name) in run.names.enumerated()
+            where leaveOut.isEmpty || !leaveOut.contains(name) {
+                insert(name.wire, value: Int(first) + offset)
+            }
+            var next = first
+            for count in run.nodeCounts {
+                nodes.append(next..<(next + count))
+                next += count
+            }
+        }
+        var apartNodes: [Range<Int32>] = []
+        apartNodes.reserveCapacity(apart.count)
+        let compiler = self
+        compileInRuns(apart) { entry, run in
+            let generated = generator.records(for: entry.service, base: entry.base)
+            var own = ServiceRecords(root: entry.root, zone: Self.zoneIndex(of: entry.root, in: zones))
+            for record in generated.records { own.add(record) }
+            for rrset in generated.ordered {
+                own.orderedRRsets.append(rrset)
+                // The instance's own ordering decides existence, ANY and additional data.
+                for record in rrset.perLocality[0].records { own.add(record) }
+            }
+            run.add(own.nodes, from: own, compiler: compiler, zoneSlots: zoneSlots)
+        } merge: {
+            merge($0, into: &apartNodes)
+        }
+
+        var placement = placements.makeIterator()
         func addService(_ service: Service, base: DNSName) {
             let fragment = ServiceFragment(namespace: service.namespace, name: service.name, base: base)
-            let root = try? base.prepending(service.namespace).prepending(service.name)
-            if let previous, let root, !unsafeRoots.contains(root), let compiled = previous.fragments[fragment],
-                compiled.service == service
-            {
-                let nodes = compiled.nodes
+            switch placement.next()! {
+            case .copied(let root, let nodes):
                 // Its ancestors still exist (NS.svc.ZONE as an empty non-terminal) as when it was compiled.
                 if !nodes.isEmpty, let parent = root.parent { touchParent(parent) }
                 copied.append((fragment, service, nodes))
-                return
-            }
-            let generated = generator.records(for: service, base: base)
-            // A service whose names are its own alone is compiled now, on its own, and its records let go.
-            if compilesServicesApart, reuse, let root, !unsafeRoots.contains(root) {
-                var own = ServiceRecords(root: root, zone: zoneIndex(of: root))
-                for record in generated.records { own.add(record) }
+            case .apart(let root, let index):
+                let nodes = apartNodes[index]
+                if !nodes.isEmpty, let parent = root.parent { touchParent(parent) }
+                fragments[fragment] = CompiledFragment(service: service, nodes: Array(nodes))
+            case .store:
+                let generated = generator.records(for: service, base: base)
+                for record in generated.records { add(record, source: Self.registrySource) }
                 for rrset in generated.ordered {
-                    own.orderedRRsets.append(rrset)
-                    // The instance's own ordering decides existence, ANY and additional data.
-                    for record in rrset.perLocality[0].records { own.add(record) }
+                    records.orderedRRsets[StoreWithOrdered.Key(name: rrset.name, type: rrset.type)] = rrset
+                    // The store holds the instance's own ordering: it decides existence, ANY and additional data.
+                    for record in rrset.perLocality[0].records { add(record, source: Self.registrySource) }
                 }
-                if !own.nodes.isEmpty, let parent = root.parent { touchParent(parent) }
-                let nodes = own.nodes.map { append($0, from: own) }
-                fragments[fragment] = CompiledFragment(service: service, nodes: nodes)
-                return
-            }
-            for record in generated.records { add(record, source: Self.registrySource) }
-            for rrset in generated.ordered {
-                records.orderedRRsets[StoreWithOrdered.Key(name: rrset.name, type: rrset.type)] = rrset
-                // The store holds the instance's own ordering: it decides existence, ANY and additional data.
-                for record in rrset.perLocality[0].records { add(record, source: Self.registrySource) }
             }
         }
         for zone in settings.serviceZones {
@@ -121,10 +175,13 @@ struct AnswerCompiler {
         if let global = settings.globalZone {
             for service in registry.services { addService(service, base: global) }
         }
+        precondition(placement.next() == nil, "the walk met every placement")
         // PTR names: one per address, its records from every service holding the address (deduplicated, in the
         // order seen, as the store would). A name whose records are as before is copied like a service's.
         var copiedReverse: [(name: DNSName, records: [ResourceRecord], node: Int32)] = []
-        var compiledReverse: [(name: DNSName, records: [ResourceRecord], node: Int32)] = []
+        var compiledReverse: [(records: [ResourceRecord], node: Int32)] = []
+        // PTR names outside every zone, which no other name reads: compiled on their own, in runs as services are.
+        var reverseApart: [ReverseName] = []
         if let base = Self.reverseTree(settings) {
             let reverse = ReverseRecords(settings: settings)
             var order: [DNSName] = []
@@ -149,11 +206,25 @@ struct AnswerCompiler {
                     copiedReverse.append((name, ptrRecords, Int32(old)))
                     continue
                 }
-                let position = records.store.order.count
-                let isNew = records.store.node(name) == nil
+                if reusable && records.store.node(name) == nil {
+                    reverseApart.append(ReverseName(name: name, records: ptrRecords))
+                    continue
+                }
                 for record in ptrRecords { add(record, source: Self.registrySource) }
-                if reusable && isNew { compiledReverse.append((name, ptrRecords, Int32(position))) }
             }
+        }
+        var reverseNodes: [Range<Int32>] = []
+        reverseNodes.reserveCapacity(reverseApart.count)
+        compileInRuns(reverseApart) { entry, run in
+            var node = RecordStore.Node(name: entry.name.lowercased(), zone: RecordStore.noZone)
+            node.rrsets[.ptr] = entry.records
+            node.types = [.ptr]
+            run.add([node], from: SingleNode(node: node), compiler: compiler, zoneSlots: zoneSlots)
+        } merge: {
+            merge($0, into: &reverseNodes)
+        }
+        for (entry, nodes) in zip(reverseApart, reverseNodes) {
+            compiledReverse.append((entry.records, nodes.lowerBound))
         }
         for zone in zones {
             for record in [zone.soa] + zone.nameServers + zone.records { add(record, source: Self.staticSource) }
@@ -161,14 +232,12 @@ struct AnswerCompiler {
 
         let copiedCount = copied.reduce(0) { $0 + $1.nodes.count } + copiedReverse.count
         output.nodes.reserveCapacity(output.nodes.count + records.store.order.count + copiedCount)
-        // Every name in `order` has a node, so a name's node is the one compiled before them plus its position.
-        let storeBase = Int32(output.nodes.count)
         for name in records.store.order {
             guard let node = records.store.node(name) else { continue }
             _ = append(node, from: records)
         }
         var reverseFragments = ReverseFragments(capacity: compiledReverse.count + copiedReverse.count)
-        for entry in compiledReverse { reverseFragments.add(entry.records, node: storeBase + entry.node) }
+        for entry in compiledReverse { reverseFragments.add(entry.records, node: entry.node) }
         if let previous, !copied.isEmpty || !copiedReverse.isEmpty {
             let names = previous.table.keysByValue(count: previous.nodes.count)
             func copy(_ old: Int32) -> Int32 {
@@ -208,6 +277,102 @@ struct AnswerCompiler {
             failingOpen: failingOpen, registryVersion: registry.version, settings: settings, fragments: fragments,
             reverseFragments: reverseFragments,
             reusedNames: copiedCount, namesTooLong: namesTooLong)
+    }
+
+    /// Where a service goes under one naming tree (`compile`).
+    private enum Placement {
+        /// Unchanged since `previous`: its nodes there, copied.
+        case copied(root: DNSName, nodes: [Int32])
+        /// Compiled apart: entry `index` of the services compiled so.
+        case apart(root: DNSName, index: Int)
+        /// Its records go into the registry-wide store.
+        case store
+    }
+
+    /// A service compiled apart from the rest: its names are its own alone, all at or below `root`.
+    private struct ApartService: Sendable {
+        var service: Service
+        var base: DNSName
+        var root: DNSName
+    }
+
+    /// A PTR name outside every zone, with its records from every service holding its address.
+    private struct ReverseName: Sendable {
+        var name: DNSName
+        var records: [ResourceRecord]
+    }
+
+    /// A name compiled alone: a PTR name outside every zone reads no other name's records.
+    private struct SingleNode: RecordLookup {
+        let node: RecordStore.Node
+        func node(_ name: DNSName) -> RecordStore.Node? { name == node.name ? node : nil }
+        func rrset(_ name: DNSName, _ type: RecordType) -> [ResourceRecord] { self.node(name)?.rrsets[type] ?? [] }
+        func ordered(_ name: DNSName, _ type: RecordType) -> OrderedRRset? { nil }
+    }
+
+    /// A run of consecutive items (services, PTR names) compiled apart: their nodes and all they refer to,
+    /// indices counted from the run's start (`Output.append(contentsOf:)` moves them on), each node's name, and
+    /// each item's number of nodes (0 for a service with no names, a headless one with no ready endpoint).
+    private struct ApartRun: Sendable {
+        var output = Output()
+        var names: [DNSName] = []
+        var nodeCounts: [Int32] = []
+
+        /// Compiles one item's nodes, which `lookup` holds.
+        mutating func add(
+            _ nodes: [RecordStore.Node], from lookup: some RecordLookup, compiler: AnswerCompiler, zoneSlots: [UInt8]
+        ) {
+            for node in nodes {
+                var compiled = compiler.compileNode(node, records: lookup, into: &output)
+                if compiled.zone >= 0 { compiled.zoneSlot = zoneSlots[Int(compiled.zone)] }
+                output.nodes.append(compiled)
+                names.append(node.name)
+            }
+            nodeCounts.append(Int32(nodes.count))
+        }
+    }
+
+    /// Compiles `items` with `compile` in runs handed to `merge` in order on the calling thread: one run made
+    /// there when `threads` is 1 or the items are few, else runs made by `threads` threads taking them in turn,
+    /// each handed over as soon as it and those before it are done.
+    private func compileInRuns<Item: Sendable>(
+        _ items: [Item], compile: @escaping @Sendable (Item, inout ApartRun) -> Void, merge: (ApartRun) -> Void
+    ) {
+        @Sendable func run(_ slice: ArraySlice<Item>) -> ApartRun {
+            var run = ApartRun()
+            run.nodeCounts.reserveCapacity(slice.count)
+            for item in slice { compile(item, &run) }
+            return run
+        }
+        guard threads > 1, items.count >= parallelMinimum else {
+            merge(run(items[...]))
+            return
+        }
+        let length = runLength
+        let board = RunBoard<ApartRun>(count: (items.count + length - 1) / length)
+        let group = DispatchGroup()
+        for _ in 0..<min(threads, board.count) {
+            DispatchQueue.global(qos: .userInitiated).async(group: group) {
+                while let index = board.claim() {
+                    board.finish(index, run(items[(index * length)..<min(items.count, (index + 1) * length)]))
+                }
+            }
+        }
+        for index in 0..<board.count { merge(board.take(index)) }
+        group.wait()
+    }
+
+    /// One pass, nothing allocated: it runs for every record the registry-wide store takes.
+    static func zoneIndex(of name: DNSName, in zones: [AuthoritativeZone]) -> Int {
+        var found = RecordStore.noZone
+        var longest = -1
+        for (index, zone) in zones.enumerated() where zone.origin.wire.count > longest {
+            if name.isSubdomain(of: zone.origin) {
+                found = index
+                longest = zone.origin.wire.count
+            }
+        }
+        return found
     }
 
     /// The trees services are named under: `svc.ZONE` of each service zone, then the global zone.
@@ -303,7 +468,7 @@ struct AnswerCompiler {
     }
 
     /// The flat arrays a snapshot is made of, filled name by name.
-    private struct Output {
+    private struct Output: Sendable {
         var nodes: [AnswerSnapshot.Node] = []
         var typeCodes: [UInt16] = []
         var typeTemplates: [Int32] = []
@@ -315,6 +480,33 @@ struct AnswerCompiler {
         var templates = TemplateStore()
         var choices = ChoiceTable()
         var rotations = RotationPlans()
+
+        /// Appends everything of `other`, compiled apart on another thread, moving its indices on by what is
+        /// here already; -1 (none) stays -1.
+        mutating func append(contentsOf other: Output) {
+            let templateBase = Int32(templates.count)
+            let typeBase = Int32(typeCodes.count)
+            let variantBase = Int32(variantTemplates.count)
+            let planBase = Int32(rotations.plans.count)
+            let choiceBase = Int32(choices.groups.count)
+            func moved(_ index: Int32, by base: Int32) -> Int32 { index < 0 ? index : index + base }
+            nodes += other.nodes.map {
+                var node = $0
+                node.firstType += typeBase
+                node.anyTemplate = moved(node.anyTemplate, by: templateBase)
+                node.fallbackTemplate = moved(node.fallbackTemplate, by: templateBase)
+                return node
+            }
+            typeCodes += other.typeCodes
+            typeTemplates += other.typeTemplates.map { moved($0, by: templateBase) }
+            typeVariants += other.typeVariants.map { moved($0, by: variantBase) }
+            variantTemplates += other.variantTemplates.map { moved($0, by: templateBase) }
+            variantPlans += other.variantPlans.map { moved($0, by: planBase) }
+            variantChoices += other.variantChoices.map { moved($0, by: choiceBase) }
+            templates.append(contentsOf: other.templates)
+            choices.append(contentsOf: other.choices, templateOffset: templateBase)
+            rotations.append(contentsOf: other.rotations)
+        }
     }
 
     /// The zone files plus a synthesized zone for each service or global zone that has no file.

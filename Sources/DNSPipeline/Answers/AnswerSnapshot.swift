@@ -180,11 +180,15 @@ public final class AnswerSnapshot: Sendable {
     /// again: a registry update costs the changed services plus copying bytes. `previous` must have been built
     /// with the same zones and settings (the caller knows: zones change on SIGHUP, settings never at run time).
     /// The result answers exactly as a build from scratch (`IncrementalBuildTests`).
+    /// Compiles a snapshot; services compiled apart are shared among `threads` threads (the same snapshot,
+    /// sooner), which only a build that nothing else waits on for CPU should ask for: the first, at start.
     public static func build(
         registry: RegistrySnapshot, zones: [AuthoritativeZone], settings: PipelineSettings,
-        previous: AnswerSnapshot? = nil
+        previous: AnswerSnapshot? = nil, threads: Int = 1
     ) -> AnswerSnapshot {
-        AnswerCompiler(registry: registry, zoneFiles: zones, settings: settings, previous: previous).compile()
+        var compiler = AnswerCompiler(registry: registry, zoneFiles: zones, settings: settings, previous: previous)
+        compiler.threads = threads
+        return compiler.compile()
     }
 }
 

@@ -31,7 +31,15 @@ struct ChoiceTable: Sendable {
         return Int32(groups.count - 1)
     }
 
-    /// The template of group `index` that `bits` (uniform random) selects, each with its weight's share.
+    /// Appends every group of `other` (compiled on another thread), group `i` of it becoming group
+    /// `groups.count + i` of this; its templates are `templateOffset` further on here.
+    mutating func append(contentsOf other: ChoiceTable, templateOffset: Int32) {
+        let first = Int32(templates.count)
+        groups += other.groups.map { Group(first: $0.first + first, count: $0.count, total: $0.total) }
+        cumulative += other.cumulative
+        templates += other.templates.map { $0 + templateOffset }
+    }
+
     /// The options of group `index`: templates and weights, as `add` took them.
     func options(_ index: Int32) -> [(template: Int32, weight: UInt64)] {
         let group = groups[Int(index)]
@@ -44,6 +52,7 @@ struct ChoiceTable: Sendable {
         return options
     }
 
+    /// The template of group `index` that `bits` (uniform random) selects, each with its weight's share.
     @inline(__always)
     func pick(_ index: Int, bits: UInt64) -> Int32 {
         let group = groups[index]

@@ -78,6 +78,24 @@ struct RotationPlans: Sendable {
         return Int32(plans.count - 1)
     }
 
+    /// Appends every plan of `other` (compiled on another thread), plan `i` of it becoming plan
+    /// `plans.count + i` of this.
+    mutating func append(contentsOf other: RotationPlans) {
+        let firstTier = Int32(tiers.count)
+        let firstUnit = Int32(units.count)
+        plans += other.plans.map {
+            var plan = $0
+            plan.firstTier += firstTier
+            return plan
+        }
+        tiers += other.tiers.map {
+            var tier = $0
+            tier.firstUnit += firstUnit
+            return tier
+        }
+        units += other.units
+    }
+
     /// Reorders the answer section at `out` (a fresh copy of `answers`, the template's) by plan `index`: a
     /// rotated tier is written back from the template in two block copies, leader first, so nothing needs a
     /// scratch buffer. `entropy` is called once per tier that has more than one unit.

@@ -46,6 +46,14 @@ struct TemplateStore: Sendable {
         return Int32(spans.count - 1)
     }
 
+    /// Appends every template of `other` (compiled on another thread), template `i` of it becoming template
+    /// `count + i` of this, as `count` was before.
+    mutating func append(contentsOf other: TemplateStore) {
+        let start = Int32(bytes.count)
+        spans += other.spans.map { Span(start: $0.start + start, count: $0.count) }
+        bytes += other.bytes
+    }
+
     /// Calls `body` with the bytes of template `index`: its header, then the sections after the question.
     @inline(__always)
     func withTemplate<Result>(_ index: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {

@@ -125,14 +125,18 @@ final class AnswerPublisher: Sendable {
     /// Folds that have ended, used or dropped (for tests, which wait for one).
     private let foldsEnded = Mutex(0)
 
+    /// `compileThreads`: threads the first build may use (nothing is answered before it); builds after it use
+    /// one, beside the threads answering queries.
     init(
         registry: RegistrySnapshot, zones: [AuthoritativeZone], settings: PipelineSettings, cache: ResponseCache? = nil,
-        rateLimiter: ResponseRateLimiter? = nil, source: (any RegistrySource)? = nil, logger: Logger
+        rateLimiter: ResponseRateLimiter? = nil, source: (any RegistrySource)? = nil, compileThreads: Int = 1,
+        logger: Logger
     ) {
         self.settings = settings
         self.logger = logger
         self.source = source
-        let snapshot = AnswerSnapshot.build(registry: registry, zones: zones, settings: settings)
+        let snapshot = AnswerSnapshot.build(
+            registry: registry, zones: zones, settings: settings, threads: compileThreads)
         processor = QueryProcessor(snapshot: snapshot, cache: cache, rateLimiter: rateLimiter)
         inputs = Mutex(Inputs(registry: registry, zones: zones, full: (snapshot, registry)))
         published = Mutex(Published(registry: registry, at: .now))

@@ -84,7 +84,7 @@ public struct ScdnsServer: Sendable {
             let publisher = AnswerPublisher(
                 registry: registry, zones: zones, settings: config.pipeline, cache: cache,
                 rateLimiter: config.rateLimit.isEnabled ? ResponseRateLimiter(settings: config.rateLimit) : nil,
-                source: source, logger: logger)
+                source: source, compileThreads: ServerConfig.automaticWorkers(), logger: logger)
             let metrics = ServerMetrics(processor: publisher.processor, version: ScdnsServer.version)
             let forwarder =
                 config.forward.isEmpty
@@ -166,7 +166,8 @@ public struct ScdnsServer: Sendable {
         // The server would serve without etcd's rejected keys; a check is where an operator wants to hear of them.
         let registry = try await loadRegistryOnce(rejectingInvalidKeys: true)
         let snapshot = AnswerSnapshot.build(
-            registry: registry, zones: loaded.map(AuthoritativeZone.init), settings: config.pipeline)
+            registry: registry, zones: loaded.map(AuthoritativeZone.init), settings: config.pipeline,
+            threads: ServerConfig.automaticWorkers())
         // The server serves without them (and warns); a check is where an operator must hear of them.
         if let first = snapshot.namesTooLong.first {
             throw ConfigFileError(
