@@ -151,6 +151,21 @@ final class MergeTests: XCTestCase {
                 field: "services[1].clusters[1].cluster", line: 9, column: 18,
                 message: "cluster 'cluster-b' already exports app/api in services[0].clusters[1]"
             ),
+            // Past 16 clusters a service's cluster names are looked up through an index, not a scan.
+            RejectionCase(
+                name: "cluster exported twice among many",
+                yaml: """
+                    services:
+                      - name: api
+                        namespace: app
+                        clusters: [\((0..<20).map { "{ cluster: c\($0) }" }.joined(separator: ", "))]
+                      - name: api
+                        namespace: app
+                        clusters: [{ cluster: c20 }, { cluster: c21 }, { cluster: c17 }]
+                    """,
+                field: "services[1].clusters[2].cluster", line: 7,
+                message: "cluster 'c17' already exports app/api in services[0].clusters[17]"
+            ),
         ]
         for testCase in cases { assertRejects(testCase) }
     }

@@ -136,7 +136,8 @@ public struct ScdnsServer: Sendable {
     /// The registry source the config names, and what SIGHUP does to it.
     private func makeSource() throws -> (any RegistrySource, @Sendable () -> Void) {
         guard let etcd = config.registryEtcd else {
-            let source = FileRegistrySource(path: config.registryFile, logger: logger)
+            let source = FileRegistrySource(
+                path: config.registryFile, startThreads: ServerConfig.automaticWorkers(), logger: logger)
             return (source, { source.reload() })
         }
         let client = try EtcdClient(endpoints: etcd.endpoints, security: etcd.security, logger: logger)
@@ -195,7 +196,8 @@ public struct ScdnsServer: Sendable {
     /// The registry as `run` would first load it: the file, or one listing of etcd (which must answer).
     private func loadRegistryOnce(rejectingInvalidKeys: Bool) async throws -> RegistrySnapshot {
         guard let etcd = config.registryEtcd else {
-            return try FileRegistrySource(path: config.registryFile, logger: logger).loadNow()
+            return try FileRegistrySource(path: config.registryFile, logger: logger)
+                .loadNow(threads: ServerConfig.automaticWorkers())
         }
         let client = try EtcdClient(endpoints: etcd.endpoints, security: etcd.security, logger: logger)
         let source = EtcdRegistrySource(client: client, layout: RegistryKeyLayout(prefix: etcd.prefix), logger: logger)

@@ -3,18 +3,17 @@ enum ClusterDecoder {
     static let clusterKeys = ["cluster", "region", "zone", "addresses", "weight", "healthy", "endpoints"]
     static let endpointKeys = ["hostname", "addresses", "ready"]
 
-    /// `relativePath` is `clusters[N]` for a list item, or "" when the cluster's keys sit beside the service's
-    /// (the flat etcd form); the same `mapping` may then hold service keys too, already read by the caller.
+    /// `index` is the cluster's in `clusters:`, 0 when the cluster's keys sit beside the service's (the flat
+    /// etcd form); the same `mapping` may then hold service keys too, already read by the caller.
     static func cluster(
         _ mapping: YAMLMapping,
         type: ServiceType,
-        relativePath: String,
+        index: Int,
         origin: inout ExportOrigin
     ) throws(RegistryError) -> ClusterExport {
         let nameField = try mapping.required("cluster")
         let name = try nameField.dnsLabel()
-        origin.record(ExportOrigin.join(relativePath, "cluster"), nameField)
-        origin.clusterPaths.append(relativePath)
+        origin.recordCluster(index, nameField)
 
         let region = try mapping.optional("region", default: "") { (field) throws(RegistryError) in
             try field.topologyValue()

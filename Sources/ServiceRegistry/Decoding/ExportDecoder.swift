@@ -9,8 +9,7 @@ enum ExportDecoder {
     /// One item of `services:`.
     static func entry(_ field: YAMLField) throws(RegistryError) -> ExportEntry {
         let mapping = try field.mapping(allowing: serviceKeys)
-        var origin = ExportOrigin(file: field.file, path: field.path)
-        origin.record("", field)
+        var origin = ExportOrigin(entry: field, flat: false)
         var service = try serviceFields(mapping, origin: &origin)
 
         let clustersField = try mapping.required("clusters")
@@ -20,10 +19,8 @@ enum ExportDecoder {
         }
         for (index, clusterField) in clusterFields.enumerated() {
             let clusterMapping = try clusterField.mapping(allowing: ClusterDecoder.clusterKeys)
-            let relative = "clusters[\(index)]"
             service.clusters.append(
-                try ClusterDecoder.cluster(clusterMapping, type: service.type, relativePath: relative, origin: &origin)
-            )
+                try ClusterDecoder.cluster(clusterMapping, type: service.type, index: index, origin: &origin))
         }
         return ExportEntry(service: service, origin: origin)
     }
@@ -33,10 +30,9 @@ enum ExportDecoder {
     static func flatEntry(_ field: YAMLField) throws(RegistryError) -> ExportEntry {
         let keys = serviceKeys.filter { $0 != "clusters" } + ClusterDecoder.clusterKeys
         let mapping = try field.mapping(allowing: keys)
-        var origin = ExportOrigin(file: field.file, path: field.path)
-        origin.record("", field)
+        var origin = ExportOrigin(entry: field, flat: true)
         var service = try serviceFields(mapping, origin: &origin)
-        service.clusters = [try ClusterDecoder.cluster(mapping, type: service.type, relativePath: "", origin: &origin)]
+        service.clusters = [try ClusterDecoder.cluster(mapping, type: service.type, index: 0, origin: &origin)]
         return ExportEntry(service: service, origin: origin)
     }
 
@@ -49,7 +45,7 @@ enum ExportDecoder {
         var type = ServiceType.clusterSetIP
         if let typeField = mapping["type"] {
             type = try typeField.oneOf(ServiceType.self)
-            origin.record("type", typeField)
+            origin.recordType(typeField)
         }
         var vip: IPAddress? = nil
         if let vipField = mapping["vip"] {
@@ -57,7 +53,7 @@ enum ExportDecoder {
                 throw vipField.error("a Headless service has no vip; remove it or make the service ClusterSetIP")
             }
             vip = try vipField.ipAddress()
-            origin.record("vip", vipField)
+            origin.recordVIP(vipField)
         }
         let ports = try mapping.optional("ports", default: []) { (field) throws(RegistryError) in
             try self.ports(field, origin: &origin)
@@ -69,7 +65,6 @@ enum ExportDecoder {
         var ports: [ServicePort] = []
         for (index, portField) in try field.sequence().enumerated() {
             let mapping = try portField.mapping(allowing: portKeys)
-            let relative = "ports[\(index)]"
             var name: String? = nil
             if let nameField = mapping["name"] {
                 let text = try nameField.string()
@@ -80,11 +75,10 @@ enum ExportDecoder {
                     throw nameField.error("port name '\(text)' is already used by ports[\(other)]")
                 }
                 name = text
-                origin.record(relative + ".name", nameField)
             }
             let portField = try mapping.required("port")
             let number: UInt16 = try portField.int(in: 1...65535)
-            origin.record(relative + ".port", portField)
+            origin.recordPort(index, portField)
             let portProtocol = try mapping.optional("protocol", default: .tcp) { (field) throws(RegistryError) in
                 try field.oneOf(PortProtocol.self)
             }

@@ -5,62 +5,110 @@ struct ExportEntry {
     var origin: ExportOrigin
 }
 
-/// Where an entry came from: its file, its path in that file, and the positions of some of its fields.
+/// Where an entry came from: its file, its path in that file, and the nodes of the fields merging compares, so
+/// that a conflict found later still points at the later entry's line. Nothing of it is spelled (paths, origins
+/// in messages) until an error needs it: merging 100,000 valid entries built a dozen strings each, a quarter of
+/// reading a registry file.
 struct ExportOrigin {
-    struct Position {
-        var line: Int
-        var column: Int
+    /// A field of the entry that merging compares, and so may name.
+    enum Field {
+        case entry
+        case type
+        case vip
+        /// `ports[N]`.
+        case port(Int)
+        /// `ports[N].port`.
+        case portNumber(Int)
+        /// `clusters[N]`; the entry itself in the flat form.
+        case cluster(Int)
+        /// `clusters[N].cluster`; `cluster` in the flat form.
+        case clusterName(Int)
     }
 
     /// The file, or for an etcd value its key.
     let file: String
-    /// `services[3]` in a registry file; "" for a flat export, whose fields are at the top level.
-    let path: String
-    /// Positions keyed by path relative to the entry (`type`, `ports[0].name`, `clusters[1].cluster`); "" is
-    /// the entry itself, the fallback for a field that was left at its default.
-    private(set) var positions: [String: Position] = [:]
-    /// Per cluster, its path relative to the entry: `clusters[1]`, or "" in a flat export.
-    var clusterPaths: [String] = []
+    /// The entry's own field, whose path (`services[3]`, "" for a flat export) is spelled only when asked for;
+    /// nil for an export that did not come from a document.
+    private let entryField: YAMLField?
+    /// Whether the cluster's keys sit beside the service's (the flat etcd form): its one cluster has no path.
+    private let flat: Bool
+    private var typeNode: YAMLNode? = nil
+    private var vipNode: YAMLNode? = nil
+    /// Each port's number, by port index.
+    private var portNodes: [YAMLNode?] = []
+    /// Each cluster's name, by cluster index.
+    private var clusterNameNodes: [YAMLNode?] = []
 
-    init(file: String, path: String) {
-        self.file = file
-        self.path = path
+    /// An entry of a document: a `services:` item, or with `flat` an etcd value.
+    init(entry: YAMLField, flat: Bool) {
+        file = entry.file
+        entryField = entry
+        self.flat = flat
     }
 
     /// An origin for an export that did not come from a document (`RegistryDecoder.merge`): no positions, and
     /// field names as the flat export form spells them.
     init(file: String, clusterCount: Int) {
-        self.init(file: file, path: "")
-        clusterPaths = clusterCount == 1 ? [""] : (0..<clusterCount).map { "clusters[\($0)]" }
+        self.file = file
+        entryField = nil
+        flat = clusterCount == 1
     }
 
-    mutating func record(_ relative: String, _ field: YAMLField) {
-        if let line = field.line, let column = field.column {
-            positions[relative] = Position(line: line, column: column)
+    mutating func recordType(_ field: YAMLField) { typeNode = field.node }
+    mutating func recordVIP(_ field: YAMLField) { vipNode = field.node }
+    /// Port `index`'s number.
+    mutating func recordPort(_ index: Int, _ field: YAMLField) {
+        while portNodes.count <= index { portNodes.append(nil) }
+        portNodes[index] = field.node
+    }
+    /// Cluster `index`'s name.
+    mutating func recordCluster(_ index: Int, _ field: YAMLField) {
+        while clusterNameNodes.count <= index { clusterNameNodes.append(nil) }
+        clusterNameNodes[index] = field.node
+    }
+
+    /// `services[3]` in a registry file; "" for a flat export, whose fields are at the top level.
+    var path: String { entryField?.path ?? "" }
+
+    /// The path of a field relative to the entry.
+    func relative(_ field: Field) -> String {
+        switch field {
+        case .entry: return ""
+        case .type: return "type"
+        case .vip: return "vip"
+        case .port(let index): return "ports[\(index)]"
+        case .portNumber(let index): return "ports[\(index)].port"
+        case .cluster(let index): return flat ? "" : "clusters[\(index)]"
+        case .clusterName(let index): return flat ? "cluster" : "clusters[\(index)].cluster"
         }
     }
 
-    /// The full field path of a relative one.
-    func fieldPath(_ relative: String) -> String {
-        ExportOrigin.join(path, relative)
+    /// The full field path of a field.
+    func fieldPath(_ field: Field) -> String {
+        ExportOrigin.join(path, relative(field))
     }
 
     /// How another error message refers to this field: its path in a file, or the origin's name for a flat
     /// export that has no path.
-    func locate(_ relative: String) -> String {
-        path.isEmpty ? (relative.isEmpty ? file : "\(file) (\(relative))") : fieldPath(relative)
+    func locate(_ field: Field) -> String {
+        let path = self.path
+        let relative = relative(field)
+        return path.isEmpty ? (relative.isEmpty ? file : "\(file) (\(relative))") : ExportOrigin.join(path, relative)
     }
 
-    /// An error at a relative field, positioned at that field when it was written and at the entry otherwise.
-    func error(_ relative: String, _ message: String) -> RegistryError {
-        let position = positions[relative] ?? positions[""]
+    /// An error at a field, positioned at that field when it was written and at the entry otherwise.
+    func error(_ field: Field, _ message: String) -> RegistryError {
+        let node: YAMLNode? =
+            switch field {
+            case .type: typeNode
+            case .vip: vipNode
+            case .portNumber(let index): index < portNodes.count ? portNodes[index] : nil
+            case .clusterName(let index): index < clusterNameNodes.count ? clusterNameNodes[index] : nil
+            case .entry, .port, .cluster: nil
+            }
+        let position = node ?? entryField?.node
         return RegistryError(
-            file: file,
-            line: position?.line,
-            column: position?.column,
-            field: fieldPath(relative),
-            message: message
-        )
+            file: file, line: position?.line, column: position?.column, field: fieldPath(field), message: message)
     }
 
     static func join(_ parent: String, _ child: String) -> String {

@@ -1,3 +1,6 @@
+import Dispatch
+import Synchronization
+
 /// Turns registry documents into validated, merged services.
 ///
 /// YAML and JSON go through the same path (JSON is a YAML subset as far as these documents go), so a `.json`
@@ -10,7 +13,10 @@ public enum RegistryDecoder {
     /// service's clusters sorted by name. `services: []` gives no services; a file without a `services` list (no
     /// document at all, `{}`, `services:` with nothing after it) is an error, since that is what a writer that
     /// truncates first leaves for a moment, and taking it as "no services" would delete every export.
-    public static func decode(_ text: String, file: String) throws(RegistryError) -> [Service] {
+    ///
+    /// `threads` decode the entries at once (a start's first read, which nothing waits beside); an error is the
+    /// first in the file, whichever thread met it.
+    public static func decode(_ text: String, file: String, threads: Int = 1) throws(RegistryError) -> [Service] {
         guard let root = try YAMLField.parse(text, file: file), !root.isNull else {
             throw RegistryError(file: file, field: "services", message: missingList("the file has no document"))
         }
@@ -19,8 +25,39 @@ public enum RegistryDecoder {
             let line = document.keyField("services")?.line ?? root.line
             throw RegistryError(file: file, line: line, field: "services", message: missingList("no services list"))
         }
-        let entries = try list.sequence { (field) throws(RegistryError) in try ExportDecoder.entry(field) }
+        let entries = try decodeEntries(list.sequence(), threads: threads)
         return try ServiceMerger.merge(entries)
+    }
+
+    /// Below this many entries one thread decodes them all.
+    static let parallelMinimum = 2_048
+
+    /// `ExportDecoder.entry` of every field, in order: in runs on `threads` threads when there are many.
+    static func decodeEntries(_ fields: [YAMLField], threads: Int) throws(RegistryError) -> [ExportEntry] {
+        guard threads > 1, fields.count >= parallelMinimum else {
+            var entries: [ExportEntry] = []
+            entries.reserveCapacity(fields.count)
+            for field in fields { entries.append(try ExportDecoder.entry(field)) }
+            return entries
+        }
+        // Several runs a thread, so one slower run (headless services of many endpoints) leaves no thread idle.
+        let runCount = threads * 8
+        let length = (fields.count + runCount - 1) / runCount
+        let runs = Mutex([Result<[ExportEntry], RegistryError>?](repeating: nil, count: runCount))
+        DispatchQueue.concurrentPerform(iterations: runCount) { run in
+            let slice = fields[min(fields.count, run * length)..<min(fields.count, (run + 1) * length)]
+            let result = Result { () throws(RegistryError) -> [ExportEntry] in
+                var entries: [ExportEntry] = []
+                entries.reserveCapacity(slice.count)
+                for field in slice { entries.append(try ExportDecoder.entry(field)) }
+                return entries
+            }
+            runs.withLock { $0[run] = result }
+        }
+        var entries: [ExportEntry] = []
+        entries.reserveCapacity(fields.count)
+        for run in runs.withLock({ $0 }) { entries += try run!.get() }
+        return entries
     }
 
     private static func missingList(_ what: String) -> String {

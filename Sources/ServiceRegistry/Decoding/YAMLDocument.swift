@@ -44,22 +44,22 @@ public struct YAMLNode: Sendable {
     let document: YAMLDocument
     let index: Int32
 
-    private var entry: YAMLDocument.Entry { document.entries[Int(index)] }
-
-    public var kind: YAMLDocument.Kind { entry.kind }
-    public var isScalar: Bool { entry.kind == .scalar }
+    // Each property reads its field of the entry in place: a copy of the whole entry (two strings) for every
+    // property read was retains and releases on every field of a registry.
+    public var kind: YAMLDocument.Kind { document.entries[Int(index)].kind }
+    public var isScalar: Bool { kind == .scalar }
     /// 1-based line and column of the node's first character.
-    public var line: Int { Int(entry.line) }
-    public var column: Int { Int(entry.column) }
+    public var line: Int { Int(document.entries[Int(index)].line) }
+    public var column: Int { Int(document.entries[Int(index)].column) }
     /// A scalar's text ("" for a collection).
-    public var text: String { entry.text }
+    public var text: String { document.entries[Int(index)].text }
     /// The tag as written, `YAMLDocument.stringTag` for a quoted scalar, "" for none.
-    public var tag: String { entry.tag }
+    public var tag: String { document.entries[Int(index)].tag }
     /// How many children: a sequence's elements, or a mapping's keys and values together.
-    public var childCount: Int { Int(entry.childCount) }
+    public var childCount: Int { Int(document.entries[Int(index)].childCount) }
 
     public func child(_ position: Int) -> YAMLNode {
-        YAMLNode(document: document, index: document.children[Int(entry.firstChild) + position])
+        YAMLNode(document: document, index: document.children[Int(document.entries[Int(index)].firstChild) + position])
     }
 }
 

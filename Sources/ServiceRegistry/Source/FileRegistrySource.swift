@@ -16,6 +16,7 @@ import Synchronization
 public final class FileRegistrySource: RegistrySource {
     public let path: String
     public let pollInterval: Duration
+    let startThreads: Int
     let logger: Logger
     private let state = Mutex(State())
 
@@ -40,14 +41,17 @@ public final class FileRegistrySource: RegistrySource {
         var waiter: CheckedContinuation<Bool, Never>?
     }
 
-    public init(path: String, pollInterval: Duration = .seconds(1), logger: Logger) {
+    /// `startThreads`: threads the first read may decode on (a start, before anything is answered); every
+    /// read after it decodes on one, beside the threads answering queries.
+    public init(path: String, pollInterval: Duration = .seconds(1), startThreads: Int = 1, logger: Logger) {
         self.path = path
         self.pollInterval = pollInterval
+        self.startThreads = startThreads
         self.logger = logger
     }
 
     public func initialSnapshot() async throws -> RegistrySnapshot {
-        try loadNow()
+        try loadNow(threads: startThreads)
     }
 
     public func status() -> RegistrySourceStatus {
@@ -56,10 +60,10 @@ public final class FileRegistrySource: RegistrySource {
 
     /// Reads and decodes the file once. An unchanged registry returns the current snapshot again; a changed one
     /// becomes the next version. Used by `scdns check`, by `initialSnapshot()` and by tests.
-    public func loadNow() throws(RegistryError) -> RegistrySnapshot {
+    public func loadNow(threads: Int = 1) throws(RegistryError) -> RegistrySnapshot {
         let fingerprint = FileFingerprint.of(path: path)
         let text = try readFile()
-        let services = try RegistryDecoder.decode(text, file: path)
+        let services = try RegistryDecoder.decode(text, file: path, threads: threads)
         return state.withLock { state in
             state.seen = fingerprint
             state.seenContentHash = text.hashValue

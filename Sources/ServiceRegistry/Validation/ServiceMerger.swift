@@ -10,17 +10,25 @@ enum ServiceMerger {
         var name: String
     }
 
-    /// A service being merged, with where each part came from, for error messages.
+    /// A service being merged, with the entry each part came from, for error messages (spelled only then).
     private struct Accumulator {
         var service: Service
-        var typeOrigin: String
-        var vipOrigin: String?
-        var portOrigins: [String]
-        var clusterOrigins: [String: String]
+        var typeOrigin: ExportOrigin
+        var vipOrigin: ExportOrigin?
+        /// Each port's entry and its index there.
+        var portOrigins: [(origin: ExportOrigin, index: Int)]
+        /// Each cluster's entry and its index there, in the order of `service.clusters`.
+        var clusterOrigins: [(origin: ExportOrigin, index: Int)] = []
+        /// Cluster names to their index in `service.clusters`, made once a service has many.
+        var clusterIndex: [String: Int]? = nil
     }
+
+    /// Past this many clusters a service's names are found through `clusterIndex` rather than by a scan.
+    private static let clusterScanLimit = 16
 
     static func merge(_ entries: [ExportEntry]) throws(RegistryError) -> [Service] {
         var indexByKey: [Key: Int] = [:]
+        indexByKey.reserveCapacity(entries.count)
         var merged: [Accumulator] = []
         for entry in entries {
             let key = Key(namespace: entry.service.namespace, name: entry.service.name)
@@ -30,10 +38,9 @@ enum ServiceMerger {
                 indexByKey[key] = merged.count
                 var accumulator = Accumulator(
                     service: entry.service,
-                    typeOrigin: entry.origin.locate(""),
-                    vipOrigin: entry.service.vip == nil ? nil : entry.origin.locate("vip"),
-                    portOrigins: entry.service.ports.indices.map { entry.origin.locate("ports[\($0)]") },
-                    clusterOrigins: [:]
+                    typeOrigin: entry.origin,
+                    vipOrigin: entry.service.vip == nil ? nil : entry.origin,
+                    portOrigins: entry.service.ports.indices.map { (entry.origin, $0) }
                 )
                 accumulator.service.clusters = []
                 try addClusters(of: entry, to: &accumulator)
@@ -54,21 +61,21 @@ enum ServiceMerger {
         let qualified = "\(service.namespace)/\(service.name)"
         guard service.type == existing.type else {
             throw entry.origin.error(
-                "type",
+                .type,
                 "\(service.type.rawValue) disagrees with type \(existing.type.rawValue) of \(qualified) in "
-                    + "\(accumulator.typeOrigin); every export of a service has the same type"
+                    + "\(accumulator.typeOrigin.locate(.entry)); every export of a service has the same type"
             )
         }
         if let vip = service.vip {
             if let existingVIP = existing.vip, existingVIP != vip, let vipOrigin = accumulator.vipOrigin {
                 throw entry.origin.error(
-                    "vip",
-                    "\(vip) disagrees with vip \(existingVIP) of \(qualified) in \(vipOrigin)"
+                    .vip,
+                    "\(vip) disagrees with vip \(existingVIP) of \(qualified) in \(vipOrigin.locate(.vip))"
                 )
             }
             if existing.vip == nil {
                 accumulator.service.vip = vip
-                accumulator.vipOrigin = entry.origin.locate("vip")
+                accumulator.vipOrigin = entry.origin
             }
         }
         for (index, port) in service.ports.enumerated() {
@@ -79,32 +86,41 @@ enum ServiceMerger {
                 let other = accumulator.service.ports.firstIndex(where: { $0.name == name })
             {
                 let previous = accumulator.service.ports[other]
+                let (origin, originIndex) = accumulator.portOrigins[other]
                 throw entry.origin.error(
-                    "ports[\(index)].port",
+                    .portNumber(index),
                     "port '\(name)' is \(port.port)/\(port.portProtocol.rawValue) here but "
-                        + "\(previous.port)/\(previous.portProtocol.rawValue) in \(accumulator.portOrigins[other]); "
+                        + "\(previous.port)/\(previous.portProtocol.rawValue) in \(origin.locate(.port(originIndex))); "
                         + "a port name means one port"
                 )
             }
             accumulator.service.ports.append(port)
-            accumulator.portOrigins.append(entry.origin.locate("ports[\(index)]"))
+            accumulator.portOrigins.append((entry.origin, index))
         }
         try addClusters(of: entry, to: &accumulator)
     }
 
     private static func addClusters(of entry: ExportEntry, to accumulator: inout Accumulator) throws(RegistryError) {
-        let qualified = "\(entry.service.namespace)/\(entry.service.name)"
         for (index, cluster) in entry.service.clusters.enumerated() {
-            let relative = index < entry.origin.clusterPaths.count ? entry.origin.clusterPaths[index] : ""
             let name = cluster.locality.cluster
-            if let previous = accumulator.clusterOrigins[name] {
+            let existing =
+                accumulator.clusterIndex.map { $0[name] }
+                ?? accumulator.service.clusters.firstIndex { $0.locality.cluster == name }
+            if let existing {
+                let (origin, originIndex) = accumulator.clusterOrigins[existing]
                 throw entry.origin.error(
-                    ExportOrigin.join(relative, "cluster"),
-                    "cluster '\(name)' already exports \(qualified) in \(previous)"
+                    .clusterName(index),
+                    "cluster '\(name)' already exports \(entry.service.namespace)/\(entry.service.name) in "
+                        + origin.locate(.cluster(originIndex))
                 )
             }
-            accumulator.clusterOrigins[name] = entry.origin.locate(relative)
+            accumulator.clusterIndex?[name] = accumulator.service.clusters.count
             accumulator.service.clusters.append(cluster)
+            accumulator.clusterOrigins.append((entry.origin, index))
+            if accumulator.clusterIndex == nil && accumulator.service.clusters.count > clusterScanLimit {
+                accumulator.clusterIndex = Dictionary(
+                    uniqueKeysWithValues: accumulator.service.clusters.enumerated().map { ($1.locality.cluster, $0) })
+            }
         }
     }
 }
