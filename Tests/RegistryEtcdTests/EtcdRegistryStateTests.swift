@@ -194,6 +194,45 @@ final class EtcdRegistryStateTests: XCTestCase {
         XCTAssertEqual(state.revision, 2, "claims are not the registry's serial")
     }
 
+    /// A listing read on several threads makes the state one thread makes: the same services (exports that
+    /// disagree resolved alike), the same rejections in listing order, the same claims, beacons and revision.
+    func testAListingReadOnSeveralThreadsMakesTheStateOneThreadMakes() {
+        var keyValues: [KeyValue] = []
+        for index in 0..<3_000 {
+            let name = "svc\(index % 1_000)"
+            let cluster = "c\(index / 1_000)"
+            let path = "app/\(name)/\(cluster)"
+            // Every 97th value is invalid, every 89th disagrees on its type, every 500th is a claim.
+            let value =
+                index % 97 == 0
+                ? export(name, cluster: cluster, "10.0.0.300")
+                : export(
+                    name, cluster: cluster, "10.\(index % 200).0.1",
+                    extra: index % 89 == 0 ? #","vip":"10.96.0.1""# : "")
+            keyValues.append(keyValue(path, value, revision: Int64(10 + index), created: Int64(3_010 - index)))
+            if index % 500 == 0 {
+                let claim = #"{"beacons":["10.0.\#(index / 500).53:53"],"holder":"h"}"#
+                keyValues.append(keyValue("raw:\(cluster)x\(index)/publisher", claim, revision: Int64(10 + index)))
+            }
+        }
+        keyValues.append(keyValue("raw:c9/other", "anything", revision: 5_000))
+        var one = EtcdRegistryState(layout: layout)
+        let rejectedByOne = one.reset(to: keyValues, revision: 6_000, threads: 1)
+        XCTAssertGreaterThan(rejectedByOne.count, 30)
+        XCTAssertEqual(one.claims.count, 6)
+        for threads in [2, 5] {
+            var several = EtcdRegistryState(layout: layout)
+            let rejected = several.reset(to: keyValues, revision: 6_000, threads: threads)
+            XCTAssertEqual(rejected.map(\.key), rejectedByOne.map(\.key), "\(threads) threads")
+            XCTAssertEqual(rejected.map(\.description), rejectedByOne.map(\.description))
+            XCTAssertEqual(several.services, one.services)
+            XCTAssertEqual(several.claims, one.claims)
+            XCTAssertEqual(several.beacons, one.beacons)
+            XCTAssertEqual(several.revision, one.revision)
+            XCTAssertEqual(several.watchFrom, one.watchFrom)
+        }
+    }
+
     func testClaimValuesAndProbeTargetsReadWhatTheyWrite() {
         let value = ClaimValue(holder: "host pid 1", beacons: [ProbeTarget("10.0.0.1:53")!])
         XCTAssertEqual(value.json, #"{"beacons":["10.0.0.1:53"],"holder":"host pid 1"}"#)

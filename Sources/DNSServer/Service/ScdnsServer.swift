@@ -141,7 +141,10 @@ public struct ScdnsServer: Sendable {
             return (source, { source.reload() })
         }
         let client = try EtcdClient(endpoints: etcd.endpoints, security: etcd.security, logger: logger)
-        let source = EtcdRegistrySource(client: client, layout: RegistryKeyLayout(prefix: etcd.prefix), logger: logger)
+        let source = EtcdRegistrySource(
+            client: client, layout: RegistryKeyLayout(prefix: etcd.prefix),
+            startThreads: ServerConfig.automaticWorkers(),
+            logger: logger)
         let logger = self.logger
         // etcd pushes every change as it happens; there is nothing to re-read.
         let reload: @Sendable () -> Void = { logger.info("the registry follows etcd; SIGHUP reloads zones only") }
@@ -200,7 +203,10 @@ public struct ScdnsServer: Sendable {
                 .loadNow(threads: ServerConfig.automaticWorkers())
         }
         let client = try EtcdClient(endpoints: etcd.endpoints, security: etcd.security, logger: logger)
-        let source = EtcdRegistrySource(client: client, layout: RegistryKeyLayout(prefix: etcd.prefix), logger: logger)
+        let source = EtcdRegistrySource(
+            client: client, layout: RegistryKeyLayout(prefix: etcd.prefix),
+            startThreads: ServerConfig.automaticWorkers(),
+            logger: logger)
         let listed = try await source.listOnce()
         if rejectingInvalidKeys, let first = listed.rejected.first {
             throw ConfigFileError(

@@ -39,10 +39,18 @@ public final class EtcdRegistrySource: RegistrySource {
     private let logger: Logger
     private let shared: Mutex<Shared>
 
-    public init(client: EtcdClient, layout: RegistryKeyLayout, timing: Timing = Timing(), logger: Logger) {
+    /// Threads the first listing may decode on (a start, or `scdns check`, before anything is answered); a listing
+    /// after it (once a compaction outran the watch) decodes on one, beside the threads answering queries.
+    private let startThreads: Int
+
+    public init(
+        client: EtcdClient, layout: RegistryKeyLayout, timing: Timing = Timing(), startThreads: Int = 1,
+        logger: Logger
+    ) {
         self.client = client
         self.layout = layout
         self.timing = timing
+        self.startThreads = startThreads
         self.logger = logger
         shared = Mutex(Shared(state: EtcdRegistryState(layout: layout)))
     }
@@ -67,7 +75,7 @@ public final class EtcdRegistrySource: RegistrySource {
         var attempts = 0
         while true {
             do {
-                return try await list().snapshot
+                return try await list(threads: startThreads).snapshot
             } catch {
                 attempts += 1
                 // The first failure, then about every 30 s (15 tries at the 2 s ceiling): enough to see it
@@ -86,16 +94,20 @@ public final class EtcdRegistrySource: RegistrySource {
     /// One listing, no retry: for `scdns check`, which must say at once whether etcd answers.
     /// Returns the snapshot and what was rejected (each also logged), so `check` can fail on it.
     public func listOnce() async throws(EtcdError) -> (snapshot: RegistrySnapshot, rejected: [RegistryError]) {
-        try await list()
+        try await list(threads: startThreads)
     }
 
     /// Lists every export and makes it the state; returns the snapshot and the values rejected.
     @discardableResult
-    private func list() async throws(EtcdError) -> (snapshot: RegistrySnapshot, rejected: [RegistryError]) {
+    private func list(
+        threads: Int = 1
+    ) async throws(EtcdError) -> (
+        snapshot: RegistrySnapshot, rejected: [RegistryError]
+    ) {
         let start = ContinuousClock.now
         let listing = try await client.list(prefix: layout.clustersPrefix)
         let (snapshot, rejections) = shared.withLock { shared in
-            let rejections = shared.state.reset(to: listing.keyValues, revision: listing.revision)
+            let rejections = shared.state.reset(to: listing.keyValues, revision: listing.revision, threads: threads)
             shared.rejections += rejections.count
             shared.version += 1
             return (makeSnapshot(shared), rejections)

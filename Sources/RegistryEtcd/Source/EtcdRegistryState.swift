@@ -1,5 +1,7 @@
+import Dispatch
 import Foundation
 import ServiceRegistry
+import Synchronization
 
 /// What the etcd source knows, as a plain value: every valid export etcd holds, the services they merge into,
 /// and the revision of the last change (DESIGN.md section 2).
@@ -77,8 +79,20 @@ struct EtcdRegistryState {
         return true
     }
 
+    /// One listed key, read: what `reset` takes from it.
+    private enum Listed: Sendable {
+        case claim(key: String, cluster: String, modRevision: Int64, value: String)
+        case export(Result<(ExportKey, Held), Rejection>, modRevision: Int64)
+        case other
+    }
+
+    /// Below this many keys one thread reads a listing.
+    static let parallelMinimum = 2_048
+
     /// Replaces everything with a listing read at store revision `listedAt`; returns the values rejected.
-    mutating func reset(to keyValues: [KeyValue], revision listedAt: Int64) -> [Rejection] {
+    /// `threads` read the keys and decode the values at once (a start's listing, which nothing waits beside);
+    /// what they read is applied in the listing's order, so the state is the one a single thread makes.
+    mutating func reset(to keyValues: [KeyValue], revision listedAt: Int64, threads: Int = 1) -> [Rejection] {
         held = [:]
         conflicting = [:]
         merged = [:]
@@ -86,26 +100,21 @@ struct EtcdRegistryState {
         beacons = [:]
         var rejections: [Rejection] = []
         var newest: Int64 = 0
-        for keyValue in keyValues {
-            // The key's text and kind once: a listing of 300,000 keys spends seconds on them otherwise.
-            let key = keyValue.keyText
-            let kind = layout.classify(key)
-            switch kind {
-            case .claim(let cluster):
-                claims[key] = keyValue.modRevision
-                setBeacons(of: cluster, from: keyValue.valueText)
-                continue
+        for listed in read(keyValues, threads: threads) {
+            switch listed {
+            case .claim(let key, let cluster, let modRevision, let value):
+                claims[key] = modRevision
+                setBeacons(of: cluster, from: value)
             case .other:
                 continue
-            case .export, .malformedExport:
-                break
-            }
-            newest = max(newest, keyValue.modRevision)
-            switch decode(keyValue, key: key, kind: kind) {
-            case .success(let (exportKey, held)):
-                self.held[exportKey.service, default: [:]][exportKey.cluster] = held
-            case .failure(let rejection):
-                rejections.append(rejection)
+            case .export(let result, let modRevision):
+                newest = max(newest, modRevision)
+                switch result {
+                case .success(let (exportKey, held)):
+                    self.held[exportKey.service, default: [:]][exportKey.cluster] = held
+                case .failure(let rejection):
+                    rejections.append(rejection)
+                }
             }
         }
         for id in held.keys { rejections += resolve(id) }
@@ -116,6 +125,38 @@ struct EtcdRegistryState {
         self.listedAt = listedAt
         watchFrom = newest + 1
         return rejections
+    }
+
+    /// Each key of a listing read: its text and kind (once: a listing of 300,000 keys spends seconds on them
+    /// otherwise) and an export's value decoded; in runs on `threads` threads when there are many.
+    private func read(_ keyValues: [KeyValue], threads: Int) -> [Listed] {
+        let layout = layout
+        @Sendable func read(_ slice: ArraySlice<KeyValue>) -> [Listed] {
+            slice.map { keyValue in
+                let key = keyValue.keyText
+                let kind = layout.classify(key)
+                switch kind {
+                case .claim(let cluster):
+                    return .claim(
+                        key: key, cluster: cluster, modRevision: keyValue.modRevision, value: keyValue.valueText)
+                case .other:
+                    return .other
+                case .export, .malformedExport:
+                    return .export(
+                        Self.decode(keyValue, key: key, kind: kind, layout: layout), modRevision: keyValue.modRevision)
+                }
+            }
+        }
+        guard threads > 1, keyValues.count >= Self.parallelMinimum else { return read(keyValues[...]) }
+        // Several runs a thread, so one slower run (headless exports of many endpoints) leaves no thread idle.
+        let runCount = threads * 8
+        let length = (keyValues.count + runCount - 1) / runCount
+        let runs = Mutex([[Listed]](repeating: [], count: runCount))
+        DispatchQueue.concurrentPerform(iterations: runCount) { run in
+            let listed = read(keyValues[min(keyValues.count, run * length)..<min(keyValues.count, (run + 1) * length)])
+            runs.withLock { $0[run] = listed }
+        }
+        return runs.withLock { $0 }.flatMap { $0 }
     }
 
     /// What applying watch events did.
@@ -157,7 +198,7 @@ struct EtcdRegistryState {
                 touched.insert(exportKey.service)
                 continue
             }
-            switch decode(event.kv, key: key, kind: kind) {
+            switch Self.decode(event.kv, key: key, kind: kind, layout: layout) {
             case .success(let (exportKey, held)):
                 self.held[exportKey.service, default: [:]][exportKey.cluster] = held
                 touched.insert(exportKey.service)
@@ -264,8 +305,8 @@ struct EtcdRegistryState {
 
     /// Decodes one key's value and checks it against the key (`ExportKey.mismatch`); `key` and `kind` are the
     /// key's text and `layout.classify` of it.
-    private func decode(
-        _ keyValue: KeyValue, key: String, kind: RegistryKeyLayout.Kind
+    private static func decode(
+        _ keyValue: KeyValue, key: String, kind: RegistryKeyLayout.Kind, layout: RegistryKeyLayout
     ) -> Result<
         (ExportKey, Held), Rejection
     > {
