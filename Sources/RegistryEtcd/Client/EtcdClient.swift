@@ -263,6 +263,8 @@ public final class EtcdClient: Sendable {
     }
 
     func decode<Response: Decodable>(_ type: Response.Type, from data: Data) throws(EtcdError) -> Response {
+        // A listing's pages are read by hand; JSONDecoder decides anything that reader does not expect.
+        if type == RangeResponse.self, let response = RangeResponseReader.read(data) as? Response { return response }
         do {
             return try JSONDecoder().decode(type, from: data)
         } catch {

@@ -106,6 +106,8 @@ public final class EtcdRegistrySource: RegistrySource {
     ) {
         let start = ContinuousClock.now
         let listing = try await client.list(prefix: layout.clustersPrefix)
+        // How long etcd took to hand the keys over, apart from decoding and merging them (`took`).
+        let read = ContinuousClock.now - start
         let (snapshot, rejections) = shared.withLock { shared in
             let rejections = shared.state.reset(to: listing.keyValues, revision: listing.revision, threads: threads)
             shared.rejections += rejections.count
@@ -119,7 +121,7 @@ public final class EtcdRegistrySource: RegistrySource {
             metadata: [
                 "revision": "\(listing.revision)", "exports": "\(listing.keyValues.count)",
                 "services": "\(snapshot.services.count)", "rejected": "\(rejections.count)",
-                "took": "\(ContinuousClock.now - start)",
+                "read": "\(read)", "took": "\(ContinuousClock.now - start)",
             ])
         return (snapshot, rejections.map(\.error))
     }
