@@ -194,9 +194,10 @@ final class EtcdRegistryStateTests: XCTestCase {
         XCTAssertEqual(state.revision, 2, "claims are not the registry's serial")
     }
 
-    /// A listing read on several threads makes the state one thread makes: the same services (exports that
-    /// disagree resolved alike), the same rejections in listing order, the same claims, beacons and revision.
-    func testAListingReadOnSeveralThreadsMakesTheStateOneThreadMakes() {
+    /// A listing read page by page on several threads as it arrives (`ListingReader`) makes the state one thread
+    /// makes from the whole listing: the same services (exports that disagree resolved alike), the same
+    /// rejections in listing order, the same claims, beacons and revision.
+    func testAListingReadOnSeveralThreadsMakesTheStateOneThreadMakes() async {
         var keyValues: [KeyValue] = []
         for index in 0..<3_000 {
             let name = "svc\(index % 1_000)"
@@ -217,12 +218,18 @@ final class EtcdRegistryStateTests: XCTestCase {
         }
         keyValues.append(keyValue("raw:c9/other", "anything", revision: 5_000))
         var one = EtcdRegistryState(layout: layout)
-        let rejectedByOne = one.reset(to: keyValues, revision: 6_000, threads: 1)
+        let rejectedByOne = one.reset(to: keyValues, revision: 6_000)
         XCTAssertGreaterThan(rejectedByOne.count, 30)
         XCTAssertEqual(one.claims.count, 6)
-        for threads in [2, 5] {
+        for threads in [1, 2, 5] {
+            // Pages as the client hands them over, each of which the reader reads in runs of 2,500 and 100.
+            let reader = ListingReader(layout: layout, threads: threads)
+            for start in stride(from: 0, to: keyValues.count, by: 2_600) {
+                reader.add(Array(keyValues[start..<min(keyValues.count, start + 2_600)]))
+            }
+            let listed = await reader.finish()
             var several = EtcdRegistryState(layout: layout)
-            let rejected = several.reset(to: keyValues, revision: 6_000, threads: threads)
+            let rejected = several.reset(listed: listed.joined(), revision: 6_000)
             XCTAssertEqual(rejected.map(\.key), rejectedByOne.map(\.key), "\(threads) threads")
             XCTAssertEqual(rejected.map(\.description), rejectedByOne.map(\.description))
             XCTAssertEqual(several.services, one.services)

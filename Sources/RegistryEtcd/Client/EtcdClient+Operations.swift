@@ -41,10 +41,19 @@ extension EtcdClient {
     ) async throws(EtcdError)
         -> RangeResult
     {
+        var all: [KeyValue] = []
+        let revision = try await list(prefix: prefix, pageSize: pageSize, keysOnly: keysOnly) { all += $0 }
+        return RangeResult(keyValues: all, revision: revision)
+    }
+
+    /// `list`, each page handed to `page` as it arrives, before the next is asked for (a caller can read one
+    /// while etcd makes the next); returns the pinned revision.
+    public func list(
+        prefix: String, pageSize: Int = 10_000, keysOnly: Bool = false, page handle: ([KeyValue]) -> Void
+    ) async throws(EtcdError) -> Int64 {
         let end = Self.prefixEnd(prefix)
         var start = Data(prefix.utf8)
         var revision: Int64? = nil
-        var all: [KeyValue] = []
         var pageSize = pageSize
         while true {
             let request = RangeRequest(
@@ -61,11 +70,11 @@ extension EtcdClient {
             }
             let page = response.kvs ?? []
             if revision == nil { revision = response.header?.revision?.value ?? 0 }
-            all.append(contentsOf: page)
+            handle(page)
             guard response.more == true, let last = page.last else { break }
             start = last.key + Data([0])  // the next key after the last one read
         }
-        return RangeResult(keyValues: all, revision: revision ?? 0)
+        return revision ?? 0
     }
 
     /// The value of one key, or nil.

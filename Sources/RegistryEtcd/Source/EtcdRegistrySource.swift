@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import ServiceRegistry
 import Synchronization
@@ -105,11 +106,13 @@ public final class EtcdRegistrySource: RegistrySource {
         snapshot: RegistrySnapshot, rejected: [RegistryError]
     ) {
         let start = ContinuousClock.now
-        let listing = try await client.list(prefix: layout.clustersPrefix)
+        let pages = ListingReader(layout: layout, threads: threads)
+        let revision = try await client.list(prefix: layout.clustersPrefix) { pages.add($0) }
         // How long etcd took to hand the keys over, apart from decoding and merging them (`took`).
         let read = ContinuousClock.now - start
+        let listed = await pages.finish()
         let (snapshot, rejections) = shared.withLock { shared in
-            let rejections = shared.state.reset(to: listing.keyValues, revision: listing.revision, threads: threads)
+            let rejections = shared.state.reset(listed: listed.joined(), revision: revision)
             shared.rejections += rejections.count
             shared.version += 1
             return (makeSnapshot(shared), rejections)
@@ -119,7 +122,7 @@ public final class EtcdRegistrySource: RegistrySource {
         logger.info(
             "etcd registry listed",
             metadata: [
-                "revision": "\(listing.revision)", "exports": "\(listing.keyValues.count)",
+                "revision": "\(revision)", "exports": "\(listed.reduce(0) { $0 + $1.count })",
                 "services": "\(snapshot.services.count)", "rejected": "\(rejections.count)",
                 "read": "\(read)", "took": "\(ContinuousClock.now - start)",
             ])
@@ -423,4 +426,53 @@ struct Backoff {
     }
 
     mutating func reset() { failures = 0 }
+}
+
+/// The pages of a listing read (`EtcdRegistryState.read`) as they arrive: with `threads` above one (a start's
+/// listing, which nothing waits beside) on other threads while etcd makes the next page, each page's keys in
+/// runs; else on the spot. etcd's JSON gateway is one core's work for most of a listing, and reading what it
+/// sends is about as much again: side by side they take the longer of the two, not the sum.
+final class ListingReader: Sendable {
+    private let layout: RegistryKeyLayout
+    private let threads: Int
+    /// Each page's runs, read, by page then run.
+    private let pages = Mutex<[[[EtcdRegistryState.Listed]]]>([])
+    private let group = DispatchGroup()
+
+    init(layout: RegistryKeyLayout, threads: Int) {
+        self.layout = layout
+        self.threads = threads
+    }
+
+    /// Keys a run holds: a page of 10,000 is read by a few threads at once.
+    static let runLength = 2_500
+
+    func add(_ page: [KeyValue]) {
+        let layout = layout
+        guard threads > 1 else {
+            let listed = EtcdRegistryState.read(page[...], layout: layout)
+            pages.withLock { $0.append([listed]) }
+            return
+        }
+        let runs = (page.count + Self.runLength - 1) / Self.runLength
+        let index = pages.withLock { pages in
+            pages.append(Array(repeating: [], count: runs))
+            return pages.count - 1
+        }
+        for run in 0..<runs {
+            DispatchQueue.global(qos: .userInitiated).async(group: group) { [self] in
+                let slice = page[(run * Self.runLength)..<min(page.count, (run + 1) * Self.runLength)]
+                let listed = EtcdRegistryState.read(slice, layout: layout)
+                pages.withLock { $0[index][run] = listed }
+            }
+        }
+    }
+
+    /// Every key read, in the listing's order, once every page is.
+    func finish() async -> [[EtcdRegistryState.Listed]] {
+        await withCheckedContinuation { continuation in
+            group.notify(queue: .global()) { continuation.resume() }
+        }
+        return pages.withLock { $0 }.flatMap { $0 }
+    }
 }

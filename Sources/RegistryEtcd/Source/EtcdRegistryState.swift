@@ -1,7 +1,5 @@
-import Dispatch
 import Foundation
 import ServiceRegistry
-import Synchronization
 
 /// What the etcd source knows, as a plain value: every valid export etcd holds, the services they merge into,
 /// and the revision of the last change (DESIGN.md section 2).
@@ -80,19 +78,20 @@ struct EtcdRegistryState {
     }
 
     /// One listed key, read: what `reset` takes from it.
-    private enum Listed: Sendable {
+    enum Listed: Sendable {
         case claim(key: String, cluster: String, modRevision: Int64, value: String)
         case export(Result<(ExportKey, Held), Rejection>, modRevision: Int64)
         case other
     }
 
-    /// Below this many keys one thread reads a listing.
-    static let parallelMinimum = 2_048
-
     /// Replaces everything with a listing read at store revision `listedAt`; returns the values rejected.
-    /// `threads` read the keys and decode the values at once (a start's listing, which nothing waits beside);
-    /// what they read is applied in the listing's order, so the state is the one a single thread makes.
-    mutating func reset(to keyValues: [KeyValue], revision listedAt: Int64, threads: Int = 1) -> [Rejection] {
+    mutating func reset(to keyValues: [KeyValue], revision listedAt: Int64) -> [Rejection] {
+        reset(listed: Self.read(keyValues[...], layout: layout), revision: listedAt)
+    }
+
+    /// Replaces everything with a listing already read (`read`, page by page as it arrived), in the listing's
+    /// order; returns the values rejected.
+    mutating func reset(listed: some Sequence<Listed>, revision listedAt: Int64) -> [Rejection] {
         held = [:]
         conflicting = [:]
         merged = [:]
@@ -100,7 +99,7 @@ struct EtcdRegistryState {
         beacons = [:]
         var rejections: [Rejection] = []
         var newest: Int64 = 0
-        for listed in read(keyValues, threads: threads) {
+        for listed in listed {
             switch listed {
             case .claim(let key, let cluster, let modRevision, let value):
                 claims[key] = modRevision
@@ -127,36 +126,23 @@ struct EtcdRegistryState {
         return rejections
     }
 
-    /// Each key of a listing read: its text and kind (once: a listing of 300,000 keys spends seconds on them
-    /// otherwise) and an export's value decoded; in runs on `threads` threads when there are many.
-    private func read(_ keyValues: [KeyValue], threads: Int) -> [Listed] {
-        let layout = layout
-        @Sendable func read(_ slice: ArraySlice<KeyValue>) -> [Listed] {
-            slice.map { keyValue in
-                let key = keyValue.keyText
-                let kind = layout.classify(key)
-                switch kind {
-                case .claim(let cluster):
-                    return .claim(
-                        key: key, cluster: cluster, modRevision: keyValue.modRevision, value: keyValue.valueText)
-                case .other:
-                    return .other
-                case .export, .malformedExport:
-                    return .export(
-                        Self.decode(keyValue, key: key, kind: kind, layout: layout), modRevision: keyValue.modRevision)
-                }
+    /// Each key of part of a listing read: its text and kind (once: a listing of 300,000 keys spends seconds
+    /// on them otherwise) and an export's value decoded. A pure function of the keys, so pages of a listing can
+    /// be read on other threads while etcd makes the next (`EtcdRegistrySource`).
+    static func read(_ keyValues: ArraySlice<KeyValue>, layout: RegistryKeyLayout) -> [Listed] {
+        keyValues.map { keyValue in
+            let key = keyValue.keyText
+            let kind = layout.classify(key)
+            switch kind {
+            case .claim(let cluster):
+                return .claim(key: key, cluster: cluster, modRevision: keyValue.modRevision, value: keyValue.valueText)
+            case .other:
+                return .other
+            case .export, .malformedExport:
+                return .export(
+                    decode(keyValue, key: key, kind: kind, layout: layout), modRevision: keyValue.modRevision)
             }
         }
-        guard threads > 1, keyValues.count >= Self.parallelMinimum else { return read(keyValues[...]) }
-        // Several runs a thread, so one slower run (headless exports of many endpoints) leaves no thread idle.
-        let runCount = threads * 8
-        let length = (keyValues.count + runCount - 1) / runCount
-        let runs = Mutex([[Listed]](repeating: [], count: runCount))
-        DispatchQueue.concurrentPerform(iterations: runCount) { run in
-            let listed = read(keyValues[min(keyValues.count, run * length)..<min(keyValues.count, (run + 1) * length)])
-            runs.withLock { $0[run] = listed }
-        }
-        return runs.withLock { $0 }.flatMap { $0 }
     }
 
     /// What applying watch events did.
