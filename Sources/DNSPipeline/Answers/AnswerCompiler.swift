@@ -179,7 +179,6 @@ struct AnswerCompiler {
         // PTR names: one per address, its records from every service holding the address (deduplicated, in the
         // order seen, as the store would). A name whose records are as before is copied like a service's.
         var copiedReverse: [(name: DNSName, records: [ResourceRecord], node: Int32)] = []
-        var compiledReverse: [(records: [ResourceRecord], node: Int32)] = []
         // PTR names outside every zone, which no other name reads: compiled on their own, in runs as services are.
         var reverseApart: [ReverseName] = []
         if let base = Self.reverseTree(settings) {
@@ -216,15 +215,12 @@ struct AnswerCompiler {
         var reverseNodes: [Range<Int32>] = []
         reverseNodes.reserveCapacity(reverseApart.count)
         compileInRuns(reverseApart) { entry, run in
-            var node = RecordStore.Node(name: entry.name.lowercased(), zone: RecordStore.noZone)
-            node.rrsets[.ptr] = entry.records
-            node.types = [.ptr]
-            run.add([node], from: SingleNode(node: node), compiler: compiler, zoneSlots: zoneSlots)
+            // A name of its own, as a service's names are: its one node and records.
+            var own = ServiceRecords(root: entry.name, zone: RecordStore.noZone)
+            for record in entry.records { own.add(record) }
+            run.add(own.nodes, from: own, compiler: compiler, zoneSlots: zoneSlots)
         } merge: {
             merge($0, into: &reverseNodes)
-        }
-        for (entry, nodes) in zip(reverseApart, reverseNodes) {
-            compiledReverse.append((entry.records, nodes.lowerBound))
         }
         for zone in zones {
             for record in [zone.soa] + zone.nameServers + zone.records { add(record, source: Self.staticSource) }
@@ -236,8 +232,10 @@ struct AnswerCompiler {
             guard let node = records.store.node(name) else { continue }
             _ = append(node, from: records)
         }
-        var reverseFragments = ReverseFragments(capacity: compiledReverse.count + copiedReverse.count)
-        for entry in compiledReverse { reverseFragments.add(entry.records, node: entry.node) }
+        var reverseFragments = ReverseFragments(capacity: reverseApart.count + copiedReverse.count)
+        for (entry, nodes) in zip(reverseApart, reverseNodes) {
+            reverseFragments.add(entry.records, node: nodes.lowerBound)
+        }
         if let previous, !copied.isEmpty || !copiedReverse.isEmpty {
             let names = previous.table.keysByValue(count: previous.nodes.count)
             func copy(_ old: Int32) -> Int32 {
@@ -300,14 +298,6 @@ struct AnswerCompiler {
     private struct ReverseName: Sendable {
         var name: DNSName
         var records: [ResourceRecord]
-    }
-
-    /// A name compiled alone: a PTR name outside every zone reads no other name's records.
-    private struct SingleNode: RecordLookup {
-        let node: RecordStore.Node
-        func node(_ name: DNSName) -> RecordStore.Node? { name == node.name ? node : nil }
-        func rrset(_ name: DNSName, _ type: RecordType) -> [ResourceRecord] { self.node(name)?.rrsets[type] ?? [] }
-        func ordered(_ name: DNSName, _ type: RecordType) -> OrderedRRset? { nil }
     }
 
     /// A run of consecutive items (services, PTR names) compiled apart: their nodes and all they refer to,

@@ -34,8 +34,7 @@ struct RangeResponseReader {
                 guard
                     reader.object({ reader, key in
                         guard key == "revision" else { return reader.skipValue() }
-                        header.revision = reader.int64()
-                        return header.revision != nil
+                        return Self.stored(reader.int64(), in: &header.revision)
                     })
                 else { return false }
                 response.header = header
@@ -52,11 +51,9 @@ struct RangeResponseReader {
                 response.kvs = keyValues
                 return true
             case "more":
-                response.more = reader.bool()
-                return response.more != nil
+                return Self.stored(reader.bool(), in: &response.more)
             case "count":
-                response.count = reader.int64()
-                return response.count != nil
+                return Self.stored(reader.int64(), in: &response.count)
             default:
                 return reader.skipValue()
             }
@@ -70,20 +67,15 @@ struct RangeResponseReader {
         let complete = object { reader, field in
             switch field {
             case "key":
-                key = reader.base64()
-                return key != nil
+                return Self.stored(reader.base64(), in: &key)
             case "value":
-                keyValue.value = reader.base64()
-                return keyValue.value != nil
+                return Self.stored(reader.base64(), in: &keyValue.value)
             case "create_revision":
-                keyValue.create_revision = reader.int64()
-                return keyValue.create_revision != nil
+                return Self.stored(reader.int64(), in: &keyValue.create_revision)
             case "mod_revision":
-                keyValue.mod_revision = reader.int64()
-                return keyValue.mod_revision != nil
+                return Self.stored(reader.int64(), in: &keyValue.mod_revision)
             case "lease":
-                keyValue.lease = reader.int64()
-                return keyValue.lease != nil
+                return Self.stored(reader.int64(), in: &keyValue.lease)
             default:
                 return reader.skipValue()
             }
@@ -92,6 +84,12 @@ struct RangeResponseReader {
         guard complete, let key else { return nil }
         keyValue.key = key
         return keyValue
+    }
+
+    /// Stores a field's value; false when there was none to read (the reader gives up).
+    private static func stored<Value>(_ value: Value?, in field: inout Value?) -> Bool {
+        field = value
+        return value != nil
     }
 
     // MARK: - JSON

@@ -34,24 +34,20 @@ public enum RegistryDecoder {
 
     /// `ExportDecoder.entry` of every field, in order: in runs on `threads` threads when there are many.
     static func decodeEntries(_ fields: [YAMLField], threads: Int) throws(RegistryError) -> [ExportEntry] {
-        guard threads > 1, fields.count >= parallelMinimum else {
+        @Sendable func decode(_ slice: ArraySlice<YAMLField>) throws(RegistryError) -> [ExportEntry] {
             var entries: [ExportEntry] = []
-            entries.reserveCapacity(fields.count)
-            for field in fields { entries.append(try ExportDecoder.entry(field)) }
+            entries.reserveCapacity(slice.count)
+            for field in slice { entries.append(try ExportDecoder.entry(field)) }
             return entries
         }
+        guard threads > 1, fields.count >= parallelMinimum else { return try decode(fields[...]) }
         // Several runs a thread, so one slower run (headless services of many endpoints) leaves no thread idle.
         let runCount = threads * 8
         let length = (fields.count + runCount - 1) / runCount
         let runs = Mutex([Result<[ExportEntry], RegistryError>?](repeating: nil, count: runCount))
         DispatchQueue.concurrentPerform(iterations: runCount) { run in
             let slice = fields[min(fields.count, run * length)..<min(fields.count, (run + 1) * length)]
-            let result = Result { () throws(RegistryError) -> [ExportEntry] in
-                var entries: [ExportEntry] = []
-                entries.reserveCapacity(slice.count)
-                for field in slice { entries.append(try ExportDecoder.entry(field)) }
-                return entries
-            }
+            let result = Result { () throws(RegistryError) -> [ExportEntry] in try decode(slice) }
             runs.withLock { $0[run] = result }
         }
         var entries: [ExportEntry] = []
