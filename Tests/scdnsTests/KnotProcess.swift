@@ -59,7 +59,7 @@ final class KnotProcess {
         try Self.zoneText.write(toFile: directory + "/cluster.local.zone", atomically: true, encoding: .utf8)
         var outcome = DaemonLaunch.Outcome.failed
         for _ in 1...3 {
-            port = try Self.freePort()
+            port = try freePort()
             outcome = try launch()
             if outcome != .portTaken { break }
         }
@@ -149,40 +149,6 @@ final class KnotProcess {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
         return !process.isRunning
-    }
-
-    /// A loopback port free for both UDP and TCP right now: a TCP socket bound to 127.0.0.1:0 gets a port from
-    /// the kernel, a UDP socket must bind the same port, then both are closed. Knot (which needs a fixed port)
-    /// is started right after; a port with nothing on it also serves as a dead upstream.
-    static func freePort() throws -> Int {
-        for _ in 0..<20 {
-            let tcp = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            let udp = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-            defer {
-                close(tcp)
-                close(udp)
-            }
-            guard tcp >= 0, udp >= 0 else { throw TestFailure("socket failed") }
-            guard bind(tcp, port: 0) else { throw TestFailure("bind 127.0.0.1:0 failed") }
-            var address = sockaddr_in()
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let named = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(tcp, $0, &length) }
-            }
-            guard named == 0 else { throw TestFailure("getsockname failed") }
-            let port = Int(UInt16(bigEndian: address.sin_port))
-            if bind(udp, port: port) { return port }
-        }
-        throw TestFailure("no loopback port free for both UDP and TCP")
-    }
-
-    private static func bind(_ descriptor: Int32, port: Int) -> Bool {
-        var address = UDPClient.loopback(port: port)
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        } == 0
     }
 }
 

@@ -69,7 +69,9 @@ final class LocalityIntegrationTests: XCTestCase {
     /// On a dual-stack listener ([::]) IPv4 clients arrive as ::ffff:a.b.c.d; they are still IPv4 clients, so
     /// 127.0.0.1 is allowed (the default `allow:` lists 127.0.0.0/8) and gets the own order.
     func testDualStackListenerSeesIPv4Clients() throws {
-        let server = try ServerProcess(arguments: ["--config", directory + "/scdns.yaml", "--listen", "[::]:0"])
+        let server = try ServerProcess(arguments: [
+            "--config", directory + "/scdns.yaml", "--listen", "[::]:\(try LoopbackPort.reserve())",
+        ])
         let port = try XCTUnwrap(Int(try server.awaitLog(matching: #"address=\[::\]:(\d+) .*listening"#)[1]))
         let output = try Tools.dig(port: port, ["+subnet=10.2.3.0/24", Self.backend, "A"])
         XCTAssertEqual(Tools.status(output), "NOERROR", output)

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-/// A real `scdns serve` on a kernel-chosen loopback port, as users run it. Its log is captured so tests can
+/// A real `scdns serve` on a loopback port of its own (`LoopbackPort`), as users run it. Its log is captured so tests can
 /// await what it says (the port it bound, a rejected reload) instead of sleeping.
 final class ServerProcess {
     let process = Process()
@@ -37,13 +37,15 @@ final class ServerProcess {
             throw TestFailure("no scdns binary")
         }
         process.executableURL = URL(fileURLWithPath: wrapper.isEmpty ? binary : "/usr/bin/env")
-        // The admin endpoint on a kernel-chosen port too (`adminPort`), and no lame duck, so stopping a server
-        // costs no 5 s wait; unless the test sets either itself.
+        // DNS on a port outside the kernel's ephemeral range: one from it can be handed to a client's UDP socket
+        // as well (`LoopbackPort`). The admin endpoint on a kernel-chosen port (TCP, where a client's port never
+        // takes a listener's connections; `adminPort`), and no lame duck, so stopping a server costs no 5 s wait;
+        // unless the test sets either itself.
+        let listen = "127.0.0.1:\(try LoopbackPort.reserve())"
         let admin = arguments.contains("--admin") ? [] : ["--admin", "127.0.0.1:0"]
         let lameDuck = arguments.contains("--lameduck") ? [] : ["--lameduck", "0s"]
         process.arguments =
-            (wrapper.isEmpty ? [] : wrapper + [binary]) + ["serve", "--listen", "127.0.0.1:0"] + admin + lameDuck
-            + arguments
+            (wrapper.isEmpty ? [] : wrapper + [binary]) + ["serve", "--listen", listen] + admin + lameDuck + arguments
         process.currentDirectoryURL = URL(fileURLWithPath: Self.repositoryRoot)
         let errors = Pipe()
         process.standardError = errors

@@ -61,7 +61,17 @@ enum Tools {
         let result = try run(
             "dig", ["@127.0.0.1", "-p", "\(port)", "+norec", "+time=2", "+tries=1"] + arguments, file: file,
             line: line)
+        if reflected(result.output) {
+            XCTFail(
+                "dig read its own query back: its source port is the server's (LoopbackPort)", file: file, line: line)
+        }
         return result.output
+    }
+
+    /// Whether dig's "reply" was its own query (no QR bit): what a dig whose UDP socket shares the server's port
+    /// reads, with "status: NOERROR" and no answer. No server of the tests ever replies without QR.
+    static func reflected(_ output: String) -> Bool {
+        output.contains(";; Warning: query response not set")
     }
 
     /// The record lines of a section printed by `dig +noall +answer` and the like: "name ttl class type data".
