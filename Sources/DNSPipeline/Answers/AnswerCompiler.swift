@@ -516,6 +516,9 @@ struct AnswerCompiler {
         _ node: RecordStore.Node, records store: some RecordLookup, into output: inout Output
     ) -> AnswerSnapshot.Node {
         func emit(_ type: RecordType, _ answers: [ResourceRecord], _ additional: [ResourceRecord]) -> Int32 {
+            if additional.isEmpty, let template = Message.simpleAnswersWithoutQuestion(answers, question: node.name) {
+                return output.templates.append(template: template)
+            }
             let message = Message(
                 header: Header(isResponse: true, authoritative: true),
                 questions: [Question(name: node.name, type: type)], answers: answers, additional: additional)
@@ -532,12 +535,20 @@ struct AnswerCompiler {
         /// gets the same bytes and nothing rotates.
         func addOrdered(_ rrset: OrderedRRset) {
             let isAddress = rrset.type == .a || rrset.type == .aaaa
+            /// The template of an answer: the response without its question.
             func serialize(_ records: [ResourceRecord]) -> [UInt8] {
-                Message(
-                    header: Header(isResponse: true, authoritative: true),
-                    questions: [Question(name: node.name, type: rrset.type)], answers: records,
-                    additional: additionalRecords(for: records, store: store)
-                ).serialized()
+                let additional = additionalRecords(for: records, store: store)
+                if additional.isEmpty,
+                    let template = Message.simpleAnswersWithoutQuestion(records, question: node.name)
+                {
+                    return template
+                }
+                return TemplateStore.template(
+                    ofResponse: Message(
+                        header: Header(isResponse: true, authoritative: true),
+                        questions: [Question(name: node.name, type: rrset.type)], answers: records,
+                        additional: additional
+                    ).serialized())
             }
             func limited(_ records: [ResourceRecord]) -> [ResourceRecord] {
                 isAddress && settings.maxAnswers > 0 ? Array(records.prefix(settings.maxAnswers)) : records
@@ -555,7 +566,7 @@ struct AnswerCompiler {
                     continue
                 }
                 let bytes = serialize(answer.records)
-                let answerStart = 12 + node.name.wire.count + 4
+                let answerStart = TemplateStore.headerLength
                 var plan: Int32 = -1
                 if (bytes.count - answerStart) % answer.records.count == 0 {
                     plan = output.rotations.add(
@@ -565,18 +576,19 @@ struct AnswerCompiler {
                 compiled.append((bytes, [], plan))
             }
             if compiled.allSatisfy({ $0.plan < 0 && $0.choices.isEmpty && $0.bytes == compiled[0].bytes }) {
-                add(rrset.type, output.templates.append(compiled[0].bytes))
+                add(rrset.type, output.templates.append(template: compiled[0].bytes))
                 return
             }
             let variant = Int32(output.variantTemplates.count)
             for entry in compiled {
                 if entry.choices.isEmpty {
-                    output.variantTemplates.append(output.templates.append(entry.bytes))
+                    output.variantTemplates.append(output.templates.append(template: entry.bytes))
                     output.variantChoices.append(-1)
                 } else {
                     output.variantTemplates.append(-1)
                     output.variantChoices.append(
-                        output.choices.add(entry.choices.map { (output.templates.append($0.template), $0.weight) }))
+                        output.choices.add(
+                            entry.choices.map { (output.templates.append(template: $0.template), $0.weight) }))
                 }
                 output.variantPlans.append(entry.plan)
             }

@@ -36,6 +36,23 @@ struct TemplateStore: Sendable {
         return Int32(spans.count - 1)
     }
 
+    /// Stores `template`, a response already without its question (`template(ofResponse:)`,
+    /// `Message.simpleAnswersWithoutQuestion`), and returns its index.
+    mutating func append(template: [UInt8]) -> Int32 {
+        precondition(template.count >= Self.headerLength && template[4] == 0 && template[5] == 1)
+        spans.append(Span(start: Int32(bytes.count), count: Int32(template.count)))
+        bytes += template
+        return Int32(spans.count - 1)
+    }
+
+    /// A response of exactly one question as a template: without that question.
+    static func template(ofResponse response: [UInt8]) -> [UInt8] {
+        let end = response.withUnsafeBytes { MessageLayout.questionEnd($0) }
+        precondition(response[4] == 0 && response[5] == 1, "a template is a response with one question")
+        guard let questionEnd = end else { preconditionFailure("a template's question runs past its end") }
+        return Array(response[..<Self.headerLength]) + response[questionEnd...]
+    }
+
     /// Stores the bytes of template `index` of `other` (a previous snapshot's) and returns the new index; -1 stays
     /// -1 (no template).
     mutating func copy(_ index: Int32, from other: TemplateStore) -> Int32 {
