@@ -79,13 +79,29 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
 
     /// A child: `label` prepended to this name.
     public func prepending(_ label: [UInt8]) throws(DNSWireError) -> DNSName {
-        guard !label.isEmpty, label.count <= Self.maxLabelLength else { throw .labelTooLong(offset: 0) }
-        guard wire.count + label.count + 1 <= Self.maxLength else { throw .nameTooLong(offset: 0) }
-        return DNSName(uncheckedWire: [UInt8(label.count)] + label + wire)
+        try label.withUnsafeBufferPointer { label throws(DNSWireError) in try prepending(label) }
     }
 
+    /// A child: `label`, in UTF-8, prepended to this name.
     public func prepending(_ label: String) throws(DNSWireError) -> DNSName {
-        try prepending(Array(label.utf8))
+        var label = label
+        // withUTF8 rethrows untyped errors: the typed one is carried out in a Result.
+        return try label.withUTF8 { label in Result { () throws(DNSWireError) in try prepending(label) } }.get()
+    }
+
+    /// One array, written once: concatenating the length, the label and the name made three (compiling a
+    /// registry's answers builds a few names per service).
+    private func prepending(_ label: UnsafeBufferPointer<UInt8>) throws(DNSWireError) -> DNSName {
+        guard !label.isEmpty, label.count <= Self.maxLabelLength else { throw .labelTooLong(offset: 0) }
+        let count = wire.count + label.count + 1
+        guard count <= Self.maxLength else { throw .nameTooLong(offset: 0) }
+        let child = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            buffer[0] = UInt8(label.count)
+            _ = UnsafeMutableBufferPointer(rebasing: buffer[1...]).initialize(from: label)
+            _ = UnsafeMutableBufferPointer(rebasing: buffer[(1 + label.count)...]).initialize(from: wire)
+            initialized = count
+        }
+        return DNSName(uncheckedWire: child)
     }
 
     /// True when this name equals `ancestor` or lies below it.
