@@ -76,26 +76,46 @@ struct RegistryRecords {
         service.clusters.filter { serviceAddresses($0, of: service.type).contains { $0.isIPv4 == ipv4 } }
     }
 
-    /// A and AAAA of a service name, per locality: tiers of exports, each export one rotating unit.
+    /// A and AAAA of a service name, per locality: tiers of exports, each export one rotating unit. As
+    /// `ClusterOrdering.tiers` orders them (`QueryExplainer` says why from it), without its arrays of exports: this
+    /// runs for every service name of every build, and those arrays and copies were most of its cost.
     private func addOrderedAddresses(_ name: DNSName, _ service: Service, into output: inout Output) {
+        let clusters = service.clusters
         for family in [true, false] {
-            let exports = Self.candidates(service, ipv4: family)
-            guard !exports.isEmpty else { continue }
+            // The candidates (DESIGN.md section 3): each export with an address of this family, and those.
+            var candidates: [(export: Int, addresses: [IPAddress])] = []
+            for (index, export) in clusters.enumerated() {
+                let addresses = Self.serviceAddresses(export, of: service.type)
+                if addresses.allSatisfy({ $0.isIPv4 == family }) {
+                    if !addresses.isEmpty { candidates.append((index, addresses)) }
+                } else {
+                    let own = addresses.filter { $0.isIPv4 == family }
+                    if !own.isEmpty { candidates.append((index, own)) }
+                }
+            }
+            guard !candidates.isEmpty else { continue }
+            // Unhealthy ones left out, unless none is healthy (fail open).
+            if candidates.contains(where: { clusters[$0.export].healthy }) {
+                candidates.removeAll { !clusters[$0.export].healthy }
+            }
             var perLocality: [OrderedAnswer] = []
+            perLocality.reserveCapacity(localities.count)
             for locality in localities {
                 var answer = OrderedAnswer(records: [], tiers: [])
-                var seen = Set<IPAddress>()
-                for (_, tierExports) in ClusterOrdering.tiers(exports, from: locality) {
+                var seen = AddressSet()
+                for tier in ClusterOrdering.sameCluster...ClusterOrdering.elsewhere {
                     var units: [OrderedAnswer.Unit] = []
-                    for export in tierExports {
-                        let own = Self.serviceAddresses(export, of: service.type).filter {
-                            $0.isIPv4 == family && seen.insert($0).inserted
+                    for candidate in candidates
+                    where ClusterOrdering.tier(of: clusters[candidate.export].locality, from: locality) == tier {
+                        let start = answer.records.count
+                        for address in candidate.addresses where seen.insert(address) {
+                            answer.records.append(
+                                ResourceRecord(name: name, ttl: settings.ttl, data: Self.rdata(address)))
                         }
-                        guard !own.isEmpty else { continue }
-                        answer.records += own.map {
-                            ResourceRecord(name: name, ttl: settings.ttl, data: Self.rdata($0))
-                        }
-                        units.append(OrderedAnswer.Unit(recordCount: own.count, weight: export.weight))
+                        guard answer.records.count > start else { continue }
+                        units.append(
+                            OrderedAnswer.Unit(
+                                recordCount: answer.records.count - start, weight: clusters[candidate.export].weight))
                     }
                     if !units.isEmpty { answer.tiers.append(units) }
                 }
@@ -129,11 +149,17 @@ struct RegistryRecords {
         return OrderedRRset(name: srvName, type: .srv, perLocality: perLocality)
     }
 
+    /// The A records, then the AAAA records, of `addresses`, each address once.
     private func addressRecords(_ name: DNSName, _ addresses: [IPAddress]) -> [ResourceRecord] {
-        var seen = Set<IPAddress>()
-        let unique = addresses.filter { seen.insert($0).inserted }
-        return (unique.filter(\.isIPv4) + unique.filter { !$0.isIPv4 })
-            .map { ResourceRecord(name: name, ttl: settings.ttl, data: Self.rdata($0)) }
+        var records: [ResourceRecord] = []
+        records.reserveCapacity(addresses.count)
+        for family in [true, false] {
+            var seen = AddressSet()
+            for address in addresses where address.isIPv4 == family && seen.insert(address) {
+                records.append(ResourceRecord(name: name, ttl: settings.ttl, data: Self.rdata(address)))
+            }
+        }
+        return records
     }
 
     /// The names `service` would have under `bases` that DNS cannot hold (over 255 octets on the wire): they are
@@ -189,5 +215,20 @@ struct RegistryRecords {
         address.isIPv4
             ? .a(IPv4Address(bytes: address.bytes)!)
             : .aaaa(IPv6Address(bytes: address.bytes)!)
+    }
+}
+
+/// The addresses already answered in one answer: a few, compared one by one, until there are enough to hash.
+private struct AddressSet {
+    private var few: [IPAddress] = []
+    private var many: Set<IPAddress>? = nil
+
+    /// Adds `address`; false when it was there already.
+    mutating func insert(_ address: IPAddress) -> Bool {
+        if many != nil { return many!.insert(address).inserted }
+        if few.contains(address) { return false }
+        few.append(address)
+        if few.count > 16 { many = Set(few) }
+        return true
     }
 }
