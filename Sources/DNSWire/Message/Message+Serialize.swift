@@ -103,7 +103,7 @@ extension Message {
         guard !name.isRoot else { return nil }
         var size = 12
         for record in answers {
-            guard record.name.isIdentical(to: name) || record.name == name else { return nil }
+            guard record.name == name else { return nil }
             switch record.data {
             case .a: size += 16
             case .aaaa: size += 28
@@ -119,42 +119,44 @@ extension Message {
         let flags = Header(isResponse: true, authoritative: true).flags(rcodeBits: RCode.noError.headerBits)
         // Stored straight into the array's memory: appending octet by octet was most of this function's cost.
         return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            let base = UnsafeMutableRawPointer(buffer.baseAddress!)
-            var offset = 0
-            func store(_ value: some FixedWidthInteger) {
-                base.storeBytes(of: value.bigEndian, toByteOffset: offset, as: type(of: value))
-                offset += MemoryLayout.size(ofValue: value)
+            var cursor = UnsafeMutableRawPointer(buffer.baseAddress!)
+            func store16(_ value: UInt16) {
+                cursor.storeBytes(of: value.bigEndian, as: UInt16.self)
+                cursor += 2
+            }
+            func store32(_ value: UInt32) {
+                cursor.storeBytes(of: value.bigEndian, as: UInt32.self)
+                cursor += 4
             }
             // ID 0, the flags, one question, the answers, no authority, no additional.
-            store(UInt16(0))
-            store(flags)
-            store(UInt16(1))
-            store(UInt16(answers.count))
-            store(UInt32(0))
+            store16(0)
+            store16(flags)
+            store16(1)
+            store16(UInt16(answers.count))
+            store32(0)
             for record in answers {
-                store(UInt16(0xC00C))
-                store(record.type.rawValue)
-                store(record.rrClass.rawValue)
-                store(record.ttl)
+                store16(0xC00C)
+                store16(record.type.rawValue)
+                store16(record.rrClass.rawValue)
+                store32(record.ttl)
                 switch record.data {
                 case .a(let address):
-                    store(UInt16(4))
-                    store(address.rawValue)
+                    store16(4)
+                    store32(address.rawValue)
                 case .aaaa(let address):
-                    store(UInt16(16))
-                    store(address.high)
-                    store(address.low)
+                    store16(16)
+                    cursor.storeBytes(of: address.high.bigEndian, as: UInt64.self)
+                    cursor.storeBytes(of: address.low.bigEndian, toByteOffset: 8, as: UInt64.self)
+                    cursor += 16
                 case .ptr(let target), .cname(let target), .ns(let target):
-                    store(UInt16(target.wire.count))
-                    target.wire.withUnsafeBytes {
-                        (base + offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count)
-                    }
-                    offset += target.wire.count
+                    store16(UInt16(target.wire.count))
+                    target.wire.withUnsafeBytes { cursor.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                    cursor += target.wire.count
                 default:
                     preconditionFailure("only the records measured above")
                 }
             }
-            precondition(offset == size)
+            precondition(cursor == UnsafeMutableRawPointer(buffer.baseAddress!) + size)
             count = size
         }
     }
