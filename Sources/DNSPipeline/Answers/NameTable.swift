@@ -47,16 +47,19 @@ struct NameTable: Sendable {
     /// Inserts a name given in wire form; the caller guarantees each name is inserted once, and no more than
     /// `capacity` names (`doubled()` makes room).
     mutating func insert(_ wire: [UInt8], value: Int) {
-        let lowered = wire.map { $0 &- 0x41 < 26 ? $0 | 0x20 : $0 }
-        let hash = lowered.withUnsafeBytes { Self.hash($0.baseAddress!, $0.count) }
+        // The key is lower-cased where it is stored (a lower-cased copy first cost an array per name), padded with
+        // zeros to whole words, so a lookup compares it a word at a time with full loads.
+        let start = keys.count
+        keys += wire
+        keys += repeatElement(0, count: (8 - wire.count % 8) % 8)
+        let hash = keys.withUnsafeMutableBytes { keys in
+            let key = UnsafeMutableRawBufferPointer(rebasing: keys[start..<(start + wire.count)])
+            for offset in key.indices where key[offset] &- 0x41 < 26 { key[offset] |= 0x20 }
+            return Self.hash(key.baseAddress!, key.count)
+        }
         var index = Int(hash) & mask
         while slots[index].keyLength != 0 { index = (index + 1) & mask }
-        slots[index] = Slot(
-            hash: hash, keyStart: Int32(keys.count), keyLength: Int32(lowered.count), value: Int32(value))
-
-        // Padded with zeros to whole words, so a lookup compares the key a word at a time with full loads.
-        keys += lowered
-        keys += repeatElement(0, count: (8 - lowered.count % 8) % 8)
+        slots[index] = Slot(hash: hash, keyStart: Int32(start), keyLength: Int32(wire.count), value: Int32(value))
     }
 
     /// Finds `name` (wire form, any letter case). Nil when absent.

@@ -66,9 +66,11 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
         return count
     }
 
-    /// The same name with ASCII letters lower-cased: the canonical key for lookups.
+    /// The same name with ASCII letters lower-cased: the canonical key for lookups. A name without capitals (a
+    /// registry's, almost always) is itself, sharing its octets rather than copying them.
     public func lowercased() -> DNSName {
-        DNSName(uncheckedWire: wire.map(DNSName.lowercaseASCII))
+        guard wire.contains(where: { $0 &- 0x41 < 26 }) else { return self }
+        return DNSName(uncheckedWire: wire.map(DNSName.lowercaseASCII))
     }
 
     /// The name without its first label; the root's parent is nil.
