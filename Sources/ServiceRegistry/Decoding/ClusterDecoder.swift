@@ -59,13 +59,20 @@ enum ClusterDecoder {
     /// a set, so a value with 100,000 addresses costs what reading them costs, not their square.
     static func addresses(_ field: YAMLField) throws(RegistryError) -> [IPAddress] {
         var addresses: [IPAddress] = []
-        var positions: [IPAddress: Int] = [:]
+        // A cluster lists an address or a few: compared one by one until there are enough to hash (a dictionary
+        // for each cluster was a tenth of decoding it).
+        var positions: [IPAddress: Int]? = nil
         for element in try field.sequence() {
             let address = try element.ipAddress()
-            if let other = positions.updateValue(addresses.count, forKey: address) {
+            if let other = positions.map({ $0[address] }) ?? addresses.firstIndex(of: address) {
                 throw element.error("\(address) is listed twice (also \(field.elementPath(other)))")
             }
             addresses.append(address)
+            if positions != nil {
+                positions![address] = addresses.count - 1
+            } else if addresses.count > 16 {
+                positions = Dictionary(uniqueKeysWithValues: zip(addresses, addresses.indices))
+            }
         }
         return addresses
     }

@@ -1,25 +1,29 @@
 extension IPAddress {
     /// Exactly four decimal octets, each 0...255 with no leading zero and no sign.
     static func parseIPv4(_ text: ArraySlice<UInt8>) -> [UInt8]? {
-        var octets: [UInt8] = []
-        octets.reserveCapacity(4)
-        for part in text.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false) {
-            guard octets.count < 4, let octet = parseOctet(part) else { return nil }
-            octets.append(octet)
-        }
-        return octets.count == 4 ? octets : nil
-    }
-
-    private static func parseOctet(_ digits: ArraySlice<UInt8>) -> UInt8? {
-        guard (1...3).contains(digits.count) else { return nil }
-        // "010" is octal to inet_aton and decimal to most other parsers: refuse rather than guess.
-        if digits.count > 1 && digits.first == UInt8(ascii: "0") { return nil }
+        // One pass, no array of parts: a registry of 100,000 services parses 300,000 of these at start.
+        var octets: [UInt8] = [0, 0, 0, 0]
+        var count = 0
         var value = 0
-        for digit in digits {
-            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(digit) else { return nil }
-            value = value * 10 + Int(digit - UInt8(ascii: "0"))
+        var digits = 0
+        for byte in text {
+            if byte == UInt8(ascii: ".") {
+                guard digits > 0, value <= 255, count < 3 else { return nil }
+                octets[count] = UInt8(value)
+                count += 1
+                value = 0
+                digits = 0
+                continue
+            }
+            guard byte &- UInt8(ascii: "0") < 10, digits < 3 else { return nil }
+            // "010" is octal to inet_aton and decimal to most other parsers: refuse rather than guess.
+            if digits == 1 && value == 0 { return nil }
+            value = value * 10 + Int(byte &- UInt8(ascii: "0"))
+            digits += 1
         }
-        return value <= 255 ? UInt8(value) : nil
+        guard digits > 0, value <= 255, count == 3 else { return nil }
+        octets[3] = UInt8(value)
+        return octets
     }
 
     /// Eight 16-bit hex groups, at most one "::" standing for one or more zero groups (RFC 4291 2.2), and an
