@@ -8,9 +8,39 @@ struct RecordStore {
         /// Index into the zones array, or `RecordStore.noZone` for names no authoritative zone covers
         /// (reverse names of registry addresses).
         var zone: Int
-        var rrsets: [RecordType: [ResourceRecord]] = [:]
+        var rrsets = RRsets()
         /// The order RRsets were first added, so ANY answers and tests are deterministic.
         var types: [RecordType] = []
+    }
+
+    /// A node's RRsets by type. A name has one to three types, found sooner by a scan than by hashing, and a
+    /// dictionary per name was a tenth of compiling a registry (its storage made and freed for each of a million
+    /// names).
+    struct RRsets {
+        private var entries: [(type: RecordType, records: [ResourceRecord])] = []
+
+        subscript(type: RecordType) -> [ResourceRecord]? {
+            get { entries.first { $0.type == type }?.records }
+            // In place: the RRset is moved out while it is changed, so an append through `rrsets[type]!` finds
+            // its array unshared and does not copy it (`RecordStore.append`).
+            _modify {
+                let index = entries.firstIndex { $0.type == type }
+                var value: [ResourceRecord]? = nil
+                if let index {
+                    value = entries[index].records
+                    entries[index].records = []
+                }
+                defer {
+                    switch (index, value) {
+                    case (let index?, let value?): entries[index].records = value
+                    case (let index?, nil): entries.remove(at: index)
+                    case (nil, let value?): entries.append((type, value))
+                    case (nil, nil): break
+                    }
+                }
+                yield &value
+            }
+        }
     }
 
     static let noZone = -1
