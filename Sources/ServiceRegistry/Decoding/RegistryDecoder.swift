@@ -14,9 +14,13 @@ public enum RegistryDecoder {
     /// document at all, `{}`, `services:` with nothing after it) is an error, since that is what a writer that
     /// truncates first leaves for a moment, and taking it as "no services" would delete every export.
     ///
-    /// `threads` decode the entries at once (a start's first read, which nothing waits beside); an error is the
-    /// first in the file, whichever thread met it.
+    /// `threads` parse and decode at once (a start's first read, which nothing waits beside): a file cut between
+    /// its items piece by piece (`decodeInPieces`), any other file parsed whole and its entries decoded in runs;
+    /// an error is the first in the file, whichever thread met it.
     public static func decode(_ text: String, file: String, threads: Int = 1) throws(RegistryError) -> [Service] {
+        if threads > 1, let entries = try decodeInPieces(text, file: file, threads: threads) {
+            return try ServiceMerger.merge(entries)
+        }
         guard let root = try YAMLField.parse(text, file: file), !root.isNull else {
             throw RegistryError(file: file, field: "services", message: missingList("the file has no document"))
         }
@@ -31,6 +35,41 @@ public enum RegistryDecoder {
 
     /// Below this many entries one thread decodes them all.
     static let parallelMinimum = 2_048
+
+    /// The entries of a file cut between its `services:` items (`ServiceListChunks`), each piece parsed and
+    /// decoded on a thread of its own; nil when the file is not cut, or a piece is not a list of as many items as
+    /// the cut counted, or does not parse: the caller then reads the whole file, and reports its mistakes, as
+    /// before. The first mistake in the entries, in file order, is the one thrown, as one thread would.
+    static func decodeInPieces(
+        _ text: String, file: String, threads: Int, minimumItems: Int = parallelMinimum
+    ) throws(RegistryError) -> [ExportEntry]? {
+        guard let chunks = ServiceListChunks.split(text, into: threads * 4, minimumItems: minimumItems) else {
+            return nil
+        }
+        let results = Mutex([Result<[ExportEntry], RegistryError>?](repeating: nil, count: chunks.count))
+        DispatchQueue.concurrentPerform(iterations: chunks.count) { index in
+            let chunk = chunks[index]
+            // A piece that is not what the cut saw is no answer at all (nil): the whole file is read instead.
+            guard let root = try? YAMLComposer.compose(chunk.text, file: file, linesBefore: chunk.linesBefore),
+                root.kind == .sequence, root.childCount == chunk.itemCount,
+                let fields = try? YAMLField(node: root, path: "services", file: file).sequence(
+                    firstIndex: chunk.firstItem)
+            else { return }
+            let result = Result { () throws(RegistryError) -> [ExportEntry] in
+                var entries: [ExportEntry] = []
+                entries.reserveCapacity(fields.count)
+                for field in fields { entries.append(try ExportDecoder.entry(field)) }
+                return entries
+            }
+            results.withLock { $0[index] = result }
+        }
+        let pieces = results.withLock { $0 }
+        guard pieces.allSatisfy({ $0 != nil }) else { return nil }
+        var entries: [ExportEntry] = []
+        entries.reserveCapacity(chunks.reduce(0) { $0 + $1.itemCount })
+        for piece in pieces { entries += try piece!.get() }
+        return entries
+    }
 
     /// `ExportDecoder.entry` of every field, in order: in runs on `threads` threads when there are many.
     static func decodeEntries(_ fields: [YAMLField], threads: Int) throws(RegistryError) -> [ExportEntry] {

@@ -9,16 +9,20 @@ import CYaml
 /// No recursion: a document nested a million levels deep is read with a heap stack, not the thread's.
 enum YAMLComposer {
     /// The document of `text`; nil when it has none (empty, or only comments).
-    static func compose(_ text: String, file: String) throws(RegistryError) -> YAMLNode? {
+    /// `linesBefore`: the lines of the file before `text` (a piece of it, `ServiceListChunks`), added to every
+    /// node's line. (Errors are reported from the whole file, whose lines need nothing added.)
+    static func compose(_ text: String, file: String, linesBefore: Int = 0) throws(RegistryError) -> YAMLNode? {
         var utf8 = text
         let result = utf8.withUTF8 { bytes in
-            Result { () throws(RegistryError) in try compose(bytes, text: text, file: file) }
+            Result { () throws(RegistryError) in
+                try compose(bytes, text: text, file: file, linesBefore: linesBefore)
+            }
         }
         return try result.get()
     }
 
     private static func compose(
-        _ bytes: UnsafeBufferPointer<UInt8>, text: String, file: String
+        _ bytes: UnsafeBufferPointer<UInt8>, text: String, file: String, linesBefore: Int
     ) throws(RegistryError) -> YAMLNode? {
         // libyaml's parser stays where it was initialized: it is only ever handled through this pointer.
         let parser = UnsafeMutablePointer<yaml_parser_t>.allocate(capacity: 1)
@@ -42,7 +46,7 @@ enum YAMLComposer {
             return nil
         }
         event.delete()  // the document's start
-        let root = try composeNode(events)
+        let root = try composeNode(events, linesBefore: linesBefore)
         event = try events.next()  // the document's end
         event.delete()
         event = try events.next()
@@ -65,7 +69,7 @@ enum YAMLComposer {
     }
 
     /// Reads the node whose first event comes next, with everything under it.
-    private static func composeNode(_ events: EventReader) throws(RegistryError) -> YAMLNode {
+    private static func composeNode(_ events: EventReader, linesBefore: Int) throws(RegistryError) -> YAMLNode {
         var builder = YAMLDocumentBuilder()
         var anchors: [String: Int32] = [:]
         var stack: [Frame] = []
@@ -80,7 +84,8 @@ enum YAMLComposer {
                 let value = UnsafeBufferPointer(start: scalar.value, count: scalar.length)
                 let text = String(decoding: value, as: UTF8.self)
                 let tag = scalar.quoted_implicit == 1 ? YAMLDocument.stringTag : string(scalar.tag) ?? ""
-                complete = builder.scalar(text, tag: tag, line: event.startLine, column: event.startColumn)
+                complete = builder.scalar(
+                    text, tag: tag, line: linesBefore + event.startLine, column: event.startColumn)
                 if let anchor = string(scalar.anchor) { anchors[anchor] = complete }
             case YAML_ALIAS_EVENT:
                 guard let anchor = string(event.raw.data.alias.anchor), let node = anchors[anchor] else {
@@ -103,7 +108,7 @@ enum YAMLComposer {
                 }
                 let node = builder.open(
                     isMapping ? .mapping : .sequence, tag: implicit != 0 ? "" : string(tag) ?? "",
-                    line: event.startLine, column: event.startColumn)
+                    line: linesBefore + event.startLine, column: event.startColumn)
                 stack.append(
                     Frame(node: node, isMapping: isMapping, firstPending: pending.count, anchor: string(anchor)))
                 continue

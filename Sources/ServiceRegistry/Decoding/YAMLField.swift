@@ -165,14 +165,15 @@ public struct YAMLField: Sendable {
         return YAMLMapping(field: self, keys: keys, keyFields: keyFields, values: values)
     }
 
-    /// The elements of a sequence, each with its own path.
-    public func sequence() throws(RegistryError) -> [YAMLField] {
+    /// The elements of a sequence, each with its own path: `[firstIndex]` onwards (a piece of a longer list,
+    /// `ServiceListChunks`), `[0]` onwards otherwise.
+    public func sequence(firstIndex: Int = 0) throws(RegistryError) -> [YAMLField] {
         guard node.kind == .sequence else {
             throw error("expected a list, got \(kindDescription)")
         }
         let path = self.path
         return (0..<node.childCount).map {
-            YAMLField(node: node.child($0), file: file, parentPath: path, step: .index($0))
+            YAMLField(node: node.child($0), file: file, parentPath: path, step: .index(firstIndex + $0))
         }
     }
 
