@@ -144,6 +144,9 @@ final class ServiceListChunksTests: XCTestCase {
             "services:\n" + item + " - name: less indented\n",
             "services:\n  name: not a list\n",
             "# nothing\n",
+            "# generated\u{2028}version: 2\nservices:\n" + item,
+            "services:\n" + item + "# x\u{2029}...\n" + item,
+            "services:\n" + item + "  - name: a\u{85}b\n",
         ]
         for text in uncut {
             XCTAssertNil(ServiceListChunks.split(text, into: 4, minimumItems: 1), text.debugDescription)

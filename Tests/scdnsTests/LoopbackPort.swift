@@ -26,8 +26,10 @@ enum LoopbackPort {
     /// well-known ports, not handed out before by this process.
     static func reserve() throws -> Int {
         let ephemeral = ephemeralRange
-        let candidates = [10_000..<ephemeral.lowerBound, (ephemeral.upperBound + 1)..<65_536]
-            .filter { $0.count >= 1_000 }
+        // The room below the range and above it, where there are a thousand ports (a range from 1024 leaves none
+        // below).
+        let candidates = [(10_000, ephemeral.lowerBound), (ephemeral.upperBound + 1, 65_536)]
+            .filter { $0.1 - $0.0 >= 1_000 }.map { $0.0..<$0.1 }
         guard !candidates.isEmpty else {
             throw TestFailure("no room for test ports outside the ephemeral range \(ephemeral)")
         }

@@ -24,8 +24,18 @@ struct ServiceListChunks {
 
     private static func split(_ bytes: UnsafeBufferPointer<UInt8>, into count: Int, minimumItems: Int) -> [Chunk]? {
         // Item starts: byte offset and line number (0-based) of each line that begins an item.
-        // A byte-order mark is left to libyaml's reading of the whole.
+        // A byte-order mark is left to libyaml's reading of the whole, and so are the line breaks libyaml knows
+        // besides LF (NEL U+0085, LS U+2028, PS U+2029): they would end a line, a comment's included, that this
+        // cut reads on.
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { return nil }
+        for index in bytes.indices.dropLast() where bytes[index] == 0xC2 || bytes[index] == 0xE2 {
+            if bytes[index] == 0xC2 && bytes[index + 1] == 0x85 { return nil }
+            if bytes[index] == 0xE2 && bytes[index + 1] == 0x80 && index + 2 < bytes.count
+                && (bytes[index + 2] == 0xA8 || bytes[index + 2] == 0xA9)
+            {
+                return nil
+            }
+        }
         var itemStarts: [(offset: Int, line: Int)] = []
         var sawServices = false
         var indent = -1
