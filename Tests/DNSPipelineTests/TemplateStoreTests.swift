@@ -18,7 +18,7 @@ final class TemplateStoreTests: XCTestCase {
         let response = message.serialized()
         let questionEnd = 12 + name.wire.count + 4
         var store = TemplateStore()
-        let index = store.append(response)
+        let index = store.append(template: TemplateStore.template(ofResponse: response))
         store.withTemplate(Int(index)) { stored in
             XCTAssertEqual(Array(stored), Array(response[..<12]) + Array(response[questionEnd...]))
         }

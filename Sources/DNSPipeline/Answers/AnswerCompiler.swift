@@ -515,14 +515,20 @@ struct AnswerCompiler {
     private func compileNode(
         _ node: RecordStore.Node, records store: some RecordLookup, into output: inout Output
     ) -> AnswerSnapshot.Node {
-        func emit(_ type: RecordType, _ answers: [ResourceRecord], _ additional: [ResourceRecord]) -> Int32 {
+        /// The template of an answer (the response without its question): written directly when its compression
+        /// is known without a table, else serialized as a `Message` and its question cut off.
+        func template(_ type: RecordType, _ answers: [ResourceRecord], _ additional: [ResourceRecord]) -> [UInt8] {
             if additional.isEmpty, let template = Message.simpleAnswersWithoutQuestion(answers, question: node.name) {
-                return output.templates.append(template: template)
+                return template
             }
-            let message = Message(
-                header: Header(isResponse: true, authoritative: true),
-                questions: [Question(name: node.name, type: type)], answers: answers, additional: additional)
-            return output.templates.append(message.serialized())
+            return TemplateStore.template(
+                ofResponse: Message(
+                    header: Header(isResponse: true, authoritative: true),
+                    questions: [Question(name: node.name, type: type)], answers: answers, additional: additional
+                ).serialized())
+        }
+        func emit(_ type: RecordType, _ answers: [ResourceRecord], _ additional: [ResourceRecord]) -> Int32 {
+            output.templates.append(template: template(type, answers, additional))
         }
         var types: [UInt16] = []
         func add(_ type: RecordType, _ template: Int32, variant: Int32 = -1) {
@@ -535,20 +541,8 @@ struct AnswerCompiler {
         /// gets the same bytes and nothing rotates.
         func addOrdered(_ rrset: OrderedRRset) {
             let isAddress = rrset.type == .a || rrset.type == .aaaa
-            /// The template of an answer: the response without its question.
             func serialize(_ records: [ResourceRecord]) -> [UInt8] {
-                let additional = additionalRecords(for: records, store: store)
-                if additional.isEmpty,
-                    let template = Message.simpleAnswersWithoutQuestion(records, question: node.name)
-                {
-                    return template
-                }
-                return TemplateStore.template(
-                    ofResponse: Message(
-                        header: Header(isResponse: true, authoritative: true),
-                        questions: [Question(name: node.name, type: rrset.type)], answers: records,
-                        additional: additional
-                    ).serialized())
+                template(rrset.type, records, additionalRecords(for: records, store: store))
             }
             func limited(_ records: [ResourceRecord]) -> [ResourceRecord] {
                 isAddress && settings.maxAnswers > 0 ? Array(records.prefix(settings.maxAnswers)) : records

@@ -23,19 +23,6 @@ struct TemplateStore: Sendable {
     /// The octets of a template before the question's place: the header.
     static let headerLength = 12
 
-    /// Stores a response of exactly one question (its name uncompressed, as the first name of a message always
-    /// is) without that question, and returns its index.
-    mutating func append(_ response: [UInt8]) -> Int32 {
-        let end = response.withUnsafeBytes { MessageLayout.questionEnd($0) }
-        precondition(response[4] == 0 && response[5] == 1, "a template is a response with one question")
-        guard let questionEnd = end else { preconditionFailure("a template's question runs past its end") }
-        spans.append(
-            Span(start: Int32(bytes.count), count: Int32(response.count - (questionEnd - Self.headerLength))))
-        bytes += response[..<Self.headerLength]
-        bytes += response[questionEnd...]
-        return Int32(spans.count - 1)
-    }
-
     /// Stores `template`, a response already without its question (`template(ofResponse:)`,
     /// `Message.simpleAnswersWithoutQuestion`), and returns its index.
     mutating func append(template: [UInt8]) -> Int32 {
