@@ -33,6 +33,14 @@ public enum RegistryDecoder {
         return try ServiceMerger.merge(entries)
     }
 
+    /// `ExportDecoder.entry` of each field of a run, in order; the first mistake ends it.
+    private static func decodeRun(_ fields: ArraySlice<YAMLField>) throws(RegistryError) -> [ExportEntry] {
+        var entries: [ExportEntry] = []
+        entries.reserveCapacity(fields.count)
+        for field in fields { entries.append(try ExportDecoder.entry(field)) }
+        return entries
+    }
+
     /// Below this many entries one thread decodes them all.
     static let parallelMinimum = 2_048
 
@@ -55,12 +63,7 @@ public enum RegistryDecoder {
                 let fields = try? YAMLField(node: root, path: "services", file: file).sequence(
                     firstIndex: chunk.firstItem)
             else { return }
-            let result = Result { () throws(RegistryError) -> [ExportEntry] in
-                var entries: [ExportEntry] = []
-                entries.reserveCapacity(fields.count)
-                for field in fields { entries.append(try ExportDecoder.entry(field)) }
-                return entries
-            }
+            let result = Result { () throws(RegistryError) -> [ExportEntry] in try decodeRun(fields[...]) }
             results.withLock { $0[index] = result }
         }
         let pieces = results.withLock { $0 }
@@ -73,20 +76,14 @@ public enum RegistryDecoder {
 
     /// `ExportDecoder.entry` of every field, in order: in runs on `threads` threads when there are many.
     static func decodeEntries(_ fields: [YAMLField], threads: Int) throws(RegistryError) -> [ExportEntry] {
-        @Sendable func decode(_ slice: ArraySlice<YAMLField>) throws(RegistryError) -> [ExportEntry] {
-            var entries: [ExportEntry] = []
-            entries.reserveCapacity(slice.count)
-            for field in slice { entries.append(try ExportDecoder.entry(field)) }
-            return entries
-        }
-        guard threads > 1, fields.count >= parallelMinimum else { return try decode(fields[...]) }
+        guard threads > 1, fields.count >= parallelMinimum else { return try decodeRun(fields[...]) }
         // Several runs a thread, so one slower run (headless services of many endpoints) leaves no thread idle.
         let runCount = threads * 8
         let length = (fields.count + runCount - 1) / runCount
         let runs = Mutex([Result<[ExportEntry], RegistryError>?](repeating: nil, count: runCount))
         DispatchQueue.concurrentPerform(iterations: runCount) { run in
             let slice = fields[min(fields.count, run * length)..<min(fields.count, (run + 1) * length)]
-            let result = Result { () throws(RegistryError) -> [ExportEntry] in try decode(slice) }
+            let result = Result { () throws(RegistryError) -> [ExportEntry] in try decodeRun(slice) }
             runs.withLock { $0[run] = result }
         }
         var entries: [ExportEntry] = []
