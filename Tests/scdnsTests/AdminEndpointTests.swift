@@ -147,7 +147,7 @@ final class AdminEndpointTests: XCTestCase {
     /// Not ready before etcd has been listed, ready once it has, not ready once etcd has been gone for longer
     /// than `maxStale`, ready again when it is back.
     func testReadyFollowsTheEtcdRegistry() async throws {
-        let port = try freePort()
+        let port = try LoopbackPort.reserve()
         let config = try writeConfig(
             """
             zones: \(ServerProcess.repositoryRoot)/zones

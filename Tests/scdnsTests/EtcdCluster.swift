@@ -65,7 +65,8 @@ final class EtcdCluster {
         for index in 0..<size {
             members.append(
                 Member(
-                    name: "m\(index)", clientPort: try clientPorts?[index] ?? freePort(), peerPort: try freePort(),
+                    name: "m\(index)", clientPort: try clientPorts?[index] ?? LoopbackPort.reserve(),
+                    peerPort: try LoopbackPort.reserve(),
                     dataDirectory: directory + "/m\(index)", tls: certificates != nil))
         }
         for index in members.indices { try launch(index, state: "new") }

@@ -143,7 +143,7 @@ final class EtcdRegistryIntegrationTests: XCTestCase {
     }
 
     func testAServerStartedBeforeEtcdWaitsForItAndThenServesTheRegistry() async throws {
-        let port = try freePort()
+        let port = try LoopbackPort.reserve()
         let server = try ServerProcess(arguments: ["--etcd", "http://127.0.0.1:\(port)"], awaitListening: false)
         // It does not answer from an empty registry it knows to be wrong: no listener until etcd answers.
         try server.awaitLog(matching: "etcd not answering; the registry is not loaded yet")
@@ -385,7 +385,7 @@ final class EtcdRegistryIntegrationTests: XCTestCase {
         let offset = server.output.count
         let home = etcd.members[0].clientPort
         etcd.kill(0)
-        try await etcd.restart(0, clientPort: try freePort())
+        try await etcd.restart(0, clientPort: try LoopbackPort.reserve())
         let hidden = try etcd.client()
         try await hidden.put("/scdns/v1/clusters/c1/services/shop/web", value: Self.export(["10.6.0.2"]))
         try await hidden.delete("/scdns/v1/clusters/c1/services/shop/old")

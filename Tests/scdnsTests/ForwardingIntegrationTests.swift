@@ -139,7 +139,7 @@ final class ForwardingIntegrationTests: XCTestCase {
     /// The first upstream is a port nobody listens on (ICMP port unreachable, TCP RST); the second is Knot.
     func testFailoverPastADeadUpstream() throws {
         let knot = try KnotProcess()
-        let dead = try freePort()
+        let dead = try LoopbackPort.reserve()
         XCTAssertNotEqual(dead, knot.port)
         let scdns = try Forwarder(upstreams: [dead, knot.port])
         try assertFailover(scdns)

@@ -59,7 +59,7 @@ final class KnotProcess {
         try Self.zoneText.write(toFile: directory + "/cluster.local.zone", atomically: true, encoding: .utf8)
         var outcome = DaemonLaunch.Outcome.failed
         for _ in 1...3 {
-            port = try freePort()
+            port = try LoopbackPort.reserve()
             outcome = try launch()
             if outcome != .portTaken { break }
         }

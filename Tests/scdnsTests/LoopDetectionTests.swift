@@ -5,7 +5,7 @@ import XCTest
 /// probe name, logged and disabled, instead of bouncing queries between the two until they time out.
 final class LoopDetectionTests: XCTestCase {
     func testARuleForwardingToScdnsItselfIsDetectedAndAnswersServfailAtOnce() throws {
-        let port = try freePort()
+        let port = try LoopbackPort.reserve()
         let directory = NSTemporaryDirectory() + "scdns-loop-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }

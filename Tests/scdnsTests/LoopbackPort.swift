@@ -62,6 +62,3 @@ enum LoopbackPort {
         }
     }
 }
-
-/// A loopback port for a test's server: `LoopbackPort.reserve()`.
-func freePort() throws -> Int { try LoopbackPort.reserve() }

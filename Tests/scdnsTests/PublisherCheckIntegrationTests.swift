@@ -15,7 +15,7 @@ final class PublisherCheckIntegrationTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let etcd = try await EtcdCluster()
-        let port = try freePort()
+        let port = try LoopbackPort.reserve()
         for (cluster, address, endpoint) in [("c1", "127.0.0.12", "127.0.0.14"), ("c2", "127.0.0.13", "127.0.0.15")] {
             try """
             services:
@@ -92,8 +92,8 @@ final class PublisherCheckIntegrationTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: directory + "/zones", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let etcd = try await EtcdCluster()
-        let port = try freePort()
-        let beaconPort = try freePort()
+        let port = try LoopbackPort.reserve()
+        let beaconPort = try LoopbackPort.reserve()
         for (cluster, address) in [("c1", "127.0.0.32"), ("c2", "127.0.0.33")] {
             try """
             services:

@@ -31,7 +31,7 @@ final class ReachabilityIntegrationTests: XCTestCase {
         let directory = NSTemporaryDirectory() + "scdns-reachability-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory + "/zones", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let port = try freePort()
+        let port = try LoopbackPort.reserve()
         try """
         services:
           - name: web

@@ -9,8 +9,8 @@ final class StatusPageTests: XCTestCase {
         let directory = NSTemporaryDirectory() + "scdns-status-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory + "/zones", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let port = try freePort()
-        let upstreamPort = try freePort()
+        let port = try LoopbackPort.reserve()
+        let upstreamPort = try LoopbackPort.reserve()
         try """
         services:
           - name: web

@@ -35,7 +35,7 @@ final class UnboundProcess {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var outcome = DaemonLaunch.Outcome.failed
         for _ in 1...3 {
-            port = try freePort()
+            port = try LoopbackPort.reserve()
             outcome = try launch()
             if outcome != .portTaken { break }
         }
