@@ -1,4 +1,5 @@
 import DNSWire
+import ServiceRegistry
 import XCTest
 
 @testable import DNSPipeline
@@ -25,5 +26,61 @@ final class TemplateStoreTests: XCTestCase {
         XCTAssertEqual(
             store.byteCounts.responses, response.count - (questionEnd - 12),
             "the store holds no copy of the question")
+    }
+
+    /// A name with one RRset and no additional data answers ANY with its type's bytes, and a node's variants often
+    /// coincide: each such template is stored once, in a snapshot built from scratch and in one that copies the
+    /// node from its previous snapshot.
+    func testEqualTemplatesOfANameAreStoredOnce() throws {
+        let settings = LocalityFixture.settings(clients: [("10.245.0.0/16", LocalityFixture.b)])
+        let services = PipelineFixture.services
+        let registry = PipelineFixture.registry(services, version: 1)
+        let full = AnswerSnapshot.build(registry: registry, zones: [PipelineFixture.zone], settings: settings)
+        let copied = AnswerSnapshot.build(
+            registry: PipelineFixture.registry(services, version: 2), zones: [PipelineFixture.zone],
+            settings: settings, previous: full)
+        XCTAssertGreaterThan(copied.reusedNames, 0, "the second build copies nodes")
+        for snapshot in [full, copied] {
+            var shared = 0
+            var distinct = Set<[UInt8]>()
+            var perNode: [Set<Int32>] = []
+            for node in snapshot.nodes {
+                var indices = Set<Int32>()
+                let entries = Int(node.firstType)..<(Int(node.firstType) + Int(node.typeCount))
+                for entry in entries {
+                    indices.insert(snapshot.types.templates[entry])
+                    let variant = snapshot.types.variants[entry]
+                    guard variant >= 0 else { continue }
+                    for locality in Int(variant)..<(Int(variant) + snapshot.types.localityCount) {
+                        indices.insert(snapshot.types.variantTemplates[locality])
+                        let choice = snapshot.types.variantChoices[locality]
+                        if choice >= 0 { indices.formUnion(snapshot.types.choices.options(choice).map(\.template)) }
+                    }
+                }
+                indices.formUnion([node.anyTemplate, node.fallbackTemplate])
+                indices.remove(-1)
+                // ANY of a name with one plain RRset: the same template as its type's.
+                if node.typeCount == 1, snapshot.types.variants[entries.lowerBound] < 0,
+                    snapshot.templates.template(
+                        node.anyTemplate, equals: bytes(snapshot, snapshot.types.templates[entries.lowerBound]))
+                {
+                    XCTAssertEqual(node.anyTemplate, snapshot.types.templates[entries.lowerBound])
+                    shared += 1
+                }
+                // No two templates a node uses hold the same bytes.
+                let contents = indices.map { bytes(snapshot, $0) }
+                XCTAssertEqual(Set(contents).count, contents.count, "a node's templates are distinct")
+                distinct.formUnion(contents)
+                perNode.append(indices)
+            }
+            XCTAssertGreaterThan(shared, 10, "names answer ANY with their one RRset's template")
+            XCTAssertEqual(
+                perNode.reduce(0) { $0 + $1.count }, snapshot.templates.count,
+                "every template stored is used by one node, once")
+        }
+    }
+
+    private func bytes(_ snapshot: AnswerSnapshot, _ index: Int32) -> [UInt8] {
+        snapshot.templates.withTemplate(Int(index)) { Array($0) }
     }
 }

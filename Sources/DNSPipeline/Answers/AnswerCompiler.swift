@@ -36,6 +36,9 @@ struct AnswerCompiler {
     private static let registrySource = 0
     private static let staticSource = 1
     private static let maxChain = 8
+    /// How many of a node's latest templates a new one is compared with for sharing (`compileNode`): a bound on
+    /// the work for a name with many localities and orderings.
+    private static let sharedTemplateScan = 64
 
     func compile() -> AnswerSnapshot {
         let zones = allZones()
@@ -422,7 +425,14 @@ struct AnswerCompiler {
     {
         let old = previous.nodes[index]
         let types = previous.types
-        func template(_ index: Int32) -> Int32 { output.templates.copy(index, from: previous.templates) }
+        // A template the node uses twice (`compileNode` shares equal ones) is copied once and shared again.
+        var copiedTemplates: [(old: Int32, new: Int32)] = []
+        func template(_ index: Int32) -> Int32 {
+            if let copied = copiedTemplates.first(where: { $0.old == index }) { return copied.new }
+            let new = output.templates.copy(index, from: previous.templates)
+            if index >= 0 { copiedTemplates.append((index, new)) }
+            return new
+        }
         var node = AnswerSnapshot.Node(
             zone: old.zone, firstType: Int32(output.typeCodes.count), typeCount: old.typeCount,
             zoneSlot: old.zoneSlot, anyTemplate: template(old.anyTemplate),
@@ -527,8 +537,20 @@ struct AnswerCompiler {
                     questions: [Question(name: node.name, type: type)], answers: answers, additional: additional
                 ).serialized())
         }
+        // A template equal to one this node already has is that one: a name with one RRset and nothing in the
+        // additional section answers ANY with the same bytes as its type, and localities often share an order.
+        // Half of a big registry's template bytes were such copies.
+        let nodeTemplates = output.templates.count
+        func index(of bytes: [UInt8]) -> Int32 {
+            let recent = max(nodeTemplates, output.templates.count - Self.sharedTemplateScan)
+            for candidate in Int32(recent)..<Int32(output.templates.count)
+            where output.templates.template(candidate, equals: bytes) {
+                return candidate
+            }
+            return output.templates.append(template: bytes)
+        }
         func emit(_ type: RecordType, _ answers: [ResourceRecord], _ additional: [ResourceRecord]) -> Int32 {
-            output.templates.append(template: template(type, answers, additional))
+            index(of: template(type, answers, additional))
         }
         var types: [UInt16] = []
         func add(_ type: RecordType, _ template: Int32, variant: Int32 = -1) {
@@ -570,19 +592,19 @@ struct AnswerCompiler {
                 compiled.append((bytes, [], plan))
             }
             if compiled.allSatisfy({ $0.plan < 0 && $0.choices.isEmpty && $0.bytes == compiled[0].bytes }) {
-                add(rrset.type, output.templates.append(template: compiled[0].bytes))
+                add(rrset.type, index(of: compiled[0].bytes))
                 return
             }
             let variant = Int32(output.variantTemplates.count)
             for entry in compiled {
                 if entry.choices.isEmpty {
-                    output.variantTemplates.append(output.templates.append(template: entry.bytes))
+                    output.variantTemplates.append(index(of: entry.bytes))
                     output.variantChoices.append(-1)
                 } else {
                     output.variantTemplates.append(-1)
                     output.variantChoices.append(
                         output.choices.add(
-                            entry.choices.map { (output.templates.append(template: $0.template), $0.weight) }))
+                            entry.choices.map { (index(of: $0.template), $0.weight) }))
                 }
                 output.variantPlans.append(entry.plan)
             }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Every precompiled response of a snapshot in one contiguous array, addressed by index.
 ///
 /// One array instead of an array per response keeps the query path free of reference counting: copying a
@@ -38,6 +42,15 @@ struct TemplateStore: Sendable {
         precondition(response[4] == 0 && response[5] == 1, "a template is a response with one question")
         guard let questionEnd = end else { preconditionFailure("a template's question runs past its end") }
         return Array(response[..<Self.headerLength]) + response[questionEnd...]
+    }
+
+    /// Whether template `index` is `template`, octet for octet.
+    func template(_ index: Int32, equals template: [UInt8]) -> Bool {
+        let span = spans[Int(index)]
+        guard Int(span.count) == template.count else { return false }
+        return bytes.withUnsafeBytes { all in
+            template.withUnsafeBytes { memcmp(all.baseAddress! + Int(span.start), $0.baseAddress!, $0.count) == 0 }
+        }
     }
 
     /// Stores the bytes of template `index` of `other` (a previous snapshot's) and returns the new index; -1 stays
