@@ -83,4 +83,23 @@ final class NameTableTests: XCTestCase {
             XCTAssertEqual(set.contains(length), [1, 20, 63, 64, 128, 200, 255].contains(length), "\(length)")
         }
     }
+
+    /// A table filled to its capacity (three quarters of its slots) finds every name and no other, in twelve
+    /// octets a slot: 10,000 names take 16,384 slots (with half kept empty and 16-octet slots they took 32,768 of
+    /// 16 octets, a quarter of a big snapshot).
+    func testATableFullToItsCapacityFindsEveryNameAndNoOther() {
+        func name(_ index: Int, _ label: String) -> [UInt8] {
+            let first = Array("\(label)-\(index)".utf8)
+            return [UInt8(first.count)] + first + [2] + Array("ns".utf8) + [5] + Array("local".utf8) + [0]
+        }
+        var table = NameTable(capacity: 10_000)
+        XCTAssertGreaterThanOrEqual(table.capacity, 10_000)
+        XCTAssertLessThanOrEqual(table.bytes.slots, 16_384 * 12)
+        for index in 0..<table.capacity { table.insert(name(index, "svc"), value: index) }
+        for index in 0..<table.capacity {
+            XCTAssertEqual(name(index, "svc").withUnsafeBytes { table.lookup($0) }, index)
+            XCTAssertNil(name(index, "gone").withUnsafeBytes { table.lookup($0) })
+        }
+        XCTAssertEqual(table.key(atSlot: table.slotsByValue(count: 1)[0]).map(Array.init), name(0, "svc"))
+    }
 }
