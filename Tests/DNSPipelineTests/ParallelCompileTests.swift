@@ -125,7 +125,7 @@ final class ParallelCompileTests: XCTestCase {
         same(plans(left.rotations), plans(right.rotations), "rotation plans, tiers and units")
         func reverseTargets(_ snapshot: AnswerSnapshot) -> [String] {
             (0..<snapshot.nodes.count).map {
-                snapshot.reverseFragments.targets(ofNode: Int32($0)).map { "\($0)" } ?? "-"
+                snapshot.registryPTRTargets(ofNode: Int32($0)).map { "\($0)" } ?? "-"
             }
         }
         same(reverseTargets(left), reverseTargets(right), "each PTR name's targets")

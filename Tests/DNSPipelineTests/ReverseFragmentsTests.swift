@@ -4,42 +4,72 @@ import XCTest
 
 @testable import DNSPipeline
 
-/// What a snapshot keeps of its PTR names for the next build and for overlays: the records, exactly, by node.
+/// What a snapshot knows of its PTR names for the next build and for overlays: the records, exactly, by node.
 /// (That the answers stay those of a build from scratch is IncrementalBuildTests'.)
 final class ReverseFragmentsTests: XCTestCase {
     func record(_ target: String, ttl: UInt32 = 5) throws -> ResourceRecord {
         ResourceRecord(name: try DNSName("1.0.100.10.in-addr.arpa"), ttl: ttl, data: .ptr(try DNSName(target)))
     }
 
-    func testRecordsAreKeptExactlyAndTheirTargetsInOrder() throws {
-        let records = [
-            try record("web.app.svc.supercluster.local"), try record("cluster-b.api.app.svc.supercluster.local"),
+    /// Two services in two clusters sharing 10.100.0.1: its PTR name has a record for each, in registry order,
+    /// and its answer (a Message serialized, not the lone-record writer) is where they are read back from.
+    func testAPTRNamesRecordsAreReadFromItsAnswerExactlyAndInOrder() throws {
+        let shared = IPAddress("10.100.0.1")!
+        let services = [
+            Service(
+                name: "api", namespace: "app",
+                clusters: [ClusterExport(locality: LocalityFixture.b, addresses: [shared])]),
+            Service(
+                name: "web", namespace: "app",
+                clusters: [
+                    ClusterExport(locality: LocalityFixture.a, addresses: [shared]),
+                    ClusterExport(locality: LocalityFixture.c, addresses: [IPAddress("10.100.0.2")!]),
+                ]),
         ]
-        var fragments = ReverseFragments()
-        fragments.add(records, node: 7)
-        XCTAssertEqual(fragments.count, 1)
+        let snapshot = AnswerSnapshot.build(
+            registry: PipelineFixture.registry(services), zones: [PipelineFixture.zone],
+            settings: LocalityFixture.settings())
+        XCTAssertEqual(snapshot.reverseFragments.count, 2, "one node for each address")
+        let name = try DNSName("1.0.100.10.in-addr.arpa")
+        let node = Int32(try XCTUnwrap(snapshot.table.lookup(ArraySlice(name.wire))))
+        let records = [
+            try record("cluster-b.api.app.svc.supercluster.local"),
+            try record("cluster-a.web.app.svc.supercluster.local"),
+        ]
         XCTAssertEqual(
-            fragments.targets(ofNode: 7),
-            [try DNSName("web.app.svc.supercluster.local"), try DNSName("cluster-b.api.app.svc.supercluster.local")])
-        XCTAssertNil(fragments.targets(ofNode: 8), "no records kept for another node")
-        XCTAssertTrue(fragments.matches(node: 7, records))
-        XCTAssertFalse(fragments.matches(node: 8, records))
-        XCTAssertFalse(fragments.matches(node: 7, Array(records.reversed())), "order counts")
-        XCTAssertFalse(fragments.matches(node: 7, [records[0]]), "a record fewer")
+            snapshot.registryPTRTargets(ofNode: node),
+            [
+                try DNSName("cluster-b.api.app.svc.supercluster.local"),
+                try DNSName("cluster-a.web.app.svc.supercluster.local"),
+            ])
+        XCTAssertTrue(snapshot.registryPTRNode(node, named: name, isMadeOf: records))
+        XCTAssertFalse(snapshot.registryPTRNode(node, named: name, isMadeOf: records.reversed()), "order counts")
+        XCTAssertFalse(snapshot.registryPTRNode(node, named: name, isMadeOf: [records[0]]), "a record fewer")
         XCTAssertFalse(
-            fragments.matches(node: 7, [records[0], try record("cluster-b.api.app.svc.supercluster.local", ttl: 6)]),
+            snapshot.registryPTRNode(
+                node, named: name,
+                isMadeOf: [records[0], try record("cluster-a.web.app.svc.supercluster.local", ttl: 6)]),
             "a TTL")
         XCTAssertFalse(
-            fragments.matches(node: 7, [records[0], try record("cluster-c.api.app.svc.supercluster.local")]), "a target"
-        )
+            snapshot.registryPTRNode(
+                node, named: name, isMadeOf: [records[0], try record("cluster-c.web.app.svc.supercluster.local")]),
+            "a target")
         XCTAssertFalse(
-            fragments.matches(node: 7, [records[0], try record("Cluster-b.api.app.svc.supercluster.local")]),
+            snapshot.registryPTRNode(
+                node, named: name, isMadeOf: [records[0], try record("Cluster-a.web.app.svc.supercluster.local")]),
             "a target's letter case")
 
-        // Anything but PTR records is not kept: such a name is compiled afresh each time.
-        fragments.add([ResourceRecord(name: try DNSName("x.in-addr.arpa"), ttl: 5, data: .txt("x"))], node: 9)
-        XCTAssertNil(fragments.targets(ofNode: 9))
-        XCTAssertEqual(fragments.count, 1)
+        // The lone record of 10.100.0.2, written without a Message.
+        let lone = try DNSName("2.0.100.10.in-addr.arpa")
+        let loneNode = Int32(try XCTUnwrap(snapshot.table.lookup(ArraySlice(lone.wire))))
+        XCTAssertEqual(
+            snapshot.registryPTRTargets(ofNode: loneNode), [try DNSName("cluster-c.web.app.svc.supercluster.local")])
+
+        // Any other name is not the registry's PTR name: compiled afresh each time, no holders read from it.
+        let service = try DNSName("web.app.svc.supercluster.local")
+        let serviceNode = Int32(try XCTUnwrap(snapshot.table.lookup(ArraySlice(service.wire))))
+        XCTAssertNil(snapshot.registryPTRTargets(ofNode: serviceNode))
+        XCTAssertFalse(snapshot.registryPTRNode(serviceNode, named: service, isMadeOf: records))
     }
 
     func testARebuildOfAnUnchangedRegistryCopiesEveryServiceNameAndEveryPTRName() throws {
@@ -67,7 +97,7 @@ final class ReverseFragmentsTests: XCTestCase {
         for snapshot in [first, second] {
             for (name, expected) in targets {
                 let node = try XCTUnwrap(snapshot.table.lookup(ArraySlice(name.wire)), "\(name)")
-                XCTAssertEqual(snapshot.reverseFragments.targets(ofNode: Int32(node)), expected, "\(name)")
+                XCTAssertEqual(snapshot.registryPTRTargets(ofNode: Int32(node)), expected, "\(name)")
             }
         }
     }

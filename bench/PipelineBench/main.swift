@@ -11,7 +11,8 @@
 // limits.rrl on, every response within the rate) and rrl-limited (hit at 1 response a second, slip 2: all but
 // the first limited, every second one slipped). And `PipelineBench - COUNT overlay`: COUNT services x 3 clusters
 // built in full, then one service changed five times, each answered by an overlay, timed with and without a
-// registry delta naming the change (issue 15).
+// registry delta naming the change (issue 15); `PipelineBench REGISTRY 0 memory`, where the bytes of REGISTRY's
+// snapshot go under bench/gen.py's settings.
 import CSocketBatch
 import DNSPipeline
 import DNSWire
@@ -107,6 +108,29 @@ if kind == "truncated" || kind == "big" {
         "services:\n  - name: big\n    namespace: app\n    clusters:\n      - cluster: cluster-a\n        addresses: [\(addresses)]\n",
         file: "bench.yaml")
     registry = RegistrySnapshot(services: registry.services + big, version: registry.version, origin: registry.origin)
+}
+if kind == "memory" {
+    // Where a snapshot's bytes go for REGISTRY under bench/gen.py's settings (scdns.yaml: one service zone, the
+    // default global zone, cluster-a's locality): the arrays by part, then the process's resident memory with
+    // the registry and the snapshot held. QUERIES is not used.
+    let snapshot = AnswerSnapshot.build(
+        registry: registry, zones: [],
+        settings: PipelineSettings(
+            serviceZones: [try DNSName("supercluster.local.")],
+            locality: Locality(cluster: "cluster-a", region: "ap-northeast-2", zone: "ap-northeast-2a")))
+    print("\(registry.services.count) services, \(snapshot.nameCount) names")
+    for (part, bytes) in snapshot.memoryByPart { print("  \(part): \(bytes / 1024) KiB") }
+    print("  total: \(snapshot.memoryByPart.reduce(0) { $0 + $1.bytes } / 1024 / 1024) MiB")
+    scdns_return_free_memory()
+    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS") })
+    {
+        print(
+            "  resident: \(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().joined(separator: " "))"
+        )
+    }
+    withExtendedLifetime((registry, snapshot)) {}
+    exit(0)
 }
 let ordered = kind.hasSuffix("-ordered")
 let settings = PipelineSettings(

@@ -80,7 +80,7 @@ struct AnswerCompiler {
         let reuse = Self.namingTreesAreDisjoint(settings)
         let previous = reuse ? self.previous : nil
         let unsafeRoots = reuse ? Self.namesReferencedByZones(zones) : []
-        var copied: [(fragment: ServiceFragment, service: Service, nodes: [Int32])] = []
+        var copied: [(fragment: ServiceFragment, service: Service, nodes: Range<Int32>)] = []
         var fragments: [ServiceFragment: CompiledFragment] = [:]
         fragments.reserveCapacity(reuse ? registry.services.count * Self.namingTrees(settings).count : 0)
         func touchParent(_ parent: DNSName) {
@@ -156,7 +156,7 @@ struct AnswerCompiler {
             case .apart(let root, let index):
                 let nodes = apartNodes[index]
                 if !nodes.isEmpty, let parent = root.parent { touchParent(parent) }
-                fragments[fragment] = CompiledFragment(service: service, nodes: Array(nodes))
+                fragments[fragment] = CompiledFragment(service: service, nodes: nodes)
             case .store:
                 let generated = generator.records(for: service, base: base)
                 for record in generated.records { add(record, source: Self.registrySource) }
@@ -203,7 +203,8 @@ struct AnswerCompiler {
                 // Only names outside every zone of ours (no empty non-terminals to keep) and unknown to zone files.
                 let reusable = reuse && zoneIndex(of: name) == RecordStore.noZone && !unsafeRoots.contains(name)
                 if reusable, let previous, let old = previous.table.lookup(ArraySlice(name.wire)),
-                    previous.reverseFragments.matches(node: Int32(old), ptrRecords), records.store.node(name) == nil
+                    previous.registryPTRNode(Int32(old), named: name, isMadeOf: ptrRecords),
+                    records.store.node(name) == nil
                 {
                     copiedReverse.append((name, ptrRecords, Int32(old)))
                     continue
@@ -235,10 +236,8 @@ struct AnswerCompiler {
             guard let node = records.store.node(name) else { continue }
             _ = append(node, from: records)
         }
-        var reverseFragments = ReverseFragments(capacity: reverseApart.count + copiedReverse.count)
-        for (entry, nodes) in zip(reverseApart, reverseNodes) {
-            reverseFragments.add(entry.records, node: nodes.lowerBound)
-        }
+        var reverseFragments = ReverseFragments()
+        for nodes in reverseNodes { reverseFragments.add(node: nodes.lowerBound) }
         if let previous, !copied.isEmpty || !copiedReverse.isEmpty {
             let names = previous.table.keysByValue(count: previous.nodes.count)
             func copy(_ old: Int32) -> Int32 {
@@ -248,10 +247,13 @@ struct AnswerCompiler {
                 return new
             }
             for (fragment, service, nodes) in copied {
-                fragments[fragment] = CompiledFragment(service: service, nodes: nodes.map(copy))
+                // Copied in order, so they stay one run of nodes.
+                let first = Int32(output.nodes.count)
+                for node in nodes { _ = copy(node) }
+                fragments[fragment] = CompiledFragment(service: service, nodes: first..<Int32(output.nodes.count))
             }
             for entry in copiedReverse {
-                reverseFragments.add(entry.records, node: copy(entry.node))
+                reverseFragments.add(node: copy(entry.node))
             }
         }
         let compiledZones = zones.map { zone in
@@ -283,7 +285,7 @@ struct AnswerCompiler {
     /// Where a service goes under one naming tree (`compile`).
     private enum Placement {
         /// Unchanged since `previous`: its nodes there, copied.
-        case copied(root: DNSName, nodes: [Int32])
+        case copied(root: DNSName, nodes: Range<Int32>)
         /// Compiled apart: entry `index` of the services compiled so.
         case apart(root: DNSName, index: Int)
         /// Its records go into the registry-wide store.
@@ -525,17 +527,8 @@ struct AnswerCompiler {
     private func compileNode(
         _ node: RecordStore.Node, records store: some RecordLookup, into output: inout Output
     ) -> AnswerSnapshot.Node {
-        /// The template of an answer (the response without its question): written directly when its compression
-        /// is known without a table, else serialized as a `Message` and its question cut off.
         func template(_ type: RecordType, _ answers: [ResourceRecord], _ additional: [ResourceRecord]) -> [UInt8] {
-            if additional.isEmpty, let template = Message.simpleAnswersWithoutQuestion(answers, question: node.name) {
-                return template
-            }
-            return TemplateStore.template(
-                ofResponse: Message(
-                    header: Header(isResponse: true, authoritative: true),
-                    questions: [Question(name: node.name, type: type)], answers: answers, additional: additional
-                ).serialized())
+            Self.template(of: node.name, type: type, answers: answers, additional: additional)
         }
         // A template equal to one this node already has is that one: a name with one RRset and nothing in the
         // additional section answers ANY with the same bytes as its type, and localities often share an order.
@@ -636,6 +629,21 @@ struct AnswerCompiler {
             compiled.anyTemplate = emit(.any, node.types.flatMap { node.rrsets[$0] ?? [] }, [])
         }
         return compiled
+    }
+
+    /// The template of an answer to `name` (the response without its question): written directly when its
+    /// compression is known without a table, else serialized as a `Message` and its question cut off.
+    static func template(
+        of name: DNSName, type: RecordType, answers: [ResourceRecord], additional: [ResourceRecord]
+    ) -> [UInt8] {
+        if additional.isEmpty, let template = Message.simpleAnswersWithoutQuestion(answers, question: name) {
+            return template
+        }
+        return TemplateStore.template(
+            ofResponse: Message(
+                header: Header(isResponse: true, authoritative: true),
+                questions: [Question(name: name, type: type)], answers: answers, additional: additional
+            ).serialized())
     }
 
     private func cnameChain(from name: DNSName, store: some RecordLookup) -> ([ResourceRecord], DNSName) {

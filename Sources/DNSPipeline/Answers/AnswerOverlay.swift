@@ -115,7 +115,7 @@ extension AnswerSnapshot {
         for service in changes.old {
             for tree in bases {
                 let fragment = ServiceFragment(namespace: service.namespace, name: service.name, base: tree)
-                for node in base.fragments[fragment]?.nodes ?? [] {
+                for node in base.fragments[fragment]?.nodes ?? 0..<0 {
                     if let key = base.name(ofNode: Int(node)) { goneIfAbsent(key) }
                 }
             }
@@ -166,7 +166,7 @@ extension AnswerSnapshot {
             let name = ReverseRecords.reverseName(address)
             // No PTR name: no service of the base held the address where a PTR record comes from.
             guard let node = base.table.lookup(ArraySlice(name.wire)) else { continue }
-            guard let targets = base.reverseFragments.targets(ofNode: Int32(node)) else { return nil }
+            guard let targets = base.registryPTRTargets(ofNode: Int32(node)) else { return nil }
             for target in targets {
                 guard target.isSubdomain(of: reverseBase) else { return nil }
                 let labels = target.labels

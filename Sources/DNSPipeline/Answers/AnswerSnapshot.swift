@@ -104,12 +104,10 @@ public final class AnswerSnapshot: Sendable {
             ("templates (responses)", templates.responses), ("templates (spans)", templates.spans),
             (
                 "fragments (entries; their services share the registry's storage)",
-                fragments.count * (MemoryLayout<ServiceFragment>.stride + MemoryLayout<CompiledFragment>.stride)
-                    + fragments.values.reduce(0) { $0 + $1.nodes.count * 4 }
+                fragments.capacity * (MemoryLayout<ServiceFragment>.stride + MemoryLayout<CompiledFragment>.stride)
             ),
             (
-                "reverse fragments (records and index)",
-                reverseFragments.byteCounts.records + reverseFragments.byteCounts.index
+                "reverse fragments (runs of nodes)", reverseFragments.byteCount
             ),
         ]
     }
@@ -201,10 +199,11 @@ struct ServiceFragment: Hashable, Sendable {
     var base: DNSName
 }
 
-/// What a service compiled to: its value then, and its nodes.
+/// What a service compiled to: its value then, and its nodes. A service's nodes are always one run (compiled or
+/// copied together), kept as a range: an array each was 10 MB at 100,000 services.
 struct CompiledFragment: Sendable {
     var service: Service
-    var nodes: [Int32]
+    var nodes: Range<Int32>
 }
 
 /// A set of wire-name lengths (0...255) as a 256-bit map: membership is two instructions, no allocation.

@@ -1,74 +1,68 @@
 import DNSWire
 
-/// The PTR names a snapshot compiled from the registry: for each, by its node, what its records were, so the
-/// next build copies the node when they are the same and an overlay finds the services behind an address.
+/// The PTR names a snapshot compiled from the registry's addresses, by node: the next build copies such a node
+/// when its records are the same, and an overlay reads its targets to find the services behind an address.
 ///
-/// Kept as bytes in one array, not as records: a PTR name's records are one to a few PTRs, and as
-/// `ResourceRecord` values (each name its own array) they cost about 250 octets a name in three allocations:
-/// 82 MiB of the resident memory at 100,000 services x 3 clusters (300,000 PTR names), against about 20 here.
+/// Only which nodes they are is kept. The records are in the node's PTR template already, octet for octet: a
+/// copy of them (TTL and target of each) was 20 MiB at 100,000 services x 3 clusters, and as `ResourceRecord`
+/// values 82 MiB before that.
 struct ReverseFragments: Sendable {
-    private struct Span: Sendable {
-        var start: Int32
-        var count: Int32
-    }
+    /// The nodes, as runs: the names compiled apart are one run, those copied from a previous snapshot another.
+    private var runs: [Range<Int32>] = []
+    private(set) var count = 0
 
-    /// Each PTR name's records, by the name's node: for every record, its TTL (four octets) and then its PTR
-    /// target in uncompressed wire form.
-    private var spans: [Int32: Span] = [:]
-    private var bytes: [UInt8] = []
+    init() {}
 
-    var count: Int { spans.count }
+    /// Bytes of the runs.
+    var byteCount: Int { runs.capacity * MemoryLayout<Range<Int32>>.stride }
 
-    /// Bytes of the records, and an estimate of the index's (a dictionary entry is a key and a value).
-    var byteCounts: (records: Int, index: Int) {
-        (bytes.count, spans.capacity * (MemoryLayout<Int32>.stride + MemoryLayout<Span>.stride))
-    }
-
-    init(capacity: Int = 0) { spans.reserveCapacity(capacity) }
-
-    /// Keeps `records` (PTR records of one name, as `ReverseRecords` makes them) for `node`. Records of any other
-    /// type are not kept: the name is then compiled afresh by the next build, and an overlay cannot tell who
-    /// holds its address.
-    mutating func add(_ records: [ResourceRecord], node: Int32) {
-        guard let encoded = Self.encode(records) else { return }
-        spans[node] = Span(start: Int32(bytes.count), count: Int32(encoded.count))
-        bytes += encoded
-    }
-
-    /// Whether `node` was compiled from exactly `records` (same TTLs and targets, in order, octet for octet).
-    func matches(node: Int32, _ records: [ResourceRecord]) -> Bool {
-        guard let span = spans[node], let encoded = Self.encode(records) else { return false }
-        return bytes[Int(span.start)..<Int(span.start + span.count)].elementsEqual(encoded)
-    }
-
-    /// The PTR targets of `node`'s records, in order; nil when the node's records were not kept.
-    func targets(ofNode node: Int32) -> [DNSName]? {
-        guard let span = spans[node] else { return nil }
-        var targets: [DNSName] = []
-        var position = Int(span.start) + 4
-        let end = Int(span.start + span.count)
-        while position < end {
-            var next = position
-            while bytes[next] != 0 { next += 1 + Int(bytes[next]) }
-            next += 1
-            // Written by `encode` from a valid name.
-            guard let target = try? DNSName(wire: Array(bytes[position..<next])) else { return nil }
-            targets.append(target)
-            position = next + 4
+    /// Marks `node` as a PTR name of the registry's, made of PTR records alone.
+    mutating func add(node: Int32) {
+        if let last = runs.last, last.upperBound == node {
+            runs[runs.count - 1] = last.lowerBound..<(node + 1)
+        } else {
+            runs.append(node..<(node + 1))
         }
-        return targets
+        count += 1
     }
 
-    private static func encode(_ records: [ResourceRecord]) -> [UInt8]? {
-        var encoded: [UInt8] = []
-        for record in records {
-            guard case .ptr(let target) = record.data, record.rrClass == .in else { return nil }
-            encoded += [
-                UInt8(record.ttl >> 24), UInt8(truncatingIfNeeded: record.ttl >> 16),
-                UInt8(truncatingIfNeeded: record.ttl >> 8), UInt8(truncatingIfNeeded: record.ttl),
-            ]
-            encoded += target.wire
+    func contains(_ node: Int32) -> Bool {
+        runs.contains { $0.contains(node) }
+    }
+}
+
+extension AnswerSnapshot {
+    /// The template of PTR name `node`'s answer, when the registry made the name (`ReverseFragments`).
+    private func registryPTRTemplate(ofNode node: Int32) -> Int32? {
+        guard reverseFragments.contains(node), node >= 0, Int(node) < nodes.count else { return nil }
+        let entry = Int(nodes[Int(node)].firstType)
+        guard nodes[Int(node)].typeCount == 1, types.codes[entry] == RecordType.ptr.rawValue, types.variants[entry] < 0
+        else { return nil }
+        return types.templates[entry]
+    }
+
+    /// Whether PTR name `node` (`name`) was compiled from exactly `records` (same TTLs and targets, in order and
+    /// letter case): whether they make its answer's bytes. False for a name the registry did not make.
+    func registryPTRNode(_ node: Int32, named name: DNSName, isMadeOf records: [ResourceRecord]) -> Bool {
+        guard let template = registryPTRTemplate(ofNode: node) else { return false }
+        return templates.template(
+            template, equals: AnswerCompiler.template(of: name, type: .ptr, answers: records, additional: []))
+    }
+
+    /// The targets of PTR name `node`'s records, in order, read back from its answer; nil for a name the registry
+    /// did not make.
+    func registryPTRTargets(ofNode node: Int32) -> [DNSName]? {
+        guard let template = registryPTRTemplate(ofNode: node), let name = self.name(ofNode: Int(node)) else {
+            return nil
         }
-        return encoded
+        // The template is the response without its question: put it back, and the message parses as sent.
+        let response = templates.withTemplate(Int(template)) { bytes in
+            Array(bytes[..<TemplateStore.headerLength]) + name + [0, UInt8(RecordType.ptr.rawValue), 0, 1]
+                + bytes[TemplateStore.headerLength...]
+        }
+        guard let message = try? Message(parsing: response) else { return nil }
+        return message.answers.compactMap { record in
+            if case .ptr(let target) = record.data { target } else { nil }
+        }
     }
 }
