@@ -83,7 +83,7 @@ final class ReverseFragmentsTests: XCTestCase {
         let ptrNames = Set(registry.services.flatMap { reverse.records(for: $0, base: base).map(\.name) })
         XCTAssertGreaterThan(ptrNames.count, 5)
         XCTAssertEqual(first.reverseFragments.count, ptrNames.count, "every PTR name's records are kept")
-        let serviceNames = first.fragments.values.reduce(0) { $0 + $1.nodes.count }
+        let serviceNames = (0..<3).flatMap { first.fragments.entries(ofTree: $0) }.reduce(0) { $0 + $1.nodes.count }
         XCTAssertEqual(second.reusedNames, serviceNames + ptrNames.count, "and every one is copied, not compiled")
         XCTAssertEqual(second.reverseFragments.count, ptrNames.count, "the copies are kept for the build after")
         // By the node each snapshot answers the name with: what an overlay reads to find an address's services.

@@ -78,11 +78,14 @@ struct AnswerCompiler {
         // [clusterset.local]`, SVC.NS.global of one service is NS.svc.ZONE of others, and names stop belonging to
         // one service.
         let reuse = Self.namingTreesAreDisjoint(settings)
+        // One placement for each service under each naming tree, in that order: tree by tree, services in order.
+        let placementCount = registry.services.count * Self.namingTrees(settings).count
         let previous = reuse ? self.previous : nil
         let unsafeRoots = reuse ? Self.namesReferencedByZones(zones) : []
-        var copied: [(fragment: ServiceFragment, service: Service, nodes: Range<Int32>)] = []
-        var fragments: [ServiceFragment: CompiledFragment] = [:]
-        fragments.reserveCapacity(reuse ? registry.services.count * Self.namingTrees(settings).count : 0)
+        // Copied services: their placement, value and old nodes.
+        var copied: [(placement: Int, service: Service, nodes: Range<Int32>)] = []
+        // What each placement compiled to, when it was compiled apart or copied (`ServiceFragments`).
+        var compiledFragments = [CompiledFragment?](repeating: nil, count: reuse ? placementCount : 0)
         func touchParent(_ parent: DNSName) {
             let zone = zoneIndex(of: parent)
             records.store.touch(parent, zone: zone, apex: zone == RecordStore.noZone ? nil : zones[zone].origin)
@@ -93,18 +96,24 @@ struct AnswerCompiler {
         // store. The services compiled apart are then compiled, on several threads when asked, and their nodes
         // come first in the snapshot, in walk order.
         var placements: [Placement] = []
-        placements.reserveCapacity(registry.services.count * Self.namingTrees(settings).count)
+        placements.reserveCapacity(placementCount)
         var apart: [ApartService] = []
-        for base in Self.namingTrees(settings) {
+        for (tree, base) in Self.namingTrees(settings).enumerated() {
+            // The previous snapshot's services under this tree, sorted as the registry's are: walked beside them.
+            let old = previous?.fragments.entries(ofTree: tree) ?? []
+            var next = 0
             for service in registry.services {
-                let fragment = ServiceFragment(namespace: service.namespace, name: service.name, base: base)
                 let root = try? base.prepending(service.namespace).prepending(service.name)
                 guard reuse, let root, !unsafeRoots.contains(root) else {
                     placements.append(.store)
                     continue
                 }
-                if let compiled = previous?.fragments[fragment], compiled.service == service {
-                    placements.append(.copied(root: root, nodes: compiled.nodes))
+                while next < old.count && ServiceFragments.precedes(old[next].service, service.namespace, service.name)
+                {
+                    next += 1
+                }
+                if next < old.count, old[next].service == service {
+                    placements.append(.copied(root: root, nodes: old[next].nodes))
                 } else if compilesServicesApart {
                     placements.append(.apart(root: root, index: apart.count))
                     apart.append(ApartService(service: service, base: base, root: root))
@@ -146,17 +155,18 @@ struct AnswerCompiler {
         }
 
         var placement = placements.makeIterator()
+        var placementIndex = 0
         func addService(_ service: Service, base: DNSName) {
-            let fragment = ServiceFragment(namespace: service.namespace, name: service.name, base: base)
+            defer { placementIndex += 1 }
             switch placement.next()! {
             case .copied(let root, let nodes):
                 // Its ancestors still exist (NS.svc.ZONE as an empty non-terminal) as when it was compiled.
                 if !nodes.isEmpty, let parent = root.parent { touchParent(parent) }
-                copied.append((fragment, service, nodes))
+                copied.append((placementIndex, service, nodes))
             case .apart(let root, let index):
                 let nodes = apartNodes[index]
                 if !nodes.isEmpty, let parent = root.parent { touchParent(parent) }
-                fragments[fragment] = CompiledFragment(service: service, nodes: nodes)
+                compiledFragments[placementIndex] = CompiledFragment(service: service, nodes: nodes)
             case .store:
                 let generated = generator.records(for: service, base: base)
                 for record in generated.records { add(record, source: Self.registrySource) }
@@ -246,11 +256,12 @@ struct AnswerCompiler {
                 output.nodes.append(Self.copyNode(Int(old), from: previous, into: &output))
                 return new
             }
-            for (fragment, service, nodes) in copied {
+            for (placement, service, nodes) in copied {
                 // Copied in order, so they stay one run of nodes.
                 let first = Int32(output.nodes.count)
                 for node in nodes { _ = copy(node) }
-                fragments[fragment] = CompiledFragment(service: service, nodes: first..<Int32(output.nodes.count))
+                compiledFragments[placement] = CompiledFragment(
+                    service: service, nodes: first..<Int32(output.nodes.count))
             }
             for entry in copiedReverse {
                 reverseFragments.add(node: copy(entry.node))
@@ -277,7 +288,13 @@ struct AnswerCompiler {
                 localityCount: resolver.localities.count),
             templates: output.templates, rotations: output.rotations, localities: resolver, zones: compiledZones,
             zoneSlots: zoneSlots,
-            failingOpen: failingOpen, registryVersion: registry.version, settings: settings, fragments: fragments,
+            failingOpen: failingOpen, registryVersion: registry.version, settings: settings,
+            fragments: ServiceFragments(
+                trees: reuse
+                    ? (0..<Self.namingTrees(settings).count).map { tree in
+                        compiledFragments[(tree * registry.services.count)..<((tree + 1) * registry.services.count)]
+                            .compactMap { $0 }
+                    } : []),
             reverseFragments: reverseFragments,
             reusedNames: copiedCount, namesTooLong: namesTooLong)
     }

@@ -113,9 +113,9 @@ extension AnswerSnapshot {
             if top.table.lookup(key) == nil { gone.append(key) }
         }
         for service in changes.old {
-            for tree in bases {
-                let fragment = ServiceFragment(namespace: service.namespace, name: service.name, base: tree)
-                for node in base.fragments[fragment]?.nodes ?? 0..<0 {
+            for tree in bases.indices {
+                let fragment = base.fragments.entry(ofTree: tree, namespace: service.namespace, name: service.name)
+                for node in fragment?.nodes ?? 0..<0 {
                     if let key = base.name(ofNode: Int(node)) { goneIfAbsent(key) }
                 }
             }

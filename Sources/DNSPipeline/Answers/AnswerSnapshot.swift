@@ -69,7 +69,7 @@ public final class AnswerSnapshot: Sendable {
     public let settings: PipelineSettings
     /// The nodes each service compiled to, by the service and its naming tree: what the next snapshot copies
     /// instead of compiling again when the service is unchanged (`AnswerCompiler`).
-    let fragments: [ServiceFragment: CompiledFragment]
+    let fragments: ServiceFragments
     /// The same for PTR names, by node: the records each was compiled from.
     let reverseFragments: ReverseFragments
     /// How many of `nameCount` names were copied from the previous snapshot rather than compiled.
@@ -103,8 +103,7 @@ public final class AnswerSnapshot: Sendable {
             ),
             ("templates (responses)", templates.responses), ("templates (spans)", templates.spans),
             (
-                "fragments (entries; their services share the registry's storage)",
-                fragments.capacity * (MemoryLayout<ServiceFragment>.stride + MemoryLayout<CompiledFragment>.stride)
+                "fragments (entries; their services share the registry's storage)", fragments.byteCount
             ),
             (
                 "reverse fragments (runs of nodes)", reverseFragments.byteCount
@@ -124,7 +123,7 @@ public final class AnswerSnapshot: Sendable {
     init(
         table: NameTable, nodes: [Node], types: TypeTable, templates: TemplateStore, rotations: RotationPlans,
         localities: LocalityResolver, zones: [Zone], zoneSlots: [UInt8], failingOpen: [String], registryVersion: UInt64,
-        settings: PipelineSettings, fragments: [ServiceFragment: CompiledFragment] = [:],
+        settings: PipelineSettings, fragments: ServiceFragments = ServiceFragments(),
         reverseFragments: ReverseFragments = ReverseFragments(), reusedNames: Int = 0, namesTooLong: [String] = [],
         overlay: (base: AnswerSnapshot, removed: NameTable, nameCount: Int, services: Int)? = nil
     ) {
@@ -190,13 +189,45 @@ public final class AnswerSnapshot: Sendable {
     }
 }
 
-/// One service's names under one naming tree (`svc.ZONE` or the global zone): the unit compiled nodes are
-/// reused by. Hashed by identity only; whether the service changed is an equality check of the value kept in
-/// `CompiledFragment`, which is cheap when it did not (copies of one `Service` share its box and compare by identity).
-struct ServiceFragment: Hashable, Sendable {
-    var namespace: String
-    var name: String
-    var base: DNSName
+/// The nodes each service compiled to under each naming tree (`svc.ZONE` or the global zone), which the next
+/// snapshot copies instead of compiling again when the service is unchanged: whether it is, is an equality check
+/// of the value kept, cheap when it did not change (copies of one `Service` share its box and compare by identity).
+///
+/// Kept per tree in the registry's order (sorted by namespace, then name), so the next build walks them beside its
+/// own sorted services and an overlay finds one by binary search. A dictionary keyed by names was 29 MB at
+/// 100,000 services (its buckets at a quarter empty past a power of two); these arrays are 16 octets an entry.
+struct ServiceFragments: Sendable {
+    private var trees: [[CompiledFragment]]
+
+    init(trees: [[CompiledFragment]] = []) { self.trees = trees }
+
+    /// Entries in all trees.
+    var count: Int { trees.reduce(0) { $0 + $1.count } }
+    var byteCount: Int { trees.reduce(0) { $0 + $1.capacity * MemoryLayout<CompiledFragment>.stride } }
+
+    /// The entries of naming tree `tree` (`AnswerCompiler.namingTrees` order), sorted.
+    func entries(ofTree tree: Int) -> [CompiledFragment] {
+        tree < trees.count ? trees[tree] : []
+    }
+
+    /// The entry of service `namespace`/`name` under tree `tree`, if it was compiled apart or copied.
+    func entry(ofTree tree: Int, namespace: String, name: String) -> CompiledFragment? {
+        let entries = entries(ofTree: tree)
+        var low = 0
+        var high = entries.count
+        while low < high {
+            let middle = (low + high) / 2
+            if Self.precedes(entries[middle].service, namespace, name) { low = middle + 1 } else { high = middle }
+        }
+        guard low < entries.count, entries[low].service.namespace == namespace, entries[low].service.name == name
+        else { return nil }
+        return entries[low]
+    }
+
+    /// The registry's order (`RegistrySnapshot.services`).
+    static func precedes(_ service: Service, _ namespace: String, _ name: String) -> Bool {
+        (service.namespace, service.name) < (namespace, name)
+    }
 }
 
 /// What a service compiled to: its value then, and its nodes. A service's nodes are always one run (compiled or
