@@ -62,4 +62,32 @@ final class IPAddressTests: XCTestCase {
         let sorted = ["fd00::1", "10.0.0.2", "::1", "10.0.0.1"].compactMap(IPAddress.init).sorted()
         XCTAssertEqual(sorted.map(\.description), ["10.0.0.1", "10.0.0.2", "::1", "fd00::1"])
     }
+
+    /// Kept as two words, an address gives back its octets, sorts as its octets do, and hashes as its value.
+    func testTheInlineFormKeepsOctetsOrderAndEquality() {
+        var generator = SystemRandomNumberGenerator()
+        var addresses: [IPAddress] = []
+        for round in 0..<2_000 {
+            let octets = (0..<(round % 2 == 0 ? 4 : 16)).map { _ in
+                // Few distinct octets, so equal prefixes and equal addresses are common.
+                UInt8.random(in: 0...3, using: &generator) * 85
+            }
+            let address = IPAddress(bytes: octets)!
+            XCTAssertEqual(address.bytes, octets)
+            XCTAssertEqual(address.lastOctet, octets.last)
+            XCTAssertEqual(IPAddress(address.description), address, "\(address)")
+            addresses.append(address)
+        }
+        for (a, b) in zip(addresses, addresses.shuffled()) {
+            let expected =
+                a.bytes.count != b.bytes.count
+                ? a.bytes.count < b.bytes.count : a.bytes.lexicographicallyPrecedes(b.bytes)
+            XCTAssertEqual(a < b, expected, "\(a) < \(b)")
+            XCTAssertEqual(a == b, a.bytes == b.bytes)
+            if a == b { XCTAssertEqual(a.hashValue, b.hashValue) }
+        }
+        XCTAssertEqual(IPAddress("10.1.2.3")!.words.low, 0x0A01_0203)
+        XCTAssertEqual(IPAddress("fd00::1:2")!.words.high, 0xFD00_0000_0000_0000)
+        XCTAssertEqual(IPAddress("fd00::1:2")!.words.low, 0x0001_0002)
+    }
 }

@@ -78,7 +78,7 @@ extension AnswerSnapshot {
                 // A pass over the whole registry. Hashing every address would be most of its cost: an address is
                 // looked up only when its last octet is one of the affected ones'.
                 var lastOctets = LengthSet()
-                for address in affected { lastOctets.insert(Int(address.bytes.last ?? 0)) }
+                for address in affected { lastOctets.insert(Int(address.lastOctet)) }
                 for service in registry.services where Self.holdsAny(of: affected, lastOctets: lastOctets, service) {
                     if !changedKeys.contains(ServiceID(service)) { compiled.append(service) }
                 }
@@ -183,7 +183,7 @@ extension AnswerSnapshot {
 
     /// Whether `service` holds one of `addresses` (whose last octets are `lastOctets`).
     private static func holdsAny(of addresses: Set<IPAddress>, lastOctets: LengthSet, _ service: Service) -> Bool {
-        anyAddress(of: service) { lastOctets.contains(Int($0.bytes.last ?? 0)) && addresses.contains($0) }
+        anyAddress(of: service) { lastOctets.contains(Int($0.lastOctet)) && addresses.contains($0) }
     }
 
     /// Whether `test` holds for an address a service's reverse names can come from (its vip, its exports' and

@@ -22,14 +22,8 @@ public enum ClientAddress: Hashable, Sendable {
     case v6(high: UInt64, low: UInt64)
 
     public init(_ address: IPAddress) {
-        let bytes = address.bytes
-        if address.isIPv4 {
-            self = .v4(bytes.reduce(0) { $0 << 8 | UInt32($1) })
-        } else {
-            self = .v6(
-                high: bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) },
-                low: bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) })
-        }
+        let (high, low) = address.words
+        self = address.isIPv4 ? .v4(UInt32(truncatingIfNeeded: low)) : .v6(high: high, low: low)
     }
 
     /// The address back in the registry's model, for logs and explanations (the inverse of `init(_:)`).

@@ -212,9 +212,10 @@ struct RegistryRecords {
     }
 
     static func rdata(_ address: IPAddress) -> RData {
-        address.isIPv4
-            ? .a(IPv4Address(bytes: address.bytes)!)
-            : .aaaa(IPv6Address(bytes: address.bytes)!)
+        let (high, low) = address.words
+        return address.isIPv4
+            ? .a(IPv4Address(rawValue: UInt32(truncatingIfNeeded: low)))
+            : .aaaa(IPv6Address(high: high, low: low))
     }
 }
 

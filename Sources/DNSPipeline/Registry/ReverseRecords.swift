@@ -38,11 +38,16 @@ struct ReverseRecords {
     /// array: a build makes one per registry address (labels as arrays of strings' octets cost ten allocations
     /// a name, a tenth of a start at 100,000 services).
     static func reverseName(_ address: IPAddress) -> DNSName {
-        let bytes = address.bytes
+        let (high, low) = address.words
+        // The octets from the last: the low word's from its least significant, then the high word's.
+        func octet(fromLast index: Int) -> UInt8 {
+            UInt8(truncatingIfNeeded: (index < 8 ? low : high) >> (8 * UInt64(index % 8)))
+        }
         var wire: [UInt8] = []
         if address.isIPv4 {
             wire.reserveCapacity(4 * 4 + 14)
-            for byte in bytes.reversed() {
+            for index in 0..<4 {
+                let byte = octet(fromLast: index)
                 let hundreds = byte / 100
                 let tens = byte / 10 % 10
                 let length: UInt8 = byte >= 100 ? 3 : byte >= 10 ? 2 : 1
@@ -54,7 +59,8 @@ struct ReverseRecords {
             wire += ipv4Suffix.wire
         } else {
             wire.reserveCapacity(16 * 4 + 10)
-            for byte in bytes.reversed() {
+            for index in 0..<16 {
+                let byte = octet(fromLast: index)
                 wire += [1, hexDigits[Int(byte & 0x0F)], 1, hexDigits[Int(byte >> 4)]]
             }
             wire += ipv6Suffix.wire

@@ -174,9 +174,7 @@ extension YAMLField {
         }
         // `::ffff:10.0.0.1` is 10.0.0.1 to every socket: as a second spelling it slipped past the duplicate check,
         // and as an AAAA record it reaches nobody.
-        if address.bytes.count == 16, address.bytes[0..<10].allSatisfy({ $0 == 0 }), address.bytes[10] == 0xFF,
-            address.bytes[11] == 0xFF
-        {
+        if !address.isIPv4, address.words.high == 0, address.words.low >> 32 == 0xFFFF {
             let v4 = address.bytes[12...].map(String.init).joined(separator: ".")
             throw error("'\(text)' is an IPv4-mapped IPv6 address: write \(v4)")
         }

@@ -3,17 +3,38 @@
 /// The registry keeps addresses as bytes rather than text so that the DNS layer can copy them straight into A and
 /// AAAA records, and so that two spellings of one IPv6 address ("fd00::7", "FD00:0::7") compare equal.
 public struct IPAddress: Hashable, Sendable, CustomStringConvertible, Comparable {
-    /// 4 bytes for IPv4, 16 for IPv6, network order.
-    public let bytes: [UInt8]
+    /// The address as a 128-bit number, network order read big-endian: IPv4 in the low 32 bits of `low`. Kept
+    /// inline rather than as an array, which cost an allocation of 48 octets each: 300,000 at 100,000 services x 3
+    /// clusters.
+    private let high: UInt64
+    private let low: UInt64
 
     /// True for a 4-byte address. An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`) stays IPv6: it was written as
     /// IPv6 and belongs in AAAA records, not A records.
-    public var isIPv4: Bool { bytes.count == 4 }
+    public let isIPv4: Bool
+
+    /// 4 bytes for IPv4, 16 for IPv6, network order (made on each use).
+    public var bytes: [UInt8] {
+        if isIPv4 { return (0..<4).map { UInt8(truncatingIfNeeded: low >> (24 - 8 * UInt64($0))) } }
+        return (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * UInt64($0))) }
+            + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * UInt64($0))) }
+    }
+
+    /// The address as two big-endian words (IPv4 in the low 32 bits of `low`): what DNS records and client
+    /// addresses are made of, with no array in between.
+    public var words: (high: UInt64, low: UInt64) { (high, low) }
+
+    /// The last octet, which sets apart most addresses of one network.
+    public var lastOctet: UInt8 { UInt8(truncatingIfNeeded: low) }
 
     /// `nil` unless `bytes` holds exactly 4 or 16 bytes.
     public init?(bytes: [UInt8]) {
-        guard bytes.count == 4 || bytes.count == 16 else { return nil }
-        self.bytes = bytes
+        func number(_ octets: ArraySlice<UInt8>) -> UInt64 { octets.reduce(0) { $0 << 8 | UInt64($1) } }
+        switch bytes.count {
+        case 4: (high, low, isIPv4) = (0, number(bytes[...]), true)
+        case 16: (high, low, isIPv4) = (number(bytes[..<8]), number(bytes[8...]), false)
+        default: return nil
+        }
     }
 
     /// Parses a dotted quad or an IPv6 address (with `::` compression and an optional dotted IPv4 tail).
@@ -23,13 +44,8 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible, Comparable
     /// surrounding blanks, brackets and prefix lengths are rejected too.
     public init?(_ text: String) {
         let utf8 = Array(text.utf8)
-        if let v4 = IPAddress.parseIPv4(utf8[...]) {
-            self.bytes = v4
-        } else if let v6 = IPAddress.parseIPv6(utf8) {
-            self.bytes = v6
-        } else {
-            return nil
-        }
+        guard let bytes = IPAddress.parseIPv4(utf8[...]) ?? IPAddress.parseIPv6(utf8) else { return nil }
+        self.init(bytes: bytes)
     }
 
     /// IPv4 as a dotted quad; IPv6 in the RFC 5952 canonical form, which is what `dig` and the kernel print, so
@@ -41,12 +57,10 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible, Comparable
         return IPAddress.canonicalIPv6(bytes)
     }
 
-    /// IPv4 sorts before IPv6, then byte-wise: a stable order for answers and for diffs of the registry.
+    /// IPv4 sorts before IPv6, then byte-wise (as numbers, the same order).
     public static func < (lhs: IPAddress, rhs: IPAddress) -> Bool {
-        if lhs.bytes.count != rhs.bytes.count {
-            return lhs.bytes.count < rhs.bytes.count
-        }
-        return lhs.bytes.lexicographicallyPrecedes(rhs.bytes)
+        if lhs.isIPv4 != rhs.isIPv4 { return lhs.isIPv4 }
+        return (lhs.high, lhs.low) < (rhs.high, rhs.low)
     }
 }
 
