@@ -239,6 +239,18 @@ final class IncrementalBuildTests: XCTestCase {
     }
 
     /// Where an overlay could not be exact, or would cost as much as a full build, there is none.
+    /// `previous` built under other naming trees (one service zone fewer) copies nothing of a tree it did not
+    /// have: each tree's services are found by the tree's name, not its place in the list.
+    func testAPreviousSnapshotOfOtherNamingTreesLendsNoNodesOfAnother() throws {
+        var narrower = settings
+        narrower.serviceZones = [try DNSName("clusterset.local")]
+        let wide = build(baseServices, version: 1)
+        let copied = build(baseServices, version: 2, previous: wide, settings: narrower)
+        let scratch = build(baseServices, version: 2, settings: narrower)
+        XCTAssertGreaterThan(copied.reusedNames, 0, "the clusterset.local and global names are copied")
+        try assertSameAnswers(copied, scratch, names: names([baseServices]))
+    }
+
     func testNoOverlayWhereItCouldNotBeExact() throws {
         let services = PipelineFixture.services.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
         let registry = PipelineFixture.registry(services, version: 1)
@@ -338,7 +350,8 @@ final class IncrementalBuildTests: XCTestCase {
         // ns.dns.global, the global zone's NS host, which is compiled with the zone's names.
         XCTAssertEqual(apart.fragments.count, services.count * 3 - 1)
         XCTAssertGreaterThan(
-            (0..<3).flatMap { apart.fragments.entries(ofTree: $0) }.reduce(0) { $0 + $1.nodes.count }, 300)
+            apart.fragments.bases.flatMap { apart.fragments.entries(ofTree: $0) }.reduce(0) { $0 + $1.nodes.count }, 300
+        )
     }
 
     /// With the global zone over the reverse tree, service `2` of namespace `1` is `2.1.in-addr.arpa`, the empty

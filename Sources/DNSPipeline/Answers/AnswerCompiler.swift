@@ -98,9 +98,9 @@ struct AnswerCompiler {
         var placements: [Placement] = []
         placements.reserveCapacity(placementCount)
         var apart: [ApartService] = []
-        for (tree, base) in Self.namingTrees(settings).enumerated() {
+        for base in Self.namingTrees(settings) {
             // The previous snapshot's services under this tree, sorted as the registry's are: walked beside them.
-            let old = previous?.fragments.entries(ofTree: tree) ?? []
+            let old = previous?.fragments.entries(ofTree: base) ?? []
             var next = 0
             for service in registry.services {
                 let root = try? base.prepending(service.namespace).prepending(service.name)
@@ -191,7 +191,7 @@ struct AnswerCompiler {
         precondition(placement.next() == nil, "the walk met every placement")
         // PTR names: one per address, its records from every service holding the address (deduplicated, in the
         // order seen, as the store would). A name whose records are as before is copied like a service's.
-        var copiedReverse: [(name: DNSName, records: [ResourceRecord], node: Int32)] = []
+        var copiedReverse: [(name: DNSName, node: Int32)] = []
         // PTR names outside every zone, which no other name reads: compiled on their own, in runs as services are.
         var reverseApart: [ReverseName] = []
         if let base = Self.reverseTree(settings) {
@@ -216,7 +216,7 @@ struct AnswerCompiler {
                     previous.registryPTRNode(Int32(old), named: name, isMadeOf: ptrRecords),
                     records.store.node(name) == nil
                 {
-                    copiedReverse.append((name, ptrRecords, Int32(old)))
+                    copiedReverse.append((name, Int32(old)))
                     continue
                 }
                 if reusable && records.store.node(name) == nil {
@@ -290,6 +290,7 @@ struct AnswerCompiler {
             zoneSlots: zoneSlots,
             failingOpen: failingOpen, registryVersion: registry.version, settings: settings,
             fragments: ServiceFragments(
+                bases: reuse ? Self.namingTrees(settings) : [],
                 trees: reuse
                     ? (0..<Self.namingTrees(settings).count).map { tree in
                         compiledFragments[(tree * registry.services.count)..<((tree + 1) * registry.services.count)]

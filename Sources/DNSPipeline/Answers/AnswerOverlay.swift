@@ -113,7 +113,7 @@ extension AnswerSnapshot {
             if top.table.lookup(key) == nil { gone.append(key) }
         }
         for service in changes.old {
-            for tree in bases.indices {
+            for tree in bases {
                 let fragment = base.fragments.entry(ofTree: tree, namespace: service.namespace, name: service.name)
                 for node in fragment?.nodes ?? 0..<0 {
                     if let key = base.name(ofNode: Int(node)) { goneIfAbsent(key) }
@@ -156,7 +156,8 @@ extension AnswerSnapshot {
 
     /// The services whose records make up the base's PTR names of `addresses`, read from those records' targets
     /// (every target is under its service's `NAME.NS.svc.ZONE`, `reverseBase` being `svc.ZONE`): no pass over
-    /// the registry. Nil when the base kept no records for a PTR name it answers (one inside a zone of ours).
+    /// the registry. Nil when a PTR name the base answers is not one of the registry's PTR names (one inside a zone of
+    /// ours, compiled with the zone's data).
     private static func holders(
         of addresses: Set<IPAddress>, in base: AnswerSnapshot, under reverseBase: DNSName
     ) -> Set<ServiceID>? {

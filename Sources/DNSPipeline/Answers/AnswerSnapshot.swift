@@ -70,7 +70,8 @@ public final class AnswerSnapshot: Sendable {
     /// The nodes each service compiled to, by the service and its naming tree: what the next snapshot copies
     /// instead of compiling again when the service is unchanged (`AnswerCompiler`).
     let fragments: ServiceFragments
-    /// The same for PTR names, by node: the records each was compiled from.
+    /// Which nodes are the registry's PTR names, whose records the next snapshot and overlays read back from their
+    /// templates.
     let reverseFragments: ReverseFragments
     /// How many of `nameCount` names were copied from the previous snapshot rather than compiled.
     public let reusedNames: Int
@@ -197,22 +198,30 @@ public final class AnswerSnapshot: Sendable {
 /// own sorted services and an overlay finds one by binary search. A dictionary keyed by names was 29 MB at
 /// 100,000 services (its buckets at a quarter empty past a power of two); these arrays are 16 octets an entry.
 struct ServiceFragments: Sendable {
+    /// The naming trees the entries are under (`AnswerCompiler.namingTrees`), in `trees`' order: a snapshot built
+    /// under other trees finds nothing here rather than another tree's nodes.
+    let bases: [DNSName]
     private var trees: [[CompiledFragment]]
 
-    init(trees: [[CompiledFragment]] = []) { self.trees = trees }
+    init(bases: [DNSName] = [], trees: [[CompiledFragment]] = []) {
+        precondition(trees.isEmpty || trees.count == bases.count, "one list of entries per naming tree")
+        self.bases = bases
+        self.trees = trees
+    }
 
     /// Entries in all trees.
     var count: Int { trees.reduce(0) { $0 + $1.count } }
     var byteCount: Int { trees.reduce(0) { $0 + $1.capacity * MemoryLayout<CompiledFragment>.stride } }
 
-    /// The entries of naming tree `tree` (`AnswerCompiler.namingTrees` order), sorted.
-    func entries(ofTree tree: Int) -> [CompiledFragment] {
-        tree < trees.count ? trees[tree] : []
+    /// The entries under naming tree `base`, sorted; none for a tree these were not built under.
+    func entries(ofTree base: DNSName) -> [CompiledFragment] {
+        guard let tree = bases.firstIndex(of: base), tree < trees.count else { return [] }
+        return trees[tree]
     }
 
-    /// The entry of service `namespace`/`name` under tree `tree`, if it was compiled apart or copied.
-    func entry(ofTree tree: Int, namespace: String, name: String) -> CompiledFragment? {
-        let entries = entries(ofTree: tree)
+    /// The entry of service `namespace`/`name` under naming tree `base`, if it was compiled apart or copied.
+    func entry(ofTree base: DNSName, namespace: String, name: String) -> CompiledFragment? {
+        let entries = entries(ofTree: base)
         var low = 0
         var high = entries.count
         while low < high {

@@ -41,8 +41,9 @@ extension AnswerSnapshot {
         return types.templates[entry]
     }
 
-    /// Whether PTR name `node` (`name`) was compiled from exactly `records` (same TTLs and targets, in order and
-    /// letter case): whether they make its answer's bytes. False for a name the registry did not make.
+    /// Whether PTR name `node` (`name`) was compiled from `records`: whether they make the same answer, octet for
+    /// octet (same TTLs and targets in order; a target's letter case counts where it is written out, not inside a
+    /// compressed suffix, whose bytes are the same). False for a name the registry did not make.
     func registryPTRNode(_ node: Int32, named name: DNSName, isMadeOf records: [ResourceRecord]) -> Bool {
         guard let template = registryPTRTemplate(ofNode: node) else { return false }
         return templates.template(

@@ -1,4 +1,4 @@
-/// An IPv4 or IPv6 address as raw network-order bytes.
+/// An IPv4 or IPv6 address as a 128-bit number (two words and a family), its network-order bytes on request.
 ///
 /// The registry keeps addresses as bytes rather than text so that the DNS layer can copy them straight into A and
 /// AAAA records, and so that two spellings of one IPv6 address ("fd00::7", "FD00:0::7") compare equal.
