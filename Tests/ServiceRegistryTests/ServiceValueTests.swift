@@ -54,4 +54,57 @@ final class ServiceValueTests: XCTestCase {
         XCTAssertEqual(changedBack, original)
         XCTAssertTrue(String(describing: original).contains("namespace: \"shop\""))
     }
+
+    /// A compacted service is the same value with nothing of its heap storage shared with the original: its
+    /// arrays and its long strings (short ones are inline and have none) are its own.
+    func testACompactedServiceIsEqualAndSharesNoStorage() throws {
+        let long = "a-cluster-name-longer-than-fifteen-octets"
+        let service = Service(
+            name: "a-service-name-longer-than-fifteen", namespace: "shop", type: .headless,
+            ports: [ServicePort(name: "a-port-name-of-some-length", port: 80)],
+            clusters: [
+                ClusterExport(
+                    locality: Locality(cluster: long, region: "a-region-name-long-enough", zone: "z"),
+                    addresses: [IPAddress("10.0.0.1")!, IPAddress("fd00::1")!], weight: 7, healthy: false,
+                    endpoints: [
+                        Endpoint(
+                            hostname: "an-endpoint-host-name-of-length", addresses: [IPAddress("10.0.0.9")!],
+                            ready: false)
+                    ])
+            ])
+        let compacted = service.compacted()
+        XCTAssertEqual(compacted, service)
+        XCTAssertEqual(compacted.hashValue, service.hashValue)
+        func storage(_ text: String) -> UnsafeRawPointer? {
+            text.utf8.withContiguousStorageIfAvailable { UnsafeRawPointer($0.baseAddress) } ?? nil
+        }
+        func storage<Element>(_ array: [Element]) -> UnsafeRawPointer? {
+            array.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+        }
+        let pairs: [(UnsafeRawPointer?, UnsafeRawPointer?, String)] = [
+            (storage(service.name), storage(compacted.name), "name"),
+            (storage(service.ports), storage(compacted.ports), "ports"),
+            (storage(service.ports[0].name!), storage(compacted.ports[0].name!), "port name"),
+            (storage(service.clusters), storage(compacted.clusters), "clusters"),
+            (storage(service.clusters[0].cluster), storage(compacted.clusters[0].cluster), "cluster name"),
+            (
+                storage(service.clusters[0].locality.region), storage(compacted.clusters[0].locality.region),
+                "region"
+            ),
+            (storage(service.clusters[0].addresses), storage(compacted.clusters[0].addresses), "addresses"),
+            (storage(service.clusters[0].endpoints), storage(compacted.clusters[0].endpoints), "endpoints"),
+            (
+                storage(service.clusters[0].endpoints[0].hostname),
+                storage(compacted.clusters[0].endpoints[0].hostname), "hostname"
+            ),
+            (
+                storage(service.clusters[0].endpoints[0].addresses),
+                storage(compacted.clusters[0].endpoints[0].addresses), "endpoint addresses"
+            ),
+        ]
+        for (before, after, part) in pairs {
+            XCTAssertNotNil(before, part)
+            XCTAssertNotEqual(before, after, "\(part) has storage of its own")
+        }
+    }
 }
