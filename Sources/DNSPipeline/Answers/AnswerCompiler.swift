@@ -78,8 +78,9 @@ struct AnswerCompiler {
         // [clusterset.local]`, SVC.NS.global of one service is NS.svc.ZONE of others, and names stop belonging to
         // one service.
         let reuse = Self.namingTreesAreDisjoint(settings)
+        let bases = Self.namingTrees(settings)
         // One placement for each service under each naming tree, in that order: tree by tree, services in order.
-        let placementCount = registry.services.count * Self.namingTrees(settings).count
+        let placementCount = registry.services.count * bases.count
         let previous = reuse ? self.previous : nil
         let unsafeRoots = reuse ? Self.namesReferencedByZones(zones) : []
         // Copied services: their placement, value and old nodes.
@@ -98,7 +99,7 @@ struct AnswerCompiler {
         var placements: [Placement] = []
         placements.reserveCapacity(placementCount)
         var apart: [ApartService] = []
-        for base in Self.namingTrees(settings) {
+        for base in bases {
             // The previous snapshot's services under this tree, sorted as the registry's are: walked beside them.
             let old = previous?.fragments.entries(ofTree: base) ?? []
             var next = 0
@@ -108,10 +109,8 @@ struct AnswerCompiler {
                     placements.append(.store)
                     continue
                 }
-                while next < old.count && ServiceFragments.precedes(old[next].service, service.namespace, service.name)
-                {
-                    next += 1
-                }
+                let id = ServiceID(service)
+                while next < old.count && ServiceID(old[next].service) < id { next += 1 }
                 if next < old.count, old[next].service == service {
                     placements.append(.copied(root: root, nodes: old[next].nodes))
                 } else if compilesServicesApart {
@@ -154,11 +153,10 @@ struct AnswerCompiler {
             merge($0, into: &apartNodes)
         }
 
-        var placement = placements.makeIterator()
         var placementIndex = 0
         func addService(_ service: Service, base: DNSName) {
             defer { placementIndex += 1 }
-            switch placement.next()! {
+            switch placements[placementIndex] {
             case .copied(let root, let nodes):
                 // Its ancestors still exist (NS.svc.ZONE as an empty non-terminal) as when it was compiled.
                 if !nodes.isEmpty, let parent = root.parent { touchParent(parent) }
@@ -188,7 +186,7 @@ struct AnswerCompiler {
         if let global = settings.globalZone {
             for service in registry.services { addService(service, base: global) }
         }
-        precondition(placement.next() == nil, "the walk met every placement")
+        precondition(placementIndex == placements.count, "the walk met every placement")
         // PTR names: one per address, its records from every service holding the address (deduplicated, in the
         // order seen, as the store would). A name whose records are as before is copied like a service's.
         var copiedReverse: [(name: DNSName, node: Int32)] = []
@@ -275,7 +273,6 @@ struct AnswerCompiler {
             service.vip == nil
                 && [true, false].contains { ClusterOrdering.failsOpen(RegistryRecords.candidates(service, ipv4: $0)) }
         }.map { "\($0.namespace)/\($0.name)" }
-        let bases = Self.namingTrees(settings)
         let namesTooLong = registry.services.flatMap {
             RegistryRecords.namesTooLong($0, bases: bases, settings: settings)
         }
@@ -290,9 +287,9 @@ struct AnswerCompiler {
             zoneSlots: zoneSlots,
             failingOpen: failingOpen, registryVersion: registry.version, settings: settings,
             fragments: ServiceFragments(
-                bases: reuse ? Self.namingTrees(settings) : [],
+                bases: reuse ? bases : [],
                 trees: reuse
-                    ? (0..<Self.namingTrees(settings).count).map { tree in
+                    ? bases.indices.map { tree in
                         compiledFragments[(tree * registry.services.count)..<((tree + 1) * registry.services.count)]
                             .compactMap { $0 }
                     } : []),

@@ -114,7 +114,7 @@ extension AnswerSnapshot {
         }
         for service in changes.old {
             for tree in bases {
-                let fragment = base.fragments.entry(ofTree: tree, namespace: service.namespace, name: service.name)
+                let fragment = base.fragments.entry(ofTree: tree, ServiceID(service))
                 for node in fragment?.nodes ?? 0..<0 {
                     if let key = base.name(ofNode: Int(node)) { goneIfAbsent(key) }
                 }

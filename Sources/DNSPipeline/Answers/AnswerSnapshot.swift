@@ -194,7 +194,7 @@ public final class AnswerSnapshot: Sendable {
 /// snapshot copies instead of compiling again when the service is unchanged: whether it is, is an equality check
 /// of the value kept, cheap when it did not change (copies of one `Service` share its box and compare by identity).
 ///
-/// Kept per tree in the registry's order (sorted by namespace, then name), so the next build walks them beside its
+/// Kept per tree in the registry's order (`ServiceID`'s), so the next build walks them beside its
 /// own sorted services and an overlay finds one by binary search. A dictionary keyed by names was 29 MB at
 /// 100,000 services (its buckets at a quarter empty past a power of two); these arrays are 16 octets an entry.
 struct ServiceFragments: Sendable {
@@ -219,23 +219,17 @@ struct ServiceFragments: Sendable {
         return trees[tree]
     }
 
-    /// The entry of service `namespace`/`name` under naming tree `base`, if it was compiled apart or copied.
-    func entry(ofTree base: DNSName, namespace: String, name: String) -> CompiledFragment? {
+    /// The entry of service `id` under naming tree `base`, if it was compiled apart or copied.
+    func entry(ofTree base: DNSName, _ id: ServiceID) -> CompiledFragment? {
         let entries = entries(ofTree: base)
         var low = 0
         var high = entries.count
         while low < high {
             let middle = (low + high) / 2
-            if Self.precedes(entries[middle].service, namespace, name) { low = middle + 1 } else { high = middle }
+            if ServiceID(entries[middle].service) < id { low = middle + 1 } else { high = middle }
         }
-        guard low < entries.count, entries[low].service.namespace == namespace, entries[low].service.name == name
-        else { return nil }
+        guard low < entries.count, ServiceID(entries[low].service) == id else { return nil }
         return entries[low]
-    }
-
-    /// The registry's order (`RegistrySnapshot.services`).
-    static func precedes(_ service: Service, _ namespace: String, _ name: String) -> Bool {
-        (service.namespace, service.name) < (namespace, name)
     }
 }
 

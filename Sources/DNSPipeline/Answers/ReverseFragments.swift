@@ -9,9 +9,10 @@ import DNSWire
 struct ReverseFragments: Sendable {
     /// The nodes, as runs: the names compiled apart are one run, those copied from a previous snapshot another.
     private var runs: [Range<Int32>] = []
-    private(set) var count = 0
 
     init() {}
+
+    var count: Int { runs.reduce(0) { $0 + $1.count } }
 
     /// Bytes of the runs.
     var byteCount: Int { runs.capacity * MemoryLayout<Range<Int32>>.stride }
@@ -23,7 +24,6 @@ struct ReverseFragments: Sendable {
         } else {
             runs.append(node..<(node + 1))
         }
-        count += 1
     }
 
     func contains(_ node: Int32) -> Bool {

@@ -44,7 +44,9 @@ struct LocalityResolver: Sendable {
                 index = localities.count
                 localities.append(client.locality)
             }
-            let (high, low) = Self.words(client.network.address.bytes)
+            // Two words, IPv4 in the top 32 bits of the first, so one mask shape serves both families.
+            let address = client.network.address
+            let (high, low) = address.isIPv4 ? (address.words.low << 32, 0) : address.words
             let (maskHigh, maskLow) = Self.mask(
                 prefixLength: client.network.prefixLength, isIPv4: client.network.address.isIPv4)
             entries.append(
@@ -126,17 +128,6 @@ struct LocalityResolver: Sendable {
     func matchingClient(_ subnet: ClientSubnet) -> Int? {
         firstMatch(
             isIPv4: subnet.isIPv4, high: subnet.high, low: subnet.low, maxPrefix: subnet.sourcePrefixLength)?.client
-    }
-
-    /// An address as two words, IPv4 in the top 32 bits of the first so one mask shape serves both families.
-    static func words(_ bytes: [UInt8]) -> (UInt64, UInt64) {
-        if bytes.count == 4 {
-            return (bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) } << 32, 0)
-        }
-        return (
-            bytes[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) },
-            bytes[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        )
     }
 
     static func mask(prefixLength: Int, isIPv4: Bool) -> (UInt64, UInt64) {

@@ -54,7 +54,7 @@ enum ServiceMerger {
             service.clusters.sort { $0.locality.cluster < $1.locality.cluster }
             return service.compacted()
         }
-        .sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
+        .sorted { ServiceID($0) < ServiceID($1) }
     }
 
     private static func add(_ entry: ExportEntry, to accumulator: inout Accumulator) throws(RegistryError) {
