@@ -238,7 +238,6 @@ final class IncrementalBuildTests: XCTestCase {
         XCTAssertGreaterThan(compared.overlaidServices, 1, "compared, the change is found")
     }
 
-    /// Where an overlay could not be exact, or would cost as much as a full build, there is none.
     /// `previous` built under other naming trees (one service zone fewer) copies nothing of a tree it did not
     /// have: each tree's services are found by the tree's name, not its place in the list.
     func testAPreviousSnapshotOfOtherNamingTreesLendsNoNodesOfAnother() throws {
@@ -251,6 +250,7 @@ final class IncrementalBuildTests: XCTestCase {
         try assertSameAnswers(copied, scratch, names: names([baseServices]))
     }
 
+    /// Where an overlay could not be exact, or would cost as much as a full build, there is none.
     func testNoOverlayWhereItCouldNotBeExact() throws {
         let services = PipelineFixture.services.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
         let registry = PipelineFixture.registry(services, version: 1)

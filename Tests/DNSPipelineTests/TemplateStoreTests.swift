@@ -42,7 +42,6 @@ final class TemplateStoreTests: XCTestCase {
         XCTAssertGreaterThan(copied.reusedNames, 0, "the second build copies nodes")
         for snapshot in [full, copied] {
             var shared = 0
-            var distinct = Set<[UInt8]>()
             var perNode: [Set<Int32>] = []
             for node in snapshot.nodes {
                 var indices = Set<Int32>()
@@ -72,7 +71,6 @@ final class TemplateStoreTests: XCTestCase {
                 let contents = indices.map { bytes(snapshot, $0) }
                 XCTAssertLessThanOrEqual(contents.count, 64)
                 XCTAssertEqual(Set(contents).count, contents.count, "a node's templates are distinct")
-                distinct.formUnion(contents)
                 perNode.append(indices)
             }
             XCTAssertGreaterThan(shared, 10, "names answer ANY with their one RRset's template")
