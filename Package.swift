@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
@@ -41,7 +42,8 @@ let package = Package(
         // TCP and HTTP health checks over plain non-blocking sockets, and their fall/rise damping: the server's
         // reachability probes and the publisher's local checks.
         .target(name: "HealthCheck", dependencies: ["ServiceRegistry"]),
-        // The etcd v3 registry source and publisher, over etcd's JSON gateway (why: EtcdClient.swift).
+        // The etcd v3 registry source and publisher, over etcd's JSON gateway and, for listings, gRPC (why:
+        // EtcdClient.swift).
         .target(
             name: "RegistryEtcd",
             dependencies: [
@@ -52,6 +54,10 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -135,6 +141,8 @@ let package = Package(
                 "ServiceRegistry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
             ]
         ),
         .testTarget(name: "HealthCheckTests", dependencies: ["HealthCheck", "ServiceRegistry"]),

@@ -7,12 +7,18 @@ import NIOHTTP1
 import NIOSSL
 import Synchronization
 
-/// A small etcd v3 client over etcd's JSON gateway (`POST /v3/...` on the client port).
+/// A small etcd v3 client over etcd's JSON gateway (`POST /v3/...` on the client port), and over gRPC for the
+/// one call whose size grows with the registry: a listing's pages (`list`).
 ///
-/// Why the gateway and not gRPC: every etcd v3 server has it on the same port, it needs no generated protobuf
-/// code or HTTP/2 stack (grpc-swift plus protoc would double the build of this package), and an operator can
-/// replay any call with curl. What scdns needs — range, put, delete, one transaction, leases, compaction and a
-/// watch stream — all map to single POSTs; a watch is one long response of newline-separated JSON messages.
+/// Why the gateway: every etcd v3 server has it on the same port, it needs no generated protobuf code or gRPC
+/// library (grpc-swift plus protoc would double the build of this package), and an operator can replay any call
+/// with curl. What scdns needs — range, put, delete, one transaction, leases, compaction and a watch stream — all
+/// map to single POSTs; a watch is one long response of newline-separated JSON messages.
+///
+/// Why gRPC for a listing: the gateway turns each answer into JSON, which costs etcd 7.6 times the CPU of the
+/// answer itself (300,000 exports: 6.8 s against 0.9 s, BENCHMARKS.md), on a member every instance lists from
+/// when it starts. A Range is one unary call, so it needs HTTP/2 (swift-nio-http2, already under
+/// AsyncHTTPClient) and the two messages' protobuf encoding by hand (`RangeProtobuf`), not a gRPC library.
 ///
 /// Several endpoints: each call starts at the endpoint that last worked and moves to the next on a connection
 /// failure or an "unavailable" answer, so one dead member of a cluster costs one failed connect, not an outage.
@@ -31,6 +37,10 @@ public final class EtcdClient: Sendable {
     private let credentials: EtcdCredentials?
     /// The token of the last authentication, while etcd takes it.
     private let token = Mutex<String?>(nil)
+    /// For gRPC to https endpoints: `tls` offering `h2` by ALPN.
+    private let grpcTLS: NIOSSLContext?
+    /// One HTTP/2 connection per endpoint, made at its first gRPC call and kept while it stays open.
+    private let grpcConnections = Mutex<[EtcdEndpoint: EtcdGRPCConnection]>([:])
 
     /// `maximumResponseBytes` bounds what one response may make us buffer (tests lower it to exercise the
     /// listing's halving against a real etcd). Every file `security` names is read here: a missing or
@@ -50,12 +60,26 @@ public final class EtcdClient: Sendable {
         self.maximumResponseBytes = maximumResponseBytes
         self.logger = logger
         tls = parsed.contains(where: \.isTLS) ? try security.tlsConfiguration() : nil
+        if var grpc = tls {
+            grpc.applicationProtocols = ["h2"]
+            do {
+                grpcTLS = try NIOSSLContext(configuration: grpc)
+            } catch {
+                throw .badSetting("cannot use the TLS settings: \(error)")
+            }
+        } else {
+            grpcTLS = nil
+        }
         credentials = try security.credentials()
         if let credentials, let plain = parsed.first(where: { !$0.isTLS }) {
             logger.warning(
                 "etcd authentication over http: the password and token travel in clear; use https endpoints",
                 metadata: ["endpoint": "\(plain)", "user": "\(credentials.user)"])
         }
+    }
+
+    deinit {
+        for connection in grpcConnections.withLock({ $0.values }) { connection.close() }
     }
 
     /// One HTTP client for the process, as AHC advises: its connections are pooled per endpoint and shared by
@@ -89,6 +113,66 @@ public final class EtcdClient: Sendable {
                 try decode(Response.self, from: try await post(endpoint, path, body: body, token: token))
             }
         }
+    }
+
+    /// A unary gRPC call of `path` (`/etcdserverpb.KV/Range`) with `message` (protobuf), through the same
+    /// authentication and failover as `call`; returns the answer's message.
+    func grpcCall(_ path: String, _ message: [UInt8]) async throws(EtcdError) -> ByteBuffer {
+        try await authenticated { token throws(EtcdError) in
+            try await withFailover { endpoint throws in
+                try await unary(endpoint, path, message, token: token)
+            }
+        }
+    }
+
+    /// One gRPC call on `endpoint`, bounded by `callTimeout` from start to end. A kept connection that the
+    /// member closed meanwhile (it restarted, or dropped it idle) is replaced once before the endpoint counts as
+    /// failed.
+    private func unary(
+        _ endpoint: EtcdEndpoint, _ path: String, _ message: [UInt8], token: String?
+    ) async throws -> ByteBuffer {
+        let maximumBytes = maximumResponseBytes
+        return try await withDeadline(callTimeout) {
+            var retried = false
+            while true {
+                let (connection, fresh) = try await self.grpcConnection(to: endpoint)
+                do {
+                    return try await connection.unary(
+                        path: path, message: message, token: token, maximumBytes: maximumBytes)
+                } catch let status as EtcdGRPCConnection.Status {
+                    throw Self.etcdError(code: status.code, message: status.message)
+                } catch let error as EtcdError {
+                    throw error
+                } catch {
+                    self.grpcConnections.withLock { if $0[endpoint] === connection { $0[endpoint] = nil } }
+                    connection.close()
+                    if fresh || retried { throw EtcdError.unreachable("\(endpoint): \(Self.describe(error))") }
+                    retried = true
+                }
+            }
+        }
+    }
+
+    /// The kept connection to `endpoint` while it is open, or a new one (then `fresh`).
+    private func grpcConnection(to endpoint: EtcdEndpoint) async throws -> (EtcdGRPCConnection, fresh: Bool) {
+        if let kept = grpcConnections.withLock({ $0[endpoint] }), kept.isActive { return (kept, false) }
+        let made: EtcdGRPCConnection
+        do {
+            made = try await EtcdGRPCConnection.connect(
+                to: endpoint, tls: endpoint.isTLS ? grpcTLS : nil, connectTimeout: .seconds(1))
+        } catch let error as EtcdError {
+            throw error
+        } catch {
+            throw EtcdError.unreachable("\(endpoint): \(Self.describe(error))")
+        }
+        // Two calls may connect at once: the first kept wins, the other is closed.
+        let kept = grpcConnections.withLock { connections in
+            if let other = connections[endpoint], other.isActive { return other }
+            connections[endpoint] = made
+            return made
+        }
+        if kept !== made { made.close() }
+        return (kept, true)
     }
 
     // MARK: - Authentication
@@ -243,7 +327,11 @@ public final class EtcdClient: Sendable {
         guard let error = try? JSONDecoder().decode(GatewayError.self, from: body), let code = error.code else {
             return .malformed("HTTP \(status.code): \(String(decoding: body.prefix(200), as: UTF8.self))")
         }
-        let message = error.message ?? error.error ?? ""
+        return etcdError(code: code, message: error.message ?? error.error ?? "")
+    }
+
+    /// A gRPC status from etcd, through the gateway or not, as the error callers act on.
+    static func etcdError(code: Int, message: String) -> EtcdError {
         if code == EtcdError.outOfRange && message.contains("compacted") {
             return .compacted(compactRevision: 0)
         }
