@@ -100,7 +100,9 @@ public enum RegistryDecoder {
     /// stores it under `/scdns/v1/clusters/CLUSTER/services/NS/NAME` (DESIGN.md section 2). `file` names the origin in
     /// errors, e.g. the etcd key. The result has exactly one cluster.
     public static func decodeExport(_ text: String, file: String) throws(RegistryError) -> Service {
-        try decodeExport(YAMLField.parse(text, file: file), file: file)
+        // What a publisher writes is read straight into its service; anything else, and every error, here.
+        if let service = FlatExportReader.read(text) { return service }
+        return try decodeExport(YAMLField.parse(text, file: file), file: file)
     }
 
     /// `decodeExport` of a document already parsed (by either reader: `JSONNodeReaderTests` compares them).

@@ -174,7 +174,7 @@ extension YAMLField {
         }
         // `::ffff:10.0.0.1` is 10.0.0.1 to every socket: as a second spelling it slipped past the duplicate check,
         // and as an AAAA record it reaches nobody.
-        if !address.isIPv4, address.words.high == 0, address.words.low >> 32 == 0xFFFF {
+        if address.isIPv4Mapped {
             let v4 = address.bytes[12...].map(String.init).joined(separator: ".")
             throw error("'\(text)' is an IPv4-mapped IPv6 address: write \(v4)")
         }

@@ -23,6 +23,8 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible, Comparable
     /// The address as two big-endian words (IPv4 in the low 32 bits of `low`): what DNS records and client
     /// addresses are made of, with no array in between.
     public var words: (high: UInt64, low: UInt64) { (high, low) }
+    /// `::ffff:a.b.c.d`, an IPv4 address written as IPv6: the registry refuses it (`YAMLField.ipAddress`).
+    public var isIPv4Mapped: Bool { !isIPv4 && high == 0 && low >> 32 == 0xFFFF }
 
     /// The last octet, which sets apart most addresses of one network.
     public var lastOctet: UInt8 { UInt8(truncatingIfNeeded: low) }

@@ -39,6 +39,20 @@ enum DNSLabel {
         return nil
     }
 
+    /// Whether `text` may be a cluster's `region` or `zone` (`YAMLField.topologyValue`).
+    static func isTopologyValue(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        func isAlphanumeric(_ byte: UInt8) -> Bool {
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+        }
+        return bytes.isEmpty
+            || (bytes.count <= 63 && isAlphanumeric(bytes[0]) && isAlphanumeric(bytes[bytes.count - 1])
+                && bytes.allSatisfy {
+                    isAlphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".")
+                })
+    }
+
     private static func isLowerAlphanumeric(_ byte: UInt8) -> Bool {
         (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
     }
@@ -50,18 +64,7 @@ extension YAMLField {
     /// with a letter or digit. It is compared, logged and shown on /explain, so free text has no place in it.
     func topologyValue() throws(RegistryError) -> String {
         let text = try string()
-        let bytes = Array(text.utf8)
-        func isAlphanumeric(_ byte: UInt8) -> Bool {
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20)
-                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
-        }
-        let valid =
-            bytes.isEmpty
-            || (bytes.count <= 63 && isAlphanumeric(bytes[0]) && isAlphanumeric(bytes[bytes.count - 1])
-                && bytes.allSatisfy {
-                    isAlphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".")
-                })
-        guard valid else {
+        guard DNSLabel.isTopologyValue(text) else {
             throw error(
                 "'\(text)' is not a label value of at most 63 characters (letters, digits, '-', '_', '.', "
                     + "starting and ending with a letter or digit), as Kubernetes topology labels are")
