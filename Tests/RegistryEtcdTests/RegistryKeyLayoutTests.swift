@@ -26,6 +26,7 @@ final class RegistryKeyLayoutTests: XCTestCase {
         for key in [
             "/scdns/v1/clusters/c1/services/app", "/scdns/v1/clusters/c1/services/app/db/extra",
             "/scdns/v1/clusters/c1/services//db", "/scdns/v1/clusters/c1/services/app/",
+            "/scdns/v1/clusters/c1/services/app/db/x/y/z", "/scdns/v1/clusters/c1/services/",
         ] {
             XCTAssertNil(layout.parse(key), key)
             XCTAssertEqual(layout.classify(key), .malformedExport(cluster: "c1"), key)
@@ -34,7 +35,8 @@ final class RegistryKeyLayoutTests: XCTestCase {
         for key in [
             "/scdns/v1/services/app/db/c1", "/scdns/v1/config/x/y/z", "/scdns/v2/clusters/c1/services/app/db",
             "/scdns/v1/clusters/c1", "/scdns/v1/clusters//services/app/db", "/scdns/v1/clusters/c1/instances/x",
-            "/scdns/v1/clusters/c1/publisher",
+            "/scdns/v1/clusters/c1/publisher", "/scdns/v1/clusters/c1/publisher/x", "/scdns/v1/clusters/c1/",
+            "/scdns/v1/clusters", "/scdns/v1/clusters/c1/servicesx/app/db",
         ] {
             XCTAssertNil(layout.parse(key), key)
             XCTAssertTrue([.other, .claim(cluster: "c1")].contains(layout.classify(key)), key)
@@ -51,6 +53,9 @@ final class RegistryKeyLayoutTests: XCTestCase {
         XCTAssertEqual(try EtcdEndpoint("http://127.0.0.1:2379/").base, "http://127.0.0.1:2379")
         XCTAssertEqual(try EtcdEndpoint("http://[::1]:2379").base, "http://[::1]:2379")
         XCTAssertTrue(try EtcdEndpoint("https://etcd-0.etcd:2379").isTLS)
+        // Where a gRPC connection goes.
+        XCTAssertTrue(try EtcdEndpoint("http://[::1]:2379").hostAndPort == ("::1", 2379))
+        XCTAssertTrue(try EtcdEndpoint("https://etcd-0.etcd:2380/").hostAndPort == ("etcd-0.etcd", 2380))
         for text in ["ftp://127.0.0.1:2379", "127.0.0.1:2379", "http://127.0.0.1", "http://h:0", "http://h:1/v3"] {
             XCTAssertThrowsError(try EtcdEndpoint(text), text)
         }
