@@ -132,11 +132,8 @@ enum FlatExportReader {
         /// A quoted key, one of the export's.
         mutating func key() -> Key? {
             guard let range = quoted() else { return nil }
-            let key = UnsafeBufferPointer(rebasing: bytes[range])
-            func `is`(_ word: StaticString) -> Bool {
-                word.withUTF8Buffer { $0.elementsEqual(key) }
-            }
-            switch key.count {
+            func `is`(_ word: StaticString) -> Bool { matches(range, word) }
+            switch range.count {
             case 3: return `is`("vip") ? .vip : nil
             case 4: return `is`("name") ? .name : `is`("type") ? .type : `is`("zone") ? .zone : nil
             case 5: return `is`("ports") ? .ports : nil
@@ -145,6 +142,14 @@ enum FlatExportReader {
             case 9: return `is`("namespace") ? .namespace : `is`("addresses") ? .addresses : nil
             default: return nil
             }
+        }
+
+        /// Whether the octets in `range` are `word`'s.
+        func matches(_ range: Range<Int>, _ word: StaticString) -> Bool {
+            guard word.utf8CodeUnitCount == range.count else { return false }
+            let letters = word.utf8Start
+            for offset in 0..<range.count where bytes[range.lowerBound + offset] != letters[offset] { return false }
+            return true
         }
 
         /// The octets between a pair of quotes, the opening one at `position`: printable ASCII and no escape.
@@ -256,18 +261,18 @@ enum FlatExportReader {
             repeat {
                 skipSpace()
                 guard let range = quoted(), take(UInt8(ascii: ":")) else { return nil }
-                let key = String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+                let key = matches(range, "name") ? 1 : matches(range, "port") ? 2 : matches(range, "protocol") ? 4 : 0
                 skipSpace()
                 switch key {
-                case "name" where seen & 1 == 0:
+                case 1 where seen & 1 == 0:
                     guard let text = string(), DNSLabel.portNameProblem(with: text) == nil else { return nil }
                     name = text
                     seen |= 1
-                case "port" where seen & 2 == 0:
+                case 2 where seen & 2 == 0:
                     guard let value = self.number(), let exact = UInt16(exactly: value), exact >= 1 else { return nil }
                     number = exact
                     seen |= 2
-                case "protocol" where seen & 4 == 0:
+                case 4 where seen & 4 == 0:
                     guard let text = string(), let value = PortProtocol(rawValue: text) else { return nil }
                     portProtocol = value
                     seen |= 4

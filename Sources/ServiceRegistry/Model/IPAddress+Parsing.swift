@@ -1,15 +1,20 @@
 extension IPAddress {
     /// Exactly four decimal octets, each 0...255 with no leading zero and no sign.
     static func parseIPv4(_ text: ArraySlice<UInt8>) -> [UInt8]? {
+        parseIPv4Value(text).map { value in (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * $0)) } }
+    }
+
+    /// `parseIPv4`'s address as one number, the first octet highest.
+    static func parseIPv4Value(_ text: some Sequence<UInt8>) -> UInt32? {
         // One pass, no array of parts: a registry of 100,000 services parses 300,000 of these at start.
-        var octets: [UInt8] = [0, 0, 0, 0]
+        var address: UInt32 = 0
         var count = 0
-        var value = 0
+        var value: UInt32 = 0
         var digits = 0
         for byte in text {
             if byte == UInt8(ascii: ".") {
                 guard digits > 0, value <= 255, count < 3 else { return nil }
-                octets[count] = UInt8(value)
+                address = address << 8 | value
                 count += 1
                 value = 0
                 digits = 0
@@ -18,12 +23,11 @@ extension IPAddress {
             guard byte &- UInt8(ascii: "0") < 10, digits < 3 else { return nil }
             // "010" is octal to inet_aton and decimal to most other parsers: refuse rather than guess.
             if digits == 1 && value == 0 { return nil }
-            value = value * 10 + Int(byte &- UInt8(ascii: "0"))
+            value = value * 10 + UInt32(byte &- UInt8(ascii: "0"))
             digits += 1
         }
         guard digits > 0, value <= 255, count == 3 else { return nil }
-        octets[3] = UInt8(value)
-        return octets
+        return address << 8 | value
     }
 
     /// Eight 16-bit hex groups, at most one "::" standing for one or more zero groups (RFC 4291 2.2), and an

@@ -29,6 +29,11 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible, Comparable
     /// The last octet, which sets apart most addresses of one network.
     public var lastOctet: UInt8 { UInt8(truncatingIfNeeded: low) }
 
+    /// The IPv4 address whose octets `value` holds, the first highest.
+    init(ipv4 value: UInt32) {
+        (high, low, isIPv4) = (0, UInt64(value), true)
+    }
+
     /// `nil` unless `bytes` holds exactly 4 or 16 bytes.
     public init?(bytes: [UInt8]) {
         func number(_ octets: ArraySlice<UInt8>) -> UInt64 { octets.reduce(0) { $0 << 8 | UInt64($1) } }
@@ -45,6 +50,11 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible, Comparable
     /// rejected, since inet_aton would read it as octal and other tools as decimal; zone ids ("%eth0"),
     /// surrounding blanks, brackets and prefix lengths are rejected too.
     public init?(_ text: String) {
+        // A dotted quad, most of what a registry holds, straight from the text; the rest through an array.
+        if let value = IPAddress.parseIPv4Value(text.utf8) {
+            self.init(ipv4: value)
+            return
+        }
         let utf8 = Array(text.utf8)
         guard let bytes = IPAddress.parseIPv4(utf8[...]) ?? IPAddress.parseIPv6(utf8) else { return nil }
         self.init(bytes: bytes)
