@@ -319,7 +319,7 @@ public final class EtcdClient: Sendable {
         return text
     }
 
-    /// A range of 10,000 exports is about 4 MB; this bounds what a confused peer can make us buffer (default
+    /// A page of 25,000 exports is about 6 MB; this bounds what a confused peer can make us buffer (default
     /// 256 MiB).
     let maximumResponseBytes: Int
 

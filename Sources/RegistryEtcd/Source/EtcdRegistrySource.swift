@@ -444,7 +444,7 @@ final class ListingReader: Sendable {
         self.threads = threads
     }
 
-    /// Keys a run holds: a page of 10,000 is read by a few threads at once.
+    /// Keys a run holds: a page of 25,000 is read by a few threads at once.
     static let runLength = 2_500
 
     func add(_ page: [KeyValue]) {
