@@ -21,14 +21,38 @@ struct EtcdRegistryState {
         var description: String { error.description }
     }
 
-    /// One valid export etcd holds.
+    /// One valid export etcd holds, kept for the next merge of its service.
+    ///
+    /// Kept in parts that the service's other exports and its merged value can share: 300,000 exports each
+    /// kept whole (its key, a `Service` with arrays of its own, a dictionary slot) were 650 octets apiece,
+    /// 190 MB at 100,000 services, more than the merged registry (BENCHMARKS.md).
     struct Held: Equatable {
-        /// The etcd key, for errors.
-        var key: String
-        var service: Service
+        /// The service's own fields as this export gives them, with no cluster: the same value as each other
+        /// export of the service that agrees, and so one copy among them (`resolve`).
+        var head: Service
+        /// This cluster's part, the merged service's own entry once the export is taken.
+        var cluster: ClusterExport
         /// The revision its key was created at: the older export decides a disagreement.
         var createRevision: Int64
         var modRevision: Int64
+
+        init(service: Service, createRevision: Int64, modRevision: Int64) {
+            var head = service
+            cluster = head.clusters[0]
+            head.clusters = []
+            self.head = head
+            self.createRevision = createRevision
+            self.modRevision = modRevision
+        }
+
+        /// The export as decoded, for merging.
+        var service: Service {
+            var service = head
+            service.clusters = [cluster]
+            return service
+        }
+
+        var clusterName: String { cluster.cluster }
     }
 
     /// The largest value read: an export is a few hundred octets, a Headless one with a thousand endpoints ~50 KiB;
@@ -36,8 +60,9 @@ struct EtcdRegistryState {
     static let maxValueBytes = 256 * 1024
 
     let layout: RegistryKeyLayout
-    /// The valid exports, by service then cluster.
-    private(set) var held: [ServiceID: [String: Held]] = [:]
+    /// The valid exports, by service; a cluster once in each service's list (a handful: an array, not a
+    /// dictionary, which cost 100 octets an export).
+    private(set) var held: [ServiceID: [Held]] = [:]
     /// The exports left out for disagreeing with older ones, by service then cluster, with the mod revision of the
     /// value left out: each is reported once, not again every time its service changes.
     private var conflicting: [ServiceID: [String: Int64]] = [:]
@@ -110,7 +135,7 @@ struct EtcdRegistryState {
                 newest = max(newest, modRevision)
                 switch result {
                 case .success(let (exportKey, held)):
-                    self.held[exportKey.service, default: [:]][exportKey.cluster] = held
+                    hold(held, as: exportKey)
                 case .failure(let rejection):
                     rejections.append(rejection)
                 }
@@ -180,18 +205,18 @@ struct EtcdRegistryState {
             let exportKey: ExportKey? = if case .export(let exportKey) = kind { exportKey } else { nil }
             if event.isDelete {
                 guard let exportKey else { continue }
-                held[exportKey.service]?[exportKey.cluster] = nil
+                hold(nil, as: exportKey)
                 touched.insert(exportKey.service)
                 continue
             }
             switch Self.decode(event.kv, key: key, kind: kind, layout: layout) {
             case .success(let (exportKey, held)):
-                self.held[exportKey.service, default: [:]][exportKey.cluster] = held
+                hold(held, as: exportKey)
                 touched.insert(exportKey.service)
             case .failure(let rejection):
                 rejections.append(rejection)
                 if let exportKey {
-                    held[exportKey.service]?[exportKey.cluster] = nil
+                    hold(nil, as: exportKey)
                     touched.insert(exportKey.service)
                 }
             }
@@ -202,6 +227,14 @@ struct EtcdRegistryState {
         return Applied(
             changed: changed || revision != revisionBefore || beacons != beaconsBefore, rejections: rejections,
             touched: touched)
+    }
+
+    /// Keeps `held` as the export of `key`, replacing the one before, or forgets that export (nil).
+    private mutating func hold(_ held: Held?, as key: ExportKey) {
+        var exports = self.held.removeValue(forKey: key.service) ?? []
+        exports.removeAll { $0.clusterName == key.cluster }
+        if let held { exports.append(held) }
+        if !exports.isEmpty { self.held[key.service] = exports }
     }
 
     /// Takes a cluster's beacons from its claim's value (nil: the claim is gone).
@@ -219,32 +252,54 @@ struct EtcdRegistryState {
             conflicting[id] = nil
             return []
         }
-        let ordered = exports.sorted { ($0.value.createRevision, $0.key) < ($1.value.createRevision, $1.key) }
-        let entries = ordered.map { _, held in (origin: "etcd:" + held.key, service: held.service) }
+        let ordered = exports.sorted { ($0.createRevision, $0.clusterName) < ($1.createRevision, $1.clusterName) }
+        func key(_ held: Held) -> String {
+            layout.key(namespace: id.namespace, name: id.name, cluster: held.clusterName)
+        }
+        let entries = ordered.map { held in (origin: "etcd:" + key(held), service: held.service) }
         // Usually the exports agree and one merge does.
         if let service = try? RegistryDecoder.merge(entries).first {
             merged[id] = service
             conflicting[id] = nil
+            share(id, with: service)
             return []
         }
         var taken: [(origin: String, service: Service)] = []
         var service: Service? = nil
         var left: [String: Int64] = [:]
         var rejections: [Rejection] = []
-        for ((cluster, held), entry) in zip(ordered, entries) {
+        for (held, entry) in zip(ordered, entries) {
             do {
                 service = try RegistryDecoder.merge(taken + [entry]).first
                 taken.append(entry)
             } catch {
-                left[cluster] = held.modRevision
-                if conflicting[id]?[cluster] != held.modRevision {
-                    rejections.append(Rejection(key: held.key, error: error))
+                left[held.clusterName] = held.modRevision
+                if conflicting[id]?[held.clusterName] != held.modRevision {
+                    rejections.append(Rejection(key: key(held), error: error))
                 }
             }
         }
         merged[id] = service
         conflicting[id] = left
+        if let service { share(id, with: service) }
         return rejections
+    }
+
+    /// Makes the service's held exports share storage with its merged value and with each other, where they
+    /// are equal: a cluster's part becomes the merged service's entry for that cluster, and exports that agree
+    /// on the service's own fields keep one head.
+    private mutating func share(_ id: ServiceID, with service: Service) {
+        guard var exports = held.removeValue(forKey: id) else { return }
+        for index in exports.indices {
+            let name = exports[index].clusterName
+            if let entry = service.clusters.first(where: { $0.cluster == name }), entry == exports[index].cluster {
+                exports[index].cluster = entry
+            }
+            if let first = exports.first, index > 0, first.head == exports[index].head {
+                exports[index].head = first.head
+            }
+        }
+        held[id] = exports
     }
 
     /// Brings `services` in line with `merged` for the touched services: a binary search each when few changed,
@@ -326,9 +381,7 @@ struct EtcdRegistryState {
         return .success(
             (
                 exportKey,
-                Held(
-                    key: key, service: service, createRevision: keyValue.createRevision,
-                    modRevision: keyValue.modRevision)
+                Held(service: service, createRevision: keyValue.createRevision, modRevision: keyValue.modRevision)
             ))
     }
 }
