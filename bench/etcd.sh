@@ -18,7 +18,9 @@
 #     changed), percentiles over ETCD_BENCH_UPDATES;
 #   - load: from starting `scdns serve --etcd` to its 'listening' line (etcd listed in pages, every value
 #     decoded and validated, answers compiled), the 'etcd registry listed ... took=' and 'answers compiled'
-#     lines of its log, and VmRSS / VmHWM from /proc once it listens.
+#     lines of its log, and VmRSS / VmHWM from /proc once it listens; once with the default service zones
+#     (supercluster.local and clusterset.local), once with supercluster.local alone, as make bench's scale row
+#     (bench/gen.py's scdns.yaml) measures a file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -74,8 +76,9 @@ start_etcd() {
 # Starts scdns against etcd and waits for 'listening'; sets scdns_pid and load_seconds.
 start_scdns() {
     local log=$1
+    shift
     local started=$EPOCHREALTIME
-    "$SCDNS" serve --listen "127.0.0.1:$DNS_PORT" --etcd "$ETCD_URL" >"$log" 2>&1 &
+    "$SCDNS" serve --listen "127.0.0.1:$DNS_PORT" --etcd "$ETCD_URL" "$@" >"$log" 2>&1 &
     scdns_pid=$!
     pids+=("$scdns_pid")
     for _ in $(seq 6000); do
@@ -178,6 +181,23 @@ scale_builds=$(grep -o 'build=[0-9.]*' "$WORK/scdns-scale.log" | cut -d= -f2 | s
     echo '```'
     echo
     echo "answer rebuilds: $scale_builds"
+    echo
+} >>"$OUT"
+kill "$scdns_pid"
+wait "$scdns_pid" 2>/dev/null || true
+
+echo "== load again, one service zone"
+printf 'zones: %s/zones\nserviceZones: [supercluster.local]\n' "$ROOT" >"$WORK/one-zone.yaml"
+start_scdns "$WORK/scdns-one-zone.log" --config "$WORK/one-zone.yaml"
+listed_line=$(grep -m1 'etcd registry listed' "$WORK/scdns-one-zone.log")
+compiled_line=$(grep -m1 'answers compiled' "$WORK/scdns-one-zone.log")
+{
+    echo "## Load $SCALE services x 3 clusters from etcd, serviceZones: [supercluster.local] (as make bench's scale row)"
+    echo
+    echo "- scdns start to listening: ${load_seconds} s"
+    echo "- VmRSS $(rss "$scdns_pid" VmRSS), VmHWM $(rss "$scdns_pid" VmHWM) once listening"
+    echo "- log: \`${listed_line#*scdns: }\`"
+    echo "- log: \`${compiled_line#*scdns: }\`"
     echo
 } >>"$OUT"
 cat "$OUT"

@@ -351,7 +351,8 @@ struct EtcdRegistryState {
     ) -> Result<
         (ExportKey, Held), Rejection
     > {
-        let origin = "etcd:" + key
+        // Made for errors only: a listing of valid exports makes none.
+        var origin: String { "etcd:" + key }
         func rejection(_ error: RegistryError) -> Result<(ExportKey, Held), Rejection> {
             .failure(Rejection(key: key, error: error))
         }

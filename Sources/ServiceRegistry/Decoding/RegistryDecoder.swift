@@ -99,9 +99,11 @@ public enum RegistryDecoder {
     /// Decodes one export in its flat form, the service's keys and one cluster's keys in one object, as etcd
     /// stores it under `/scdns/v1/clusters/CLUSTER/services/NS/NAME` (DESIGN.md section 2). `file` names the origin in
     /// errors, e.g. the etcd key. The result has exactly one cluster.
-    public static func decodeExport(_ text: String, file: String) throws(RegistryError) -> Service {
+    /// `file` is made only for the general path (a listing's 300,000 exports need none).
+    public static func decodeExport(_ text: String, file: @autoclosure () -> String) throws(RegistryError) -> Service {
         // What a publisher writes is read straight into its service; anything else, and every error, here.
         if let service = FlatExportReader.read(text) { return service }
+        let file = file()
         return try decodeExport(YAMLField.parse(text, file: file), file: file)
     }
 
