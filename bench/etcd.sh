@@ -19,8 +19,8 @@
 #   - load: from starting `scdns serve --etcd` to its 'listening' line (etcd listed in pages, every value
 #     decoded and validated, answers compiled), the 'etcd registry listed ... took=' and 'answers compiled'
 #     lines of its log, and VmRSS / VmHWM from /proc once it listens; once with the default service zones
-#     (supercluster.local and clusterset.local), once with supercluster.local alone, as make bench's scale row
-#     (bench/gen.py's scdns.yaml) measures a file.
+#     (supercluster.local and clusterset.local), and once more after the updates (one service more) with
+#     supercluster.local alone, as make bench's scale row (bench/gen.py's scdns.yaml) measures a file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -192,7 +192,7 @@ start_scdns "$WORK/scdns-one-zone.log" --config "$WORK/one-zone.yaml"
 listed_line=$(grep -m1 'etcd registry listed' "$WORK/scdns-one-zone.log")
 compiled_line=$(grep -m1 'answers compiled' "$WORK/scdns-one-zone.log")
 {
-    echo "## Load $SCALE services x 3 clusters from etcd, serviceZones: [supercluster.local] (as make bench's scale row)"
+    echo "## Load the same registry after those updates, serviceZones: [supercluster.local] (as make bench's scale row)"
     echo
     echo "- scdns start to listening: ${load_seconds} s"
     echo "- VmRSS $(rss "$scdns_pid" VmRSS), VmHWM $(rss "$scdns_pid" VmHWM) once listening"

@@ -140,6 +140,22 @@ final class EtcdRegistryStateTests: XCTestCase {
         XCTAssertEqual(state.services.first?.type, .headless)
     }
 
+    /// Exports created in one transaction share a revision; then the key decides, octet by octet, as every
+    /// instance before this one decided: "eu-west/..." sorts before "eu/..." ('-' is below '/'), though the
+    /// cluster name "eu" sorts before "eu-west".
+    func testExportsCreatedTogetherAreTakenInTheOrderOfTheirKeys() {
+        var state = EtcdRegistryState(layout: layout)
+        let headless = Self.headless.replacingOccurrences(of: #""cluster":"c2""#, with: #""cluster":"eu-west""#)
+        XCTAssertNotEqual(headless, Self.headless)
+        let rejections = state.reset(
+            to: [
+                keyValue("app/web/eu", export("web", cluster: "eu", "10.0.0.1"), revision: 4),
+                keyValue("app/web/eu-west", headless, revision: 4),
+            ], revision: 4)
+        XCTAssertEqual(rejections.map(\.key), [key("app/web/eu")])
+        XCTAssertEqual(state.services.first?.type, .headless)
+    }
+
     func testWatchEventsTouchOnlyTheirServiceAndDeletesRemoveIt() {
         var state = EtcdRegistryState(layout: layout)
         _ = state.reset(

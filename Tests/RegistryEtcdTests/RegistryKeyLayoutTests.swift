@@ -35,12 +35,46 @@ final class RegistryKeyLayoutTests: XCTestCase {
         for key in [
             "/scdns/v1/services/app/db/c1", "/scdns/v1/config/x/y/z", "/scdns/v2/clusters/c1/services/app/db",
             "/scdns/v1/clusters/c1", "/scdns/v1/clusters//services/app/db", "/scdns/v1/clusters/c1/instances/x",
-            "/scdns/v1/clusters/c1/publisher", "/scdns/v1/clusters/c1/publisher/x", "/scdns/v1/clusters/c1/",
-            "/scdns/v1/clusters", "/scdns/v1/clusters/c1/servicesx/app/db",
+            "/scdns/v1/clusters/c1/publisher/x", "/scdns/v1/clusters/c1/", "/scdns/v1/clusters",
+            "/scdns/v1/clusters/c1/servicesx/app/db", "/scdns/v1/clusters/c1/publisherx",
         ] {
             XCTAssertNil(layout.parse(key), key)
-            XCTAssertTrue([.other, .claim(cluster: "c1")].contains(layout.classify(key)), key)
+            XCTAssertEqual(layout.classify(key), .other, key)
         }
+        XCTAssertNil(layout.parse("/scdns/v1/clusters/c1/publisher"))
+    }
+
+    /// The classification by octets against the one by characters it replaced (`split` of the text), on random
+    /// keys of the characters keys are made of, slashes and empty parts often.
+    func testKeysAreClassifiedAsTheSplitOfTheirTextClassifiedThem() {
+        let layout = RegistryKeyLayout()
+        func byCharacters(_ key: String) -> RegistryKeyLayout.Kind {
+            guard key.hasPrefix(layout.clustersPrefix) else { return .other }
+            let parts = key.dropFirst(layout.clustersPrefix.count).split(
+                separator: "/", omittingEmptySubsequences: false)
+            guard parts.count >= 2, !parts[0].isEmpty else { return .other }
+            let cluster = String(parts[0])
+            if parts.count == 2, parts[1] == "publisher" { return .claim(cluster: cluster) }
+            guard parts[1] == "services", parts.count >= 3 else { return .other }
+            guard parts.count == 4, !parts[2].isEmpty, !parts[3].isEmpty else {
+                return .malformedExport(cluster: cluster)
+            }
+            return .export(ExportKey(namespace: String(parts[2]), name: String(parts[3]), cluster: cluster))
+        }
+        var random = EtcdRegistryStateTests.SeededGenerator(state: 15)
+        let parts = ["c1", "services", "services", "publisher", "app", "db", "", "x-y", "servicesx", "é"]
+        var kinds = Set<String>()
+        for _ in 0..<20_000 {
+            // Parts joined by slashes, the second one often "services", sometimes a slash more at the end.
+            var chosen = (0..<Int.random(in: 0...6, using: &random)).map { _ in parts.randomElement(using: &random)! }
+            if chosen.count > 1, Bool.random(using: &random) { chosen[1] = "services" }
+            let tail = chosen.joined(separator: "/") + (Int.random(in: 0..<8, using: &random) == 0 ? "/" : "")
+            let key = (Bool.random(using: &random) ? layout.clustersPrefix : "/scdns/v1/") + tail
+            let kind = layout.classify(key)
+            XCTAssertEqual(kind, byCharacters(key), key)
+            kinds.insert("\(kind)".prefix(while: { $0 != "(" }).description)
+        }
+        XCTAssertEqual(kinds, ["export", "malformedExport", "claim", "other"])
     }
 
     func testPrefixEndIsTheFirstKeyAfterThePrefix() {

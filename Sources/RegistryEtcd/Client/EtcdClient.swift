@@ -15,9 +15,9 @@ import Synchronization
 /// with curl. What scdns needs — range, put, delete, one transaction, leases, compaction and a watch stream — all
 /// map to single POSTs; a watch is one long response of newline-separated JSON messages.
 ///
-/// Why gRPC for a listing: the gateway turns each answer into JSON, which costs etcd 7.6 times the CPU of the
-/// answer itself (300,000 exports: 6.8 s against 0.9 s, BENCHMARKS.md), on a member every instance lists from
-/// when it starts. A Range is one unary call, so it needs HTTP/2 (swift-nio-http2, already under
+/// Why gRPC for a listing: the gateway turns each answer into JSON, and a listing through it costs etcd 7.6
+/// times the CPU of the same listing over gRPC (300,000 exports: 6.8 s against 0.9 s, BENCHMARKS.md), on a
+/// member every instance lists from when it starts. A Range is one unary call, so it needs HTTP/2 (swift-nio-http2, already under
 /// AsyncHTTPClient) and the two messages' protobuf encoding by hand (`RangeProtobuf`), not a gRPC library.
 ///
 /// Several endpoints: each call starts at the endpoint that last worked and moves to the next on a connection
@@ -127,7 +127,8 @@ public final class EtcdClient: Sendable {
 
     /// One gRPC call on `endpoint`, bounded by `callTimeout` from start to end. A kept connection that the
     /// member closed meanwhile (it restarted, or dropped it idle) is replaced once before the endpoint counts as
-    /// failed.
+    /// failed. A connection that broke, or that a call was cancelled on (at its deadline: the member may be
+    /// stalled), is not kept; one that still stands after a failed stream is, for the other calls on it.
     private func unary(
         _ endpoint: EtcdEndpoint, _ path: String, _ message: [UInt8], token: String?
     ) async throws -> ByteBuffer {
@@ -144,9 +145,16 @@ public final class EtcdClient: Sendable {
                 } catch let error as EtcdError {
                     throw error
                 } catch {
-                    self.grpcConnections.withLock { if $0[endpoint] === connection { $0[endpoint] = nil } }
-                    connection.close()
-                    if fresh || retried { throw EtcdError.unreachable("\(endpoint): \(Self.describe(error))") }
+                    let cancelled = error is CancellationError || Task.isCancelled
+                    let broken = cancelled || !connection.isActive
+                    if broken {
+                        self.grpcConnections.withLock { if $0[endpoint] === connection { $0[endpoint] = nil } }
+                        connection.close()
+                    }
+                    if cancelled { throw CancellationError() }
+                    if fresh || retried || !broken {
+                        throw EtcdError.unreachable("\(endpoint): \(Self.describe(error))")
+                    }
                     retried = true
                 }
             }
@@ -335,7 +343,8 @@ public final class EtcdClient: Sendable {
         if code == EtcdError.outOfRange && message.contains("compacted") {
             return .compacted(compactRevision: 0)
         }
-        // The gateway's own cap on what it relays ("grpc: received message larger than max").
+        // A cap on what is relayed: the gateway's ("grpc: received message larger than max"), or etcd's own on
+        // what it sends over gRPC.
         if code == EtcdError.resourceExhausted && message.contains("larger than max") {
             return .responseTooBig(message)
         }
@@ -351,7 +360,8 @@ public final class EtcdClient: Sendable {
     }
 
     func decode<Response: Decodable>(_ type: Response.Type, from data: Data) throws(EtcdError) -> Response {
-        // A listing's pages are read by hand; JSONDecoder decides anything that reader does not expect.
+        // Range answers (single keys now; a listing's pages come over gRPC) are read by hand; JSONDecoder decides
+        // anything that reader does not expect.
         if type == RangeResponse.self, let response = RangeResponseReader.read(data) as? Response { return response }
         do {
             return try JSONDecoder().decode(type, from: data)

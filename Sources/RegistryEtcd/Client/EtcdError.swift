@@ -8,8 +8,8 @@ public enum EtcdError: Error, Sendable, CustomStringConvertible, Equatable {
     case compacted(compactRevision: Int64)
     /// etcd's answer could not be read (a gateway of another version, or a proxy in the way).
     case malformed(String)
-    /// A response larger than the client reads (`maximumResponseBytes`) or than etcd's gateway passes on
-    /// (etcd 3.4 before 3.4.17: 4 MiB): a listing halves its page and asks again.
+    /// A response larger than the client reads (`maximumResponseBytes`), than etcd's gateway passes on (etcd 3.4
+    /// before 3.4.17: 4 MiB) or than etcd sends over gRPC: a listing halves its page and asks again.
     case responseTooBig(String)
     /// An endpoint URL that is not `http://HOST:PORT` or `https://HOST:PORT`.
     case badEndpoint(String)

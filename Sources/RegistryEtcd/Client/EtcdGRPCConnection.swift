@@ -104,7 +104,8 @@ final class EtcdGRPCConnection: Sendable {
 
     /// One unary call of `path` (`/etcdserverpb.KV/Range`) with `message`; returns the answer's message. Throws
     /// `Status` for a gRPC error, `EtcdError.responseTooBig` for an answer over `maximumBytes`, and
-    /// `EtcdError.malformed` for anything that is not a gRPC answer; NIO's errors for a broken connection.
+    /// `EtcdError.malformed` for anything that is not a gRPC answer; `StreamCutShort` or NIO's errors for a
+    /// broken stream or connection.
     func unary(path: String, message: [UInt8], token: String?, maximumBytes: Int) async throws -> ByteBuffer {
         do {
             return try await call(path: path, message: message, token: token, maximumBytes: maximumBytes)
@@ -140,10 +141,17 @@ final class EtcdGRPCConnection: Sendable {
             try await outbound.write(.data(.init(data: .byteBuffer(body), endStream: true)))
             var answer = GRPCAnswer(maximumBytes: maximumBytes)
             for try await payload in inbound {
-                if try answer.take(payload) { break }
+                if try answer.take(payload) { return try answer.message() }
             }
-            return try answer.message()
+            // A connection that closes mid-answer (a member killed, a kept connection closed by the member)
+            // ends its streams without an error: not a malformed answer, a broken connection.
+            throw StreamCutShort()
         }
+    }
+
+    /// The stream ended before its answer did.
+    struct StreamCutShort: Error, CustomStringConvertible {
+        var description: String { "the connection closed before the answer ended" }
     }
 
     /// Notes whether the TLS handshake completed, or the error it failed with, for whoever waits; and the first
@@ -246,9 +254,13 @@ struct GRPCAnswer {
                 throw EtcdError.malformed("gRPC data before its headers")
             }
             body.writeBuffer(&bytes)
-            // The length prefix says how big the answer will be: refuse it before it is all read.
+            // The length prefix says how big the answer will be: refuse it before it is all read; and whatever
+            // follows the one message is not buffered without bound either.
             if let length = body.getInteger(at: body.readerIndex + 1, as: UInt32.self), Int(length) > maximumBytes {
                 throw EtcdError.responseTooBig("a gRPC message of \(length) octets, more than \(maximumBytes)")
+            }
+            if body.readableBytes > maximumBytes + 5 {
+                throw EtcdError.responseTooBig("more than \(maximumBytes) octets of gRPC data")
             }
             return data.endStream
         default:

@@ -1,7 +1,7 @@
 import Foundation
 
 /// etcd's `RangeRequest` and `RangeResponse` in protobuf's binary encoding, for a listing over gRPC
-/// (`EtcdGRPCChannel`). Only the fields scdns sends or reads; any other field of a response is skipped by its wire
+/// (`EtcdGRPCConnection`). Only the fields scdns sends or reads; any other field of a response is skipped by its wire
 /// type, as protobuf readers do, so a newer etcd that adds fields reads the same.
 ///
 /// The field numbers are etcd's (api/etcdserverpb/rpc.proto, api/mvccpb/kv.proto), stable since etcd 3.0:

@@ -430,8 +430,8 @@ struct Backoff {
 
 /// The pages of a listing read (`EtcdRegistryState.read`) as they arrive: with `threads` above one (a start's
 /// listing, which nothing waits beside) on other threads while etcd makes the next page, each page's keys in
-/// runs; else on the spot. etcd's JSON gateway is one core's work for most of a listing, and reading what it
-/// sends is about as much again: side by side they take the longer of the two, not the sum.
+/// runs; else on the spot. etcd makes a page while the pages before it are read: side by side they take the
+/// longer of the two, not the sum.
 final class ListingReader: Sendable {
     private let layout: RegistryKeyLayout
     private let threads: Int

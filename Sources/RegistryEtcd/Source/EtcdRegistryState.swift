@@ -9,7 +9,7 @@ import ServiceRegistry
 /// - a value that fails validation counts as absent (the key's earlier value is not kept), and is reported with
 ///   its key, line and field by every instance alike;
 /// - when the exports of one service disagree (type, vip, a port's number), they are taken oldest first, by the
-///   revision their key was created at (then by cluster name), and each one that does not fit those before it is
+///   revision their key was created at (then by key), and each one that does not fit those before it is
 ///   rejected; an export rejected so is taken again as soon as what it disagreed with is gone.
 ///
 /// A listing replaces everything; a watch event recomputes only the service its key names.
@@ -24,8 +24,8 @@ struct EtcdRegistryState {
     /// One valid export etcd holds, kept for the next merge of its service.
     ///
     /// Kept in parts that the service's other exports and its merged value can share: 300,000 exports each
-    /// kept whole (its key, a `Service` with arrays of its own, a dictionary slot) were 650 octets apiece,
-    /// 190 MB at 100,000 services, more than the merged registry (BENCHMARKS.md).
+    /// kept whole (its key, a `Service` with arrays of its own, a dictionary slot) held 113 MB more than these
+    /// parts do, 380 octets an export (malloc's count once listening, BENCHMARKS.md).
     struct Held: Equatable {
         /// The service's own fields as this export gives them, with no cluster: the same value as each other
         /// export of the service that agrees, and so one copy among them (`resolve`).
@@ -252,7 +252,11 @@ struct EtcdRegistryState {
             conflicting[id] = nil
             return []
         }
-        let ordered = exports.sorted { ($0.createRevision, $0.clusterName) < ($1.createRevision, $1.clusterName) }
+        // By creation, then by key: keys of one service differ only in the cluster, which ends at a "/", and
+        // so compare as the cluster's name with that "/" ("eu-west/" before "eu/").
+        let ordered = exports.sorted {
+            ($0.createRevision, $0.clusterName + "/") < ($1.createRevision, $1.clusterName + "/")
+        }
         func key(_ held: Held) -> String {
             layout.key(namespace: id.namespace, name: id.name, cluster: held.clusterName)
         }

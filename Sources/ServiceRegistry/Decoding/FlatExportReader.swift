@@ -1,6 +1,7 @@
 /// A flat export (DESIGN.md section 2, etcd) read straight from its JSON text into its `Service`, with no document
 /// in between: what every instance does for each of a registry's exports when it lists etcd (300,000 at 100,000
-/// services), where building the document and walking it was 19,000 instructions an export (BENCHMARKS.md).
+/// services), where building the document and walking it was 92,500 instructions an export against 9,900 now
+/// (bench/etcd-callgrind.sh, BENCHMARKS.md).
 ///
 /// It reads only what a publisher writes, and only what is valid: a one-line JSON object of the export's keys,
 /// each once, strings without escapes, whole numbers, `true` and `false`, addresses and ports, no endpoints, and
