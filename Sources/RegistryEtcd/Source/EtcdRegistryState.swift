@@ -26,7 +26,7 @@ struct EtcdRegistryState {
     /// Kept in parts that the service's other exports and its merged value can share: 300,000 exports each
     /// kept whole (its key, a `Service` with arrays of its own, a dictionary slot) held 113 MB more than these
     /// parts do, 380 octets an export (malloc's count once listening, BENCHMARKS.md).
-    struct Held: Equatable {
+    struct Held {
         /// The service's own fields as this export gives them, with no cluster: the same value as each other
         /// export of the service that agrees, and so one copy among them (`resolve`).
         var head: Service
@@ -62,7 +62,7 @@ struct EtcdRegistryState {
     let layout: RegistryKeyLayout
     /// The valid exports, by service; a cluster once in each service's list (a handful: an array, not a
     /// dictionary, which cost 100 octets an export).
-    private(set) var held: [ServiceID: [Held]] = [:]
+    private var held: [ServiceID: [Held]] = [:]
     /// The exports left out for disagreeing with older ones, by service then cluster, with the mod revision of the
     /// value left out: each is reported once, not again every time its service changes.
     private var conflicting: [ServiceID: [String: Int64]] = [:]
@@ -135,13 +135,17 @@ struct EtcdRegistryState {
                 newest = max(newest, modRevision)
                 switch result {
                 case .success(let (exportKey, held)):
-                    hold(held, as: exportKey)
+                    // A listing holds each key once: nothing to replace.
+                    self.held[exportKey.service, default: []].append(held)
                 case .failure(let rejection):
                     rejections.append(rejection)
                 }
             }
         }
-        for id in held.keys { rejections += resolve(id) }
+        // Over a copy of the keys: iterating the dictionary itself would keep its storage shared while `resolve`
+        // changes it, so the first change would copy all of it, and the copy would keep every decoded part alive
+        // that `share` lets go of.
+        for id in Array(held.keys) { rejections += resolve(id) }
         services = merged.values.sorted { ServiceID($0) < ServiceID($1) }
         // A relist (after a compaction) must not take the serial back below a change already served: that
         // change was real, at or below this listing.
@@ -255,19 +259,20 @@ struct EtcdRegistryState {
         // By creation, then by key: keys of one service differ only in the cluster, which ends at a "/", and
         // so compare as the cluster's name with that "/" ("eu-west/" before "eu/").
         let ordered = exports.sorted {
-            ($0.createRevision, $0.clusterName + "/") < ($1.createRevision, $1.clusterName + "/")
+            $0.createRevision != $1.createRevision
+                ? $0.createRevision < $1.createRevision : $0.clusterName + "/" < $1.clusterName + "/"
         }
-        func key(_ held: Held) -> String {
-            layout.key(namespace: id.namespace, name: id.name, cluster: held.clusterName)
-        }
-        let entries = ordered.map { held in (origin: "etcd:" + key(held), service: held.service) }
-        // Usually the exports agree and one merge does.
-        if let service = try? RegistryDecoder.merge(entries).first {
+        // Usually the exports agree and one merge does; its error would not be read, so no origins are made.
+        if let service = try? RegistryDecoder.merge(ordered.map { (origin: "", service: $0.service) }).first {
             merged[id] = service
             conflicting[id] = nil
             share(id, with: service)
             return []
         }
+        func key(_ held: Held) -> String {
+            layout.key(namespace: id.namespace, name: id.name, cluster: held.clusterName)
+        }
+        let entries = ordered.map { held in (origin: "etcd:" + key(held), service: held.service) }
         var taken: [(origin: String, service: Service)] = []
         var service: Service? = nil
         var left: [String: Int64] = [:]

@@ -19,7 +19,7 @@ public enum RegistryDecoder {
     /// an error is the first in the file, whichever thread met it.
     public static func decode(_ text: String, file: String, threads: Int = 1) throws(RegistryError) -> [Service] {
         if threads > 1, let entries = try decodeInPieces(text, file: file, threads: threads) {
-            return try ServiceMerger.merge(entries)
+            return try mergedAndCompacted(entries)
         }
         guard let root = try YAMLField.parse(text, file: file), !root.isNull else {
             throw RegistryError(file: file, field: "services", message: missingList("the file has no document"))
@@ -30,7 +30,14 @@ public enum RegistryDecoder {
             throw RegistryError(file: file, line: line, field: "services", message: missingList("no services list"))
         }
         let entries = try decodeEntries(list.sequence(), threads: threads)
-        return try ServiceMerger.merge(entries)
+        return try mergedAndCompacted(entries)
+    }
+
+    /// The entries merged, each service copied whole (`compacted`) while the parser's temporaries still stand,
+    /// so that what is kept does not hold their pages once they are freed. Only a file needs it: an etcd export
+    /// read by `FlatExportReader` leaves no temporaries among its parts.
+    private static func mergedAndCompacted(_ entries: [ExportEntry]) throws(RegistryError) -> [Service] {
+        try ServiceMerger.merge(entries).map { $0.compacted() }
     }
 
     /// `ExportDecoder.entry` of each field of a run, in order; the first mistake ends it.

@@ -47,12 +47,10 @@ enum ServiceMerger {
                 merged.append(accumulator)
             }
         }
-        // Each service copied whole (`compacted`) while the decoder's temporaries still stand, so that what is
-        // kept does not hold their pages once they are freed.
         return merged.map { accumulator in
             var service = accumulator.service
             service.clusters.sort { $0.locality.cluster < $1.locality.cluster }
-            return service.compacted()
+            return service
         }
         .sorted { ServiceID($0) < ServiceID($1) }
     }
