@@ -169,6 +169,12 @@ final class RangeProtobufTests: XCTestCase {
         XCTAssertThrowsError(try answer.take(data(Array(frame[..<8])))) { error in
             guard case .responseTooBig = error as? EtcdError else { return XCTFail("\(error)") }
         }
+        // Data past the one message is bounded as well: a peer that sends a small message and then keeps on.
+        var trailing = GRPCAnswer(maximumBytes: 10)
+        _ = try trailing.take(headers([":status": "200"]))
+        XCTAssertThrowsError(try trailing.take(data(prefixed([1]) + Array(repeating: 0, count: 20)))) { error in
+            guard case .responseTooBig = error as? EtcdError else { return XCTFail("\(error)") }
+        }
         var fits = GRPCAnswer(maximumBytes: 100)
         _ = try fits.take(headers([":status": "200"]))
         XCTAssertFalse(try fits.take(data(prefixed(Array(repeating: 7, count: 100)))))

@@ -88,8 +88,10 @@ final class RegistryKeyLayoutTests: XCTestCase {
         XCTAssertEqual(try EtcdEndpoint("http://[::1]:2379").base, "http://[::1]:2379")
         XCTAssertTrue(try EtcdEndpoint("https://etcd-0.etcd:2379").isTLS)
         // Where a gRPC connection goes.
-        XCTAssertTrue(try EtcdEndpoint("http://[::1]:2379").hostAndPort == ("::1", 2379))
-        XCTAssertTrue(try EtcdEndpoint("https://etcd-0.etcd:2380/").hostAndPort == ("etcd-0.etcd", 2380))
+        let v6 = try EtcdEndpoint("http://[::1]:2379")
+        XCTAssertTrue((v6.host, v6.port, v6.authority) == ("::1", 2379, "[::1]:2379"))
+        let named = try EtcdEndpoint("https://etcd-0.etcd:2380/")
+        XCTAssertTrue((named.host, named.port, named.authority) == ("etcd-0.etcd", 2380, "etcd-0.etcd:2380"))
         for text in ["ftp://127.0.0.1:2379", "127.0.0.1:2379", "http://127.0.0.1", "http://h:0", "http://h:1/v3"] {
             XCTAssertThrowsError(try EtcdEndpoint(text), text)
         }

@@ -29,6 +29,9 @@ extension EtcdClient {
         return Data([0])  // every key
     }
 
+    /// Keys a listing asks for at once (below, why so many).
+    public static let listingPageSize = 25_000
+
     /// Every key under `prefix`, read in pages of `pageSize` at one pinned revision so a big registry is not
     /// one giant response and still comes out as one consistent view. A page too big to be read
     /// (`maximumResponseBytes`) is asked again at half the size, down to one key. Throws `.compacted` if the pinned
@@ -43,7 +46,7 @@ extension EtcdClient {
     /// 25,000 (about 6 MB) cost etcd 1.3 s of CPU for those 300,000 against 2.1 s in pages of 10,000
     /// (BENCHMARKS.md).
     public func list(
-        prefix: String, pageSize: Int = 25_000, keysOnly: Bool = false
+        prefix: String, pageSize: Int = EtcdClient.listingPageSize, keysOnly: Bool = false
     ) async throws(EtcdError)
         -> RangeResult
     {
@@ -55,7 +58,8 @@ extension EtcdClient {
     /// `list`, each page handed to `page` as it arrives, before the next is asked for (a caller can read one
     /// while etcd makes the next); returns the pinned revision.
     public func list(
-        prefix: String, pageSize: Int = 25_000, keysOnly: Bool = false, page handle: ([KeyValue]) -> Void
+        prefix: String, pageSize: Int = EtcdClient.listingPageSize, keysOnly: Bool = false,
+        page handle: ([KeyValue]) -> Void
     ) async throws(EtcdError) -> Int64 {
         let end = Self.prefixEnd(prefix)
         var start = Data(prefix.utf8)

@@ -12,7 +12,7 @@ import Synchronization
 ///
 /// Why the gateway: every etcd v3 server has it on the same port, it needs no generated protobuf code or gRPC
 /// library (grpc-swift plus protoc would double the build of this package), and an operator can replay any call
-/// with curl. What scdns needs — range, put, delete, one transaction, leases, compaction and a watch stream — all
+/// with curl (a listing, with etcdctl). What scdns needs — range, put, delete, one transaction, leases, compaction and a watch stream — all
 /// map to single POSTs; a watch is one long response of newline-separated JSON messages.
 ///
 /// Why gRPC for a listing: the gateway turns each answer into JSON, and a listing through it costs etcd 7.6
@@ -38,9 +38,9 @@ public final class EtcdClient: Sendable {
     /// The token of the last authentication, while etcd takes it.
     private let token = Mutex<String?>(nil)
     /// For gRPC to https endpoints: `tls` offering `h2` by ALPN.
-    private let grpcTLS: NIOSSLContext?
+    let grpcTLS: NIOSSLContext?
     /// One HTTP/2 connection per endpoint, made at its first gRPC call and kept while it stays open.
-    private let grpcConnections = Mutex<[EtcdEndpoint: EtcdGRPCConnection]>([:])
+    let grpcConnections = Mutex<[EtcdEndpoint: EtcdGRPCConnection]>([:])
 
     /// `maximumResponseBytes` bounds what one response may make us buffer (tests lower it to exercise the
     /// listing's halving against a real etcd). Every file `security` names is read here: a missing or
@@ -88,12 +88,15 @@ public final class EtcdClient: Sendable {
         var configuration = HTTPClient.Configuration()
         // A member that is down refuses at once on loopback; one that is partitioned away must not hold a call
         // for long before the next endpoint is tried.
-        configuration.timeout = .init(connect: .seconds(1), read: nil)
+        configuration.timeout = .init(connect: TimeAmount(EtcdClient.connectTimeout), read: nil)
         configuration.httpVersion = .http1Only
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
 
     private var http: HTTPClient { Self.sharedHTTP }
+
+    /// How long connecting to one endpoint may take, over HTTP/1.1 and HTTP/2 alike.
+    static let connectTimeout: Duration = .seconds(1)
 
     /// The endpoint calls start at: the one that answered last.
     public var currentEndpoint: EtcdEndpoint { endpoints[preferred.load(ordering: .relaxed) % endpoints.count] }
@@ -115,80 +118,12 @@ public final class EtcdClient: Sendable {
         }
     }
 
-    /// A unary gRPC call of `path` (`/etcdserverpb.KV/Range`) with `message` (protobuf), through the same
-    /// authentication and failover as `call`; returns the answer's message.
-    func grpcCall(_ path: String, _ message: [UInt8]) async throws(EtcdError) -> ByteBuffer {
-        try await authenticated { token throws(EtcdError) in
-            try await withFailover { endpoint throws in
-                try await unary(endpoint, path, message, token: token)
-            }
-        }
-    }
-
-    /// One gRPC call on `endpoint`, bounded by `callTimeout` from start to end. A kept connection that the
-    /// member closed meanwhile (it restarted, or dropped it idle) is replaced once before the endpoint counts as
-    /// failed. A connection that broke, or that a call was cancelled on (at its deadline: the member may be
-    /// stalled), is not kept; one that still stands after a failed stream is, for the other calls on it.
-    private func unary(
-        _ endpoint: EtcdEndpoint, _ path: String, _ message: [UInt8], token: String?
-    ) async throws -> ByteBuffer {
-        let maximumBytes = maximumResponseBytes
-        return try await withDeadline(callTimeout) {
-            var retried = false
-            while true {
-                let (connection, fresh) = try await self.grpcConnection(to: endpoint)
-                do {
-                    return try await connection.unary(
-                        path: path, message: message, token: token, maximumBytes: maximumBytes)
-                } catch let status as EtcdGRPCConnection.Status {
-                    throw Self.etcdError(code: status.code, message: status.message)
-                } catch let error as EtcdError {
-                    throw error
-                } catch {
-                    let cancelled = error is CancellationError || Task.isCancelled
-                    let broken = cancelled || !connection.isActive
-                    if broken {
-                        self.grpcConnections.withLock { if $0[endpoint] === connection { $0[endpoint] = nil } }
-                        connection.close()
-                    }
-                    if cancelled { throw CancellationError() }
-                    if fresh || retried || !broken {
-                        throw EtcdError.unreachable("\(endpoint): \(Self.describe(error))")
-                    }
-                    retried = true
-                }
-            }
-        }
-    }
-
-    /// The kept connection to `endpoint` while it is open, or a new one (then `fresh`).
-    private func grpcConnection(to endpoint: EtcdEndpoint) async throws -> (EtcdGRPCConnection, fresh: Bool) {
-        if let kept = grpcConnections.withLock({ $0[endpoint] }), kept.isActive { return (kept, false) }
-        let made: EtcdGRPCConnection
-        do {
-            made = try await EtcdGRPCConnection.connect(
-                to: endpoint, tls: endpoint.isTLS ? grpcTLS : nil, connectTimeout: .seconds(1))
-        } catch let error as EtcdError {
-            throw error
-        } catch {
-            throw EtcdError.unreachable("\(endpoint): \(Self.describe(error))")
-        }
-        // Two calls may connect at once: the first kept wins, the other is closed.
-        let kept = grpcConnections.withLock { connections in
-            if let other = connections[endpoint], other.isActive { return other }
-            connections[endpoint] = made
-            return made
-        }
-        if kept !== made { made.close() }
-        return (kept, true)
-    }
-
     // MARK: - Authentication
 
     /// Runs `body` with the current token (nil without a user), authenticating first if there is none, and once
     /// more if etcd says the token is no longer valid (simple tokens expire after `--auth-token-ttl` idle, 5
     /// minutes by default; a member restart forgets them).
-    private func authenticated<Result>(
+    func authenticated<Result>(
         _ body: (String?) async throws(EtcdError) -> Result
     ) async throws(EtcdError) -> Result {
         var renewed = false
@@ -234,7 +169,7 @@ public final class EtcdClient: Sendable {
     /// Runs `attempt` on each endpoint in turn from the preferred one (or on `only`), until one succeeds; that
     /// one becomes the preferred. An error that another member might not have (a connection refused, reset or
     /// cut short, a timeout, "unavailable") moves on; any other is thrown at once.
-    private func withFailover<Result>(
+    func withFailover<Result>(
         only endpoint: EtcdEndpoint? = nil, _ attempt: (EtcdEndpoint) async throws -> Result
     ) async throws(EtcdError) -> Result {
         let start = endpoint.flatMap { endpoints.firstIndex(of: $0) } ?? preferred.load(ordering: .relaxed)
@@ -360,9 +295,6 @@ public final class EtcdClient: Sendable {
     }
 
     func decode<Response: Decodable>(_ type: Response.Type, from data: Data) throws(EtcdError) -> Response {
-        // Range answers (single keys now; a listing's pages come over gRPC) are read by hand; JSONDecoder decides
-        // anything that reader does not expect.
-        if type == RangeResponse.self, let response = RangeResponseReader.read(data) as? Response { return response }
         do {
             return try JSONDecoder().decode(type, from: data)
         } catch {

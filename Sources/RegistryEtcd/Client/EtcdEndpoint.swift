@@ -4,6 +4,11 @@
 public struct EtcdEndpoint: Sendable, Hashable, CustomStringConvertible {
     /// `http://HOST:PORT` or `https://HOST:PORT`, with no trailing slash, as requests are built from it.
     public let base: String
+    /// `HOST:PORT`, as an HTTP/2 request names it (`:authority`).
+    let authority: String
+    /// The host to connect to (an IPv6 address without its brackets) and the port.
+    let host: String
+    let port: Int
 
     public init(_ text: String) throws(EtcdError) {
         // Before anything else, so that no later error echoes the text with the password in it.
@@ -25,6 +30,11 @@ public struct EtcdEndpoint: Sendable, Hashable, CustomStringConvertible {
             throw .badEndpoint(text)
         }
         base = trimmed
+        self.authority = String(authority)
+        var host = authority[..<colon]
+        if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+        self.host = String(host)
+        self.port = Int(port)
     }
 
     public var isTLS: Bool { base.hasPrefix("https://") }

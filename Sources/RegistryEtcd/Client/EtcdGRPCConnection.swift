@@ -35,7 +35,7 @@ final class EtcdGRPCConnection: Sendable {
         self.multiplexer = multiplexer
         self.watcher = watcher
         scheme = endpoint.isTLS ? "https" : "http"
-        authority = String(endpoint.base.dropFirst(scheme.count + 3))
+        authority = endpoint.authority
     }
 
     /// A response larger than the flow-control window waits a round trip per window; a listing's page is a few
@@ -47,7 +47,7 @@ final class EtcdGRPCConnection: Sendable {
     static func connect(
         to endpoint: EtcdEndpoint, tls: NIOSSLContext?, connectTimeout: Duration
     ) async throws -> EtcdGRPCConnection {
-        let (host, port) = endpoint.hostAndPort
+        let (host, port) = (endpoint.host, endpoint.port)
         let watcher = ConnectionWatcher()
         var settings = NIOHTTP2Handler.Configuration()
         settings.connection.initialSettings = [
@@ -109,10 +109,10 @@ final class EtcdGRPCConnection: Sendable {
     func unary(path: String, message: [UInt8], token: String?, maximumBytes: Int) async throws -> ByteBuffer {
         do {
             return try await call(path: path, message: message, token: token, maximumBytes: maximumBytes)
-        } catch {
-            // The connection's own error says more than what its streams saw: with TLS 1.3 a member that refuses
-            // this client's certificate does so after the client's handshake completed, so the first stream
-            // sees only the connection close.
+        } catch let error where !(error is Status || error is EtcdError) {
+            // A broken stream: the connection's own error says more than what its streams saw. With TLS 1.3 a
+            // member that refuses this client's certificate does so after the client's handshake completed, so
+            // the first stream sees only the connection close. (etcd's answers, a status or one too big, stand.)
             if let failure = watcher.failure { throw failure }
             throw error
         }
@@ -219,76 +219,5 @@ final class EtcdGRPCConnection: Sendable {
                 context.fireChannelInactive()
             }
         }
-    }
-}
-
-/// A unary gRPC answer as its frames arrive: the response headers, the length-prefixed message, the trailers.
-struct GRPCAnswer {
-    let maximumBytes: Int
-    private var body = ByteBuffer()
-    private var sawHeaders = false
-    private var status: EtcdGRPCConnection.Status? = nil
-
-    init(maximumBytes: Int) {
-        self.maximumBytes = maximumBytes
-    }
-
-    /// Takes one frame; returns true when the answer is complete (the stream ended).
-    mutating func take(_ payload: HTTP2Frame.FramePayload) throws -> Bool {
-        switch payload {
-        case .headers(let headers):
-            if !sawHeaders {
-                sawHeaders = true
-                let code = headers.headers.first(name: ":status") ?? ""
-                guard code == "200" else { throw EtcdError.malformed("HTTP status \(code) to a gRPC call") }
-            }
-            // The trailers, or headers that carry the status at once ("trailers-only", for an error).
-            if let text = headers.headers.first(name: "grpc-status") {
-                guard let code = Int(text) else { throw EtcdError.malformed("grpc-status '\(text)'") }
-                let message = headers.headers.first(name: "grpc-message") ?? ""
-                status = .init(code: code, message: message.removingPercentEncoding ?? message)
-            }
-            return headers.endStream
-        case .data(let data):
-            guard sawHeaders, case .byteBuffer(var bytes) = data.data else {
-                throw EtcdError.malformed("gRPC data before its headers")
-            }
-            body.writeBuffer(&bytes)
-            // The length prefix says how big the answer will be: refuse it before it is all read; and whatever
-            // follows the one message is not buffered without bound either.
-            if let length = body.getInteger(at: body.readerIndex + 1, as: UInt32.self), Int(length) > maximumBytes {
-                throw EtcdError.responseTooBig("a gRPC message of \(length) octets, more than \(maximumBytes)")
-            }
-            if body.readableBytes > maximumBytes + 5 {
-                throw EtcdError.responseTooBig("more than \(maximumBytes) octets of gRPC data")
-            }
-            return data.endStream
-        default:
-            return false
-        }
-    }
-
-    /// The answer's message once the stream ended; throws its status when that is not OK.
-    func message() throws -> ByteBuffer {
-        guard let status else { throw EtcdError.malformed("a gRPC answer without grpc-status") }
-        guard status.code == 0 else { throw status }
-        var body = body
-        guard let compressed = body.readInteger(as: UInt8.self), let length = body.readInteger(as: UInt32.self),
-            compressed == 0, body.readableBytes == Int(length), let message = body.readSlice(length: Int(length))
-        else {
-            throw EtcdError.malformed("a gRPC answer that is not one uncompressed message")
-        }
-        return message
-    }
-}
-
-extension EtcdEndpoint {
-    /// The host (an IPv6 address without its brackets) and port of `base`.
-    var hostAndPort: (host: String, port: Int) {
-        let authority = base.drop { $0 != "/" }.dropFirst(2)
-        let colon = authority.lastIndex(of: ":")!
-        var host = authority[..<colon]
-        if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
-        return (String(host), Int(authority[authority.index(after: colon)...])!)
     }
 }

@@ -50,13 +50,12 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible, Comparable
     /// rejected, since inet_aton would read it as octal and other tools as decimal; zone ids ("%eth0"),
     /// surrounding blanks, brackets and prefix lengths are rejected too.
     public init?(_ text: String) {
-        // A dotted quad, most of what a registry holds, straight from the text; the rest through an array.
+        // A dotted quad, most of what a registry holds, straight from the text; IPv6 through an array.
         if let value = IPAddress.parseIPv4Value(text.utf8) {
             self.init(ipv4: value)
             return
         }
-        let utf8 = Array(text.utf8)
-        guard let bytes = IPAddress.parseIPv4(utf8[...]) ?? IPAddress.parseIPv6(utf8) else { return nil }
+        guard let bytes = IPAddress.parseIPv6(Array(text.utf8)) else { return nil }
         self.init(bytes: bytes)
     }
 
