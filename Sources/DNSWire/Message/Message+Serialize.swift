@@ -118,7 +118,7 @@ extension Message {
         guard size + name.wire.count + 4 <= 65535 else { return nil }
         let flags = Header(isResponse: true, authoritative: true).flags(rcodeBits: RCode.noError.headerBits)
         // Stored straight into the array's memory: appending octet by octet was most of this function's cost.
-        return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+        return [UInt8].written(count: size) { buffer in
             var cursor = UnsafeMutableRawPointer(buffer.baseAddress!)
             func store16(_ value: UInt16) {
                 cursor.storeBytes(of: value.bigEndian, as: UInt16.self)
@@ -156,8 +156,7 @@ extension Message {
                     preconditionFailure("only the records measured above")
                 }
             }
-            precondition(cursor == UnsafeMutableRawPointer(buffer.baseAddress!) + size)
-            count = size
+            precondition(cursor == buffer.baseAddress! + size)
         }
     }
 

@@ -97,11 +97,12 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
         guard !label.isEmpty, label.count <= Self.maxLabelLength else { throw .labelTooLong(offset: 0) }
         let count = wire.count + label.count + 1
         guard count <= Self.maxLength else { throw .nameTooLong(offset: 0) }
-        let child = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+        let child = [UInt8].written(count: count) { buffer in
             buffer[0] = UInt8(label.count)
-            _ = UnsafeMutableBufferPointer(rebasing: buffer[1...]).initialize(from: label)
-            _ = UnsafeMutableBufferPointer(rebasing: buffer[(1 + label.count)...]).initialize(from: wire)
-            initialized = count
+            UnsafeMutableRawBufferPointer(rebasing: buffer[1...]).copyMemory(from: UnsafeRawBufferPointer(label))
+            wire.withUnsafeBytes {
+                UnsafeMutableRawBufferPointer(rebasing: buffer[(1 + label.count)...]).copyMemory(from: $0)
+            }
         }
         return DNSName(uncheckedWire: child)
     }
