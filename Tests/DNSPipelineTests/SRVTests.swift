@@ -52,6 +52,24 @@ final class SRVTests: XCTestCase {
         ])
     }
 
+    /// ANY at a name with one RRset is that RRset alone: an SRV name's targets are not in the additional section
+    /// as they are for QTYPE SRV (the compiler reuses a one-RRset name's template for ANY only when it has none).
+    func testANYAtANameOfOneRRset() {
+        assertCases([
+            DNSCase(
+                "_http._tcp.backend.app.svc.supercluster.local", .any,
+                answer: ["_http._tcp.\(Self.backend) 5 IN SRV 0 100 80 \(Self.backend)"]),
+            DNSCase(
+                "_postgres._tcp.db.app.svc.supercluster.local", .any,
+                answer: ["db-0.cluster-a.", "db-1.cluster-a.", "db-2.cluster-b."].enumerated().map {
+                    "_postgres._tcp.\(Self.db) 5 IN SRV \($0 < 2 ? 0 : 2) 100 5432 \($1)\(Self.db)"
+                }),
+            DNSCase(
+                "cluster-b.backend.app.svc.supercluster.local", .any,
+                answer: addresses("cluster-b.\(Self.backend)", ["10.101.0.1"])),
+        ])
+    }
+
     func testNamesWithoutSRV() {
         assertCases([
             // The unnamed port 8080 has no SRV name at all.

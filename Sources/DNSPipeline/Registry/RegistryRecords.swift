@@ -81,17 +81,19 @@ struct RegistryRecords {
     /// runs for every service name of every build, and those arrays and copies were most of its cost.
     private func addOrderedAddresses(_ name: DNSName, _ service: Service, into output: inout Output) {
         let clusters = service.clusters
+        // The candidates and each answer's records made to size at once, not grown append by append (a sixth of
+        // this function's instructions, BENCHMARKS.md).
         for family in [true, false] {
             // The candidates (DESIGN.md section 3): each export with an address of this family, and those.
             var candidates: [(export: Int, addresses: [IPAddress])] = []
-            for (index, export) in clusters.enumerated() {
-                let addresses = Self.serviceAddresses(export, of: service.type)
-                if addresses.allSatisfy({ $0.isIPv4 == family }) {
-                    if !addresses.isEmpty { candidates.append((index, addresses)) }
-                } else {
-                    let own = addresses.filter { $0.isIPv4 == family }
-                    if !own.isEmpty { candidates.append((index, own)) }
+            for index in clusters.indices {
+                var addresses = Self.serviceAddresses(clusters[index], of: service.type)
+                if !addresses.allSatisfy({ $0.isIPv4 == family }) {
+                    addresses = addresses.filter { $0.isIPv4 == family }
                 }
+                guard !addresses.isEmpty else { continue }
+                if candidates.isEmpty { candidates.reserveCapacity(clusters.count - index) }
+                candidates.append((index, addresses))
             }
             guard !candidates.isEmpty else { continue }
             // Unhealthy ones left out, unless none is healthy (fail open).
@@ -102,6 +104,7 @@ struct RegistryRecords {
             perLocality.reserveCapacity(localities.count)
             for locality in localities {
                 var answer = OrderedAnswer(records: [], tiers: [])
+                answer.records.reserveCapacity(candidates.reduce(0) { $0 + $1.addresses.count })
                 var seen = AddressSet()
                 for tier in ClusterOrdering.sameCluster...ClusterOrdering.elsewhere {
                     var units: [OrderedAnswer.Unit] = []
