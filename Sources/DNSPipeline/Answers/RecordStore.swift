@@ -76,19 +76,25 @@ struct RecordStore {
             return
         }
         if owner != source { return }
-        Self.append(record, to: &nodes[key]!.rrsets[type]!, seen: &rdataOf[rrsetKey])
+        Self.append(record, to: &nodes[key]!.rrsets[type]!, seen: &rdataOf, key: rrsetKey)
     }
 
     /// Appends `record` to `rrset` unless its RDATA is there already. In place, and a repeat found through a set
     /// (`seen`, made once the RRset is long) rather than a scan: a service with 100,000 addresses used to copy and
     /// scan its RRset for every address, minutes of compiling on every instance. (No copy of the RRset is held
     /// across the append, or the append would copy it.) `ServiceRecords` gathers its RRsets the same way.
-    static func append(_ record: ResourceRecord, to rrset: inout [ResourceRecord], seen: inout Set<RData>?) {
+    ///
+    /// `seen` is a dictionary of such sets, `key` the RRset's: it is only looked into for a long RRset, since a
+    /// look-up through its subscript gives an empty dictionary storage (one allocation a service) and hashes
+    /// the key even when nothing is stored.
+    static func append<Key: Hashable>(
+        _ record: ResourceRecord, to rrset: inout [ResourceRecord], seen: inout [Key: Set<RData>], key: Key
+    ) {
         if rrset.count < linearSearchLimit {
             if rrset.contains(where: { $0.data == record.data }) { return }
         } else {
-            if seen == nil { seen = Set(rrset.map(\.data)) }
-            if !seen!.insert(record.data).inserted { return }
+            if seen[key] == nil { seen[key] = Set(rrset.map(\.data)) }
+            if !seen[key]!.insert(record.data).inserted { return }
         }
         rrset.append(record)
     }
@@ -182,7 +188,7 @@ struct ServiceRecords: RecordLookup {
             nodes[at].types.append(type)
             return
         }
-        RecordStore.append(record, to: &nodes[at].rrsets[type]!, seen: &rdataOf[at << 16 | Int(type.rawValue)])
+        RecordStore.append(record, to: &nodes[at].rrsets[type]!, seen: &rdataOf, key: at << 16 | Int(type.rawValue))
     }
 
     func node(_ name: DNSName) -> RecordStore.Node? { position(name).map { nodes[$0] } }
