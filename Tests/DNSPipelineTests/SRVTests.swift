@@ -53,7 +53,8 @@ final class SRVTests: XCTestCase {
     }
 
     /// ANY at a name with one RRset is that RRset alone: an SRV name's targets are not in the additional section
-    /// as they are for QTYPE SRV (the compiler reuses a one-RRset name's template for ANY only when it has none).
+    /// as they are for QTYPE SRV, and a name of two RRsets answers both (the compiler reuses a one-RRset name's
+    /// template for ANY only when it has no additional records).
     func testANYAtANameOfOneRRset() {
         assertCases([
             DNSCase(
@@ -67,6 +68,10 @@ final class SRVTests: XCTestCase {
             DNSCase(
                 "cluster-b.backend.app.svc.supercluster.local", .any,
                 answer: addresses("cluster-b.\(Self.backend)", ["10.101.0.1"])),
+            // Two plain RRsets: ANY holds both, not the first type's template.
+            DNSCase(
+                "cluster-a.frontend.app.svc.supercluster.local", .any,
+                answer: addresses("cluster-a.frontend.app.svc.supercluster.local.", ["10.100.0.7", "fd00:100::7"])),
         ])
     }
 

@@ -623,8 +623,8 @@ struct AnswerCompiler {
             fallbackTemplate: -1)
         // A name with one plain RRset and nothing in the additional section answers ANY with its template: a
         // template holds no question, so the bytes are the same (and `index(of:)` would find them). Most names of
-        // a registry are such (cluster names, SRV names), and serializing the copy only to find it was a third of
-        // compiling them (BENCHMARKS.md).
+        // a registry are such (cluster and host names, PTR names), and serializing the copy only to find it was a
+        // third of compiling names (BENCHMARKS.md).
         var sameForAny: Int32? = nil
         for type in node.types {
             if let orderedRRset = store.ordered(node.name, type) {

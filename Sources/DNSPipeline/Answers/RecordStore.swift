@@ -93,8 +93,7 @@ struct RecordStore {
         if rrset.count < linearSearchLimit {
             if rrset.contains(where: { $0.data == record.data }) { return }
         } else {
-            if seen[key] == nil { seen[key] = Set(rrset.map(\.data)) }
-            if !seen[key]!.insert(record.data).inserted { return }
+            if !seen[key, default: Set(rrset.map(\.data))].insert(record.data).inserted { return }
         }
         rrset.append(record)
     }

@@ -102,9 +102,10 @@ struct RegistryRecords {
             }
             var perLocality: [OrderedAnswer] = []
             perLocality.reserveCapacity(localities.count)
+            let recordCount = candidates.reduce(0) { $0 + $1.addresses.count }
             for locality in localities {
                 var answer = OrderedAnswer(records: [], tiers: [])
-                answer.records.reserveCapacity(candidates.reduce(0) { $0 + $1.addresses.count })
+                answer.records.reserveCapacity(recordCount)
                 var seen = AddressSet()
                 for tier in ClusterOrdering.sameCluster...ClusterOrdering.elsewhere {
                     var units: [OrderedAnswer.Unit] = []

@@ -119,7 +119,7 @@ extension Message {
         let flags = Header(isResponse: true, authoritative: true).flags(rcodeBits: RCode.noError.headerBits)
         // Stored straight into the array's memory: appending octet by octet was most of this function's cost.
         return [UInt8].written(count: size) { buffer in
-            var cursor = UnsafeMutableRawPointer(buffer.baseAddress!)
+            var cursor = buffer.baseAddress!
             func store16(_ value: UInt16) {
                 cursor.storeBytes(of: value.bigEndian, as: UInt16.self)
                 cursor += 2
