@@ -73,7 +73,25 @@ struct RegistryRecords {
     /// The exports with an address of one family for the service's own name. Health is judged among them alone:
     /// a healthy IPv4-only export must not leave AAAA queries with nothing while unhealthy exports have IPv6.
     static func candidates(_ service: Service, ipv4: Bool) -> [ClusterExport] {
-        service.clusters.filter { serviceAddresses($0, of: service.type).contains { $0.isIPv4 == ipv4 } }
+        service.clusters.filter { hasAddress($0, of: service.type, ipv4: ipv4) }
+    }
+
+    /// Whether the service's own name answers this family from unhealthy exports only:
+    /// `ClusterOrdering.failsOpen(candidates(service, ipv4:))` without the arrays, since every build asks it of
+    /// every service.
+    static func failsOpen(_ service: Service, ipv4: Bool) -> Bool {
+        var found = false
+        for export in service.clusters where hasAddress(export, of: service.type, ipv4: ipv4) {
+            if export.healthy { return false }
+            found = true
+        }
+        return found
+    }
+
+    /// Whether `serviceAddresses(export, of: type)` holds an address of the family.
+    private static func hasAddress(_ export: ClusterExport, of type: ServiceType, ipv4: Bool) -> Bool {
+        guard type == .headless else { return export.addresses.contains { $0.isIPv4 == ipv4 } }
+        return export.endpoints.contains { $0.ready && $0.addresses.contains { $0.isIPv4 == ipv4 } }
     }
 
     /// A and AAAA of a service name, per locality: tiers of exports, each export one rotating unit. As
@@ -178,15 +196,19 @@ struct RegistryRecords {
         func srvExtra(_ port: ServicePort) -> Int? {
             port.name.map { 2 + port.portProtocol.rawValue.utf8.count + 2 + $0.utf8.count }
         }
-        var longestExtra = service.ports.compactMap(srvExtra).max() ?? 0
+        // Maxima by loops, not arrays: this runs for every service of every build.
+        var longestExtra = 0
+        for port in service.ports { longestExtra = max(longestExtra, srvExtra(port) ?? 0) }
         if hasClusterNames {
             for export in service.clusters {
-                let host = export.endpoints.map { 1 + $0.hostname.utf8.count }.max() ?? 0
+                var host = 0
+                for endpoint in export.endpoints { host = max(host, 1 + endpoint.hostname.utf8.count) }
                 longestExtra = max(longestExtra, 1 + export.cluster.utf8.count + host)
             }
         }
-        guard let longestBase = bases.map(\.wire.count).max(), longestBase + serviceLength + longestExtra > 255
-        else { return [] }
+        var longestBase = 0
+        for base in bases { longestBase = max(longestBase, base.wire.count) }
+        guard !bases.isEmpty, longestBase + serviceLength + longestExtra > 255 else { return [] }
         var found: [String] = []
         for base in bases {
             func check(_ extra: [String]) {
