@@ -141,7 +141,9 @@ struct AnswerCompiler {
         let compiler = self
         compileInRuns(apart) { entry, run in
             let generated = generator.records(for: entry.service, base: entry.base)
-            var own = ServiceRecords(root: entry.root, zone: Self.zoneIndex(of: entry.root, in: zones))
+            var own = ServiceRecords(
+                root: entry.root, zone: Self.zoneIndex(of: entry.root, in: zones),
+                expectedNames: generated.records.count + generated.ordered.count + 1)
             for record in generated.records { own.add(record) }
             for rrset in generated.ordered {
                 own.orderedRRsets.append(rrset)
@@ -647,7 +649,8 @@ struct AnswerCompiler {
         if node.rrsets[.cname] != nil {
             // Chase the chain inside our own data for every type its end holds; other types get the chain alone.
             let (chain, end) = cnameChain(from: node.name, store: store)
-            for type in store.node(end)?.types ?? [] where type != .cname && !types.contains(type.rawValue) {
+            for type in store.node(end).map({ Array($0.types) }) ?? []
+            where type != .cname && !types.contains(type.rawValue) {
                 let rrset = store.rrset(end, type)
                 add(type, emit(type, chain + rrset, additionalRecords(for: rrset, store: store)))
             }

@@ -9,8 +9,11 @@ struct RecordStore {
         /// (reverse names of registry addresses).
         var zone: Int
         var rrsets = RRsets()
-        /// The order RRsets were first added, so ANY answers and tests are deterministic.
-        var types: [RecordType] = []
+        /// The types in the order their RRsets were first added, so ANY answers and tests are deterministic: the
+        /// RRsets' own order (an array of its own was an allocation a name, a million at 100,000 services).
+        var types: LazyMapCollection<[(type: RecordType, records: [ResourceRecord])], RecordType> {
+            rrsets.types
+        }
     }
 
     /// A node's RRsets by type. A name has one to three types, found sooner by a scan than by hashing, and a
@@ -18,6 +21,11 @@ struct RecordStore {
     /// names).
     struct RRsets {
         private var entries: [(type: RecordType, records: [ResourceRecord])] = []
+
+        /// The types held, in the order first added (an RRset is never removed while a store is filled).
+        var types: LazyMapCollection<[(type: RecordType, records: [ResourceRecord])], RecordType> {
+            entries.lazy.map(\.type)
+        }
 
         subscript(type: RecordType) -> [ResourceRecord]? {
             get { entries.first { $0.type == type }?.records }
@@ -71,7 +79,6 @@ struct RecordStore {
         let rrsetKey = SourceKey(name: key, type: type)
         guard let owner = sourceOf[rrsetKey] else {
             nodes[key]!.rrsets[type] = [record]
-            nodes[key]!.types.append(type)
             sourceOf[rrsetKey] = source
             return
         }
@@ -155,9 +162,12 @@ struct ServiceRecords: RecordLookup {
     private var rdataOf: [Int: Set<RData>] = [:]
     private static let indexFrom = 32
 
-    init(root: DNSName, zone: Int) {
+    /// `expectedNames`: about how many names the service has (its records', each name with one or more), so
+    /// the nodes are not grown one by one.
+    init(root: DNSName, zone: Int, expectedNames: Int = 0) {
         self.root = root
         self.zone = zone
+        nodes.reserveCapacity(expectedNames)
     }
 
     private func position(_ name: DNSName) -> Int? {
@@ -184,7 +194,6 @@ struct ServiceRecords: RecordLookup {
         let type = record.type
         guard nodes[at].rrsets[type] != nil else {
             nodes[at].rrsets[type] = [record]
-            nodes[at].types.append(type)
             return
         }
         RecordStore.append(record, to: &nodes[at].rrsets[type]!, seen: &rdataOf, key: at << 16 | Int(type.rawValue))
