@@ -201,8 +201,15 @@ struct AnswerCompiler {
             // and a read back were a twentieth of compiling).
             var sets: [(name: DNSName, records: [ResourceRecord])] = []
             var positions: [DNSName: Int] = [:]
-            // About one name an export (a cluster's address): sized once, not grown twice.
-            positions.reserveCapacity(registry.services.reduce(0) { $0 + $1.clusters.count })
+            // About one name an address (a vip's, an export's, a ready endpoint's; endpoints counted as one
+            // address each): sized once, not grown as it fills.
+            let addressCount = registry.services.reduce(0) { count, service in
+                service.clusters.reduce(count + (service.vip == nil ? 0 : 1)) {
+                    $0 + $1.addresses.count + $1.endpoints.count
+                }
+            }
+            sets.reserveCapacity(addressCount)
+            positions.reserveCapacity(addressCount)
             for service in registry.services {
                 for record in reverse.records(for: service, base: base) {
                     guard let seen = positions.updateValue(sets.count, forKey: record.name) else {
@@ -649,10 +656,11 @@ struct AnswerCompiler {
         if node.rrsets[.cname] != nil {
             // Chase the chain inside our own data for every type its end holds; other types get the chain alone.
             let (chain, end) = cnameChain(from: node.name, store: store)
-            for type in store.node(end).map({ Array($0.types) }) ?? []
-            where type != .cname && !types.contains(type.rawValue) {
-                let rrset = store.rrset(end, type)
-                add(type, emit(type, chain + rrset, additionalRecords(for: rrset, store: store)))
+            if let endNode = store.node(end) {
+                for type in endNode.types where type != .cname && !types.contains(type.rawValue) {
+                    let rrset = store.rrset(end, type)
+                    add(type, emit(type, chain + rrset, additionalRecords(for: rrset, store: store)))
+                }
             }
             compiled.fallbackTemplate = emit(.cname, chain, [])
         }

@@ -11,21 +11,18 @@ struct RecordStore {
         var rrsets = RRsets()
         /// The types in the order their RRsets were first added, so ANY answers and tests are deterministic: the
         /// RRsets' own order (an array of its own was an allocation a name, a million at 100,000 services).
-        var types: LazyMapCollection<[(type: RecordType, records: [ResourceRecord])], RecordType> {
-            rrsets.types
-        }
+        var types: RRsets.Types { rrsets.types }
     }
 
     /// A node's RRsets by type. A name has one to three types, found sooner by a scan than by hashing, and a
     /// dictionary per name was a tenth of compiling a registry (its storage made and freed for each of a million
     /// names).
     struct RRsets {
+        typealias Types = LazyMapCollection<[(type: RecordType, records: [ResourceRecord])], RecordType>
         private var entries: [(type: RecordType, records: [ResourceRecord])] = []
 
         /// The types held, in the order first added (an RRset is never removed while a store is filled).
-        var types: LazyMapCollection<[(type: RecordType, records: [ResourceRecord])], RecordType> {
-            entries.lazy.map(\.type)
-        }
+        var types: Types { entries.lazy.map(\.type) }
 
         subscript(type: RecordType) -> [ResourceRecord]? {
             get { entries.first { $0.type == type }?.records }
@@ -162,8 +159,10 @@ struct ServiceRecords: RecordLookup {
     private var rdataOf: [Int: Set<RData>] = [:]
     private static let indexFrom = 32
 
-    /// `expectedNames`: about how many names the service has (its records', each name with one or more), so
-    /// the nodes are not grown one by one.
+    /// `expectedNames`: the nodes reserved at once, so that they are not grown one by one. The compiler passes its
+    /// records' count, which is the names' count for a ClusterSetIP service's one address an export, and up to
+    /// a few times it for many addresses a name (a headless service's cluster names): held only while the
+    /// service is compiled.
     init(root: DNSName, zone: Int, expectedNames: Int = 0) {
         self.root = root
         self.zone = zone
