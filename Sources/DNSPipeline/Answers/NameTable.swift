@@ -43,16 +43,33 @@ struct NameTable: Sendable {
     /// The same table with twice the slots, each entry placed again by its key's hash in the order the names were
     /// inserted (their keys' order): as a table made at that size from the start would have them, so the probes a
     /// name takes do not depend on how often its table grew. The keys are shared, not copied.
+    ///
+    /// The keys lie one after another in the order inserted, each a wire name padded to whole words: they are
+    /// walked in that order, each one's slot found again by its hash (the slot keeps only part of it; the key,
+    /// lower-cased already, gives it whole). Sorting the slots by their keys' positions instead was two thirds of
+    /// the doubling.
     func doubled() -> NameTable {
         var table = self
         table.slots = Array(repeating: .empty, count: slots.count * 2)
         table.mask = table.slots.count - 1
         keys.withUnsafeBytes { keys in
-            for slot in slots.filter({ $0.keyLength != 0 }).sorted(by: { $0.keyStart < $1.keyStart }) {
-                // The slot keeps only part of the hash; the key (lower-cased already) gives it whole.
-                var index = Int(Self.hash(keys.baseAddress! + Int(slot.keyStart), slot.keyLength)) & table.mask
-                while table.slots[index].keyLength != 0 { index = (index + 1) & table.mask }
-                table.slots[index] = slot
+            slots.withUnsafeBufferPointer { old in
+                var start = 0
+                while start < keys.count {
+                    var length = 0
+                    while keys[start + length] != 0 { length += 1 + Int(keys[start + length]) }
+                    length += 1
+                    let hash = Self.hash(keys.baseAddress! + start, length)
+                    var index = Int(hash) & mask
+                    while old[index].keyStart != UInt32(start) || old[index].keyLength != length {
+                        precondition(old[index].keyLength != 0, "a name table's keys are wire names")
+                        index = (index + 1) & mask
+                    }
+                    var target = Int(hash) & table.mask
+                    while table.slots[target].keyLength != 0 { target = (target + 1) & table.mask }
+                    table.slots[target] = old[index]
+                    start += (length + 7) & ~7
+                }
             }
         }
         return table
