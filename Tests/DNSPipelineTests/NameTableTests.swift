@@ -59,6 +59,38 @@ final class NameTableTests: XCTestCase {
         }
     }
 
+    /// The same with names of every shape the keys' walk in `doubled()` must step over: the root, lengths that are
+    /// and are not whole words (8, 16, 255 octets), capitals, a label holding a zero octet.
+    func testADoubledTableOfNamesOfEveryShapeIsTheTableMadeAtItsSize() {
+        var names: [[UInt8]] = [[0], [6] + Array("abcdef".utf8) + [0], [14] + Array("abcdefghijklmn".utf8) + [0]]
+        names.append(
+            [63] + [UInt8](repeating: 0x61, count: 63) + [63] + [UInt8](repeating: 0x62, count: 63) + [63]
+                + [UInt8](repeating: 0x63, count: 63) + [61] + [UInt8](repeating: 0x64, count: 61) + [0])
+        names.append([3, 0x61, 0, 0x62, 0])
+        for length in 1...40 { names.append([UInt8(length)] + (0..<length).map { UInt8(0x41 + $0 % 26) } + [0]) }
+        for index in 0..<200 {
+            let label = Array((String(repeating: "y", count: index % 9) + "x\(index)").utf8)
+            names.append([UInt8(label.count)] + label + [0])
+        }
+        // Each name once, letter case aside (the table's keys are lower-cased).
+        func lowered(_ name: [UInt8]) -> [UInt8] { name.map { $0 &- 0x41 < 26 ? $0 | 0x20 : $0 } }
+        var seen = Set<[UInt8]>()
+        names = names.filter { seen.insert(lowered($0)).inserted }
+        XCTAssertEqual(names[3].count, 255)
+        var grown = NameTable(capacity: 1)
+        for (index, name) in names.enumerated() {
+            if index == grown.capacity { grown = grown.doubled() }
+            grown.insert(name, value: index)
+        }
+        var made = NameTable(capacity: names.count)
+        for (index, name) in names.enumerated() { made.insert(name, value: index) }
+        XCTAssertEqual(grown.capacity, made.capacity)
+        XCTAssertEqual(grown.slotsByValue(count: names.count), made.slotsByValue(count: names.count))
+        for (index, name) in names.enumerated() {
+            XCTAssertEqual(name.withUnsafeBytes { grown.lookup($0) }, index, "\(name)")
+        }
+    }
+
     /// A query's name is a slice of the packet: whatever lies before and after it (here 0xFF, which no name
     /// holds) must not reach the hash or the comparison, for a name of any length.
     func testLookupReadsOnlyTheNameInsideALargerPacket() {

@@ -57,12 +57,15 @@ struct NameTable: Sendable {
                 var start = 0
                 while start < keys.count {
                     var length = 0
-                    while keys[start + length] != 0 { length += 1 + Int(keys[start + length]) }
+                    while keys[start + length] != 0 {
+                        length += 1 + Int(keys[start + length])
+                        precondition(start + length < keys.count, "a name table's keys are wire names")
+                    }
                     length += 1
                     let hash = Self.hash(keys.baseAddress! + start, length)
                     var index = Int(hash) & mask
                     while old[index].keyStart != UInt32(start) || old[index].keyLength != length {
-                        precondition(old[index].keyLength != 0, "a name table's keys are wire names")
+                        precondition(old[index].keyLength != 0, "every key of a name table has its slot")
                         index = (index + 1) & mask
                     }
                     var target = Int(hash) & table.mask
@@ -75,8 +78,9 @@ struct NameTable: Sendable {
         return table
     }
 
-    /// Inserts a name given in wire form; the caller guarantees each name is inserted once, and no more than
-    /// `capacity` names (`doubled()` makes room).
+    /// Inserts a name given in wire form (uncompressed, labels up to its root octet: `doubled()` reads the keys
+    /// back by their labels); the caller guarantees each name is inserted once, and no more than `capacity` names
+    /// (`doubled()` makes room).
     mutating func insert(_ wire: [UInt8], value: Int) {
         // The key is lower-cased where it is stored (a lower-cased copy first cost an array per name), padded with
         // zeros to whole words, so a lookup compares it a word at a time with full loads.
