@@ -210,4 +210,25 @@ final class PlainScalarKindTests: XCTestCase {
             XCTAssertEqual(YAMLField.plainScalarKind(scalar.string), expected, "'\(sample)'")
         }
     }
+
+    /// `isNull` answers without typing the scalar; it must say what `scalarKind == .null` says, for plain,
+    /// quoted and tagged scalars, in block and flow style, and for a list.
+    func testIsNullAgreesWithTheScalarKind() throws {
+        let values = [
+            "", "~", "null", "Null", "NULL", "nULL", "nul", "nulls", "~~", "0", "10.0.0.1", "web", "'null'", "\"~\"",
+            "''", "!!null ''", "!!str null", "!!str ''", "!!int 7", "[]", "{}",
+        ]
+        for value in values {
+            // As a mapping's value, and (when it is one) as a list's element.
+            for text in ["value: \(value)"] + (value.isEmpty ? [] : ["[\(value)]"]) {
+                let root = try XCTUnwrap(try YAMLField.parse(text, file: "test"), text)
+                let field =
+                    text.hasPrefix("[")
+                    ? try XCTUnwrap(try root.sequence().first, text)
+                    : YAMLField(node: root.node.child(1), file: "test")
+                XCTAssertEqual(
+                    field.isNull, field.scalarKind == .null, "\(text): \(String(describing: field.scalarKind))")
+            }
+        }
+    }
 }

@@ -88,7 +88,20 @@ extension YAMLField {
     }
 
     /// True for an explicit null (`~`, `null`, or nothing after the colon).
-    public var isNull: Bool { scalarKind == .null }
+    public var isNull: Bool {
+        // `scalarKind == .null` without typing every other scalar first: each value read asks this (a mapping's
+        // subscript, `scalarText`), and an address or a number went through every rule of `plainScalarKind`.
+        guard node.isScalar else { return false }
+        let tag = node.tag
+        guard tag.isEmpty else { return tag == Tag.Name.null.rawValue }
+        let text = node.text
+        switch text.utf8.count {
+        case 0: return true
+        case 1: return text == "~"
+        case 4: return text == "null" || text == "Null" || text == "NULL"
+        default: return false
+        }
+    }
 
     /// How the node reads in an error message: `the string "80"`, `a list`.
     public var kindDescription: String {

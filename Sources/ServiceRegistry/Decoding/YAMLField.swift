@@ -18,35 +18,61 @@ public struct YAMLField: Sendable {
     public let file: String
     /// The path is kept as its parent's path and this field's own step, and spelled only when asked for: almost
     /// every field of a valid document is read and never named, and spelling each one's path was a tenth of
-    /// reading a registry file (callgrind of `scdns check`, bench/check-callgrind.sh).
-    private let parentPath: String
+    /// reading a registry file (callgrind of `scdns check`, bench/check-callgrind.sh). The parent's path is a
+    /// link to the parent's own parent and step (`PathLink`), not a string: a mapping or list spelled its path
+    /// once for its children, and those strings were still a twentieth of decoding.
+    private let parent: PathLink?
+    /// The path given to a root field (`init(node:path:file:)`); "" below one.
+    private let base: String
     private let step: Step
 
     private enum Step {
         case none
         case key(String)
         case index(Int)
+
+        /// `path` with this step after it.
+        func after(_ path: String) -> String {
+            switch self {
+            case .none: return path
+            case .key(let key): return path.isEmpty ? key : path + "." + key
+            case .index(let index): return path + "[\(index)]"
+            }
+        }
+    }
+
+    /// A field's path as its children keep it: made once for all of them, spelled only for an error.
+    private final class PathLink: Sendable {
+        let parent: PathLink?
+        let base: String
+        let step: Step
+
+        init(parent: PathLink?, base: String, step: Step) {
+            self.parent = parent
+            self.base = base
+            self.step = step
+        }
+
+        var spelled: String { step.after(parent?.spelled ?? base) }
     }
 
     public init(node: YAMLNode, path: String = "", file: String) {
-        self.init(node: node, file: file, parentPath: path, step: .none)
+        self.init(node: node, file: file, parent: nil, base: path, step: .none)
     }
 
-    private init(node: YAMLNode, file: String, parentPath: String, step: Step) {
+    private init(node: YAMLNode, file: String, parent: PathLink?, base: String = "", step: Step) {
         self.node = node
         self.file = file
-        self.parentPath = parentPath
+        self.parent = parent
+        self.base = base
         self.step = step
     }
 
+    /// This field's path as a link for its children.
+    private var link: PathLink { PathLink(parent: parent, base: base, step: step) }
+
     /// The field path (`services[2].ports[0].port`), "" for the document root.
-    public var path: String {
-        switch step {
-        case .none: return parentPath
-        case .key(let key): return parentPath.isEmpty ? key : parentPath + "." + key
-        case .index(let index): return parentPath + "[\(index)]"
-        }
-    }
+    public var path: String { step.after(parent?.spelled ?? base) }
 
     /// The tag resolver of the YAML 1.2 core schema, decimal integers only: how `scalarKind` types plain scalars
     /// (`PlainScalarKindTests` holds the two to each other).
@@ -137,9 +163,9 @@ public struct YAMLField: Sendable {
         guard node.kind == .mapping else {
             throw error("expected a mapping (key: value), got \(kindDescription)")
         }
-        // Spelled once for all the children. The entries stay a short array: a mapping of ours has at most a
-        // dozen keys, which a scan finds sooner than a dictionary hashes one.
-        let path = self.path
+        // One link for all the children. The entries stay a short array: a mapping of ours has at most a dozen
+        // keys, which a scan finds sooner than a dictionary hashes one.
+        let link = self.link
         let count = node.childCount / 2
         var keys: [String] = []
         var keyFields: [YAMLField] = []
@@ -151,16 +177,17 @@ public struct YAMLField: Sendable {
             let keyNode = node.child(2 * pair)
             let valueNode = node.child(2 * pair + 1)
             guard keyNode.isScalar else {
-                throw YAMLField(node: keyNode, path: path, file: file).error("a key must be a plain string")
+                throw YAMLField(node: keyNode, file: file, parent: link, step: .none).error(
+                    "a key must be a plain string")
             }
             let key = keyNode.text
-            let keyField = YAMLField(node: keyNode, file: file, parentPath: path, step: .key(key))
+            let keyField = YAMLField(node: keyNode, file: file, parent: link, step: .key(key))
             guard allowedKeys.contains(key) else {
                 throw keyField.error(YAMLField.unknownKeyMessage(key, allowed: allowedKeys))
             }
             keys.append(key)
             keyFields.append(keyField)
-            values.append(YAMLField(node: valueNode, file: file, parentPath: path, step: .key(key)))
+            values.append(YAMLField(node: valueNode, file: file, parent: link, step: .key(key)))
         }
         return YAMLMapping(field: self, keys: keys, keyFields: keyFields, values: values)
     }
@@ -171,9 +198,9 @@ public struct YAMLField: Sendable {
         guard node.kind == .sequence else {
             throw error("expected a list, got \(kindDescription)")
         }
-        let path = self.path
+        let link = self.link
         return (0..<node.childCount).map {
-            YAMLField(node: node.child($0), file: file, parentPath: path, step: .index(firstIndex + $0))
+            YAMLField(node: node.child($0), file: file, parent: link, step: .index(firstIndex + $0))
         }
     }
 
