@@ -216,7 +216,7 @@ final class PlainScalarKindTests: XCTestCase {
     func testIsNullAgreesWithTheScalarKind() throws {
         let values = [
             "", "~", "null", "Null", "NULL", "nULL", "nul", "nulls", "~~", "0", "10.0.0.1", "web", "'null'", "\"~\"",
-            "''", "!!null ''", "!!str null", "!!str ''", "!!int 7", "[]", "{}",
+            "''", "!!null ''", "!!str null", "!!str ''", "!!int 7", "! null", "[]", "{}",
         ]
         for value in values {
             // As a mapping's value, and (when it is one) as a list's element.
@@ -228,6 +228,39 @@ final class PlainScalarKindTests: XCTestCase {
                     : YAMLField(node: root.node.child(1), file: "test")
                 XCTAssertEqual(
                     field.isNull, field.scalarKind == .null, "\(text): \(String(describing: field.scalarKind))")
+            }
+        }
+        // One-line JSON, which JSONNodeReader reads without libyaml (etcd's values), and an alias.
+        for (text, isNull) in [
+            (#"{"value": null}"#, true), (#"{"value": "null"}"#, false), (#"{"value": 0}"#, false),
+            (#"{"value": []}"#, false), ("a: &x null\nvalue: *x", true),
+        ] {
+            let root = try XCTUnwrap(try YAMLField.parse(text, file: "test"), text)
+            let mapping = try root.mapping(allowing: ["a", "value"])
+            let field = YAMLField(node: root.node.child(2 * (mapping.keys.firstIndex(of: "value") ?? 0) + 1), file: "")
+            XCTAssertEqual(field.isNull, isNull, text)
+            XCTAssertEqual(field.isNull, field.scalarKind == .null, text)
+        }
+    }
+
+    /// Paths as errors spell them: under a root given a path, from a list's first index, and at a key that is not
+    /// a plain string.
+    func testPathsSpelledFromTheirLinks() throws {
+        let root = try XCTUnwrap(try YAMLField.parse("- ports: [{port: 80}]\n- ports: []", file: "f"))
+        let services = YAMLField(node: root.node, path: "services", file: "f")
+        let first = try XCTUnwrap(try services.sequence(firstIndex: 5).first)
+        XCTAssertEqual(first.path, "services[5]")
+        let port = try XCTUnwrap(try first.mapping(allowing: ["ports"])["ports"]?.sequence().first)
+        XCTAssertEqual(port.path, "services[5].ports[0]")
+        XCTAssertEqual(try port.mapping(allowing: ["port"])["port"]?.path, "services[5].ports[0].port")
+        let bare = try XCTUnwrap(try YAMLField.parse("a: {b: 1}", file: "f"))
+        XCTAssertEqual(try bare.mapping(allowing: ["a"])["a"]?.mapping(allowing: ["b"])["b"]?.path, "a.b")
+        for (text, path) in [("[1]: x", ""), ("a: {[1]: x}", "a")] {
+            let field = try XCTUnwrap(try YAMLField.parse(text, file: "f"))
+            XCTAssertThrowsError(
+                try (text.hasPrefix("a") ? field.mapping(allowing: ["a"])["a"]! : field).mapping(allowing: ["x"])
+            ) { error in
+                XCTAssertEqual((error as? RegistryError)?.field, path, text)
             }
         }
     }
