@@ -19,20 +19,9 @@ BENCH=$PWD/$SCRATCH/release/EtcdBench
 ROUNDS=${ROUNDS:-2}
 PORT=${ETCD_BENCH_PORT:-15500}
 URL=http://127.0.0.1:$PORT
-WORK=$(mktemp -d /tmp/scdns-listing-ab.XXXXXX)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-etcd --name ab --data-dir "$WORK/etcd" --listen-client-urls "$URL" --advertise-client-urls "$URL" \
-    --listen-peer-urls "http://127.0.0.1:$((PORT + 1))" --initial-advertise-peer-urls "http://127.0.0.1:$((PORT + 1))" \
-    --initial-cluster "ab=http://127.0.0.1:$((PORT + 1))" --max-txn-ops 1000 --max-request-bytes 16777216 \
-    --quota-backend-bytes 8589934592 --logger zap --log-level warn >"$WORK/etcd.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 200); do ETCDCTL_API=3 etcdctl --endpoints "$URL" endpoint health >/dev/null 2>&1 && break; sleep 0.05; done
+source bench/lib.sh
+bench_work listing-ab
+bench_start_etcd ab "$URL" "$PORT"
 "$BENCH" load "$URL" 100000 3 1000
 # The same exports as EtcdBench's, under the layout before issue 13.
 python3 - "$URL" <<'PY'

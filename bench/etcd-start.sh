@@ -20,22 +20,9 @@ PORT=${ETCD_BENCH_PORT:-15470}
 URL=http://127.0.0.1:$PORT
 (($# > 0)) || { echo "usage: bench/etcd-start.sh BINARY [BINARY ...]" >&2; exit 2; }
 [[ -x $BENCH ]] || { echo "$BENCH missing: make bench-etcd builds it" >&2; exit 1; }
-WORK=$(mktemp -d /tmp/scdns-etcd-start.XXXXXX)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-etcd --name start --data-dir "$WORK/etcd" --listen-client-urls "$URL" --advertise-client-urls "$URL" \
-    --listen-peer-urls "http://127.0.0.1:$((PORT + 1))" --initial-advertise-peer-urls "http://127.0.0.1:$((PORT + 1))" \
-    --initial-cluster "start=http://127.0.0.1:$((PORT + 1))" --max-txn-ops 1000 --max-request-bytes 16777216 \
-    --quota-backend-bytes 8589934592 --logger zap --log-level warn >"$WORK/etcd.log" 2>&1 &
-etcd_pid=$!
-pids+=("$etcd_pid")
-for _ in $(seq 200); do ETCDCTL_API=3 etcdctl --endpoints "$URL" endpoint health >/dev/null 2>&1 && break; sleep 0.05; done
-ETCDCTL_API=3 etcdctl --endpoints "$URL" endpoint health >/dev/null 2>&1 || { cat "$WORK/etcd.log" >&2; exit 1; }
+source bench/lib.sh
+bench_work etcd-start
+bench_start_etcd start "$URL" "$PORT"
 "$BENCH" load "$URL" "$SERVICES" 3 1000 >&2
 extra=()
 if [[ ${ONE_ZONE:-0} == 1 ]]; then
