@@ -41,7 +41,7 @@ public enum RegistryDecoder {
     }
 
     /// `ExportDecoder.entry` of each field of a run, in order; the first mistake ends it.
-    private static func decodeRun(_ fields: ArraySlice<YAMLField>) throws(RegistryError) -> [ExportEntry] {
+    private static func decodeRun(_ fields: Slice<YAMLSequence>) throws(RegistryError) -> [ExportEntry] {
         var entries: [ExportEntry] = []
         entries.reserveCapacity(fields.count)
         for field in fields { entries.append(try ExportDecoder.entry(field)) }
@@ -82,7 +82,7 @@ public enum RegistryDecoder {
     }
 
     /// `ExportDecoder.entry` of every field, in order: in runs on `threads` threads when there are many.
-    static func decodeEntries(_ fields: [YAMLField], threads: Int) throws(RegistryError) -> [ExportEntry] {
+    static func decodeEntries(_ fields: YAMLSequence, threads: Int) throws(RegistryError) -> [ExportEntry] {
         guard threads > 1, fields.count >= parallelMinimum else { return try decodeRun(fields[...]) }
         // Several runs a thread, so one slower run (headless services of many endpoints) leaves no thread idle.
         let runCount = threads * 8

@@ -14,66 +14,40 @@ import Yams
 public struct YAMLField: Sendable {
     /// The node itself.
     public let node: YAMLNode
-    /// The file name used in errors.
-    public let file: String
     /// The path is kept as its parent's path and this field's own step, and spelled only when asked for: almost
     /// every field of a valid document is read and never named, and spelling each one's path was a tenth of
     /// reading a registry file (callgrind of `scdns check`, bench/check-callgrind.sh). The parent's path is a
-    /// link to the parent's own parent and step (`PathLink`), not a string: a mapping or list spelled its path
-    /// once for its children (200,000 string appends at 10,000 services; with `isNull`'s typing of every scalar,
-    /// a twentieth of decoding).
-    private let parent: PathLink?
-    /// The path given to a root field (`init(node:path:file:)`); "" below one.
-    private let base: String
-    private let step: Step
+    /// link to the parent's own parent and step (`YAMLPathLink`), not a string: a mapping or list spelled its
+    /// path once for its children (200,000 string appends at 10,000 services; with `isNull`'s typing of every
+    /// scalar, a twentieth of decoding). A root field's link holds the file and the path it was given.
+    ///
+    /// The file is the link's too, and a key step is its key's node, not its text: a field is then the node, the
+    /// link and a number, two references to count, and every field of a registry is made and copied a few times
+    /// (their copies and releases were a fifth of decoding, BENCHMARKS.md).
+    let parent: YAMLPathLink
+    let step: YAMLPathLink.Step
 
-    private enum Step {
-        case none
-        case key(String)
-        case index(Int)
-
-        /// `path` with this step after it.
-        func after(_ path: String) -> String {
-            switch self {
-            case .none: return path
-            case .key(let key): return path.isEmpty ? key : path + "." + key
-            case .index(let index): return path + "[\(index)]"
-            }
-        }
-    }
-
-    /// A field's path as its children keep it: made once for all of them, spelled only for an error.
-    private final class PathLink: Sendable {
-        let parent: PathLink?
-        let base: String
-        let step: Step
-
-        init(parent: PathLink?, base: String, step: Step) {
-            self.parent = parent
-            self.base = base
-            self.step = step
-        }
-
-        var spelled: String { step.after(parent?.spelled ?? base) }
-    }
+    /// The file name used in errors.
+    public var file: String { parent.file }
 
     public init(node: YAMLNode, path: String = "", file: String) {
-        self.init(node: node, file: file, parent: nil, base: path, step: .none)
+        self.init(node: node, parent: YAMLPathLink(file: file, base: path), step: .none)
     }
 
-    private init(node: YAMLNode, file: String, parent: PathLink?, base: String = "", step: Step) {
+    init(node: YAMLNode, parent: YAMLPathLink, step: YAMLPathLink.Step) {
         self.node = node
-        self.file = file
         self.parent = parent
-        self.base = base
         self.step = step
     }
 
-    /// This field's path as a link for its children.
-    private var link: PathLink { PathLink(parent: parent, base: base, step: step) }
+    /// This field's path as a link for its children: the parent's own when this field adds no step (a root).
+    var link: YAMLPathLink {
+        if case .none = step { return parent }
+        return YAMLPathLink(parent: parent, step: step, document: node.document)
+    }
 
     /// The field path (`services[2].ports[0].port`), "" for the document root.
-    public var path: String { step.after(parent?.spelled ?? base) }
+    public var path: String { step.after(parent.spelled, in: node.document) }
 
     /// The tag resolver of the YAML 1.2 core schema, decimal integers only: how `scalarKind` types plain scalars
     /// (`PlainScalarKindTests` holds the two to each other).
@@ -164,45 +138,34 @@ public struct YAMLField: Sendable {
         guard node.kind == .mapping else {
             throw error("expected a mapping (key: value), got \(kindDescription)")
         }
-        // One link for all the children. The entries stay a short array: a mapping of ours has at most a dozen
-        // keys, which a scan finds sooner than a dictionary hashes one.
+        // One link for all the children. The keys stay a short array: a mapping of ours has at most a dozen
+        // keys, which a scan finds sooner than a dictionary hashes one. Key and value fields are made when read.
         let link = self.link
         let count = node.childCount / 2
         var keys: [String] = []
-        var keyFields: [YAMLField] = []
-        var values: [YAMLField] = []
         keys.reserveCapacity(count)
-        keyFields.reserveCapacity(count)
-        values.reserveCapacity(count)
         for pair in 0..<count {
             let keyNode = node.child(2 * pair)
-            let valueNode = node.child(2 * pair + 1)
             guard keyNode.isScalar else {
-                throw YAMLField(node: keyNode, file: file, parent: link, step: .none).error(
-                    "a key must be a plain string")
+                throw YAMLField(node: keyNode, parent: link, step: .none).error("a key must be a plain string")
             }
             let key = keyNode.text
-            let keyField = YAMLField(node: keyNode, file: file, parent: link, step: .key(key))
             guard allowedKeys.contains(key) else {
-                throw keyField.error(YAMLField.unknownKeyMessage(key, allowed: allowedKeys))
+                throw YAMLField(node: keyNode, parent: link, step: .key(keyNode.index)).error(
+                    YAMLField.unknownKeyMessage(key, allowed: allowedKeys))
             }
             keys.append(key)
-            keyFields.append(keyField)
-            values.append(YAMLField(node: valueNode, file: file, parent: link, step: .key(key)))
         }
-        return YAMLMapping(field: self, keys: keys, keyFields: keyFields, values: values)
+        return YAMLMapping(field: self, keys: keys, link: link)
     }
 
     /// The elements of a sequence, each with its own path: `[firstIndex]` onwards (a piece of a longer list,
-    /// `ServiceListChunks`), `[0]` onwards otherwise.
-    public func sequence(firstIndex: Int = 0) throws(RegistryError) -> [YAMLField] {
+    /// `ServiceListChunks`), `[0]` onwards otherwise. Each element's field is made when it is read.
+    public func sequence(firstIndex: Int = 0) throws(RegistryError) -> YAMLSequence {
         guard node.kind == .sequence else {
             throw error("expected a list, got \(kindDescription)")
         }
-        let link = self.link
-        return (0..<node.childCount).map {
-            YAMLField(node: node.child($0), file: file, parent: link, step: .index(firstIndex + $0))
-        }
+        return YAMLSequence(node: node, link: link, firstIndex: firstIndex)
     }
 
     /// Decodes each element of a sequence with `transform`.
@@ -238,5 +201,77 @@ public struct YAMLField: Sendable {
             previous = current
         }
         return a.isEmpty ? b.count : previous[b.count]
+    }
+}
+
+/// A field's path as its children keep it: made once for all of them, spelled only for an error.
+final class YAMLPathLink: Sendable {
+    /// One step of a path below its parent's.
+    enum Step: Sendable {
+        case none
+        /// A mapping's value, or its key: the key's node in the document.
+        case key(Int32)
+        case index(Int)
+
+        /// `path` with this step after it; a key's text is read from `document`.
+        func after(_ path: String, in document: YAMLDocument?) -> String {
+            switch self {
+            case .none: return path
+            case .key(let node):
+                let key = document.map { YAMLNode(document: $0, index: node).text } ?? ""
+                return path.isEmpty ? key : path + "." + key
+            case .index(let index): return path + "[\(index)]"
+            }
+        }
+    }
+
+    let parent: YAMLPathLink?
+    let file: String
+    /// A root's path (`YAMLField.init(node:path:file:)`); "" below one.
+    let base: String
+    let step: Step
+    /// The document a key step's node is in.
+    let document: YAMLDocument?
+
+    /// A root: its file and the path it was given.
+    init(file: String, base: String) {
+        parent = nil
+        self.file = file
+        self.base = base
+        step = .none
+        document = nil
+    }
+
+    init(parent: YAMLPathLink, step: Step, document: YAMLDocument) {
+        self.parent = parent
+        file = parent.file
+        base = ""
+        self.step = step
+        self.document = document
+    }
+
+    var spelled: String { step.after(parent?.spelled ?? base, in: document) }
+}
+
+/// The elements of a YAML list as fields, each made when it is read: a list of fields made up front was an
+/// array for every list of a registry (the clusters, ports and addresses of every export).
+public struct YAMLSequence: RandomAccessCollection, Sendable {
+    let node: YAMLNode
+    let link: YAMLPathLink
+    let firstIndex: Int
+    public let endIndex: Int
+
+    init(node: YAMLNode, link: YAMLPathLink, firstIndex: Int) {
+        self.node = node
+        self.link = link
+        self.firstIndex = firstIndex
+        endIndex = node.childCount
+    }
+
+    public var startIndex: Int { 0 }
+
+    public subscript(position: Int) -> YAMLField {
+        precondition(position >= 0 && position < endIndex, "a list element within the list")
+        return YAMLField(node: node.child(position), parent: link, step: .index(firstIndex + position))
     }
 }

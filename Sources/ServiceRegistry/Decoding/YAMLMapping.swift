@@ -5,24 +5,29 @@
 public struct YAMLMapping {
     /// The mapping itself, for errors about the mapping as a whole (a missing key).
     public let field: YAMLField
-    /// The keys present, in document order, each once (Yams refuses a key written twice).
+    /// The keys present, in document order, each once (Yams refuses a key written twice). Key `i` is child
+    /// `2 i` of the mapping's node and its value child `2 i + 1`: their fields are made when read, not kept.
     public let keys: [String]
-    /// Beside `keys`, index for index: each key's own node (for errors about the key), and its value. Kept
-    /// apart from the keys so that finding one compares strings and copies no node.
-    private let keyFields: [YAMLField]
-    private let values: [YAMLField]
+    /// The mapping's path as its keys and values keep it.
+    private let link: YAMLPathLink
 
-    init(field: YAMLField, keys: [String], keyFields: [YAMLField], values: [YAMLField]) {
+    init(field: YAMLField, keys: [String], link: YAMLPathLink) {
         self.field = field
         self.keys = keys
-        self.keyFields = keyFields
-        self.values = values
+        self.link = link
+    }
+
+    /// The field of key `index`'s value, or with `key` of the key itself (its own line and column).
+    private func child(_ index: Int, key: Bool = false) -> YAMLField {
+        let keyNode = field.node.child(2 * index)
+        return YAMLField(node: key ? keyNode : field.node.child(2 * index + 1), parent: link, step: .key(keyNode.index))
     }
 
     /// The value of `key`, or `nil` when the key is absent or null.
     public subscript(key: String) -> YAMLField? {
-        guard let index = keys.firstIndex(of: key), !values[index].isNull else { return nil }
-        return values[index]
+        guard let index = keys.firstIndex(of: key) else { return nil }
+        let value = child(index)
+        return value.isNull ? nil : value
     }
 
     /// True when `key` is present, even with a null value.
@@ -32,7 +37,7 @@ public struct YAMLMapping {
 
     /// The key node of `key` (its own line and column), for errors about the key rather than its value.
     public func keyField(_ key: String) -> YAMLField? {
-        keys.firstIndex(of: key).map { keyFields[$0] }
+        keys.firstIndex(of: key).map { child($0, key: true) }
     }
 
     /// The value of a key that must be present and not null. The error is positioned at the mapping and names
