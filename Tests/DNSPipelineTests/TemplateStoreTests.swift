@@ -80,6 +80,36 @@ final class TemplateStoreTests: XCTestCase {
         }
     }
 
+    /// Equal templates of different names (a service's own name under each naming tree, its cluster names, a
+    /// headless host's) keep one copy of their bytes: in a snapshot built from scratch on one thread, on several
+    /// in runs merged in order, and in one that copies its nodes from the one before.
+    func testEqualTemplatesOfDifferentNamesShareTheirBytes() throws {
+        let settings = LocalityFixture.settings(clients: [("10.245.0.0/16", LocalityFixture.b)])
+        XCTAssertEqual(AnswerCompiler.namingTrees(settings).count, 3, "each service is named under three trees")
+        let services = PipelineFixture.services
+        func compile(version: UInt64, threads: Int, previous: AnswerSnapshot? = nil) -> AnswerSnapshot {
+            var compiler = AnswerCompiler(
+                registry: PipelineFixture.registry(services, version: version), zoneFiles: [PipelineFixture.zone],
+                settings: settings, previous: previous)
+            compiler.threads = threads
+            compiler.parallelMinimum = 1
+            compiler.runLength = 3
+            return compiler.compile()
+        }
+        let full = compile(version: 1, threads: 1)
+        let parallel = compile(version: 1, threads: 2)
+        let copied = compile(version: 2, threads: 1, previous: full)
+        XCTAssertGreaterThan(copied.reusedNames, 0, "the third build copies nodes")
+        for (snapshot, what) in [(full, "one thread"), (parallel, "runs merged"), (copied, "nodes copied")] {
+            let all = (0..<snapshot.templates.count).map { bytes(snapshot, Int32($0)) }
+            let distinct = Set(all)
+            XCTAssertLessThan(distinct.count * 3, all.count * 2, "\(what): a third of the templates repeat another")
+            XCTAssertEqual(
+                snapshot.templates.byteCounts.responses, distinct.reduce(0) { $0 + $1.count },
+                "\(what): each distinct template's bytes are stored once")
+        }
+    }
+
     private func bytes(_ snapshot: AnswerSnapshot, _ index: Int32) -> [UInt8] {
         snapshot.templates.withTemplate(Int(index)) { Array($0) }
     }

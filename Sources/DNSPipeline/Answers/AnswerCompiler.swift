@@ -299,7 +299,8 @@ struct AnswerCompiler {
                 variantTemplates: output.variantTemplates, variantPlans: output.variantPlans,
                 variantChoices: output.variantChoices, choices: output.choices,
                 localityCount: resolver.localities.count),
-            templates: output.templates, rotations: output.rotations, localities: resolver, zones: compiledZones,
+            templates: output.templates.finished(), rotations: output.rotations, localities: resolver,
+            zones: compiledZones,
             zoneSlots: zoneSlots,
             failingOpen: failingOpen, registryVersion: registry.version, settings: settings,
             fragments: ServiceFragments(
@@ -510,7 +511,7 @@ struct AnswerCompiler {
         var variantTemplates: [Int32] = []
         var variantPlans: [Int32] = []
         var variantChoices: [Int32] = []
-        var templates = TemplateStore()
+        var templates = TemplateStore(sharingBytes: true)
         var choices = ChoiceTable()
         var rotations = RotationPlans()
 

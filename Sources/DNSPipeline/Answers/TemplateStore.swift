@@ -19,6 +19,25 @@ struct TemplateStore: Sendable {
 
     private var bytes: [UInt8] = []
     private var spans: [Span] = []
+    /// While a snapshot is built (`init(sharingBytes:)`): where each distinct template's bytes are, so that an
+    /// equal template stored again gets a span of its own over the same bytes. A service's own name answers with
+    /// the same bytes under every naming tree, as do its cluster names, and about half of a big registry's
+    /// template bytes were such repeats (BENCHMARKS.md). Nil in a finished snapshot (`finished`).
+    private var sharing: SharedBytes? = nil
+
+    init() {}
+
+    /// A store for a snapshot being built: equal templates share their bytes.
+    init(sharingBytes: Bool) {
+        if sharingBytes { sharing = SharedBytes() }
+    }
+
+    /// The store as a snapshot keeps it: without the index of its bytes, which only a build needs.
+    func finished() -> TemplateStore {
+        var store = self
+        store.sharing = nil
+        return store
+    }
 
     var count: Int { spans.count }
     /// Bytes of the responses, and of their spans.
@@ -31,9 +50,29 @@ struct TemplateStore: Sendable {
     /// `Message.simpleAnswersWithoutQuestion`), and returns its index.
     mutating func append(template: [UInt8]) -> Int32 {
         precondition(template.count >= Self.headerLength && template[4] == 0 && template[5] == 1)
-        spans.append(Span(start: Int32(bytes.count), count: Int32(template.count)))
-        bytes += template
+        spans.append(template.withUnsafeBytes { store($0) })
         return Int32(spans.count - 1)
+    }
+
+    /// Where `template`'s bytes are: equal bytes already stored when the store shares them, else appended.
+    private mutating func store(_ template: UnsafeRawBufferPointer) -> Span {
+        guard sharing != nil else {
+            let span = Span(start: Int32(bytes.count), count: Int32(template.count))
+            bytes.append(contentsOf: template.assumingMemoryBound(to: UInt8.self))
+            return span
+        }
+        let hash = SharedBytes.hash(template)
+        let found = bytes.withUnsafeBytes { stored in
+            sharing!.find(hash) { candidate in
+                candidate.count == Int32(template.count)
+                    && memcmp(stored.baseAddress! + Int(candidate.start), template.baseAddress!, template.count) == 0
+            }
+        }
+        if let found { return found }
+        let span = Span(start: Int32(bytes.count), count: Int32(template.count))
+        bytes.append(contentsOf: template.assumingMemoryBound(to: UInt8.self))
+        sharing!.insert(span, hash: hash)
+        return span
     }
 
     /// A response of exactly one question as a template: without that question.
@@ -58,17 +97,29 @@ struct TemplateStore: Sendable {
     mutating func copy(_ index: Int32, from other: TemplateStore) -> Int32 {
         guard index >= 0 else { return -1 }
         let span = other.spans[Int(index)]
-        spans.append(Span(start: Int32(bytes.count), count: span.count))
-        bytes += other.bytes[Int(span.start)..<Int(span.start + span.count)]
+        spans.append(
+            other.bytes.withUnsafeBytes {
+                store(UnsafeRawBufferPointer(rebasing: $0[Int(span.start)..<Int(span.start + span.count)]))
+            })
         return Int32(spans.count - 1)
     }
 
     /// Appends every template of `other` (compiled on another thread), template `i` of it becoming template
     /// `count + i` of this, as `count` was before.
     mutating func append(contentsOf other: TemplateStore) {
-        let start = Int32(bytes.count)
-        spans += other.spans.map { Span(start: $0.start + start, count: $0.count) }
-        bytes += other.bytes
+        guard sharing != nil else {
+            let start = Int32(bytes.count)
+            spans += other.spans.map { Span(start: $0.start + start, count: $0.count) }
+            bytes += other.bytes
+            return
+        }
+        spans.reserveCapacity(spans.count + other.spans.count)
+        other.bytes.withUnsafeBytes { otherBytes in
+            for span in other.spans {
+                spans.append(
+                    store(UnsafeRawBufferPointer(rebasing: otherBytes[Int(span.start)..<Int(span.start + span.count)])))
+            }
+        }
     }
 
     /// Calls `body` with the bytes of template `index`: its header, then the sections after the question.
@@ -80,4 +131,75 @@ struct TemplateStore: Sendable {
         }
     }
 
+    /// An open-addressing table of the distinct templates' spans by a hash of their bytes: a slot holds 32 bits
+    /// of the hash and the span, so growing rehashes nothing and a probe compares bytes only on a hash match.
+    private struct SharedBytes {
+        private struct Slot {
+            /// 0 for an empty slot; else the hash with its top bit set.
+            var tag: UInt32 = 0
+            var span = Span(start: 0, count: 0)
+        }
+
+        private var slots = [Slot](repeating: Slot(), count: 1024)
+        private var count = 0
+
+        /// 32 bits of a hash of `bytes`, eight octets at a time.
+        static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+            var hash: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes.count)
+            var offset = 0
+            while offset + 8 <= bytes.count {
+                hash = (hash ^ bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
+                hash ^= hash >> 32
+                offset += 8
+            }
+            // The last eight octets, overlapping those hashed already: a template is at least its 12-octet header.
+            var tail: UInt64 = 0
+            if offset < bytes.count {
+                if bytes.count >= 8 {
+                    tail = bytes.loadUnaligned(fromByteOffset: bytes.count - 8, as: UInt64.self)
+                } else {
+                    for byte in bytes { tail = tail << 8 | UInt64(byte) }
+                }
+            }
+            // MurmurHash3's finalizer: every octet moves the low bits, which pick the slot. Without it the last
+            // octets (an address) reached only the high ones, and a big registry's templates piled up in a few
+            // runs of slots.
+            hash ^= tail
+            hash ^= hash >> 33
+            hash &*= 0xFF51_AFD7_ED55_8CCD
+            hash ^= hash >> 33
+            hash &*= 0xC4CE_B9FE_1A85_EC53
+            hash ^= hash >> 33
+            return UInt32(truncatingIfNeeded: hash) | 0x8000_0000
+        }
+
+        /// The span of a template with this hash for which `matches` holds, if one is stored.
+        func find(_ hash: UInt32, matches: (Span) -> Bool) -> Span? {
+            let mask = slots.count - 1
+            var position = Int(hash) & mask
+            while slots[position].tag != 0 {
+                if slots[position].tag == hash && matches(slots[position].span) { return slots[position].span }
+                position = (position + 1) & mask
+            }
+            return nil
+        }
+
+        /// Records a template's span under its hash (not found before).
+        mutating func insert(_ span: Span, hash: UInt32) {
+            if (count + 1) * 4 > slots.count * 3 {
+                let old = slots
+                slots = [Slot](repeating: Slot(), count: old.count * 2)
+                for slot in old where slot.tag != 0 { place(slot) }
+            }
+            place(Slot(tag: hash, span: span))
+            count += 1
+        }
+
+        private mutating func place(_ slot: Slot) {
+            let mask = slots.count - 1
+            var position = Int(slot.tag) & mask
+            while slots[position].tag != 0 { position = (position + 1) & mask }
+            slots[position] = slot
+        }
+    }
 }
