@@ -152,11 +152,13 @@ enum YAMLComposer {
         let positions = stride(from: nodes.startIndex, to: nodes.endIndex, by: 2)
         // A mapping of ours has a handful of keys: compared pairwise, without hashing or allocating. A long one
         // (a document that is not ours) is checked through a set.
+        // Compared where the builder holds them: a copy of each key's entry (two strings) for each comparison was
+        // most of the check's cost.
         if nodes.count <= 32 {
             var clash = false
             outer: for position in positions {
-                guard let key = keyAt(position) else { continue }
-                for later in stride(from: position + 2, to: nodes.endIndex, by: 2) where key == keyAt(later) {
+                for later in stride(from: position + 2, to: nodes.endIndex, by: 2)
+                where builder.sameKey(nodes[position], nodes[later]) {
                     clash = true
                     break outer
                 }

@@ -91,6 +91,18 @@ struct YAMLDocumentBuilder {
 
     func entry(_ node: Int32) -> YAMLDocument.Entry { entries[Int(node)] }
 
+    /// Whether nodes `a` and `b` are scalars that are one key to Yams: the same text and the same tag, an untagged
+    /// or `!` key being a string (`YAMLComposer.checkDuplicateKeys`).
+    func sameKey(_ a: Int32, _ b: Int32) -> Bool {
+        func stringTag(_ tag: String) -> Bool { tag.isEmpty || tag == "!" || tag == YAMLDocument.stringTag }
+        let (a, b) = (Int(a), Int(b))
+        guard entries[a].kind == .scalar, entries[b].kind == .scalar, entries[a].text == entries[b].text else {
+            return false
+        }
+        let (left, right) = (entries[a].tag, entries[b].tag)
+        return left == right || (stringTag(left) && stringTag(right))
+    }
+
     func finish(root: Int32) -> YAMLNode {
         YAMLNode(document: YAMLDocument(entries: entries, children: children), index: root)
     }
