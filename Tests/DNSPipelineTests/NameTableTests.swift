@@ -43,15 +43,12 @@ final class NameTableTests: XCTestCase {
         let names: [[UInt8]] = (0..<1_000).map {
             [3] + Array("n\($0 % 10)\($0 / 10 % 10)".utf8) + [4] + Array("z\($0 / 100)zz".utf8) + [0]
         }
+        // Grown as a build grows its table (`insertGrowing`, doubling when full).
         var grown = NameTable(capacity: 1)
-        var count = 0
-        for (index, name) in names.enumerated() {
-            if count == grown.capacity { grown = grown.doubled() }
-            grown.insert(name, value: index)
-            count += 1
-        }
+        for (index, name) in names.enumerated() { grown.insertGrowing(name, value: index) }
         var made = NameTable(capacity: names.count)
         for (index, name) in names.enumerated() { made.insert(name, value: index) }
+        XCTAssertEqual(grown.count, names.count)
         XCTAssertEqual(grown.capacity, made.capacity)
         XCTAssertEqual(grown.slotsByValue(count: names.count), made.slotsByValue(count: names.count))
         for (index, name) in names.enumerated() {

@@ -23,6 +23,8 @@ struct NameTable: Sendable {
     private var slots: [Slot]
     private var keys: [UInt8] = []
     private var mask: Int
+    /// Names inserted so far.
+    private(set) var count = 0
 
     init(capacity: Int) {
         var size = 16
@@ -82,6 +84,7 @@ struct NameTable: Sendable {
     /// back by their labels); the caller guarantees each name is inserted once, and no more than `capacity` names
     /// (`doubled()` makes room).
     mutating func insert(_ wire: [UInt8], value: Int) {
+        count += 1
         // The key is lower-cased where it is stored (a lower-cased copy first cost an array per name), padded with
         // zeros to whole words, so a lookup compares it a word at a time with full loads.
         let start = keys.count
@@ -97,6 +100,13 @@ struct NameTable: Sendable {
         while slots[index].keyLength != 0 { index = (index + 1) & mask }
         slots[index] = Slot(
             tag: Slot.tag(hash: hash, length: wire.count), keyStart: UInt32(start), value: Int32(value))
+    }
+
+    /// `insert`, the table doubled first when it is full: how a build fills its table without knowing how many
+    /// names it will hold.
+    mutating func insertGrowing(_ wire: [UInt8], value: Int) {
+        if count == capacity { self = doubled() }
+        insert(wire, value: value)
     }
 
     /// Every key (lower-cased wire name) by its value, for values `0..<count`: where a later snapshot that

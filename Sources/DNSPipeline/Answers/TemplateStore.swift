@@ -113,7 +113,6 @@ struct TemplateStore: Sendable {
             bytes += other.bytes
             return
         }
-        spans.reserveCapacity(spans.count + other.spans.count)
         other.bytes.withUnsafeBytes { otherBytes in
             for span in other.spans {
                 spans.append(
