@@ -93,6 +93,24 @@ final class DNSNameTests: XCTestCase {
         }
     }
 
+    /// The word-at-a-time capital test against the octet-by-octet one: every octet value at every position of
+    /// names long and short (whole words, a tail), among octets next to the capitals' range on both sides.
+    func testCapitalsAreFoundEightOctetsAtATime() {
+        let neighbours: [UInt8] = [0x00, 0x2D, 0x40, 0x5B, 0x60, 0x61, 0x7A, 0x7B, 0x7F, 0x80, 0xC1, 0xDA, 0xFF]
+        for length in [1, 7, 8, 9, 16, 23] {
+            for position in 0..<length {
+                for octet in 0...UInt8.max {
+                    var octets = (0..<length).map { neighbours[$0 % neighbours.count] }
+                    octets[position] = octet
+                    XCTAssertEqual(
+                        DNSName.hasCapital(octets), octets.contains { $0 &- 0x41 < 26 },
+                        "octet \(octet) at \(position) of \(length)")
+                }
+            }
+        }
+        XCTAssertFalse(DNSName.hasCapital([]))
+    }
+
     func testEqualityAndHashIgnoreASCIICaseOnly() {
         let variants = ["www.example.com", "WWW.EXAMPLE.COM", "wWw.ExAmPlE.cOm"].map(dn)
         for variant in variants {

@@ -178,7 +178,7 @@ struct ServiceRecords: RecordLookup {
     @discardableResult
     private mutating func touch(_ name: DNSName) -> Int {
         if let found = position(name) { return found }
-        if name != root, let parent = name.parent { touch(parent) }
+        if name != root && !parentIsANode(name), let parent = name.parent { touch(parent) }
         nodes.append(RecordStore.Node(name: name.lowercased(), zone: zone))
         if index == nil && nodes.count > Self.indexFrom {
             index = Dictionary(uniqueKeysWithValues: nodes.enumerated().map { ($1.name, $0) })
@@ -186,6 +186,16 @@ struct ServiceRecords: RecordLookup {
             index?[name] = nodes.count - 1
         }
         return nodes.count - 1
+    }
+
+    /// Whether `name`'s parent is a node already, found by comparing the octets after its first label with the
+    /// nodes' names: making the parent's name to look it up was an allocation a name. (With an index, the parent
+    /// is made and looked up in it.)
+    private func parentIsANode(_ name: DNSName) -> Bool {
+        let wire = name.wire
+        guard index == nil, let first = wire.first, first != 0 else { return false }
+        let parent = wire[(1 + Int(first))...]
+        return nodes.contains { DNSName.equalIgnoringCase($0.name.wire[...], parent) }
     }
 
     mutating func add(_ record: ResourceRecord) {
