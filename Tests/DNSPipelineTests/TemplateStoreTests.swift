@@ -110,6 +110,35 @@ final class TemplateStoreTests: XCTestCase {
         }
     }
 
+    /// A sharing store's index through many doublings (it starts at 1,024 slots): thousands of distinct
+    /// templates of many lengths, repeats of some, and templates that are a prefix of another or differ in their
+    /// last octet only. Each index reads back its own bytes, and the bytes stored are the distinct ones once.
+    func testASharingStoreKeepsEachTemplateThroughItsGrowth() {
+        let header: [UInt8] = [0, 0, 0x84, 0, 0, 1, 0, 1, 0, 0, 0, 0]
+        func template(_ number: Int, padding: Int = 0) -> [UInt8] {
+            header + withUnsafeBytes(of: UInt32(number).bigEndian) { Array($0) }
+                + [UInt8](repeating: 7, count: number % 13 + padding)
+        }
+        var stored: [[UInt8]] = []
+        for number in 0..<3_000 { stored.append(template(number)) }
+        for number in stride(from: 0, to: 3_000, by: 7) { stored.append(template(number)) }
+        for number in 0..<50 {
+            stored.append(template(number, padding: 1))
+            stored.append(template(number) + [8])
+        }
+        var sharing = TemplateStore(sharingBytes: true)
+        var plain = TemplateStore()
+        for (index, bytes) in stored.enumerated() {
+            XCTAssertEqual(sharing.append(template: bytes), Int32(index))
+            _ = plain.append(template: bytes)
+        }
+        for (index, bytes) in stored.enumerated() {
+            sharing.withTemplate(index) { XCTAssertEqual(Array($0), bytes, "template \(index)") }
+        }
+        XCTAssertEqual(sharing.byteCounts.responses, Set(stored).reduce(0) { $0 + $1.count })
+        XCTAssertEqual(plain.byteCounts.responses, stored.reduce(0) { $0 + $1.count }, "a plain store keeps repeats")
+    }
+
     private func bytes(_ snapshot: AnswerSnapshot, _ index: Int32) -> [UInt8] {
         snapshot.templates.withTemplate(Int(index)) { Array($0) }
     }

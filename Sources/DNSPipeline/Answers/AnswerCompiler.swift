@@ -296,8 +296,7 @@ struct AnswerCompiler {
                 variantTemplates: output.variantTemplates, variantPlans: output.variantPlans,
                 variantChoices: output.variantChoices, choices: output.choices,
                 localityCount: resolver.localities.count),
-            templates: output.templates.finished(), rotations: output.rotations, localities: resolver,
-            zones: compiledZones,
+            templates: output.templates, rotations: output.rotations, localities: resolver, zones: compiledZones,
             zoneSlots: zoneSlots,
             failingOpen: failingOpen, registryVersion: registry.version, settings: settings,
             fragments: ServiceFragments(
@@ -508,6 +507,8 @@ struct AnswerCompiler {
         var variantTemplates: [Int32] = []
         var variantPlans: [Int32] = []
         var variantChoices: [Int32] = []
+        /// Sharing equal templates' bytes, in every run as in the snapshot: the first run's output becomes the
+        /// snapshot's (`merge`), index included, and each later run's templates are stored through it.
         var templates = TemplateStore(sharingBytes: true)
         var choices = ChoiceTable()
         var rotations = RotationPlans()

@@ -140,7 +140,8 @@ public final class AnswerSnapshot: Sendable {
         self.table = table
         self.nodes = nodes
         self.types = types
-        self.templates = templates
+        // A build's index of its templates' bytes is not kept (`TemplateStore.finished`).
+        self.templates = templates.finished()
         self.rotations = rotations
         self.localities = localities
         self.failingOpen = Set(failingOpen)

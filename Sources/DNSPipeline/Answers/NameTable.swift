@@ -91,9 +91,14 @@ struct NameTable: Sendable {
         keys += wire
         keys += repeatElement(0, count: (8 - wire.count % 8) % 8)
         let hash = keys.withUnsafeMutableBytes { keys in
-            let key = UnsafeMutableRawBufferPointer(rebasing: keys[start..<(start + wire.count)])
-            for offset in key.indices where key[offset] &- 0x41 < 26 { key[offset] |= 0x20 }
-            return Self.hash(key.baseAddress!, key.count)
+            // A word at a time, padding included (zeros, no capitals): keys start at whole words.
+            var offset = start
+            while offset < keys.count {
+                let word = keys.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                keys.storeBytes(of: Self.lowercased(word), toByteOffset: offset, as: UInt64.self)
+                offset += 8
+            }
+            return Self.hash(keys.baseAddress! + start, wire.count)
         }
         precondition(wire.count <= Self.maxNameLength && start <= UInt32.max, "a name table holds names only")
         var index = Int(hash) & mask
@@ -105,7 +110,7 @@ struct NameTable: Sendable {
     /// `insert`, the table doubled first when it is full: how a build fills its table without knowing how many
     /// names it will hold.
     mutating func insertGrowing(_ wire: [UInt8], value: Int) {
-        if count == capacity { self = doubled() }
+        if count >= capacity { self = doubled() }
         insert(wire, value: value)
     }
 

@@ -73,19 +73,25 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
         return DNSName(uncheckedWire: wire.map(DNSName.lowercaseASCII))
     }
 
+    /// Bit 7 set in each octet of `word` that is an ASCII capital, the others clear. Per octet below 0x80 (no
+    /// carry leaves one), bit 7 of +0x3F is set from 'A' on and of +0x25 from past 'Z' on; octets from 0x80 on are
+    /// no capitals. (The name table's `lowercased(_:)` on the query path is the same test, kept in its own module
+    /// so that it inlines there.)
+    @inline(__always)
+    private static func capitals(in word: UInt64) -> UInt64 {
+        let low = word & 0x7F7F_7F7F_7F7F_7F7F
+        let fromA = low &+ 0x3F3F_3F3F_3F3F_3F3F
+        let pastZ = low &+ 0x2525_2525_2525_2525
+        return fromA & ~pastZ & ~word & 0x8080_8080_8080_8080
+    }
+
     /// Whether `octets` hold an ASCII capital, eight octets at a time: a build asks it of every name it stores,
     /// and asked octet by octet it cost about 300 instructions a name.
     static func hasCapital(_ octets: [UInt8]) -> Bool {
         octets.withUnsafeBytes { raw in
             var offset = 0
             while offset &+ 8 <= raw.count {
-                let word = raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-                // Per octet below 0x80 (no carry leaves one): bit 7 of +0x3F is set from 'A' on, of +0x25 from
-                // past 'Z' on; octets from 0x80 on are no capitals.
-                let low = word & 0x7F7F_7F7F_7F7F_7F7F
-                let fromA = low &+ 0x3F3F_3F3F_3F3F_3F3F
-                let pastZ = low &+ 0x2525_2525_2525_2525
-                if fromA & ~pastZ & ~word & 0x8080_8080_8080_8080 != 0 { return true }
+                if capitals(in: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) != 0 { return true }
                 offset &+= 8
             }
             while offset < raw.count {

@@ -23,31 +23,32 @@ public struct YAMLField: Sendable {
     ///
     /// The file is the link's too, and a key step is its key's node, not its text: a field is then the node, the
     /// link and a number, two references to count, and every field of a registry is made and copied a few times
-    /// (their copies and releases were a fifth of decoding, BENCHMARKS.md).
-    let parent: YAMLPathLink
+    /// (copying and destroying fields and mappings were about a quarter of decoding's instructions, BENCHMARKS.md).
+    /// For a root, the link holds the file and the path it was given, and the root's own step is none.
+    let parentLink: YAMLPathLink
     let step: YAMLPathLink.Step
 
     /// The file name used in errors.
-    public var file: String { parent.file }
+    public var file: String { parentLink.file }
 
     public init(node: YAMLNode, path: String = "", file: String) {
-        self.init(node: node, parent: YAMLPathLink(file: file, base: path), step: .none)
+        self.init(node: node, parent: YAMLPathLink(file: file, base: path, document: node.document), step: .none)
     }
 
     init(node: YAMLNode, parent: YAMLPathLink, step: YAMLPathLink.Step) {
         self.node = node
-        self.parent = parent
+        self.parentLink = parent
         self.step = step
     }
 
     /// This field's path as a link for its children: the parent's own when this field adds no step (a root).
     var link: YAMLPathLink {
-        if case .none = step { return parent }
-        return YAMLPathLink(parent: parent, step: step, document: node.document)
+        if case .none = step { return parentLink }
+        return YAMLPathLink(parent: parentLink, step: step, document: node.document)
     }
 
     /// The field path (`services[2].ports[0].port`), "" for the document root.
-    public var path: String { step.after(parent.spelled, in: node.document) }
+    public var path: String { step.after(parentLink.spelled, in: node.document) }
 
     /// The tag resolver of the YAML 1.2 core schema, decimal integers only: how `scalarKind` types plain scalars
     /// (`PlainScalarKindTests` holds the two to each other).
@@ -165,7 +166,7 @@ public struct YAMLField: Sendable {
         guard node.kind == .sequence else {
             throw error("expected a list, got \(kindDescription)")
         }
-        return YAMLSequence(node: node, link: link, firstIndex: firstIndex)
+        return YAMLSequence(node: node, link: link, firstPathIndex: firstIndex)
     }
 
     /// Decodes each element of a sequence with `transform`.
@@ -214,11 +215,11 @@ final class YAMLPathLink: Sendable {
         case index(Int)
 
         /// `path` with this step after it; a key's text is read from `document`.
-        func after(_ path: String, in document: YAMLDocument?) -> String {
+        func after(_ path: String, in document: YAMLDocument) -> String {
             switch self {
             case .none: return path
             case .key(let node):
-                let key = document.map { YAMLNode(document: $0, index: node).text } ?? ""
+                let key = YAMLNode(document: document, index: node).text
                 return path.isEmpty ? key : path + "." + key
             case .index(let index): return path + "[\(index)]"
             }
@@ -231,15 +232,15 @@ final class YAMLPathLink: Sendable {
     let base: String
     let step: Step
     /// The document a key step's node is in.
-    let document: YAMLDocument?
+    let document: YAMLDocument
 
-    /// A root: its file and the path it was given.
-    init(file: String, base: String) {
+    /// A root's: its file and the path it was given.
+    init(file: String, base: String, document: YAMLDocument) {
         parent = nil
         self.file = file
         self.base = base
         step = .none
-        document = nil
+        self.document = document
     }
 
     init(parent: YAMLPathLink, step: Step, document: YAMLDocument) {
@@ -258,13 +259,14 @@ final class YAMLPathLink: Sendable {
 public struct YAMLSequence: RandomAccessCollection, Sendable {
     let node: YAMLNode
     let link: YAMLPathLink
-    let firstIndex: Int
+    /// The number element 0 has in its path (`[N]`): a piece of a longer list starts past 0.
+    let firstPathIndex: Int
     public let endIndex: Int
 
-    init(node: YAMLNode, link: YAMLPathLink, firstIndex: Int) {
+    init(node: YAMLNode, link: YAMLPathLink, firstPathIndex: Int) {
         self.node = node
         self.link = link
-        self.firstIndex = firstIndex
+        self.firstPathIndex = firstPathIndex
         endIndex = node.childCount
     }
 
@@ -272,6 +274,6 @@ public struct YAMLSequence: RandomAccessCollection, Sendable {
 
     public subscript(position: Int) -> YAMLField {
         precondition(position >= 0 && position < endIndex, "a list element within the list")
-        return YAMLField(node: node.child(position), parent: link, step: .index(firstIndex + position))
+        return YAMLField(node: node.child(position), parent: link, step: .index(firstPathIndex + position))
     }
 }
