@@ -23,7 +23,8 @@ public struct YAMLField: Sendable {
     ///
     /// The file is the link's too, and a key step is its key's node, not its text: a field is then the node, the
     /// link and a number, two references to count, and every field of a registry is made and copied a few times
-    /// (copying and destroying fields and mappings were about a quarter of decoding's instructions, BENCHMARKS.md).
+    /// (copying and destroying fields and mappings were up to a quarter of decoding's instructions; taking the
+    /// references out saved a sixth, BENCHMARKS.md).
     /// For a root, the link holds the file and the path it was given, and the root's own step is none.
     let parentLink: YAMLPathLink
     let step: YAMLPathLink.Step
