@@ -149,7 +149,7 @@ final class EtcdAgreementTests: XCTestCase {
         XCTAssertEqual(compared, 4 * (2 + 3 * (4 + 6)))
         // Not a comparison of empty answers: the history left services to answer, and had values to reject.
         XCTAssertGreaterThan(withRecords, 40)
-        XCTAssertTrue(longRunning.output.contains("etcd export rejected"), longRunning.output)
+        try longRunning.awaitLog(matching: "etcd export rejected")
     }
 
     /// What one instance answered, why (`/explain` for the query, from the registry it serves), and that registry:
