@@ -181,4 +181,23 @@ final class DNSNameTests: XCTestCase {
         XCTAssertFalse(dn("Z.a.example") < dn("z.A.EXAMPLE"))
         XCTAssertFalse(dn("z.A.EXAMPLE") < dn("Z.a.example"))
     }
+
+    func testReplacingAnAncestor() throws {
+        let base = try DNSName("svc.SuperCluster.local")
+        let global = try DNSName("global")
+        let name = try DNSName("Web.Shop.svc.supercluster.local")
+        let moved = try XCTUnwrap(name.replacingAncestor(base, with: global))
+        XCTAssertTrue(moved.isIdentical(to: try DNSName("Web.Shop.global")), "the labels below keep their case")
+        XCTAssertTrue(try XCTUnwrap(base.replacingAncestor(base, with: global)).isIdentical(to: global))
+        XCTAssertTrue(
+            try XCTUnwrap(name.replacingAncestor(base, with: .root)).isIdentical(to: try DNSName("Web.Shop")))
+        XCTAssertNil(try DNSName("web.shop.global").replacingAncestor(base, with: global), "not below it")
+        XCTAssertNil(try DNSName("xsvc.supercluster.local").replacingAncestor(base, with: global))
+        // 240 octets below the ancestor: 248 under global, 255 under a 15-octet replacement, 256 under a 16-octet one.
+        let label = String(repeating: "a", count: 59)
+        let long = try DNSName([label, label, label, label].joined(separator: ".") + ".global")
+        XCTAssertEqual(long.wire.count, 248)
+        XCTAssertNotNil(long.replacingAncestor(global, with: try DNSName("thirteen-char")))
+        XCTAssertNil(long.replacingAncestor(global, with: try DNSName("fourteen-chars")), "over 255 octets")
+    }
 }

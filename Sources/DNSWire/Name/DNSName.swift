@@ -136,6 +136,26 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible, Comparable {
         return DNSName(uncheckedWire: child)
     }
 
+    /// The same labels below `ancestor` (which this name must equal or lie below) placed under `replacement`
+    /// instead: nil when the name is not below `ancestor` or would be over 255 octets. One array written once, the
+    /// labels kept as they are.
+    public func replacingAncestor(_ ancestor: DNSName, with replacement: DNSName) -> DNSName? {
+        guard isSubdomain(of: ancestor) else { return nil }
+        let below = wire.count - ancestor.wire.count
+        let count = below + replacement.wire.count
+        guard count <= Self.maxLength else { return nil }
+        let name = [UInt8].written(count: count) { buffer in
+            wire.withUnsafeBytes {
+                UnsafeMutableRawBufferPointer(rebasing: buffer[..<below]).copyMemory(
+                    from: UnsafeRawBufferPointer(rebasing: $0[..<below]))
+            }
+            replacement.wire.withUnsafeBytes {
+                UnsafeMutableRawBufferPointer(rebasing: buffer[below...]).copyMemory(from: $0)
+            }
+        }
+        return DNSName(uncheckedWire: name)
+    }
+
     /// True when this name equals `ancestor` or lies below it.
     public func isSubdomain(of ancestor: DNSName) -> Bool {
         guard wire.count >= ancestor.wire.count else { return false }
