@@ -398,4 +398,75 @@ final class IncrementalBuildTests: XCTestCase {
         try assertSameAnswers(incremental, scratch, names: ["alias.supercluster.local"] + names([services]))
         XCTAssertGreaterThan(incremental.reusedNames, 0, "the other services are still copied")
     }
+
+    /// A service's names under the naming trees after its first share the first tree's answers: the same type
+    /// entries and templates, the zone apart. An SRV name is compiled under each tree (its targets are written out
+    /// in full), and so is every name of a service with a name too long for one of the trees. A build copying
+    /// from the previous one shares as that one did, and all of it answers as when every record is gathered
+    /// together.
+    func testNamesUnderLaterTreesShareTheFirstTreesAnswers() throws {
+        // A fourth tree, svc.ZZZ.example (74 octets): the host name below is 202 octets under any tree, so it
+        // fits under the other three and not under this one.
+        var settings = self.settings
+        let longZone = String(repeating: "z", count: 60) + ".example"
+        settings.serviceZones.append(try DNSName(longZone))
+        XCTAssertEqual(AnswerCompiler.namingTrees(settings).count, 4)
+        let long = Service(
+            name: String(repeating: "n", count: 63), namespace: String(repeating: "s", count: 63), type: .headless,
+            clusters: [
+                ClusterExport(
+                    locality: LocalityFixture.b,
+                    endpoints: [
+                        Endpoint(hostname: String(repeating: "h", count: 63), addresses: [IPAddress("10.105.0.1")!])
+                    ])
+            ])
+        let services = (baseServices + [long]).sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
+        func build(apart: Bool = true, version: UInt64 = 1, previous: AnswerSnapshot? = nil) -> AnswerSnapshot {
+            var compiler = AnswerCompiler(
+                registry: PipelineFixture.registry(services, version: version), zoneFiles: [PipelineFixture.zone],
+                settings: settings, previous: previous)
+            compiler.compilesServicesApart = apart
+            return compiler.compile()
+        }
+        let shared = build()
+        let copied = build(version: 2, previous: shared)
+        XCTAssertGreaterThan(copied.reusedNames, shared.nameCount / 2, "the second build copies")
+        let bases = ["svc.supercluster.local", "svc.clusterset.local", "global", "svc.\(longZone)"]
+        func node(_ snapshot: AnswerSnapshot, _ name: String) throws -> AnswerSnapshot.Node {
+            let index = try XCTUnwrap(snapshot.table.lookup(ArraySlice(try DNSName(name).wire)), name)
+            return snapshot.nodes[index]
+        }
+        for (snapshot, what) in [(shared, "built"), (copied, "copied")] {
+            for prefix in ["frontend.app", "cluster-a.db.app", "db-1.cluster-a.db.app", "db.app"] {
+                let nodes = try bases.map { try node(snapshot, "\(prefix).\($0)") }
+                XCTAssertGreaterThan(nodes[0].typeCount, 0)
+                for other in nodes.dropFirst() {
+                    XCTAssertTrue(other.sharesAnswers(with: nodes[0]), "\(what): \(prefix) shares its answers")
+                }
+                XCTAssertEqual(Set(nodes.map(\.zone)).count, 4, "\(what): \(prefix) is in each tree's zone")
+            }
+            for prefix in ["_http._tcp.frontend.app", "_postgres._tcp.db.app"] {
+                let nodes = try bases.map { try node(snapshot, "\(prefix).\($0)") }
+                XCTAssertEqual(Set(nodes.map(\.firstType)).count, 4, "\(what): \(prefix) is compiled under each")
+            }
+            let root = "\(long.name).\(long.namespace)"
+            _ = try node(snapshot, "\(String(repeating: "h", count: 63)).cluster-b.\(root).global")
+            let longNodes = try bases.map { try node(snapshot, "\(root).\($0)") }
+            XCTAssertEqual(
+                Set(longNodes.map(\.firstType)).count, 4, "\(what): a service with a name too long shares nothing")
+        }
+        XCTAssertEqual(copied.types.codes.count, shared.types.codes.count, "the copy shares as the original")
+        XCTAssertEqual(copied.templates.count, shared.templates.count)
+
+        // Every name under every tree answers as when compiled together.
+        let together = build(apart: false)
+        XCTAssertLessThan(shared.types.codes.count, together.types.codes.count * 2 / 3)
+        var names = names([services])
+        // The fourth tree's names, those DNS can hold.
+        names += names.filter { $0.hasSuffix(".svc.supercluster.local") }.map {
+            String($0.dropLast("svc.supercluster.local".count)) + "svc." + longZone
+        }.filter { (try? DNSName($0)) != nil }
+        try assertSameAnswers(shared, together, names: names)
+        try assertSameAnswers(copied, build(apart: false, version: 2), names: names)
+    }
 }

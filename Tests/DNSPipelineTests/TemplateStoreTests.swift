@@ -43,7 +43,10 @@ final class TemplateStoreTests: XCTestCase {
         for snapshot in [full, copied] {
             var shared = 0
             var perNode: [Set<Int32>] = []
+            var answerSets = Set<Int32>()
             for node in snapshot.nodes {
+                // A name under a later naming tree sharing an earlier one's answers uses the same templates.
+                guard node.typeCount == 0 || answerSets.insert(node.firstType).inserted else { continue }
                 var indices = Set<Int32>()
                 let entries = Int(node.firstType)..<(Int(node.firstType) + Int(node.typeCount))
                 for entry in entries {
@@ -76,13 +79,14 @@ final class TemplateStoreTests: XCTestCase {
             XCTAssertGreaterThan(shared, 10, "names answer ANY with their one RRset's template")
             XCTAssertEqual(
                 perNode.reduce(0) { $0 + $1.count }, snapshot.templates.count,
-                "every template stored is used by one node, once")
+                "every template stored is used by one node (or nodes sharing answers), once")
         }
     }
 
-    /// Equal templates of different names (a service's own name under each naming tree, its cluster names, a
-    /// headless host's) keep one copy of their bytes: in a snapshot built from scratch on one thread, on several
-    /// in runs merged in order, and in one that copies its nodes from the one before.
+    /// Equal templates of different names (a headless service's cluster name and host name when the cluster has
+    /// one endpoint, a service's own name under each naming tree when its names are compiled apart in each) keep
+    /// one copy of their bytes: in a snapshot built from scratch on one thread, on several in runs merged in
+    /// order, and in one that copies its nodes from the one before.
     func testEqualTemplatesOfDifferentNamesShareTheirBytes() throws {
         let settings = LocalityFixture.settings(clients: [("10.245.0.0/16", LocalityFixture.b)])
         XCTAssertEqual(AnswerCompiler.namingTrees(settings).count, 3, "each service is named under three trees")
@@ -103,7 +107,7 @@ final class TemplateStoreTests: XCTestCase {
         for (snapshot, what) in [(full, "one thread"), (parallel, "runs merged"), (copied, "nodes copied")] {
             let all = (0..<snapshot.templates.count).map { bytes(snapshot, Int32($0)) }
             let distinct = Set(all)
-            XCTAssertLessThan(distinct.count * 3, all.count * 2, "\(what): a third of the templates repeat another")
+            XCTAssertGreaterThan(all.count - distinct.count, 5, "\(what): templates repeat another")
             XCTAssertEqual(
                 snapshot.templates.byteCounts.responses, distinct.reduce(0) { $0 + $1.count },
                 "\(what): each distinct template's bytes are stored once")

@@ -8,6 +8,10 @@ import ServiceRegistry
 /// compiled first, in runs that several threads can share (`threads`). Everything else (zone data, PTR names
 /// inside a zone, services zone data shares names with) is gathered into one `RecordStore` and compiled after.
 ///
+/// A service compiled apart under several naming trees is compiled in full under the first; under the others its
+/// names share the first tree's answers (a template holds no question, and a service's answers name nothing but
+/// the question, except for SRV targets, which are compiled under each tree).
+///
 /// With a previous snapshot (same zones and settings), a service whose value and naming tree are unchanged has
 /// its nodes copied from it instead: its names are all under `SVC.NS.BASE` and nothing else reads them, unless
 /// a zone file has a record at or below that name or pointing into it (then it is compiled as before).
@@ -95,7 +99,6 @@ struct AnswerCompiler {
         // come first in the snapshot, in walk order.
         var placements: [Placement] = []
         placements.reserveCapacity(placementCount)
-        var apart: [ApartService] = []
         for base in bases {
             // The previous snapshot's services under this tree, sorted as the registry's are: walked beside them.
             let old = previous?.fragments.entries(ofTree: base) ?? []
@@ -111,11 +114,33 @@ struct AnswerCompiler {
                 if next < old.count, old[next].service == service {
                     placements.append(.copied(root: root, nodes: old[next].nodes))
                 } else if compilesServicesApart {
-                    placements.append(.apart(root: root, index: apart.count))
-                    apart.append(ApartService(service: service, base: base, root: root))
+                    placements.append(.apart(root: root, index: -1))
                 } else {
                     placements.append(.store)
                 }
+            }
+        }
+        // The services compiled apart, each with every tree it is compiled apart under: the trees after its first
+        // share the first's answers (`ApartRun.addSharing`). Numbered service by service, as runs compile them.
+        var apart: [ApartService] = []
+        if compilesServicesApart && reuse {
+            let lowercasedBases = bases.map { $0.lowercased() }
+            var slot = 0
+            for (position, service) in registry.services.enumerated() {
+                var trees: [ApartTree] = []
+                for tree in bases.indices {
+                    let placement = tree * registry.services.count + position
+                    guard case .apart(let root, _) = placements[placement] else { continue }
+                    placements[placement] = .apart(root: root, index: slot)
+                    slot += 1
+                    trees.append(ApartTree(base: bases[tree], lowercasedBase: lowercasedBases[tree], root: root))
+                }
+                guard !trees.isEmpty else { continue }
+                // Sharing needs every name under every tree: one too long is left out of one tree alone.
+                let shares =
+                    trees.count > 1
+                    && RegistryRecords.namesTooLong(service, bases: bases, settings: settings).isEmpty
+                apart.append(ApartService(service: service, trees: trees, sharesAnswers: shares))
             }
         }
         // Runs merged in order, each let go once merged: the first run's arrays become the snapshot's (nothing
@@ -137,17 +162,24 @@ struct AnswerCompiler {
         apartNodes.reserveCapacity(apart.count)
         let compiler = self
         compileInRuns(apart) { entry, run in
-            let generated = generator.records(for: entry.service, base: entry.base)
-            var own = ServiceRecords(
-                root: entry.root, zone: Self.zoneIndex(of: entry.root, in: zones),
-                expectedNames: generated.records.count + generated.ordered.count + 1)
-            for record in generated.records { own.add(record) }
-            for rrset in generated.ordered {
-                own.orderedRRsets.append(rrset)
-                // The instance's own ordering decides existence, ANY and additional data.
-                for record in rrset.perLocality[0].records { own.add(record) }
+            // The tree compiled in full, whose answers the others share: its nodes' positions in the run.
+            var first: (nodes: Range<Int>, tree: ApartTree)? = nil
+            for tree in entry.trees {
+                let zone = Self.zoneIndex(of: tree.root, in: zones)
+                if entry.sharesAnswers, let first {
+                    run.addSharing(
+                        first.nodes, under: first.tree.lowercasedBase, as: tree.lowercasedBase, zone: zone,
+                        srvRecords: {
+                            Self.serviceRecords(
+                                generator.srvRecords(for: entry.service, base: tree.base), tree.root, zone)
+                        }, compiler: compiler, zoneSlots: zoneSlots)
+                    continue
+                }
+                let start = run.output.nodes.count
+                let own = Self.serviceRecords(generator.records(for: entry.service, base: tree.base), tree.root, zone)
+                run.add(own.nodes, from: own, compiler: compiler, zoneSlots: zoneSlots)
+                if first == nil { first = (start..<run.output.nodes.count, tree) }
             }
-            run.add(own.nodes, from: own, compiler: compiler, zoneSlots: zoneSlots)
         } merge: {
             merge($0, into: &apartNodes)
         }
@@ -267,10 +299,35 @@ struct AnswerCompiler {
                 output.nodes.append(Self.copyNode(Int(old), from: previous, into: &output))
                 return new
             }
+            let serviceCount = registry.services.count
             for (placement, service, nodes) in copied {
                 // Copied in order, so they stay one run of nodes.
                 let first = Int32(output.nodes.count)
-                for node in nodes { _ = copy(node) }
+                // The service copied under an earlier tree (its old nodes and their copies): a node that shared
+                // that tree's node's answers (`ApartRun.addSharing`) shares its copy's, not a copy of its own.
+                var earlier: (old: Range<Int32>, new: Range<Int32>)? = nil
+                for tree in 0..<(placement / serviceCount) {
+                    let other = tree * serviceCount + placement % serviceCount
+                    if case .copied(_, let old) = placements[other], let new = compiledFragments[other]?.nodes {
+                        earlier = (old, new)
+                        break
+                    }
+                }
+                for (offset, node) in nodes.enumerated() {
+                    let old = previous.nodes[Int(node)]
+                    if let earlier, earlier.old.count == nodes.count {
+                        let source = previous.nodes[Int(earlier.old.lowerBound) + offset]
+                        if old.sharesAnswers(with: source) {
+                            insert(Array(names[Int(node)]), value: output.nodes.count)
+                            var shared = output.nodes[Int(earlier.new.lowerBound) + offset]
+                            shared.zone = old.zone
+                            shared.zoneSlot = old.zoneSlot
+                            output.nodes.append(shared)
+                            continue
+                        }
+                    }
+                    _ = copy(node)
+                }
                 compiledFragments[placement] = CompiledFragment(
                     service: service, nodes: first..<Int32(output.nodes.count))
             }
@@ -314,16 +371,47 @@ struct AnswerCompiler {
     private enum Placement {
         /// Unchanged since `previous`: its nodes there, copied.
         case copied(root: DNSName, nodes: Range<Int32>)
-        /// Compiled apart: entry `index` of the services compiled so.
+        /// Compiled apart: entry `index` of the node ranges runs compiled, numbered service by service and, for
+        /// each service, tree by tree.
         case apart(root: DNSName, index: Int)
         /// Its records go into the registry-wide store.
         case store
     }
 
-    /// A service compiled apart from the rest: its names are its own alone, all at or below `root`.
+    /// A service's records gathered by name, to compile it apart: `generated` under the tree of `root`.
+    private static func serviceRecords(
+        _ generated: RegistryRecords.Output, _ root: DNSName, _ zone: Int
+    )
+        -> ServiceRecords
+    {
+        var own = ServiceRecords(
+            root: root, zone: zone, expectedNames: generated.records.count + generated.ordered.count + 1)
+        for record in generated.records { own.add(record) }
+        for rrset in generated.ordered {
+            own.orderedRRsets.append(rrset)
+            // The instance's own ordering decides existence, ANY and additional data.
+            for record in rrset.perLocality[0].records { own.add(record) }
+        }
+        return own
+    }
+
+    /// A service compiled apart from the rest under one or more naming trees: its names under each are its own
+    /// alone, all at or below the tree's `root`.
     private struct ApartService: Sendable {
         var service: Service
+        var trees: [ApartTree]
+        /// Whether the trees after the first share the first's answers: there are several, and every name of the
+        /// service fits under every tree (a name over 255 octets under one tree only is left out of that one).
+        var sharesAnswers: Bool
+    }
+
+    /// One naming tree a service is compiled apart under.
+    private struct ApartTree: Sendable {
+        /// `svc.ZONE` or the global zone, as `settings` spell it (records are made under it).
         var base: DNSName
+        /// The same, lower-cased, as nodes' names are (names are moved from one tree to another under it).
+        var lowercasedBase: DNSName
+        /// `SVC.NS.BASE`.
         var root: DNSName
     }
 
@@ -352,6 +440,40 @@ struct AnswerCompiler {
                 names.append(node.name)
             }
             nodeCounts.append(Int32(nodes.count))
+        }
+
+        /// One service's nodes under another tree, from its nodes `first` (positions in this run) under
+        /// `firstBase`: a node without SRV records answers with the same bytes under every tree (its answers'
+        /// names are compressed to the question, which a template leaves out), so it is the same node, its zone
+        /// apart, sharing the first one's types and templates. An SRV name's answer writes its targets out in
+        /// full, so it is compiled afresh from `srvRecords` (made once, if the service has one). Each node is
+        /// named as the first one is, under `base`.
+        mutating func addSharing(
+            _ first: Range<Int>, under firstBase: DNSName, as base: DNSName, zone: Int,
+            srvRecords: () -> ServiceRecords, compiler: AnswerCompiler, zoneSlots: [UInt8]
+        ) {
+            let srv = RecordType.srv.rawValue
+            var own: ServiceRecords? = nil
+            for position in first {
+                var node = output.nodes[position]
+                guard let name = names[position].replacingAncestor(firstBase, with: base) else {
+                    preconditionFailure("a service sharing answers has every name under every tree")
+                }
+                let types = Int(node.firstType)..<(Int(node.firstType) + Int(node.typeCount))
+                if output.typeCodes[types].contains(srv) {
+                    if own == nil { own = srvRecords() }
+                    guard let records = own, let srvNode = records.node(name) else {
+                        preconditionFailure("an SRV name under one tree is one under every tree")
+                    }
+                    node = compiler.compileNode(srvNode, records: records, into: &output)
+                } else {
+                    node.zone = Int32(zone)
+                }
+                node.zoneSlot = node.zone >= 0 ? zoneSlots[Int(node.zone)] : 0
+                output.nodes.append(node)
+                names.append(name)
+            }
+            nodeCounts.append(Int32(first.count))
         }
     }
 

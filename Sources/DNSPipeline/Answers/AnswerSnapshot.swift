@@ -20,6 +20,13 @@ public final class AnswerSnapshot: Sendable {
         var anyTemplate: Int32
         /// For a CNAME node, the response to any type it has no template for: the CNAME chain alone.
         var fallbackTemplate: Int32
+
+        /// Whether the two answer every type from the same entries (their zones aside): a service's node under a
+        /// tree after its first shares the first tree's node's (`AnswerCompiler`).
+        func sharesAnswers(with other: Node) -> Bool {
+            firstType == other.firstType && typeCount == other.typeCount && anyTemplate == other.anyTemplate
+                && fallbackTemplate == other.fallbackTemplate
+        }
     }
 
     struct Zone: Sendable {
