@@ -134,7 +134,8 @@ start_scdns "$WORK/scdns-base.log"
     echo '```'
     echo
 } >>"$OUT"
-builds=$(grep -o 'build=[0-9.]*' "$WORK/scdns-base.log" | cut -d= -f2 | sort -n | awk '{ a[NR] = $1 } END { if (NR) printf "%.2f ms p50, %.2f ms max over %d rebuilds", a[int((NR + 1) / 2)] * 1000, a[NR] * 1000, NR }')
+# A build's time as Swift's Duration prints it, seconds, in exponent form when small (9.6e-05 seconds).
+builds=$(grep -o 'build=[0-9.e+-]*' "$WORK/scdns-base.log" | cut -d= -f2 | sort -g | awk '{ a[NR] = $1 } END { if (NR) printf "%.2f ms p50, %.2f ms max over %d rebuilds", a[int((NR + 1) / 2)] * 1000, a[NR] * 1000, NR }')
 echo "answer rebuilds: $builds" | tee -a "$OUT"
 echo >>"$OUT"
 kill "$scdns_pid" "$etcd_pid"
@@ -172,7 +173,7 @@ compiled_line=$(grep -m1 'answers compiled' "$WORK/scdns-scale.log")
 } >>"$OUT"
 echo "== put-to-answer latency: $SCALE_UPDATES updates over $SCALE services x 3 clusters"
 "$BENCH" latency "$ETCD_URL" "$DNS_PORT" "$SCALE_UPDATES" | tee "$WORK/scale-latency"
-scale_builds=$(grep -o 'build=[0-9.]*' "$WORK/scdns-scale.log" | cut -d= -f2 | sort -n | awk '{ a[NR] = $1 } END { if (NR) printf "%.2f ms p50, %.2f ms max over %d rebuilds", a[int((NR + 1) / 2)] * 1000, a[NR] * 1000, NR }')
+scale_builds=$(grep -o 'build=[0-9.e+-]*' "$WORK/scdns-scale.log" | cut -d= -f2 | sort -g | awk '{ a[NR] = $1 } END { if (NR) printf "%.2f ms p50, %.2f ms max over %d rebuilds", a[int((NR + 1) / 2)] * 1000, a[NR] * 1000, NR }')
 {
     echo "## Put to answer, $SCALE_UPDATES updates ($SCALE services x 3 clusters in the registry)"
     echo
