@@ -6,10 +6,10 @@ import XCTest
 /// it takes, and declines the rest.
 final class SimpleAnswerTests: XCTestCase {
     /// `serialized()` of the same response, less its question.
-    func expected(_ answers: [ResourceRecord], question name: DNSName) -> [UInt8] {
+    func expected(_ answers: [ResourceRecord], additional: [ResourceRecord] = [], question name: DNSName) -> [UInt8] {
         let response = Message(
             header: Header(isResponse: true, authoritative: true), questions: [Question(name: name, type: .a)],
-            answers: answers
+            answers: answers, additional: additional
         ).serialized()
         return Array(response[..<12]) + response[(12 + name.wire.count + 4)...]
     }
@@ -68,6 +68,86 @@ final class SimpleAnswerTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(written, 60)
+    }
+
+    /// SRV records whose targets the question's name ends in, with addresses of such names as additional data: a
+    /// ClusterSetIP service's SRV answer under any naming tree. Anything else is left to serialized().
+    func testSRVRecordsTargetingTheQuestionsOwnSuffixesAreWrittenAsSerializedWritesThem() throws {
+        var random = SplitMix64(seed: 2026_12_08)
+        let questions = try ["_http._tcp.web.shop.svc.supercluster.local", "_P._TCP.Web.Shop.global", "_a._b.c"].map {
+            try DNSName($0)
+        }
+        let others = try ["web.shop.svc.clusterset.local", "c1.web.shop.global", "shop.web.global", "x.c", "."].map {
+            try DNSName($0)
+        }
+        var written = 0
+        var declined = 0
+        for round in 0..<600 {
+            let question = questions[round % questions.count]
+            // The question's own suffixes (itself included, the root not), each in either letter case.
+            var suffixes: [DNSName] = []
+            var current: DNSName? = question
+            while let name = current, !name.isRoot {
+                suffixes.append(Bool.random(using: &random) ? name : try DNSName(name.description.uppercased()))
+                current = name.parent
+            }
+            func pick(_ names: [DNSName]) -> DNSName { names[Int.random(in: 0..<names.count, using: &random)] }
+            // One round in five strays: a target or an owner the question does not end in.
+            let strays = round % 5 == 0
+            let answers = (0..<Int.random(in: 1...4, using: &random)).map { index -> ResourceRecord in
+                let target = strays && index == 0 && Bool.random(using: &random) ? pick(others) : pick(suffixes)
+                let srv = SRVRecord(
+                    priority: UInt16.random(in: 0...3, using: &random),
+                    weight: UInt16.random(in: 0...100, using: &random),
+                    port: UInt16.random(in: 1...65535, using: &random), target: target)
+                return ResourceRecord(
+                    name: question, ttl: UInt32.random(in: 0...86400, using: &random), data: .srv(srv))
+            }
+            var owners = [pick(suffixes)]
+            if Bool.random(using: &random) { owners.append(pick(suffixes)) }
+            if strays { owners.append(pick(others)) }
+            let additional = owners.flatMap { owner in
+                (0..<Int.random(in: 0...3, using: &random)).map { _ -> ResourceRecord in
+                    let data: RData =
+                        Bool.random(using: &random)
+                        ? .a(IPv4Address(rawValue: UInt32.random(in: 0...UInt32.max, using: &random)))
+                        : .aaaa(IPv6Address(high: random.next(), low: random.next()))
+                    return ResourceRecord(name: owner, ttl: 5, data: data)
+                }
+            }
+            let simple = Message.simpleAnswersWithoutQuestion(answers, additional: additional, question: question)
+            let takes =
+                answers.allSatisfy { record in
+                    guard case .srv(let srv) = record.data else { return false }
+                    return suffixes.contains(srv.target)
+                } && additional.allSatisfy { suffixes.contains($0.name) }
+            if takes {
+                XCTAssertEqual(simple, expected(answers, additional: additional, question: question), "\(answers)")
+                written += 1
+            } else {
+                XCTAssertNil(simple, "\(answers) \(additional)")
+                declined += 1
+            }
+        }
+        XCTAssertGreaterThan(written, 400)
+        XCTAssertGreaterThan(declined, 30)
+        // Additional data beside anything but SRV records, an SRV beside another type, and additional data that is
+        // not an address, are left to serialized() too.
+        let name = questions[0]
+        let target = try DNSName("web.shop.svc.supercluster.local")
+        let srv = ResourceRecord(
+            name: name, ttl: 5, data: .srv(SRVRecord(priority: 0, weight: 1, port: 80, target: target)))
+        let address = ResourceRecord(name: target, ttl: 5, data: .a(IPv4Address(rawValue: 0x0A00_0001)))
+        let ownAddress = ResourceRecord(name: name, ttl: 5, data: address.data)
+        XCTAssertNil(Message.simpleAnswersWithoutQuestion([ownAddress], additional: [address], question: name))
+        XCTAssertNil(Message.simpleAnswersWithoutQuestion([], additional: [address], question: name))
+        XCTAssertNil(Message.simpleAnswersWithoutQuestion([srv, ownAddress], question: name))
+        XCTAssertNil(
+            Message.simpleAnswersWithoutQuestion(
+                [srv], additional: [ResourceRecord(name: target, ttl: 5, data: .txt("x"))], question: name))
+        XCTAssertEqual(
+            Message.simpleAnswersWithoutQuestion([srv], additional: [address], question: name),
+            expected([srv], additional: [address], question: name))
     }
 
     func testAnythingButAddressesOwnedByTheQuestionIsLeftToSerialized() throws {

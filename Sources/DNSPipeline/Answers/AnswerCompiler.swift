@@ -800,7 +800,7 @@ struct AnswerCompiler {
     static func template(
         of name: DNSName, type: RecordType, answers: [ResourceRecord], additional: [ResourceRecord]
     ) -> [UInt8] {
-        if additional.isEmpty, let template = Message.simpleAnswersWithoutQuestion(answers, question: name) {
+        if let template = Message.simpleAnswersWithoutQuestion(answers, additional: additional, question: name) {
             return template
         }
         return TemplateStore.template(

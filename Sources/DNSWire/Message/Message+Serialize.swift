@@ -90,18 +90,27 @@ extension Message {
 
 extension Message {
     /// The octets `serialized()` writes of an authoritative response (ID 0, NOERROR) to one question for `name`
-    /// with `answers` and nothing else, less its question: the 12-octet header, then the answers. Only for answers
+    /// with `answers` and `additional`, less its question: the 12-octet header, then the records. Only for records
     /// whose compression is known without a table: every answer owned by `name` (letter case aside), so each owner
-    /// is a pointer to the question's name at offset 12; and either all of them A or AAAA records, or a single
-    /// PTR, CNAME or NS record whose target ends in another label than the question (no suffix of it was written
-    /// before, so it is written whole). Nil otherwise, for the root (one octet, never a pointer), and when the
-    /// response would not fit in one message (then `serialized()` truncates it): the caller serializes.
+    /// is a pointer to the question's name at offset 12; and either
+    /// - all of them A or AAAA records, or a single PTR, CNAME or NS record whose target ends in another label
+    ///   than the question (no suffix of it was written before, so it is written whole), and no additional data;
+    /// - or all of them SRV records whose targets are the question's name or a name it ends in (a ClusterSetIP
+    ///   service's `_PORT._PROTO.SVC.NS.BASE` and its target `SVC.NS.BASE`): a target is written whole (RFC 2782
+    ///   leaves it uncompressed) and adds no suffix the question has not, so the additional data, A and AAAA
+    ///   records owned by such a name too, point into the question.
+    ///
+    /// Nil otherwise, for the root (one octet, never a pointer), and when the response would not fit in one
+    /// message (then `serialized()` truncates it): the caller serializes.
     ///
     /// Compiling a registry writes most of its precompiled answers through here: a `Message`, its arrays and its
     /// compression table for each of them were a fifth of compiling (BENCHMARKS.md).
-    public static func simpleAnswersWithoutQuestion(_ answers: [ResourceRecord], question name: DNSName) -> [UInt8]? {
+    public static func simpleAnswersWithoutQuestion(
+        _ answers: [ResourceRecord], additional: [ResourceRecord] = [], question name: DNSName
+    ) -> [UInt8]? {
         guard !name.isRoot else { return nil }
         var size = 12
+        var srvCount = 0
         for record in answers {
             guard record.name == name else { return nil }
             switch record.data {
@@ -112,7 +121,27 @@ extension Message {
                     !DNSName.equalIgnoringCase(lastLabel(of: target.wire), lastLabel(of: name.wire))
                 else { return nil }
                 size += 12 + target.wire.count
+            case .srv(let srv):
+                guard suffixOffset(of: srv.target.wire, in: name.wire) != nil else { return nil }
+                size += 18 + srv.target.wire.count
+                srvCount += 1
             default: return nil
+            }
+        }
+        guard srvCount == 0 || srvCount == answers.count else { return nil }
+        // Where each additional record's owner is in the question.
+        var owners: [Int] = []
+        if !additional.isEmpty {
+            guard srvCount > 0 else { return nil }
+            owners.reserveCapacity(additional.count)
+            for record in additional {
+                guard let offset = suffixOffset(of: record.name.wire, in: name.wire) else { return nil }
+                switch record.data {
+                case .a: size += 16
+                case .aaaa: size += 28
+                default: return nil
+                }
+                owners.append(offset)
             }
         }
         guard size + name.wire.count + 4 <= 65535 else { return nil }
@@ -128,14 +157,16 @@ extension Message {
                 cursor.storeBytes(of: value.bigEndian, as: UInt32.self)
                 cursor += 4
             }
-            // ID 0, the flags, one question, the answers, no authority, no additional.
+            // ID 0, the flags, one question, the answers, no authority, the additional records.
             store16(0)
             store16(flags)
             store16(1)
             store16(UInt16(answers.count))
-            store32(0)
-            for record in answers {
-                store16(0xC00C)
+            store16(0)
+            store16(UInt16(additional.count))
+            // The owner a pointer: the question's name is at 12, an additional record's where it ends the question's.
+            func write(_ record: ResourceRecord, ownerAt owner: Int) {
+                store16(0xC000 | UInt16(owner))
                 store16(record.type.rawValue)
                 store16(record.rrClass.rawValue)
                 store32(record.ttl)
@@ -152,12 +183,36 @@ extension Message {
                     store16(UInt16(target.wire.count))
                     target.wire.withUnsafeBytes { cursor.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
                     cursor += target.wire.count
+                case .srv(let srv):
+                    store16(UInt16(6 + srv.target.wire.count))
+                    store16(srv.priority)
+                    store16(srv.weight)
+                    store16(srv.port)
+                    srv.target.wire.withUnsafeBytes {
+                        cursor.copyMemory(from: $0.baseAddress!, byteCount: $0.count)
+                    }
+                    cursor += srv.target.wire.count
                 default:
                     preconditionFailure("only the records measured above")
                 }
             }
+            for record in answers { write(record, ownerAt: 12) }
+            for (record, offset) in zip(additional, owners) { write(record, ownerAt: 12 + offset) }
             precondition(cursor == buffer.baseAddress! + size)
         }
+    }
+
+    /// Where `suffix` (not the root) starts in `wire` at a label's start, letter case aside; nil when `wire` does
+    /// not end in it.
+    private static func suffixOffset(of suffix: [UInt8], in wire: [UInt8]) -> Int? {
+        var position = 0
+        while wire[position] != 0 {
+            if wire.count - position == suffix.count {
+                return DNSName.equalIgnoringCase(wire[position...], suffix[...]) ? position : nil
+            }
+            position += 1 + Int(wire[position])
+        }
+        return nil
     }
 
     /// The last label of a name in wire form, its length octet included; empty for the root.
