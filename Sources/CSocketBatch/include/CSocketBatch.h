@@ -53,4 +53,10 @@ int scdns_lower_thread_priority(int increment);
 /// frees hundreds of MiB of small temporaries that glibc would otherwise keep in the process for good.
 void scdns_return_free_memory(void);
 
+/// Maps every allocation of at least `threshold` bytes on its own (mallopt(3) M_MMAP_THRESHOLD), returned to the
+/// system when freed. Set, the threshold stays where it is: glibc otherwise raises it to the size of each mapped
+/// block freed (up to 32 MiB), so a build's later large temporaries come from the heap, and the live arrays
+/// placed between them keep the heap's pages resident once they are freed. Returns 1 on success, 0 on failure.
+int scdns_map_large_allocations(size_t threshold);
+
 #endif
