@@ -469,4 +469,39 @@ final class IncrementalBuildTests: XCTestCase {
         try assertSameAnswers(shared, together, names: names)
         try assertSameAnswers(copied, build(apart: false, version: 2), names: names)
     }
+
+    /// An answer that fits in a TCP response (65,535 octets) under a naming tree with a short name and not under
+    /// one with a longer name is not shared between them: 4,093 addresses on a headless service's cluster name
+    /// make 65,529 octets with its question under `global` and 65,545 under `svc.supercluster.local`.
+    func testAnAnswerTooBigForOneTreeOnlyIsCompiledUnderEach() throws {
+        let big = Service(
+            name: "big", namespace: "app", type: .headless,
+            clusters: [
+                ClusterExport(
+                    locality: LocalityFixture.a,
+                    endpoints: (0..<4_093).map {
+                        Endpoint(hostname: "p\($0)", addresses: [IPAddress("10.110.\($0 / 250).\($0 % 250 + 1)")!])
+                    })
+            ])
+        let services = (baseServices + [big]).sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
+        func build(apart: Bool) -> AnswerSnapshot {
+            var compiler = AnswerCompiler(
+                registry: PipelineFixture.registry(services, version: 1), zoneFiles: [PipelineFixture.zone],
+                settings: settings)
+            compiler.compilesServicesApart = apart
+            return compiler.compile()
+        }
+        let apart = build(apart: true)
+        let together = build(apart: false)
+        let client = ClientContext(address: ClientContext.from(sources[0]).address, transport: .tcp)
+        for base in ["svc.supercluster.local", "svc.clusterset.local", "global"] {
+            let name = try DNSName("cluster-a.big.app.\(base)")
+            let query = Message(header: Header(id: 7), questions: [Question(name: name, type: .a)]).serialized()
+            let left = try XCTUnwrap(QueryProcessor(snapshot: apart, seed: 9).process(query, client: client))
+            let right = try XCTUnwrap(QueryProcessor(snapshot: together, seed: 9).process(query, client: client))
+            XCTAssertEqual(left, right, "\(name) over TCP")
+            XCTAssertEqual(
+                try Message(parsing: right).answers.count, base == "global" ? 4_093 : 0, "\(name): whole or TC")
+        }
+    }
 }

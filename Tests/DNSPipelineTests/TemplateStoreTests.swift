@@ -84,9 +84,9 @@ final class TemplateStoreTests: XCTestCase {
     }
 
     /// Equal templates of different names (a headless service's cluster name and host name when the cluster has
-    /// one endpoint, a service's own name under each naming tree when its names are compiled apart in each) keep
-    /// one copy of their bytes: in a snapshot built from scratch on one thread, on several in runs merged in
-    /// order, and in one that copies its nodes from the one before.
+    /// one endpoint; a service's own name under each naming tree where it is compiled under each, gathered with
+    /// zone data or too long for one tree) keep one copy of their bytes: in a snapshot built from scratch on one
+    /// thread, on several in runs merged in order, and in one that copies its nodes from the one before.
     func testEqualTemplatesOfDifferentNamesShareTheirBytes() throws {
         let settings = LocalityFixture.settings(clients: [("10.245.0.0/16", LocalityFixture.b)])
         XCTAssertEqual(AnswerCompiler.namingTrees(settings).count, 3, "each service is named under three trees")

@@ -43,6 +43,9 @@ struct AnswerCompiler {
     /// How many of a node's latest templates a new one is compared with for sharing (`compileNode`): a bound on
     /// the work for a name with many localities and orderings.
     private static let sharedTemplateScan = 64
+    /// A template this long or shorter, and not cut short (TC), fits a TCP response whatever the question: the
+    /// same answer under every naming tree. A longer one may fit under a tree whose names are shorter alone.
+    private static let largestTreeIndependentTemplate = 65_535 - DNSName.maxLength - 4
 
     func compile() -> AnswerSnapshot {
         let zones = allZones()
@@ -96,7 +99,7 @@ struct AnswerCompiler {
         // Where each service goes under each naming tree, decided first, in the order of the walk below: copied
         // from `previous`, compiled apart (a service whose names are its own alone), or into the registry-wide
         // store. The services compiled apart are then compiled, on several threads when asked, and their nodes
-        // come first in the snapshot, in walk order.
+        // come first in the snapshot, service by service, each service's tree by tree.
         var placements: [Placement] = []
         placements.reserveCapacity(placementCount)
         for base in bases {
@@ -144,7 +147,8 @@ struct AnswerCompiler {
             }
         }
         // Runs merged in order, each let go once merged: the first run's arrays become the snapshot's (nothing
-        // is compiled before them), the others are appended. Each item's nodes are appended to `nodes`.
+        // is compiled before them), the others are appended. Each item's node ranges (one a tree, for a service)
+        // are appended to `nodes`.
         func merge(_ run: ApartRun, into nodes: inout [Range<Int32>]) {
             let first = Int32(output.nodes.count)
             if output.nodes.isEmpty { output = run.output } else { output.append(contentsOf: run.output) }
@@ -162,23 +166,29 @@ struct AnswerCompiler {
         apartNodes.reserveCapacity(apart.count)
         let compiler = self
         compileInRuns(apart) { entry, run in
-            // The tree compiled in full, whose answers the others share: its nodes' positions in the run.
-            var first: (nodes: Range<Int>, tree: ApartTree)? = nil
+            // The tree compiled in full, whose answers the others share: its nodes' positions in the run, and its
+            // records, which its SRV names' are made from under the others.
+            var first: (nodes: Range<Int>, tree: ApartTree, records: ServiceRecords)? = nil
+            var shares = entry.sharesAnswers
             for tree in entry.trees {
                 let zone = Self.zoneIndex(of: tree.root, in: zones)
-                if entry.sharesAnswers, let first {
+                if shares, let first {
                     run.addSharing(
                         first.nodes, under: first.tree.lowercasedBase, as: tree.lowercasedBase, zone: zone,
                         srvRecords: {
-                            Self.serviceRecords(
-                                generator.srvRecords(for: entry.service, base: tree.base), tree.root, zone)
+                            Self.movedSRVRecords(first.records, from: first.tree.base, to: tree, zone: zone)
+                                ?? Self.serviceRecords(
+                                    generator.records(for: entry.service, base: tree.base), tree.root, zone)
                         }, compiler: compiler, zoneSlots: zoneSlots)
                     continue
                 }
                 let start = run.output.nodes.count
+                let nearTheLimit = run.output.templatesNearTheLimit
                 let own = Self.serviceRecords(generator.records(for: entry.service, base: tree.base), tree.root, zone)
                 run.add(own.nodes, from: own, compiler: compiler, zoneSlots: zoneSlots)
-                if first == nil { first = (start..<run.output.nodes.count, tree) }
+                if first == nil { first = (start..<run.output.nodes.count, tree, own) }
+                // An answer that a longer or shorter question would change is compiled under each tree.
+                if run.output.templatesNearTheLimit > nearTheLimit { shares = false }
             }
         } merge: {
             merge($0, into: &apartNodes)
@@ -395,6 +405,39 @@ struct AnswerCompiler {
         return own
     }
 
+    /// What a service's SRV names answer under `tree`, from its records under the tree first compiled (`first`,
+    /// made under `firstBase`): each SRV record and the addresses its target has there (the instance's own order),
+    /// moved to `tree`'s names as the registry's records would name them, and nothing else. Generating and
+    /// gathering a service's records again for its SRV names alone cost 22,000 instructions a name (bench/
+    /// etcd-callgrind.sh, BENCHMARKS.md). Nil for SRV answers per locality (a headless service's): the caller
+    /// makes all of the service's records then.
+    private static func movedSRVRecords(
+        _ first: ServiceRecords, from firstBase: DNSName, to tree: ApartTree, zone: Int
+    ) -> ServiceRecords? {
+        var moved = ServiceRecords(root: tree.root, zone: zone)
+        for node in first.nodes {
+            guard let rrset = node.rrsets[.srv] else { continue }
+            guard first.ordered(node.name, .srv) == nil else { return nil }
+            for record in rrset {
+                guard case .srv(var srv) = record.data,
+                    let name = record.name.replacingAncestor(firstBase, with: tree.base),
+                    let target = srv.target.replacingAncestor(firstBase, with: tree.base)
+                else { return nil }
+                let addresses = first.rrset(srv.target, .a) + first.rrset(srv.target, .aaaa)
+                srv.target = target
+                var movedRecord = record
+                movedRecord.name = name
+                movedRecord.data = .srv(srv)
+                moved.add(movedRecord)
+                for var address in addresses {
+                    address.name = target
+                    moved.add(address)
+                }
+            }
+        }
+        return moved
+    }
+
     /// A service compiled apart from the rest under one or more naming trees: its names under each are its own
     /// alone, all at or below the tree's `root`.
     private struct ApartService: Sendable {
@@ -402,6 +445,8 @@ struct AnswerCompiler {
         var trees: [ApartTree]
         /// Whether the trees after the first share the first's answers: there are several, and every name of the
         /// service fits under every tree (a name over 255 octets under one tree only is left out of that one).
+        /// The compile still declines once it finds an answer near 65,535 octets under the first tree
+        /// (`Output.templatesNearTheLimit`).
         var sharesAnswers: Bool
     }
 
@@ -423,7 +468,8 @@ struct AnswerCompiler {
 
     /// A run of consecutive items (services, PTR names) compiled apart: their nodes and all they refer to,
     /// indices counted from the run's start (`Output.append(contentsOf:)` moves them on), each node's name, and
-    /// each item's number of nodes (0 for a service with no names, a headless one with no ready endpoint).
+    /// each item's number of nodes under each of its trees (0 for a service with no names, a headless one with no
+    /// ready endpoint).
     private struct ApartRun: Sendable {
         var output = Output()
         var names: [DNSName] = []
@@ -444,10 +490,11 @@ struct AnswerCompiler {
 
         /// One service's nodes under another tree, from its nodes `first` (positions in this run) under
         /// `firstBase`: a node without SRV records answers with the same bytes under every tree (its answers'
-        /// names are compressed to the question, which a template leaves out), so it is the same node, its zone
+        /// names are compressed to the question, which a template leaves out, and none of its answers is near
+        /// 65,535 octets, where a longer question would cut it short), so it is the same node, its zone
         /// apart, sharing the first one's types and templates. An SRV name's answer writes its targets out in
-        /// full, so it is compiled afresh from `srvRecords` (made once, if the service has one). Each node is
-        /// named as the first one is, under `base`.
+        /// full, so it is compiled afresh from `srvRecords` (made once, if the service has one: `movedSRVRecords`).
+        /// Each node is named as the first one is, under `base`.
         mutating func addSharing(
             _ first: Range<Int>, under firstBase: DNSName, as base: DNSName, zone: Int,
             srvRecords: () -> ServiceRecords, compiler: AnswerCompiler, zoneSlots: [UInt8]
@@ -634,6 +681,9 @@ struct AnswerCompiler {
         var templates = TemplateStore(sharingBytes: true)
         var choices = ChoiceTable()
         var rotations = RotationPlans()
+        /// Templates that answer differently under a longer or shorter question: cut short (TC) or within a
+        /// question's length of 65,535 octets (`largestTreeIndependentTemplate`).
+        var templatesNearTheLimit = 0
 
         /// Appends everything of `other`, compiled apart on another thread, moving its indices on by what is
         /// here already; -1 (none) stays -1.
@@ -687,6 +737,9 @@ struct AnswerCompiler {
         // Half of a big registry's template bytes were such copies.
         let nodeTemplates = output.templates.count
         func index(of bytes: [UInt8]) -> Int32 {
+            if bytes.count > Self.largestTreeIndependentTemplate || bytes[2] & 0x02 != 0 {
+                output.templatesNearTheLimit += 1
+            }
             let recent = max(nodeTemplates, output.templates.count - Self.sharedTemplateScan)
             for candidate in Int32(recent)..<Int32(output.templates.count)
             where output.templates.template(candidate, equals: bytes) {

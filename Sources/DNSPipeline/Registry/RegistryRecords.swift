@@ -41,7 +41,13 @@ struct RegistryRecords {
                     appendAddressRecords(clusterName, export.addresses, to: &output.records)
                 }
             }
-            appendSRVRecords(serviceName, service, to: &output.records)
+            for port in service.ports {
+                guard let srvName = Self.srvName(port, under: serviceName) else { continue }
+                output.records.append(
+                    ResourceRecord(
+                        name: srvName, ttl: settings.ttl,
+                        data: .srv(SRVRecord(priority: 0, weight: 100, port: port.port, target: serviceName))))
+            }
         case .headless:
             let withEndpoints = service.clusters.filter { $0.endpoints.contains(where: \.ready) }
             guard !withEndpoints.isEmpty else { return Output() }
@@ -61,42 +67,6 @@ struct RegistryRecords {
             }
         }
         return output
-    }
-
-    /// What a service's SRV names answer under `base`: records(for:base:) as the SRV names' templates read them
-    /// (their SRV records and their targets' addresses), less what they do not read. An SRV target is written out
-    /// in full, so these are the only names of a service whose answers differ from one naming tree to another:
-    /// a tree after the first compiles them alone (`AnswerCompiler`). A ClusterSetIP service's target is its own
-    /// name, whose addresses the additional section gives in the instance's own order: the other localities'
-    /// orders and the cluster names are left out. A headless service's SRV answers are per locality, their
-    /// targets its host names: all its records.
-    func srvRecords(for service: Service, base: DNSName) -> Output {
-        guard service.type == .clusterSetIP, let own = localities.first else {
-            return records(for: service, base: base)
-        }
-        guard let serviceName = try? base.prepending(service.namespace).prepending(service.name) else {
-            return Output()
-        }
-        var output = Output()
-        if let vip = service.vip {
-            output.records.append(ResourceRecord(name: serviceName, ttl: settings.ttl, data: Self.rdata(vip)))
-        } else {
-            RegistryRecords(settings: settings, localities: [own]).addOrderedAddresses(
-                serviceName, service, into: &output)
-        }
-        appendSRVRecords(serviceName, service, to: &output.records)
-        return output
-    }
-
-    /// A ClusterSetIP service's SRV records: one a named port, its own name the target.
-    private func appendSRVRecords(_ serviceName: DNSName, _ service: Service, to records: inout [ResourceRecord]) {
-        for port in service.ports {
-            guard let srvName = Self.srvName(port, under: serviceName) else { continue }
-            records.append(
-                ResourceRecord(
-                    name: srvName, ttl: settings.ttl,
-                    data: .srv(SRVRecord(priority: 0, weight: 100, port: port.port, target: serviceName))))
-        }
     }
 
     /// The addresses an export gives its service's own name: its own, or a headless service's ready endpoints'.
