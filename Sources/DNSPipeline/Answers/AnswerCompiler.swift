@@ -166,9 +166,12 @@ struct AnswerCompiler {
         apartNodes.reserveCapacity(apart.count)
         let compiler = self
         compileInRuns(apart) { entry, run in
-            // The tree compiled in full, whose answers the others share: its nodes' positions in the run, and its
-            // records, which its SRV names' are made from under the others.
-            var first: (nodes: Range<Int>, tree: ApartTree, records: ServiceRecords)? = nil
+            // The tree compiled in full, whose answers the others share: its nodes' positions in the run, and, for
+            // a ClusterSetIP service with SRV names, its records, which those names' are made from under the others
+            // (kept no longer than the service's compile, and only where they serve).
+            var first: (nodes: Range<Int>, tree: ApartTree, records: ServiceRecords?)? = nil
+            let movesSRVRecords =
+                entry.service.type == .clusterSetIP && entry.service.ports.contains { $0.name != nil }
             var shares = entry.sharesAnswers
             for tree in entry.trees {
                 let zone = Self.zoneIndex(of: tree.root, in: zones)
@@ -176,7 +179,9 @@ struct AnswerCompiler {
                     run.addSharing(
                         first.nodes, under: first.tree.lowercasedBase, as: tree.lowercasedBase, zone: zone,
                         srvRecords: {
-                            Self.movedSRVRecords(first.records, from: first.tree.base, to: tree, zone: zone)
+                            first.records.flatMap {
+                                Self.movedSRVRecords($0, from: first.tree.base, to: tree, zone: zone)
+                            }
                                 ?? Self.serviceRecords(
                                     generator.records(for: entry.service, base: tree.base), tree.root, zone)
                         }, compiler: compiler, zoneSlots: zoneSlots)
@@ -186,7 +191,7 @@ struct AnswerCompiler {
                 let nearTheLimit = run.output.templatesNearTheLimit
                 let own = Self.serviceRecords(generator.records(for: entry.service, base: tree.base), tree.root, zone)
                 run.add(own.nodes, from: own, compiler: compiler, zoneSlots: zoneSlots)
-                if first == nil { first = (start..<run.output.nodes.count, tree, own) }
+                if first == nil { first = (start..<run.output.nodes.count, tree, movesSRVRecords ? own : nil) }
                 // An answer that a longer or shorter question would change is compiled under each tree.
                 if run.output.templatesNearTheLimit > nearTheLimit { shares = false }
             }
