@@ -107,3 +107,5 @@ int scdns_lower_thread_priority(int increment) {
 void scdns_return_free_memory(void) { malloc_trim(0); }
 
 int scdns_map_large_allocations(size_t threshold) { return mallopt(M_MMAP_THRESHOLD, (int)threshold); }
+
+size_t scdns_heap_bytes(void) { return mallinfo2().arena; }

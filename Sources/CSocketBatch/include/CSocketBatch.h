@@ -59,4 +59,8 @@ void scdns_return_free_memory(void);
 /// placed between them keep the heap's pages resident once they are freed. Returns 1 on success, 0 on failure.
 int scdns_map_large_allocations(size_t threshold);
 
+/// The bytes malloc's heaps hold, in use or free, outside the blocks it mapped on its own (mallinfo2(3)'s
+/// `arena`, every arena's): no free space in a heap is larger.
+size_t scdns_heap_bytes(void);
+
 #endif
