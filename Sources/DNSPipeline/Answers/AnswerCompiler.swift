@@ -126,6 +126,10 @@ struct AnswerCompiler {
         // The services compiled apart, each with every tree it is compiled apart under: the trees after its first
         // share the first's answers (`ApartRun.addSharing`). Numbered service by service, as runs compile them.
         var apart: [ApartService] = []
+        // Each service's names DNS cannot hold, asked once: for sharing here, and reported with the snapshot.
+        let namesTooLong = registry.services.map {
+            RegistryRecords.namesTooLong($0, bases: bases, settings: settings)
+        }
         if compilesServicesApart && reuse {
             let lowercasedBases = bases.map { $0.lowercased() }
             var slot = 0
@@ -142,7 +146,7 @@ struct AnswerCompiler {
                 // Sharing needs every name under every tree: one too long is left out of one tree alone.
                 let shares =
                     trees.count > 1
-                    && RegistryRecords.namesTooLong(service, bases: bases, settings: settings).isEmpty
+                    && namesTooLong[position].isEmpty
                 apart.append(ApartService(service: service, trees: trees, sharesAnswers: shares))
             }
         }
@@ -358,9 +362,6 @@ struct AnswerCompiler {
             service.vip == nil
                 && (RegistryRecords.failsOpen(service, ipv4: true) || RegistryRecords.failsOpen(service, ipv4: false))
         }.map { "\($0.namespace)/\($0.name)" }
-        let namesTooLong = registry.services.flatMap {
-            RegistryRecords.namesTooLong($0, bases: bases, settings: settings)
-        }
         return AnswerSnapshot(
             table: table, nodes: output.nodes,
             types: AnswerSnapshot.TypeTable(
@@ -379,7 +380,7 @@ struct AnswerCompiler {
                             .compactMap { $0 }
                     } : []),
             reverseFragments: reverseFragments,
-            reusedNames: copiedCount, namesTooLong: namesTooLong)
+            reusedNames: copiedCount, namesTooLong: namesTooLong.flatMap { $0 })
     }
 
     /// Where a service goes under one naming tree (`compile`).
