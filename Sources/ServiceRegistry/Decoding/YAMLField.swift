@@ -33,12 +33,12 @@ public struct YAMLField: Sendable {
     public var file: String { parentLink.file }
 
     public init(node: YAMLNode, path: String = "", file: String) {
-        self.init(node: node, parent: YAMLPathLink(file: file, base: path, document: node.document), step: .none)
+        self.init(node: node, parentLink: YAMLPathLink(file: file, base: path, document: node.document), step: .none)
     }
 
-    init(node: YAMLNode, parent: YAMLPathLink, step: YAMLPathLink.Step) {
+    init(node: YAMLNode, parentLink: YAMLPathLink, step: YAMLPathLink.Step) {
         self.node = node
-        self.parentLink = parent
+        self.parentLink = parentLink
         self.step = step
     }
 
@@ -149,11 +149,11 @@ public struct YAMLField: Sendable {
         for pair in 0..<count {
             let keyNode = node.child(2 * pair)
             guard keyNode.isScalar else {
-                throw YAMLField(node: keyNode, parent: link, step: .none).error("a key must be a plain string")
+                throw YAMLField(node: keyNode, parentLink: link, step: .none).error("a key must be a plain string")
             }
             let key = keyNode.text
             guard allowedKeys.contains(key) else {
-                throw YAMLField(node: keyNode, parent: link, step: .key(keyNode.index)).error(
+                throw YAMLField(node: keyNode, parentLink: link, step: .key(keyNode.index)).error(
                     YAMLField.unknownKeyMessage(key, allowed: allowedKeys))
             }
             keys.append(key)
@@ -275,6 +275,6 @@ public struct YAMLSequence: RandomAccessCollection, Sendable {
 
     public subscript(position: Int) -> YAMLField {
         precondition(position >= 0 && position < endIndex, "a list element within the list")
-        return YAMLField(node: node.child(position), parent: link, step: .index(firstPathIndex + position))
+        return YAMLField(node: node.child(position), parentLink: link, step: .index(firstPathIndex + position))
     }
 }

@@ -20,7 +20,8 @@ public struct YAMLMapping {
     /// The field of key `index`'s value, or with `key` of the key itself (its own line and column).
     private func child(_ index: Int, key: Bool = false) -> YAMLField {
         let keyNode = field.node.child(2 * index)
-        return YAMLField(node: key ? keyNode : field.node.child(2 * index + 1), parent: link, step: .key(keyNode.index))
+        return YAMLField(
+            node: key ? keyNode : field.node.child(2 * index + 1), parentLink: link, step: .key(keyNode.index))
     }
 
     /// The value of `key`, or `nil` when the key is absent or null.
